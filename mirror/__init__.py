@@ -1,0 +1,1 @@
+"""mirror: a self-hosted reader proxy that keeps blocked journalism readable."""

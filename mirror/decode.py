@@ -1,0 +1,130 @@
+"""Bytes to text the way a browser does it (WHATWG Encoding Standard order).
+
+1. a byte order mark wins;
+2. then the charset in the HTTP Content-Type header;
+3. then a ``<meta charset>`` / ``<meta http-equiv>`` found in the first 1024 bytes;
+4. then statistical detection (charset-normalizer);
+5. then windows-1252, the web's default.
+
+Labels are mapped as the standard maps them, which differs from Python's codecs in ways
+that matter for Chinese pages: ``gb2312`` and ``gbk`` decode as GB18030 (Python's
+``gb2312`` codec fails on real pages), ``big5`` as Big5-HKSCS, and ``iso-8859-1`` and
+``ascii`` as windows-1252. UTF-7 is refused, as browsers refuse it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+PRESCAN_BYTES = 1024
+
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+
+# WHATWG label → Python codec, where Python's name or behaviour differs.
+WHATWG_LABELS: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "gb2312",
+            "gbk",
+            "x-gbk",
+            "chinese",
+            "csgb2312",
+            "csiso58gb231280",
+            "gb_2312",
+            "gb_2312-80",
+            "iso-ir-58",
+            "gb18030",
+        ],
+        "gb18030",
+    ),
+    **dict.fromkeys(["big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"], "big5hkscs"),
+    **dict.fromkeys(
+        [
+            "iso-8859-1",
+            "iso8859-1",
+            "latin1",
+            "l1",
+            "ascii",
+            "us-ascii",
+            "windows-1252",
+            "cp1252",
+            "x-cp1252",
+            "ansi_x3.4-1968",
+            "cp819",
+            "csisolatin1",
+            "ibm819",
+            "iso-ir-100",
+            "iso_8859-1",
+            "iso88591",
+            "iso_8859-1:1987",
+        ],
+        "cp1252",
+    ),
+    **dict.fromkeys(["utf-16", "utf-16le"], "utf-16-le"),
+    "utf-16be": "utf-16-be",
+    **dict.fromkeys(["shift_jis", "sjis", "ms_kanji", "x-sjis", "windows-31j"], "cp932"),
+    **dict.fromkeys(["euc-kr", "ks_c_5601-1987", "windows-949"], "cp949"),
+    **dict.fromkeys(["iso-8859-9", "latin5"], "cp1254"),
+    **dict.fromkeys(["tis-620", "iso-8859-11"], "cp874"),
+}
+REFUSED_LABELS = frozenset({"utf-7", "unicode-1-1-utf-7", "csunicode11utf7", "x-user-defined"})
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE
+)
+
+
+def codec_for_label(label: str | None) -> str | None:
+    """The Python codec for a WHATWG encoding label, or None if unknown or refused."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    if name in REFUSED_LABELS:
+        return None
+    name = WHATWG_LABELS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def sniff_encoding(body: bytes, http_charset: str | None) -> str:
+    """The codec a browser would pick for ``body``."""
+    for bom, bom_codec in BOMS:
+        if body.startswith(bom):
+            return bom_codec
+    for candidate in (http_charset, _prescan_meta(body[:PRESCAN_BYTES])):
+        codec = codec_for_label(candidate)
+        if codec is not None:
+            # A page served as UTF-16 but declaring it in <meta> is a lie by definition.
+            return "utf-8" if codec.startswith("utf-16") and candidate != http_charset else codec
+    return _detect(body)
+
+
+def decode_html(body: bytes, http_charset: str | None) -> str:
+    """Decode ``body``; undecodable bytes become U+FFFD, as in a browser."""
+    codec = sniff_encoding(body, http_charset)
+    text = body.decode(codec, errors="replace")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _prescan_meta(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head)
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _detect(body: bytes) -> str:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(body[: 64 * 1024]).best()
+        codec = codec_for_label(best.encoding if best else None)
+        return codec or "cp1252"
+    return "utf-8"

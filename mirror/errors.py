@@ -1,0 +1,102 @@
+"""Every error the mirror can show a reader, each with its HTTP status.
+
+Errors are raised anywhere in the pipeline and rendered in one place (the server's error
+middleware). Third-party exceptions are translated into these in the module that calls the
+library (``fetch`` for aiohttp), with ``raise ... from exc``.
+
+    MirrorError                      500  something went wrong on our side
+    ├── ConfigError                  -    the configuration is invalid (at start-up only)
+    ├── NotFound                     404  unknown route, or a tampered/unknown token
+    ├── SiteNotMirrored              403  the URL is not on a configured site
+    ├── BadRequest                   400  the reader asked for something malformed
+    └── FetchError                   502  the origin could not give us the page
+        ├── OriginUnreachable        502  DNS, TCP or TLS failed
+        ├── OriginTimeout            504  a connect, header or total deadline passed
+        ├── TooLarge                 502  the body (or decoded body) exceeds the limit
+        ├── NotAnArticle             415  the content type is not one we mirror
+        ├── AddressNotAllowed        403  the origin resolves to a refused address
+        ├── TooManyRedirects         502  more than the redirect limit, or a loop
+        └── OriginStatus             502  the origin answered with an error status
+"""
+
+from __future__ import annotations
+
+
+class MirrorError(Exception):
+    """Base class: ``status`` is the HTTP status, ``title`` and ``detail`` the reader's words."""
+
+    status = 500
+    title = "Something went wrong"
+    hint = "Try again in a few minutes."
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+
+
+class ConfigError(MirrorError):
+    """The configuration file or environment is invalid."""
+
+    title = "Configuration error"
+
+
+class NotFound(MirrorError):
+    status = 404
+    title = "Page not found"
+    hint = "Check that the link was copied whole."
+
+
+class SiteNotMirrored(MirrorError):
+    status = 403
+    title = "This site is not mirrored here"
+    hint = "This mirror only serves the sites listed on its home page."
+
+
+class BadRequest(MirrorError):
+    status = 400
+    title = "That address could not be read"
+    hint = "Paste a full address starting with https://."
+
+
+class FetchError(MirrorError):
+    status = 502
+    title = "The original site could not be reached"
+    hint = "The site may be down or blocked from this mirror too. Try again later."
+
+
+class OriginUnreachable(FetchError):
+    pass
+
+
+class OriginTimeout(FetchError):
+    status = 504
+    title = "The original site took too long to answer"
+
+
+class TooLarge(FetchError):
+    title = "The page is too large to mirror"
+    hint = "This mirror limits the size of pages it copies."
+
+
+class NotAnArticle(FetchError):
+    status = 415
+    title = "This address is not a web page"
+    hint = "Only web pages and images can be read through this mirror."
+
+
+class AddressNotAllowed(FetchError):
+    status = 403
+    title = "This address is not allowed"
+    hint = "The mirror only fetches pages from public addresses."
+
+
+class TooManyRedirects(FetchError):
+    title = "The original site redirected too many times"
+
+
+class OriginStatus(FetchError):
+    title = "The original site answered with an error"
+
+    def __init__(self, origin_status: int) -> None:
+        super().__init__(f"The site answered with status {origin_status}.")
+        self.origin_status = origin_status

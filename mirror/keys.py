@@ -1,0 +1,106 @@
+"""Secrets kept in the data dir: the token key ring and the cache key.
+
+Files are created with mode 0600 on first start and read on every start after. The token
+ring is a list of keys, newest last; tokens name their key by a short id derived from the
+key itself, so a rotated-out key keeps old links working for as long as it stays listed.
+The cache key is separate from the token keys, so rotating token keys never invalidates
+the cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirror.errors import ConfigError
+
+TOKEN_KEY_BYTES = 64  # AES-256-SIV takes a 512-bit key
+CACHE_KEY_BYTES = 32
+KEY_ID_CHARS = 4
+
+TOKEN_RING_FILE = "token-keys.json"  # noqa: S105 (a file name, not a secret)
+CACHE_KEY_FILE = "cache.key"
+
+
+def b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(key: bytes) -> str:
+    """A short, stable, non-secret name for ``key``."""
+    return b64encode(hashlib.sha256(b"mirror key id" + key).digest())[:KEY_ID_CHARS]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Token keys by id; ``current`` encrypts, all of them decrypt."""
+
+    keys: dict[str, bytes] = field(repr=False)
+    current: str
+
+    @classmethod
+    def of(cls, raw_keys: list[bytes]) -> KeyRing:
+        if not raw_keys:
+            raise ConfigError("the token key ring is empty")
+        return cls(keys={key_id(k): k for k in raw_keys}, current=key_id(raw_keys[-1]))
+
+
+def write_secret_file(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 atomically, so no other user ever reads it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def load_token_ring(data_dir: Path, configured_key: str = "") -> KeyRing:
+    """The configured key if given, else the ring in the data dir (created if missing)."""
+    if configured_key:
+        key = _decode_key(configured_key, "server.token_key")
+        return KeyRing.of([key])
+    path = data_dir / TOKEN_RING_FILE
+    if not path.exists():
+        write_secret_file(path, _ring_json([secrets.token_bytes(TOKEN_KEY_BYTES)]))
+    try:
+        stored = json.loads(path.read_text("ascii"))
+        return KeyRing.of([_decode_key(k, str(path)) for k in stored["keys"]])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read token keys from {path}: {exc}") from exc
+
+
+def load_cache_key(data_dir: Path) -> bytes:
+    """The key that hashes cache keys and encrypts stored bodies (created if missing)."""
+    path = data_dir / CACHE_KEY_FILE
+    if not path.exists():
+        write_secret_file(path, secrets.token_bytes(CACHE_KEY_BYTES))
+    key = path.read_bytes()
+    if len(key) != CACHE_KEY_BYTES:
+        raise ConfigError(f"{path} must hold exactly {CACHE_KEY_BYTES} bytes")
+    return key
+
+
+def _ring_json(keys: list[bytes]) -> bytes:
+    return json.dumps({"keys": [b64encode(k) for k in keys]}).encode("ascii")
+
+
+def _decode_key(text: str, where: str) -> bytes:
+    try:
+        key = b64decode(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: the key is not base64url") from exc
+    if len(key) != TOKEN_KEY_BYTES:
+        raise ConfigError(f"{where}: a token key must be {TOKEN_KEY_BYTES} bytes")
+    return key

@@ -1,0 +1,159 @@
+"""The aiohttp application: routes, security headers, and the one place errors are rendered.
+
+Readers' safety shapes it: every response (errors and static files included) carries a
+CSP that forbids scripts and any host but this one, no referrer, and HSTS over HTTPS; the
+access log is off, so reader addresses and the URLs they read are never written down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from mirror.cache import PageCache
+from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
+from mirror.fetch import Fetcher
+from mirror.keys import load_cache_key, load_token_ring
+from mirror.links import Kind, LinkBuilder
+from mirror.pipeline import Mirror
+from mirror.render import render_article, render_error, render_home
+from mirror.rewrite import rewrite_body
+from mirror.settings import Config
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+CACHE_FILE = "cache.sqlite3"
+IMAGE_MAX_AGE = 86400
+MAX_FORM_URL = 8192
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
+    ),
+}
+HSTS = "max-age=31536000"
+
+CONFIG = web.AppKey("config", Config)
+MIRROR = web.AppKey("mirror", Mirror)
+LINKS = web.AppKey("links", LinkBuilder)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[error_pages], client_max_size=64 * 1024)
+    app[CONFIG] = config
+    app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
+    app.cleanup_ctx.append(_mirror_context)
+    app.on_response_prepare.append(_security_headers)
+    app.add_routes(
+        [
+            web.get("/", home),
+            web.post("/open", open_url),
+            web.get("/m/{token}", article),
+            web.get("/r/{token}", image),
+            web.get("/healthz", healthz),
+            web.static("/static", STATIC_DIR, append_version=False),
+        ]
+    )
+    return app
+
+
+async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    data_dir = config.server.data_dir
+    secret = load_cache_key(data_dir)
+    async with Fetcher(config.fetch) as fetcher, PageCache(data_dir / CACHE_FILE, secret) as cache:
+        app[MIRROR] = Mirror(config, fetcher, cache)
+        yield
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if request.secure:
+        response.headers["Strict-Transport-Security"] = HSTS
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error, ours or aiohttp's, as a page with the right status."""
+    try:
+        return await handler(request)
+    except MirrorError as error:
+        return _error_response(error)
+    except web.HTTPNotFound:
+        return _error_response(NotFound())
+    except web.HTTPMethodNotAllowed:
+        return _error_response(BadRequest("That kind of request is not served here."), 405)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.error("internal error: %s", type(exc).__name__)
+        return _error_response(MirrorError())
+
+
+def _error_response(error: MirrorError, status: int | None = None) -> web.Response:
+    return web.Response(
+        text=render_error(error),
+        status=status or error.status,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def home(request: web.Request) -> web.Response:
+    return web.Response(text=render_home(request.app[CONFIG].sites), content_type="text/html")
+
+
+async def open_url(request: web.Request) -> web.Response:
+    """The home page's form: a URL in, a 303 to its opaque mirror link out."""
+    form = await request.post()
+    url = str(form.get("url", "")).strip()
+    if len(url) > MAX_FORM_URL or urlsplit(url).scheme not in {"http", "https"}:
+        raise BadRequest
+    mirror = request.app[MIRROR]
+    if not mirror.is_mirrored(url):
+        raise SiteNotMirrored
+    raise web.HTTPSeeOther(request.app[LINKS].path(url, Kind.PAGE))
+
+
+async def article(request: web.Request) -> web.Response:
+    links = request.app[LINKS]
+    mirror = request.app[MIRROR]
+    url = links.open(request.match_info["token"], Kind.PAGE)
+    served = await mirror.page(url)
+    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
+    return web.Response(
+        text=render_article(served, body),
+        content_type="text/html",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def image(request: web.Request) -> web.Response:
+    url = request.app[LINKS].open(request.match_info["token"], Kind.IMAGE)
+    fetched = await request.app[MIRROR].image(url)
+    return web.Response(
+        body=fetched.body,
+        content_type=fetched.content_type,
+        headers={"Cache-Control": f"public, max-age={IMAGE_MAX_AGE}, immutable"},
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})

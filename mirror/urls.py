@@ -1,0 +1,128 @@
+"""URL helpers shared by the transform stages: absolutising, srcset, tracking parameters.
+
+Pure functions over strings and lxml elements; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib.resources import files
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from lxml.html import HtmlElement
+
+# Attributes that hold one URL, by element; srcset-like attributes are handled apart.
+URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "a": ("href",),
+    "link": ("href",),
+    "script": ("src",),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "area": ("href",),
+    "img": ("src",),
+    "source": ("src",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "q": ("cite",),
+    "blockquote": ("cite",),
+    "del": ("cite",),
+    "ins": ("cite",),
+}
+SRCSET_ATTRIBUTES = ("srcset",)
+_SRCSET_SPLIT = re.compile(r",\s+|,(?=\S+\s+\d)")
+
+
+def data_lines(name: str) -> list[str]:
+    """Non-comment lines of a data file shipped in ``mirror/data``."""
+    text = files("mirror").joinpath("data", name).read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+@cache
+def _tracking_rules() -> tuple[frozenset[str], tuple[str, ...]]:
+    names = data_lines("tracking-params.txt")
+    exact = frozenset(n.lower() for n in names if not n.endswith("*"))
+    prefixes = tuple(n[:-1].lower() for n in names if n.endswith("*"))
+    return exact, prefixes
+
+
+def is_tracking_param(name: str) -> bool:
+    exact, prefixes = _tracking_rules()
+    lowered = name.lower()
+    return lowered in exact or lowered.startswith(prefixes)
+
+
+def clean_url(url: str) -> str:
+    """``url`` without tracking parameters, in the query or in a ``#fragment?query``."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        return url
+    query = _without_tracking(parts.query)
+    fragment = parts.fragment
+    if "?" in fragment:
+        head, _, tail = fragment.partition("?")
+        kept = _without_tracking(tail)
+        fragment = f"{head}?{kept}" if kept else head
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+def _without_tracking(query: str) -> str:
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    return query if len(kept) == len(pairs) else urlencode(kept)
+
+
+def parse_srcset(value: str) -> list[tuple[str, str]]:
+    """``"a.jpg 1x, b.jpg 2x"`` → ``[("a.jpg", "1x"), ("b.jpg", "2x")]``."""
+    candidates = []
+    for item in _SRCSET_SPLIT.split(value.strip()):
+        url, _, descriptor = item.strip().partition(" ")
+        if url:
+            candidates.append((url, descriptor.strip()))
+    return candidates
+
+
+def format_srcset(candidates: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{url} {d}".strip() for url, d in candidates)
+
+
+def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """Every (element, attribute) pair under ``root`` that holds a URL or a srcset."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute in (*URL_ATTRIBUTES.get(element.tag, ()), *SRCSET_ATTRIBUTES):
+            if element.get(attribute) is not None:
+                yield element, attribute
+
+
+def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
+    """Replace every URL under ``root`` by ``change(url)``, srcset candidates included."""
+    for element, attribute in iter_url_attributes(root):
+        value = element.get(attribute, "")
+        if attribute in SRCSET_ATTRIBUTES:
+            candidates = [(change(u), d) for u, d in parse_srcset(value)]
+            element.set(attribute, format_srcset(candidates))
+        else:
+            element.set(attribute, change(value.strip()))
+
+
+def absolutize(root: HtmlElement, base: str) -> None:
+    """Make every URL under ``root`` absolute against ``base``; fragments stay fragments."""
+    map_urls(root, lambda url: url if url.startswith("#") else urljoin(base, url))
+
+
+def document_base(page: HtmlElement, url: str) -> str:
+    """The base URL of a page: its first ``<base href>`` resolved against ``url``."""
+    for href in page.xpath("//base/@href")[:1]:
+        candidate = urljoin(url, str(href).strip())
+        if urlsplit(candidate).scheme in {"http", "https"}:
+            return candidate
+    return url

@@ -1,0 +1,216 @@
+"""Shared test fixtures: a real TLS origin on loopback under real host names, and configs.
+
+The origin serves ``../shared/fixtures/cdt`` at their real URLs with certificates from a
+test CA made by trustme; the mirror reaches it through ``connect_to`` and ``ca_file``.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import struct
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+from aiohttp import web
+
+from mirror.cache import PageCache
+from mirror.fetch import Fetcher
+from mirror.keys import load_cache_key
+from mirror.pipeline import Mirror
+from mirror.server import create_app
+from mirror.settings import Config, load_config
+from mirror.tls import ensure_self_signed, fingerprint, server_context
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CDT = SHARED / "fixtures" / "cdt"
+ORIGIN_HOST = "chinadigitaltimes.net"
+ARTICLE_URL = (
+    "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
+)
+ARTICLE_PATH = "/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
+CHINESE_URL = "https://chinadigitaltimes.net/chinese/2018/11/xinjiang-families/"
+CHINESE_PATH = "/chinese/2018/11/xinjiang-families/"
+LEAD_IMAGE_PATH = "/wp-content/uploads/2018/11/xinjiang-camp-1024x576.jpg"
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, made here so no binary fixture is needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        payload = kind + data
+        return struct.pack(">I", len(data)) + payload + struct.pack(">I", zlib.crc32(payload))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="session")
+def expected() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((CDT / "expected.json").read_text("utf-8"))
+    return data
+
+
+@pytest.fixture(scope="session")
+def article_html() -> bytes:
+    return (CDT / "article.html").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@dataclass
+class Origin:
+    """A running TLS origin: its port, and how many requests each path received."""
+
+    port: int
+    hits: Counter[str] = field(default_factory=Counter)
+    routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def pin(self) -> str:
+        return f"{ORIGIN_HOST}:443:127.0.0.1:{self.port}"
+
+
+def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return handler
+
+
+async def start_tls_site(
+    app: web.Application, context: ssl.SSLContext
+) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    server = site._server
+    assert server is not None
+    port: int = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    return runner, port
+
+
+@pytest.fixture
+async def origin(test_ca: trustme.CA) -> AsyncIterator[Origin]:
+    """The CDT-like origin, with a route table that tests may extend."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert(ORIGIN_HOST, "www." + ORIGIN_HOST).configure_cert(context)
+    state = Origin(port=0)
+    state.routes.update(
+        {
+            ARTICLE_PATH: _static((CDT / "article.html").read_bytes(), "text/html; charset=utf-8"),
+            CHINESE_PATH: _static((CDT / "article-zh-gb18030.html").read_bytes(), "text/html"),
+            "/feed/": _static((CDT / "feed.xml").read_bytes(), "application/rss+xml"),
+        }
+    )
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        state.hits[request.path] += 1
+        handler = state.routes.get(request.path)
+        if handler is None:
+            if request.path.startswith("/wp-content/"):
+                return web.Response(body=tiny_png(), content_type="image/png")
+            raise web.HTTPNotFound
+        return await handler(request)
+
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", dispatch)
+    runner, state.port = await start_tls_site(app, context)
+    yield state
+    await runner.cleanup()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a TOML config into a temp dir and return its path."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "mirror.toml"
+        path.write_text(text, "utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def config(origin: Origin, ca_file: Path, write_config: Callable[..., Path]) -> Config:
+    """A mirror config for the CDT site, reaching the test origin."""
+    path = write_config(
+        f"""
+[server]
+listen = "127.0.0.1:0"
+data_dir = "data"
+
+[fetch]
+ca_file = "{ca_file}"
+connect_to = ["{origin.pin}"]
+timeout = 10.0
+
+[[sites]]
+name = "China Digital Times"
+origin = "https://chinadigitaltimes.net"
+feeds = ["https://chinadigitaltimes.net/feed/"]
+"""
+    )
+    return load_config(path, environ={})
+
+
+@dataclass
+class RunningMirror:
+    """The mirror served over HTTPS on loopback, and a client pinned to its certificate."""
+
+    base: str
+    client: aiohttp.ClientSession
+    app: web.Application
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[aiohttp.ClientResponse, str]:
+        async with self.client.get(self.base + path, **kwargs) as response:
+            return response, await response.text()
+
+    async def get_bytes(self, path: str) -> tuple[aiohttp.ClientResponse, bytes]:
+        async with self.client.get(self.base + path) as response:
+            return response, await response.read()
+
+
+@pytest.fixture
+async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
+    cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
+    app = create_app(config)
+    runner, port = await start_tls_site(app, server_context(cert, key))
+    pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
+    connector = aiohttp.TCPConnector(ssl=pinned)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        yield RunningMirror(base=f"https://127.0.0.1:{port}", client=client, app=app)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone, with a real fetcher and a real SQLite store."""
+    secret = load_cache_key(config.server.data_dir)
+    cache_path = config.server.data_dir / "cache.sqlite3"
+    async with Fetcher(config.fetch) as fetcher, PageCache(cache_path, secret) as cache:
+        yield Mirror(config, fetcher, cache)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import mirror.errors as errors_module
+from mirror.errors import FetchError, MirrorError
+
+
+def all_errors() -> list[type[MirrorError]]:
+    found: list[type[MirrorError]] = []
+    pending: list[type[MirrorError]] = [MirrorError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_error_is_drawn_in_the_module_tree() -> None:
+    doc = errors_module.__doc__ or ""
+    for cls in all_errors():
+        if cls.__module__ == errors_module.__name__:
+            assert cls.__name__ in doc, cls.__name__
+
+
+def test_statuses_are_http_errors_and_fetch_errors_are_502_family() -> None:
+    for cls in all_errors():
+        assert 400 <= cls.status < 600
+        assert cls.title and cls.hint
+    assert {c.status for c in all_errors() if issubclass(c, FetchError)} <= {403, 415, 502, 504}

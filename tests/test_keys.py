@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from mirror.errors import ConfigError
+from mirror.keys import (
+    CACHE_KEY_FILE,
+    TOKEN_RING_FILE,
+    b64encode,
+    load_cache_key,
+    load_token_ring,
+)
+
+
+def test_token_ring_is_created_private_and_reused(tmp_path: Path) -> None:
+    first = load_token_ring(tmp_path)
+    mode = stat.S_IMODE((tmp_path / TOKEN_RING_FILE).stat().st_mode)
+    assert mode == 0o600
+    assert load_token_ring(tmp_path) == first
+    assert len(first.keys[first.current]) == 64
+
+
+def test_configured_token_key_wins(tmp_path: Path) -> None:
+    key = bytes(range(64))
+    ring = load_token_ring(tmp_path, b64encode(key))
+    assert ring.keys[ring.current] == key
+    assert not (tmp_path / TOKEN_RING_FILE).exists()
+
+
+@pytest.mark.parametrize("bad", ["short", "!!!not-base64!!!"])
+def test_bad_configured_key_is_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ConfigError):
+        load_token_ring(tmp_path, bad)
+
+
+def test_cache_key_is_private_and_stable(tmp_path: Path) -> None:
+    key = load_cache_key(tmp_path)
+    assert stat.S_IMODE((tmp_path / CACHE_KEY_FILE).stat().st_mode) == 0o600
+    assert load_cache_key(tmp_path) == key
+
+
+def test_truncated_cache_key_is_refused(tmp_path: Path) -> None:
+    (tmp_path / CACHE_KEY_FILE).write_bytes(b"short")
+    with pytest.raises(ConfigError):
+        load_cache_key(tmp_path)
+
+
+def test_key_repr_hides_secrets(tmp_path: Path) -> None:
+    ring = load_token_ring(tmp_path)
+    assert b64encode(ring.keys[ring.current]) not in repr(ring)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mirror.errors import ConfigError
+from mirror.settings import SETTINGS, SITE_FIELDS, ConnectPin, Setting, load_config, public_url
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_rows() -> dict[str, list[str]]:
+    text = README.read_text("utf-8")
+    table = text.split("<!-- settings-table", 1)[1].split("<!-- end settings-table", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def documented_default(setting: Setting) -> str:
+    value = setting.default
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+def test_readme_table_matches_settings() -> None:
+    rows = readme_rows()
+    declared = SETTINGS + SITE_FIELDS
+    assert set(rows) == {s.name for s in declared}
+    for setting in declared:
+        _, kind, default, env, help_text = rows[setting.name]
+        expected_kind = "list[str]" if setting.type == list[str] else setting.type.__name__
+        assert kind == expected_kind, setting.name
+        assert default.strip("`") == documented_default(setting), setting.name
+        expected_env = "(file only)" if setting.section == "sites" else setting.env_var
+        assert env.strip("`") == expected_env, setting.name
+        assert help_text == setting.help, setting.name
+
+
+def test_defaults_without_file() -> None:
+    config = load_config(None, environ={})
+    assert config.server.listen == "127.0.0.1:8443"
+    assert config.fetch.allow_private_addresses is False
+    assert config.sites == ()
+    assert public_url(config) == "https://127.0.0.1:8443"
+
+
+def test_file_and_environment(write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        """
+[server]
+listen = "0.0.0.0:9000"
+[fetch]
+timeout = 5
+connect_to = ["example.org:443:127.0.0.1:8443"]
+[[sites]]
+name = "x"
+origin = "https://example.org/"
+"""
+    )
+    env = {"MIRROR_SERVER_LISTEN": "127.0.0.2:1234", "MIRROR_FETCH_ALLOW_PRIVATE_ADDRESSES": "yes"}
+    config = load_config(path, environ=env)
+    assert config.server.listen == "127.0.0.2:1234"
+    assert config.fetch.timeout == 5.0
+    assert config.fetch.allow_private_addresses is True
+    assert config.fetch.connect_to == (ConnectPin("example.org", 443, "127.0.0.1", 8443),)
+    assert config.server.data_dir == path.parent / "data"
+    assert config.sites[0].origin == "https://example.org"
+    assert config.site_for("https://example.org/a/b") == config.sites[0]
+    assert config.site_for("http://example.org/a/b") is None
+    assert config.site_for("https://evil.example.org/") is None
+
+
+def test_environment_list_is_comma_separated() -> None:
+    env = {"MIRROR_FETCH_CONNECT_TO": "a.example:443:127.0.0.1:1, b.example:80:[::1]:2"}
+    pins = load_config(None, environ=env).fetch.connect_to
+    assert pins == (
+        ConnectPin("a.example", 443, "127.0.0.1", 1),
+        ConnectPin("b.example", 80, "::1", 2),
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[server]\nlisten = 8443\n",
+        "[server]\nno_such = 1\n",
+        "[fetch]\nconnect_to = ['nonsense']\n",
+        "[[sites]]\nname = 'x'\norigin = 'ftp://x'\n",
+        "[fetch]\nmax_bytes = true\n",
+        "not toml at all [",
+    ],
+)
+def test_invalid_config_is_refused(write_config: Callable[[str], Path], text: str) -> None:
+    with pytest.raises(ConfigError):
+        load_config(write_config(text), environ={})
+
+
+def test_invalid_environment_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        load_config(None, environ={"MIRROR_FETCH_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError):
+        load_config(None, environ={"MIRROR_SERVER_PLAIN_HTTP": "maybe"})
+
+
+def test_every_setting_has_help_and_env_name() -> None:
+    for setting in SETTINGS:
+        assert setting.help
+        assert re.fullmatch(r"MIRROR_[A-Z_]+", setting.env_var)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import lxml.html
+import pytest
+
+from mirror.urls import (
+    absolutize,
+    clean_url,
+    document_base,
+    format_srcset,
+    is_tracking_param,
+    parse_srcset,
+)
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ("https://a.example/p?utm_source=x&utm_medium=y&id=3", "https://a.example/p?id=3"),
+        ("https://a.example/p?fbclid=abc", "https://a.example/p"),
+        ("https://a.example/p?id=1&gclid=2#top", "https://a.example/p?id=1#top"),
+        ("https://a.example/#frag?utm_campaign=x", "https://a.example/#frag"),
+        ("https://a.example/p?q=utm_source", "https://a.example/p?q=utm_source"),
+        ("mailto:a@example.org?utm_source=x", "mailto:a@example.org?utm_source=x"),
+    ],
+)
+def test_clean_url(dirty: str, clean: str) -> None:
+    assert clean_url(dirty) == clean
+
+
+def test_tracking_param_list_is_case_insensitive_with_prefixes() -> None:
+    assert is_tracking_param("UTM_Whatever")
+    assert is_tracking_param("mc_eid")
+    assert not is_tracking_param("id")
+
+
+def test_srcset_round_trip() -> None:
+    value = "a.jpg 1024w, /b.jpg 300w,c.jpg 2x"
+    assert parse_srcset(value) == [("a.jpg", "1024w"), ("/b.jpg", "300w"), ("c.jpg", "2x")]
+    assert format_srcset(parse_srcset("x.jpg")) == "x.jpg"
+
+
+def test_absolutize_honours_base_and_keeps_fragments() -> None:
+    page = lxml.html.document_fromstring(
+        '<html><head><base href="/sub/"></head><body><a href="x">x</a><a href="#n">n</a>'
+        '<img src="i.png" srcset="i.png 1x, /j.png 2x"></body></html>'
+    )
+    base = document_base(page, "https://a.example/dir/page")
+    assert base == "https://a.example/sub/"
+    absolutize(page, base)
+    hrefs = [a.get("href") for a in page.iter("a")]
+    assert hrefs == ["https://a.example/sub/x", "#n"]
+    img = next(page.iter("img"))
+    assert img.get("src") == "https://a.example/sub/i.png"
+    assert img.get("srcset") == "https://a.example/sub/i.png 1x, https://a.example/j.png 2x"
+
+
+def test_javascript_base_is_ignored() -> None:
+    page = lxml.html.document_fromstring('<base href="javascript:alert(1)"><p>x</p>')
+    assert document_base(page, "https://a.example/") == "https://a.example/"
