@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= $(firstword $(wildcard mirror.toml) deploy/mirror.example.toml)
 
-.PHONY: serve test lint typecheck unit venv clean
+.PHONY: serve test lint typecheck unit venv clean system-deps
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-test
+# Real chromium, redis-server, nginx and wrk: installed when missing (as root), never mocked.
+system-deps:
+	scripts/system-deps.sh
+
+unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -21,7 +21,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
 from urllib.parse import urljoin, urlsplit
@@ -63,6 +63,29 @@ class Fetched:
     body: bytes
     etag: str | None = None
     last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a stored copy was served with, sent back so the origin can answer 304."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        sent = {}
+        if self.etag:
+            sent["If-None-Match"] = self.etag
+        if self.last_modified:
+            sent["If-Modified-Since"] = self.last_modified
+        return sent
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """The origin confirmed (304) that the stored copy is still current."""
+
+    url: str
 
 
 def is_public_address(text: str) -> bool:
@@ -153,6 +176,14 @@ class Fetcher:
 
     async def fetch(self, url: str, accept: frozenset[str]) -> Fetched:
         """GET ``url``, following up to ``MAX_REDIRECTS`` checked redirects."""
+        result = await self.revalidate(url, accept, Validators())
+        assert isinstance(result, Fetched), "no validators were sent, so no 304 is possible"
+        return result
+
+    async def revalidate(
+        self, url: str, accept: frozenset[str], validators: Validators
+    ) -> Fetched | NotModified:
+        """Like ``fetch``, sending ``validators``; a 304 gives ``NotModified``."""
         seen: list[str] = []
         current = url
         while True:
@@ -160,17 +191,25 @@ class Fetcher:
             if current in seen or len(seen) > MAX_REDIRECTS:
                 raise TooManyRedirects(f"Stopped after {len(seen)} redirects.")
             seen.append(current)
-            result = await self._fetch_once(current, accept)
+            result = await self._fetch_once(current, accept, validators)
+            if isinstance(result, NotModified):
+                return NotModified(url)
             if isinstance(result, Fetched):
-                return Fetched(**{**result.__dict__, "url": url})
+                return replace(result, url=url)
             current = result
 
-    async def _fetch_once(self, url: str, accept: frozenset[str]) -> Fetched | str:
+    async def _fetch_once(
+        self, url: str, accept: frozenset[str], validators: Validators
+    ) -> Fetched | NotModified | str:
         assert self._session is not None, "Fetcher used outside its context"
         try:
-            async with self._session.get(url, allow_redirects=False) as response:
+            async with self._session.get(
+                url, allow_redirects=False, headers=validators.headers()
+            ) as response:
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                     return urljoin(url, response.headers["Location"])
+                if response.status == 304 and validators.headers():
+                    return NotModified(url)
                 if response.status != 200:
                     raise OriginStatus(response.status)
                 if response.content_type not in accept:

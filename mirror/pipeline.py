@@ -22,7 +22,7 @@ from mirror.cache import PageCache, StoredPage
 from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
-from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher
+from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
 from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.strip import strip_junk
@@ -90,7 +90,7 @@ class Mirror:
         if cached is not None and cached.age() < self._config.cache.fresh_seconds:
             return Served(cached)
         try:
-            return Served(await self._flights.run(url, lambda: self._refresh(url)))
+            return Served(await self._flights.run(url, lambda: self._refresh(url, cached)))
         except FetchError:
             if cached is None:
                 raise
@@ -100,8 +100,14 @@ class Mirror:
         """A raster image, fetched with the same address checks and limits as pages."""
         return await self._fetcher.fetch(url, IMAGE_TYPES)
 
-    async def _refresh(self, url: str) -> StoredPage:
-        fetched = await self._fetcher.fetch(url, PAGE_TYPES)
+    async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
+        validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
+        fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
+        if isinstance(fetched, NotModified):
+            assert cached is not None, "a 304 answers only a request that sent validators"
+            confirmed = replace(cached, fetched_at=time.time())
+            await self._cache.put(url, confirmed)
+            return confirmed
         article = await asyncio.to_thread(
             process_page, fetched.body, fetched.charset, fetched.final_url
         )

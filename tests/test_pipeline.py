@@ -94,3 +94,28 @@ async def test_single_flight_shares_errors_and_clears() -> None:
     with pytest.raises(OriginStatus):
         await flights.run("k", failing)
     assert calls == 2
+
+
+async def test_stale_copy_is_revalidated_with_its_validators(
+    mirror_service: Mirror, origin: Origin, article_html: bytes
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def conditional(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304, headers={"ETag": '"v1"'})
+        return web.Response(
+            body=article_html,
+            headers={"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"'},
+        )
+
+    origin.routes[ARTICLE_PATH] = conditional
+    first = await mirror_service.page(ARTICLE_URL)
+    assert first.stored.etag == '"v1"'
+    mirror_service._config = replace(mirror_service._config, cache=CacheConfig(fresh_seconds=0))
+    second = await mirror_service.page(ARTICLE_URL)
+    assert seen[-1]["If-None-Match"] == '"v1"'
+    assert not second.stale
+    assert second.stored.article == first.stored.article
+    assert second.stored.fetched_at > first.stored.fetched_at

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the real programs the tests run against (Debian packages), and fails loudly when
+# it cannot: tests never skip for a missing program.
+#   chromium      browser tests (driven by Playwright through executable_path)
+#   redis-server  the shared cache for many instances
+#   nginx         the CDN / reverse-proxy tests
+#   wrk           load benchmarks
+set -euo pipefail
+
+declare -A package_of=(
+  [/usr/bin/chromium]=chromium
+  [/usr/bin/redis-server]=redis-server
+  [/usr/sbin/nginx]=nginx
+  [/usr/bin/wrk]=wrk
+)
+
+missing=()
+for program in "${!package_of[@]}"; do
+  [ -x "$program" ] || missing+=("${package_of[$program]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "system-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: need root to apt-get install ${missing[*]}; install them and re-run" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
