@@ -68,6 +68,7 @@ def create_app(config: Config) -> web.Application:
             web.get("/m/{token}", article),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),
+            web.get("/favicon.ico", favicon),
             web.static("/static", STATIC_DIR, append_version=False),
         ]
     )
@@ -153,6 +154,11 @@ async def image(request: web.Request) -> web.Response:
         content_type=fetched.content_type,
         headers={"Cache-Control": f"public, max-age={IMAGE_MAX_AGE}, immutable"},
     )
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for it whatever the page says; answer rather than log a 404."""
+    return web.FileResponse(STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
 
 
 async def healthz(request: web.Request) -> web.Response:

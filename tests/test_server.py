@@ -10,6 +10,7 @@ import lxml.html
 
 from mirror.links import Kind
 from mirror.server import LINKS
+from tests.browser import chromium, visit
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin, RunningMirror
 from tests.text_checks import assert_in_order, visible_text
 
@@ -123,3 +124,14 @@ async def test_home_lists_sites_and_has_no_script(running_mirror: RunningMirror)
 async def test_healthz(running_mirror: RunningMirror) -> None:
     response, text = await running_mirror.get("/healthz")
     assert (response.status, text) == (200, "ok\n")
+
+
+async def test_browser_requests_only_the_mirror(running_mirror: RunningMirror) -> None:
+    url = running_mirror.base + article_path(running_mirror)
+    for javascript in (True, False):
+        async with chromium(javascript=javascript) as context:
+            loaded = await visit(context, url)
+            assert await loaded.page.title() == "Western Countries Turn Up the Heat on Xinjiang"
+            hosts = {urlsplit(u).netloc for u in loaded.requests}
+            assert hosts == {urlsplit(running_mirror.base).netloc}
+            assert loaded.console_errors == []

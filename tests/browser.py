@@ -1,0 +1,79 @@
+"""Real headless Chromium (Debian's ``chromium``) driven by Playwright, for browser tests.
+
+Playwright never downloads a browser here: it launches ``/usr/bin/chromium`` through
+``executable_path``. The flags keep Chromium from reaching for Google's services, so the
+only traffic is what the page under test causes; every request is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, async_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
+
+
+@asynccontextmanager
+async def chromium(
+    javascript: bool = True, width: int = 1280, dark: bool = False
+) -> AsyncIterator[BrowserContext]:
+    """A fresh browser context; the mirror's self-signed certificate is accepted."""
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: run `make system-deps`")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = await browser.new_context(
+            java_script_enabled=javascript,
+            ignore_https_errors=True,
+            viewport={"width": width, "height": 900},
+            color_scheme="dark" if dark else "light",
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+            await browser.close()
+
+
+@dataclass
+class Visit:
+    """What a page did while loading: every request URL and every console error."""
+
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+
+async def visit(context: BrowserContext, url: str) -> Visit:
+    """Open ``url`` and wait until the network is idle, recording what the page asked for."""
+    page = await context.new_page()
+    record = Visit(page=page)
+
+    def on_request(request: Request) -> None:
+        record.requests.append(request.url)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            record.console_errors.append(message.text)
+
+    page.on("request", on_request)
+    page.on("console", on_console)
+    await page.goto(url, wait_until="networkidle")
+    return record
