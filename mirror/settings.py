@@ -107,7 +107,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
-    Setting("sites.name", str, "", "Short name of a mirrored site (`[[sites]]` table)."),
+    Setting(
+        "sites.name",
+        str,
+        "",
+        "Short name of a mirrored site (`[[sites]]` table), used in paths: `/s/<name>/`.",
+    ),
+    Setting("sites.title", str, "", "Name shown to readers; `name` if empty."),
     Setting("sites.origin", str, "", "Origin of the site, e.g. `https://chinadigitaltimes.net`."),
     Setting("sites.feeds", list[str], [], "Feed URLs of the site (RSS or Atom)."),
 )
@@ -150,6 +156,11 @@ class Site:
     name: str
     origin: str
     feeds: tuple[str, ...] = ()
+    title: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
 
     @property
     def host(self) -> str:
@@ -299,15 +310,19 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
         raise ConfigError("sites must be an array of tables ([[sites]])")
     sites = []
     for entry in raw:
-        if not isinstance(entry, dict) or set(entry) - {"name", "origin", "feeds"}:
-            raise ConfigError("each [[sites]] table takes name, origin and feeds")
+        if not isinstance(entry, dict) or set(entry) - {"name", "title", "origin", "feeds"}:
+            raise ConfigError("each [[sites]] table takes name, title, origin and feeds")
+        name = str(entry.get("name", ""))
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
+            raise ConfigError(f"site name {name!r} must be a short lowercase slug, e.g. 'cdt'")
         origin = str(entry.get("origin", "")).rstrip("/")
         if urlsplit(origin).scheme not in {"http", "https"} or not urlsplit(origin).hostname:
             raise ConfigError(f"site origin {origin!r} must be an http(s) URL")
         feeds = entry.get("feeds", [])
         if not isinstance(feeds, list) or not all(isinstance(f, str) for f in feeds):
             raise ConfigError("site feeds must be a list of URLs")
-        sites.append(Site(name=str(entry.get("name", "")), origin=origin, feeds=tuple(feeds)))
+        title = str(entry.get("title", ""))
+        sites.append(Site(name=name, origin=origin, feeds=tuple(feeds), title=title))
     return tuple(sites)
 
 

@@ -170,7 +170,8 @@ connect_to = ["{origin.pin}"]
 timeout = 10.0
 
 [[sites]]
-name = "China Digital Times"
+name = "cdt"
+title = "China Digital Times"
 origin = "https://chinadigitaltimes.net"
 feeds = ["https://chinadigitaltimes.net/feed/"]
 """

@@ -29,5 +29,5 @@ def test_error_page_names_the_problem() -> None:
 
 
 def test_home_lists_sites() -> None:
-    html = render_home((Site(name="CDT", origin="https://chinadigitaltimes.net"),))
+    html = render_home((Site(name="cdt", origin="https://chinadigitaltimes.net", title="CDT"),))
     assert "CDT" in html and "chinadigitaltimes.net" in html

@@ -119,3 +119,10 @@ def test_every_setting_has_help_and_env_name() -> None:
     for setting in SETTINGS:
         assert setting.help
         assert re.fullmatch(r"MIRROR_[A-Z_]+", setting.env_var)
+
+
+@pytest.mark.parametrize("name", ["China Digital Times", "", "UPPER", "a/b", "x" * 40])
+def test_site_name_must_be_a_slug(write_config: Callable[[str], Path], name: str) -> None:
+    path = write_config(f'[[sites]]\nname = "{name}"\norigin = "https://example.org"\n')
+    with pytest.raises(ConfigError):
+        load_config(path, environ={})
