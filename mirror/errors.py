@@ -2,7 +2,9 @@
 
 Errors are raised anywhere in the pipeline and rendered in one place (the server's error
 middleware). Third-party exceptions are translated into these in the module that calls the
-library (``fetch`` for aiohttp), with ``raise ... from exc``.
+library, with ``raise ... from exc``: every aiohttp, socket, TLS, proxy and decompression
+exception of a fetch is translated in one function, ``fetch.translated_errors``. A fetch that
+fails stores nothing.
 
     MirrorError                      500  something went wrong on our side
     ├── ConfigError                  -    the configuration is invalid (at start-up only)
@@ -16,7 +18,8 @@ library (``fetch`` for aiohttp), with ``raise ... from exc``.
         ├── NotAnArticle             415  the content type is not one we mirror
         ├── AddressNotAllowed        403  the origin resolves to a refused address
         ├── TooManyRedirects         502  more than the redirect limit, or a loop
-        └── OriginStatus             502  the origin answered with an error status
+        ├── OriginBroken             502  corrupt or truncated body, unknown encoding
+        └── OriginStatus             502  an error status, or a Retry-After still running
 """
 
 from __future__ import annotations
@@ -94,9 +97,13 @@ class TooManyRedirects(FetchError):
     title = "The original site redirected too many times"
 
 
+class OriginBroken(FetchError):
+    title = "The original site sent a broken page"
+
+
 class OriginStatus(FetchError):
     title = "The original site answered with an error"
 
-    def __init__(self, origin_status: int) -> None:
-        super().__init__(f"The site answered with status {origin_status}.")
+    def __init__(self, origin_status: int, detail: str = "") -> None:
+        super().__init__(detail or f"The site answered with status {origin_status}.")
         self.origin_status = origin_status

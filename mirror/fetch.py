@@ -1,46 +1,70 @@
-"""Fetching from origins: address-checked, bounded, and carrying nothing of the reader.
+"""Fetching from origins: address-checked, bounded, polite, and carrying nothing of the reader.
 
 The origin is hostile until proven otherwise. Every hop of a fetch is checked:
 
-* the address actually connected to must be public (``PolicyResolver``), unless the
-  operator pinned the host with ``connect_to`` or allowed private addresses;
-* redirects are followed here, one at a time, so each hop gets the same checks and loops
-  are caught;
-* bodies are read in chunks and cut off at ``max_bytes`` *after* decompression;
+* the URL: http(s) only, no credentials, an allowed port, a host read the way a resolver
+  reads it (``addresses.host_address``), so ``http://0x7f000001/`` is judged as 127.0.0.1;
+* every DNS answer (``PolicyResolver``) and then the address each socket is about to connect
+  to (``AddressGuard.open_socket``, aiohttp's ``socket_factory``): a rebinding name or a
+  resolver bug cannot slip past the second check. ``connect_to`` pins and
+  ``allow_private_addresses`` are the operator's explicit exceptions. Through a proxy, the
+  proxy connects: URL hosts are still checked here, and names are resolved and checked
+  first unless the proxy is ``socks5h://`` (Tor), which must resolve names itself;
+* redirects are followed here, one at a time, so each hop gets the same checks; loops and
+  more than ``MAX_REDIRECTS`` hops are refused; ``Refresh`` headers are ignored;
+* deadlines: connect, headers, and a total one over all hops and the body, so a trickling
+  origin fails at the total deadline, not per read;
+* bodies are inflated here (``inflate.Inflater``), never by aiohttp, so the *decoded* size is
+  capped at ``max_bytes`` however the origin compresses it; a Content-Length over the cap is
+  refused before reading;
 * only the content types a route asks for are accepted.
 
-Nothing from the reader reaches the origin: the request carries a fixed User-Agent, no
-cookies (origin cookies are thrown away by a dummy jar), no Referer, no client address.
-aiohttp's exceptions are translated into ``mirror.errors`` here and nowhere else.
+Politeness: at most ``per_origin_connections`` connections per origin, and an origin that
+answers 429/503 with ``Retry-After`` is not asked again before then (bounded by
+``max_retry_after``). Nothing from the reader reaches the origin: a fixed User-Agent, no
+cookies (origin cookies are dropped by a dummy jar), no Referer, no client address, no
+Accept-Language unless the operator sets one. Proxy environment variables are ignored
+(``trust_env=False``); the only upstream proxy is ``fetch.proxy``.
+
+aiohttp's exceptions are translated into ``mirror.errors`` in ``translated_errors`` and
+nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import contextvars
 import socket
 import ssl
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Self
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import aiohttp_socks
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from python_socks import ProxyType
+from yarl import URL
 
+from mirror.addresses import InvalidHost, host_address, is_public_address
 from mirror.errors import (
     AddressNotAllowed,
     BadRequest,
     NotAnArticle,
+    OriginBroken,
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
     TooLarge,
     TooManyRedirects,
 )
-from mirror.settings import ConnectPin, FetchConfig
+from mirror.inflate import ACCEPT_ENCODING, BodyTooLarge, BrokenEncoding, Inflater
+from mirror.settings import FetchConfig
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 IMAGE_TYPES = frozenset(
@@ -48,8 +72,11 @@ IMAGE_TYPES = frozenset(
 )
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+BACKOFF_STATUSES = frozenset({429, 503})
 CHUNK_BYTES = 64 * 1024
-ALLOWED_PORTS = frozenset({80, 443})
+
+# Addresses the socket factory refused during the current fetch (per task).
+_REFUSED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("refused")
 
 
 @dataclass(frozen=True)
@@ -88,34 +115,55 @@ class NotModified:
     url: str
 
 
-def is_public_address(text: str) -> bool:
-    """True for addresses on the public internet; False for loopback, private and the like."""
-    address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+@dataclass
+class AddressGuard:
+    """The address policy at connect time, shared by the resolver and the socket factory."""
+
+    allow_private: bool
+    exempt: set[tuple[str, int]] = field(default_factory=set)
+
+    def allows(self, address: str, port: int) -> bool:
+        address = address.split("%", 1)[0]
+        return self.allow_private or (address, port) in self.exempt or is_public_address(address)
+
+    def open_socket(self, addr_info: aiohttp.AddrInfoType) -> socket.socket:
+        """aiohttp's ``socket_factory``: refuses before a socket even exists."""
+        family, kind, proto, _, sockaddr = addr_info
+        address, port = str(sockaddr[0]), int(sockaddr[1])
+        if not self.allows(address, port):
+            refused = _REFUSED.get(None)
+            if refused is not None:
+                refused.append(address)
+            raise ConnectionRefusedError(f"{address} is not a public address")
+        return socket.socket(family, kind, proto)
 
 
 class PolicyResolver(AbstractResolver):
     """Resolves names, applies ``connect_to`` pins, and refuses non-public answers.
 
-    It is the connector's resolver, so it runs for every connection aiohttp opens,
-    including each redirect hop and every retry after a DNS change.
+    A name with any refused answer is refused whole, so a mixed answer cannot be raced.
     """
 
-    def __init__(self, pins: Collection[ConnectPin], allow_private: bool) -> None:
-        self._pins = {(p.host, p.port): p for p in pins}
-        self._allow_private = allow_private
-        self._inner = ThreadedResolver()
+    def __init__(
+        self,
+        config: FetchConfig,
+        guard: AddressGuard,
+        inner: AbstractResolver | None = None,
+    ) -> None:
+        self._pins = {(p.host, p.port): p for p in config.connect_to}
+        self._guard = guard
+        self._inner = inner or ThreadedResolver()
+        guard.exempt.update((p.addr, p.addr_port) for p in config.connect_to)
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        pin = self._pins.get((host.lower().rstrip("."), port))
+        name = host.lower().rstrip(".")
+        pin = self._pins.get((name, port))
         if pin is not None:
             return [_numeric_result(host, pin.addr, pin.addr_port)]
         results = await self._inner.resolve(host, port, family)
-        if not self._allow_private and not all(is_public_address(r["host"]) for r in results):
+        if not all(self._guard.allows(r["host"], r["port"]) for r in results):
             raise AddressNotAllowed(f"{host} resolves to an address that is not public.")
         return results
 
@@ -135,29 +183,141 @@ def _numeric_result(hostname: str, addr: str, port: int) -> ResolveResult:
     )
 
 
-class Fetcher:
-    """One client session for all origin fetches; use as an async context manager."""
+class Backoff:
+    """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
 
-    def __init__(self, config: FetchConfig) -> None:
+    def __init__(self, longest: int) -> None:
+        self._longest = longest
+        self._until: dict[str, float] = {}
+
+    def check(self, origin: str) -> None:
+        wait = self._until.get(origin, 0.0) - time.monotonic()
+        if wait > 0:
+            raise OriginStatus(429, f"The site asked us to wait; try again in {wait:.0f} s.")
+        self._until.pop(origin, None)
+
+    def record(self, origin: str, retry_after: str | None) -> None:
+        seconds = _retry_after_seconds(retry_after)
+        if seconds is not None:
+            self._until[origin] = time.monotonic() + min(seconds, self._longest)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _redirect_target(url: str, location: str) -> str:
+    try:
+        return str(URL(url).join(URL(location)))
+    except ValueError as exc:
+        raise OriginBroken("The site redirected to an invalid address.") from exc
+
+
+@contextmanager
+def translated_errors(config: FetchConfig) -> Iterator[None]:
+    """The one place where aiohttp's, the proxy's and the inflater's exceptions become ours."""
+    refused: list[str] = []
+    token = _REFUSED.set(refused)
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise OriginTimeout(f"No connection within {config.connect_timeout:g} s.") from exc
+    except aiohttp_socks.ProxyTimeoutError as exc:
+        raise OriginTimeout("The proxy did not connect in time.") from exc
+    except TimeoutError as exc:
+        raise OriginTimeout(f"No answer within {config.header_timeout:g} s.") from exc
+    except aiohttp.InvalidURL as exc:
+        raise BadRequest("That address is not a valid URL.") from exc
+    except aiohttp.ClientConnectorError as exc:
+        if refused:
+            raise AddressNotAllowed(f"{refused[0]} is not a public address.") from exc
+        raise OriginUnreachable(str(exc.os_error)) from exc
+    except (aiohttp_socks.ProxyError, aiohttp_socks.ProxyConnectionError) as exc:
+        raise OriginUnreachable(f"The proxy failed: {exc}") from exc
+    except (aiohttp.ClientPayloadError, asyncio.IncompleteReadError) as exc:
+        raise OriginBroken("The page was cut short.") from exc
+    except BodyTooLarge as exc:
+        raise TooLarge(f"The page is over the limit of {config.max_bytes} bytes.") from exc
+    except BrokenEncoding as exc:
+        raise OriginBroken(f"The page is not valid: {exc}.") from exc
+    except aiohttp.ClientError as exc:
+        raise OriginUnreachable(type(exc).__name__) from exc
+    finally:
+        _REFUSED.reset(token)
+
+
+class Fetcher:
+    """One client session for all origin fetches; use as an async context manager.
+
+    ``resolver`` replaces the system resolver under the policy (a test seam: tests answer
+    names themselves to play DNS rebinding and mixed answers).
+    """
+
+    def __init__(self, config: FetchConfig, resolver: AbstractResolver | None = None) -> None:
         self._config = config
         self._pinned = {(p.host, p.port) for p in config.connect_to}
+        self._guard = AddressGuard(config.allow_private_addresses)
+        self._inner_resolver = resolver
+        self._resolver: PolicyResolver | None = None
+        self._backoff = Backoff(config.max_retry_after)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
-        connector = aiohttp.TCPConnector(
-            resolver=PolicyResolver(self._config.connect_to, self._config.allow_private_addresses),
-            ssl=self._ssl_context(),
-            limit_per_host=4,
-        )
+        self._resolver = PolicyResolver(self._config, self._guard, self._inner_resolver)
+        headers = {
+            "User-Agent": self._config.user_agent,
+            "Accept": "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        if self._config.accept_language:
+            headers["Accept-Language"] = self._config.accept_language
         self._session = aiohttp.ClientSession(
-            connector=connector,
+            connector=self._connector(),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
-            headers={"User-Agent": self._config.user_agent, "Accept": "*/*"},
-            timeout=aiohttp.ClientTimeout(total=self._config.timeout, connect=10),
-            auto_decompress=True,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=self._config.connect_timeout,
+                sock_connect=self._config.connect_timeout,
+            ),
+            auto_decompress=False,
         )
         return self
+
+    def _connector(self) -> aiohttp.TCPConnector:
+        """A direct connector, or one that tunnels every connection through ``fetch.proxy``."""
+        assert self._resolver is not None, "made in __aenter__"
+        context = self._ssl_context()
+        per_origin = self._config.per_origin_connections
+        if not self._config.proxy:
+            return aiohttp.TCPConnector(
+                resolver=self._resolver,
+                socket_factory=self._guard.open_socket,
+                ssl=context,
+                limit_per_host=per_origin,
+                use_dns_cache=False,
+            )
+        url = URL(self._config.proxy)
+        return aiohttp_socks.ProxyConnector(
+            proxy_type=ProxyType.HTTP if url.scheme == "http" else ProxyType.SOCKS5,
+            host=url.host or "",
+            port=url.port or 1080,
+            username=url.user,
+            password=url.password,
+            rdns=True,
+            ssl=context,
+            limit_per_host=per_origin,
+        )
 
     async def __aexit__(
         self,
@@ -167,6 +327,8 @@ class Fetcher:
     ) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._resolver is not None:
+            await self._resolver.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -184,10 +346,19 @@ class Fetcher:
         self, url: str, accept: frozenset[str], validators: Validators
     ) -> Fetched | NotModified:
         """Like ``fetch``, sending ``validators``; a 304 gives ``NotModified``."""
+        try:
+            async with asyncio.timeout(self._config.timeout):
+                return await self._follow(url, accept, validators)
+        except TimeoutError as exc:
+            raise OriginTimeout(f"Not complete within {self._config.timeout:g} s.") from exc
+
+    async def _follow(
+        self, url: str, accept: frozenset[str], validators: Validators
+    ) -> Fetched | NotModified:
         seen: list[str] = []
         current = url
         while True:
-            self._check_url(current)
+            await self._check_url(current)
             if current in seen or len(seen) > MAX_REDIRECTS:
                 raise TooManyRedirects(f"Stopped after {len(seen)} redirects.")
             seen.append(current)
@@ -202,72 +373,69 @@ class Fetcher:
         self, url: str, accept: frozenset[str], validators: Validators
     ) -> Fetched | NotModified | str:
         assert self._session is not None, "Fetcher used outside its context"
-        try:
-            async with self._session.get(
-                url, allow_redirects=False, headers=validators.headers()
-            ) as response:
+        origin = str(URL(url).origin())
+        self._backoff.check(origin)
+        with translated_errors(self._config):
+            async with asyncio.timeout(self._config.header_timeout):
+                response = await self._session.get(
+                    url, allow_redirects=False, headers=validators.headers()
+                )
+            async with response:
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
-                    return urljoin(url, response.headers["Location"])
+                    return _redirect_target(url, response.headers["Location"])
                 if response.status == 304 and validators.headers():
                     return NotModified(url)
+                if response.status in BACKOFF_STATUSES:
+                    self._backoff.record(origin, response.headers.get("Retry-After"))
                 if response.status != 200:
                     raise OriginStatus(response.status)
                 if response.content_type not in accept:
                     raise NotAnArticle(f"The site sent {response.content_type or 'no type'}.")
-                body = await self._read_capped(response)
                 return Fetched(
                     url=url,
                     final_url=url,
                     content_type=response.content_type,
                     charset=response.charset,
-                    body=body,
+                    body=await self._read_capped(response),
                     etag=response.headers.get("ETag"),
                     last_modified=response.headers.get("Last-Modified"),
                 )
-        except TimeoutError as exc:
-            raise OriginTimeout from exc
-        except aiohttp.InvalidURL as exc:
-            raise BadRequest("That address is not a valid URL.") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise OriginUnreachable(str(exc.os_error)) from exc
-        except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise OriginUnreachable(type(exc).__name__) from exc
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """The decoded body, refused as soon as it (or any encoded layer) passes the cap."""
         limit = self._config.max_bytes
-        declared = response.content_length
-        if declared is not None and declared > limit:
-            raise TooLarge(f"The page is over the limit of {limit} bytes.")
+        if response.content_length is not None and response.content_length > limit:
+            raise BodyTooLarge
+        inflater = Inflater(response.headers.get("Content-Encoding", ""), limit)
         chunks: list[bytes] = []
-        size = 0
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"The page is over the limit of {limit} bytes.")
-            chunks.append(chunk)
+            chunks.append(inflater.feed(chunk))
+        inflater.finish()
         return b"".join(chunks)
 
-    def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
+    async def _check_url(self, url: str) -> None:
+        """Refuse what no connection should be attempted for, before any connection."""
+        try:
+            parts = URL(url)
+        except ValueError as exc:
+            raise BadRequest("That address is not a valid URL.") from exc
+        if parts.scheme not in {"http", "https"} or not parts.raw_host:
             raise BadRequest("Only http and https addresses can be mirrored.")
-        if parts.username is not None or parts.password is not None:
+        if parts.user is not None or parts.password is not None:
             raise BadRequest("Addresses with a user name or password are refused.")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if (parts.hostname, port) in self._pinned:
+        host, port = parts.raw_host.lower(), parts.port or 0
+        if (host.rstrip("."), port) in self._pinned:
             return
-        if port not in ALLOWED_PORTS:
+        if port not in self._config.allowed_ports:
             raise AddressNotAllowed(f"Port {port} is not allowed.")
-        # aiohttp does not call the resolver for IP literals, so they are checked here.
-        if self._config.allow_private_addresses or not _is_ip_literal(parts.hostname):
-            return
-        if not is_public_address(parts.hostname):
-            raise AddressNotAllowed(f"{parts.hostname} is not a public address.")
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+        try:
+            address = host_address(host)
+        except InvalidHost as exc:
+            raise BadRequest("That address has an invalid host name.") from exc
+        if address is not None and not self._guard.allows(str(address), port):
+            raise AddressNotAllowed(f"{address} is not a public address.")
+        if address is not None and str(address) != host.strip("[]"):
+            raise BadRequest(f"Write the address as {address}.")
+        if address is None and self._config.proxy.startswith(("http:", "socks5:")):
+            assert self._resolver is not None, "Fetcher used outside its context"
+            await self._resolver.resolve(host, port)

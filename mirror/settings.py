@@ -82,7 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Mirror any public URL, not only pages of configured sites.",
     ),
-    Setting("fetch.timeout", float, 20.0, "Total seconds allowed for one origin fetch."),
+    Setting(
+        "fetch.timeout", float, 20.0, "Total seconds for one origin fetch, redirects and body."
+    ),
+    Setting("fetch.connect_timeout", float, 10.0, "Seconds to open a connection to an origin."),
+    Setting("fetch.header_timeout", float, 15.0, "Seconds from sending a request to its headers."),
     Setting("fetch.max_bytes", int, 8 * MIB, "Largest origin body accepted, after decompression."),
     Setting("fetch.ca_file", str, "", "Extra CA certificates (PEM) trusted for origins."),
     Setting(
@@ -102,6 +106,32 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Mozilla/5.0 (compatible; mirror/0.1; reader proxy)",
         "The one User-Agent sent to every origin.",
+    ),
+    Setting(
+        "fetch.accept_language",
+        str,
+        "",
+        "Accept-Language sent to every origin (never the reader's); none if empty.",
+    ),
+    Setting(
+        "fetch.allowed_ports",
+        list[str],
+        ["80", "443"],
+        "Origin ports that may be fetched (`connect_to` pins are always allowed).",
+    ),
+    Setting(
+        "fetch.proxy",
+        str,
+        "",
+        "Upstream proxy for every fetch: `http://`, `socks5://` or `socks5h://` (Tor); "
+        "proxy environment variables are never used.",
+    ),
+    Setting("fetch.per_origin_connections", int, 4, "Most connections open to one origin."),
+    Setting(
+        "fetch.max_retry_after",
+        int,
+        600,
+        "Longest `Retry-After` (seconds) honoured after a 429 or 503; longer waits are cut.",
     ),
     Setting("cache.fresh_seconds", int, 600, "Seconds a stored page is served without refetching."),
 )
@@ -195,6 +225,13 @@ class FetchConfig:
     allow_private_addresses: bool
     connect_to: tuple[ConnectPin, ...]
     user_agent: str
+    connect_timeout: float
+    header_timeout: float
+    accept_language: str
+    allowed_ports: frozenset[int]
+    proxy: str
+    per_origin_connections: int
+    max_retry_after: int
 
 
 @dataclass(frozen=True)
@@ -300,9 +337,29 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         allow_private_addresses=values["fetch.allow_private_addresses"],
         connect_to=tuple(ConnectPin.parse(p) for p in values["fetch.connect_to"]),
         user_agent=values["fetch.user_agent"],
+        connect_timeout=values["fetch.connect_timeout"],
+        header_timeout=values["fetch.header_timeout"],
+        accept_language=values["fetch.accept_language"],
+        allowed_ports=_ports(values["fetch.allowed_ports"]),
+        proxy=_proxy(values["fetch.proxy"]),
+        per_origin_connections=values["fetch.per_origin_connections"],
+        max_retry_after=values["fetch.max_retry_after"],
     )
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
     return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
+
+
+def _ports(raw: list[str]) -> frozenset[int]:
+    if not all(p.strip().isdigit() and 0 < int(p) < 65536 for p in raw):
+        raise ConfigError('fetch.allowed_ports must be port numbers, e.g. ["80", "443"]')
+    return frozenset(int(p) for p in raw)
+
+
+def _proxy(url: str) -> str:
+    parts = urlsplit(url)
+    if url and (parts.scheme not in {"http", "socks5", "socks5h"} or not parts.hostname):
+        raise ConfigError("fetch.proxy must be an http://, socks5:// or socks5h:// URL")
+    return url
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:

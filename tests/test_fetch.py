@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import gzip
+import itertools
+import time
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
+import brotli
 import pytest
 from aiohttp import web
+from backports.zstd import ZstdCompressor
 
+from mirror.decode import decode_html
 from mirror.errors import (
     AddressNotAllowed,
     BadRequest,
+    FetchError,
     NotAnArticle,
+    OriginBroken,
     OriginStatus,
     OriginTimeout,
+    OriginUnreachable,
     TooLarge,
     TooManyRedirects,
 )
-from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, is_public_address
-from mirror.settings import Config
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, _retry_after_seconds
+from mirror.settings import Config, FetchConfig
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, ORIGIN_HOST, Origin
+from tests.fetch_fixtures import (
+    MIB,
+    Attempts,
+    TableResolver,
+    TunnelProxy,
+    attempts_fixture,
+    brotli_bomb,
+    gzip_bomb,
+    tunnel_proxy_fixture,
+    zstd_bomb,
+)
+from tests.test_decode import UYGHUR
+
+__all__ = ["attempts_fixture", "tunnel_proxy_fixture"]
 
 SITE = "https://chinadigitaltimes.net"
 
@@ -88,45 +115,6 @@ async def test_redirects_are_followed_and_checked(fetcher: Fetcher, origin: Orig
         await fetcher.fetch(f"{SITE}/loop/", PAGE_TYPES)
 
 
-@pytest.mark.parametrize(
-    ("url", "error"),
-    [
-        ("https://127.0.0.1/", AddressNotAllowed),
-        ("https://[::1]/", AddressNotAllowed),
-        ("http://10.0.0.1/", AddressNotAllowed),
-        ("http://localhost/", AddressNotAllowed),
-        ("http://127.1/", BadRequest),
-        ("http://2130706433/", BadRequest),
-        ("https://chinadigitaltimes.net:8443/", AddressNotAllowed),
-        ("ftp://chinadigitaltimes.net/", BadRequest),
-        ("https://user:pw@chinadigitaltimes.net/", BadRequest),
-        ("file:///etc/passwd", BadRequest),
-    ],
-)
-async def test_refused_urls(fetcher: Fetcher, url: str, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        await fetcher.fetch(url, PAGE_TYPES)
-
-
-@pytest.mark.parametrize(
-    ("address", "public"),
-    [
-        ("8.8.8.8", True),
-        ("2001:4860:4860::8888", True),
-        ("127.0.0.1", False),
-        ("10.1.2.3", False),
-        ("169.254.169.254", False),
-        ("100.64.0.1", False),
-        ("::1", False),
-        ("::ffff:127.0.0.1", False),
-        ("224.0.0.1", False),
-        ("0.0.0.0", False),
-    ],
-)
-def test_public_address_policy(address: str, public: bool) -> None:
-    assert is_public_address(address) is public
-
-
 async def test_wrong_content_type_and_error_status(fetcher: Fetcher, origin: Origin) -> None:
     async def json_answer(request: web.Request) -> web.Response:
         return web.json_response({"a": 1})
@@ -140,44 +128,7 @@ async def test_wrong_content_type_and_error_status(fetcher: Fetcher, origin: Ori
         await fetcher.fetch(f"{SITE}/missing/", PAGE_TYPES)
 
 
-async def test_body_cap_while_streaming_and_by_length(config: Config, origin: Origin) -> None:
-    async def endless(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        for _ in range(10_000):
-            await response.write(b"x" * 65536)
-        return response
-
-    async def declared(request: web.Request) -> web.Response:
-        return web.Response(body=b"x" * 200_000, content_type="text/html")
-
-    origin.routes.update({"/endless/": endless, "/declared/": declared})
-    small = replace(config.fetch, max_bytes=100_000)
-    async with Fetcher(small) as fetcher:
-        with pytest.raises(TooLarge):
-            await fetcher.fetch(f"{SITE}/endless/", PAGE_TYPES)
-        with pytest.raises(TooLarge):
-            await fetcher.fetch(f"{SITE}/declared/", PAGE_TYPES)
-
-
-async def test_total_deadline(config: Config, origin: Origin) -> None:
-    async def trickle(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/html"})
-        await response.prepare(request)
-        for _ in range(100):
-            await response.write(b"x")
-            await asyncio.sleep(0.1)
-        return response
-
-    origin.routes["/trickle/"] = trickle
-    async with Fetcher(replace(config.fetch, timeout=0.5)) as fetcher:
-        with pytest.raises(OriginTimeout):
-            await fetcher.fetch(f"{SITE}/trickle/", PAGE_TYPES)
-
-
 async def test_untrusted_certificate_is_refused(config: Config, origin: Origin) -> None:
-    from mirror.errors import OriginUnreachable
-
     async with Fetcher(replace(config.fetch, ca_file="")) as fetcher:
         with pytest.raises(OriginUnreachable):
             await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
@@ -186,3 +137,288 @@ async def test_untrusted_certificate_is_refused(config: Config, origin: Origin) 
 def test_ca_file_must_exist(config: Config, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Fetcher(replace(config.fetch, ca_file=str(tmp_path / "none.pem")))._ssl_context()
+
+
+# The fault-injecting origin: each fault is a route, a limit it must end within, and an error.
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CAP = 1 * MIB
+
+
+def limited(config: Config) -> FetchConfig:
+    return replace(
+        config.fetch, max_bytes=CAP, timeout=2.0, header_timeout=0.5, connect_timeout=1.0
+    )
+
+
+def encoded(body: bytes, encoding: str, content_type: str = "text/html") -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=body, headers={"Content-Type": content_type, "Content-Encoding": encoding}
+        )
+
+    return handler
+
+
+async def slow_headers(request: web.Request) -> web.Response:
+    await asyncio.sleep(1.5)
+    return web.Response(text="<p>late</p>", content_type="text/html")
+
+
+async def streamed(request: web.Request, pieces: Iterable[bytes], delay: float = 0) -> None:
+    response = web.StreamResponse(headers={"Content-Type": "text/html"})
+    await response.prepare(request)
+    for piece in pieces:
+        await response.write(piece)
+        await asyncio.sleep(delay)
+
+
+async def trickle(request: web.Request) -> web.StreamResponse:
+    await streamed(request, itertools.repeat(b"x", 1000), delay=0.05)
+    return web.StreamResponse()
+
+
+async def endless(request: web.Request) -> web.StreamResponse:
+    await streamed(request, itertools.repeat(b"x" * 65536))
+    return web.StreamResponse()
+
+
+async def page_64_mib(request: web.Request) -> web.StreamResponse:
+    await streamed(request, itertools.repeat(b"<p>" + b"x" * 65533, 1024))
+    return web.StreamResponse()
+
+
+async def huge_length(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/html"})
+    response.content_length = 10 * 1024 * MIB
+    await response.prepare(request)
+    for _ in range(1000):
+        await response.write(b"x" * 65536)
+        await asyncio.sleep(0.01)
+    return response
+
+
+async def truncated(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/html"})
+    response.content_length = 1000
+    await response.prepare(request)
+    await response.write(b"<p>only part of the page")
+    assert request.transport is not None
+    request.transport.close()
+    return response
+
+
+def redirect_to(target: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        raise web.HTTPFound(target)
+
+    return handler
+
+
+def chain(hop: int) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"/chain/{hop + 1}/")
+
+    return handler
+
+
+GZIP_PAGE = gzip.compress(b"<p>" + b"x" * 10_000)
+FAULTS: dict[str, tuple[Handler, type[FetchError], float]] = {
+    "/slow-headers/": (slow_headers, OriginTimeout, 1.0),
+    "/trickle/": (trickle, OriginTimeout, 2.5),
+    "/endless/": (endless, TooLarge, 2.0),
+    "/64mib/": (page_64_mib, TooLarge, 2.0),
+    "/huge-length/": (huge_length, TooLarge, 1.0),
+    "/gzip-bomb/": (encoded(gzip_bomb(1024 * MIB), "gzip"), TooLarge, 2.0),
+    "/brotli-bomb/": (encoded(brotli_bomb(1024 * MIB), "br"), TooLarge, 2.0),
+    "/zstd-bomb/": (encoded(zstd_bomb(1024 * MIB), "zstd"), TooLarge, 2.0),
+    "/deflate-bomb/": (encoded(zlib.compress(bytes(64 * MIB)), "deflate"), TooLarge, 2.0),
+    "/stacked-bomb/": (
+        encoded(brotli.compress(gzip_bomb(1024 * MIB)), "gzip, br"),
+        TooLarge,
+        2.0,
+    ),
+    "/loop/": (redirect_to("/loop/"), TooManyRedirects, 1.0),
+    "/chain/0/": (chain(0), TooManyRedirects, 1.0),
+    "/to-loopback/": (redirect_to("https://127.0.0.1/admin"), AddressNotAllowed, 1.0),
+    "/to-metadata/": (
+        redirect_to("http://169.254.169.254/latest/meta-data/"),
+        AddressNotAllowed,
+        1.0,
+    ),
+    "/json/": (encoded(b'{"a": 1}', "identity", "application/json"), NotAnArticle, 1.0),
+    "/corrupt-gzip/": (encoded(b"\x1f\x8b\x08\x00garbage" * 100, "gzip"), OriginBroken, 1.0),
+    "/cut-gzip/": (encoded(GZIP_PAGE[: len(GZIP_PAGE) // 2], "gzip"), OriginBroken, 1.0),
+    "/unknown-encoding/": (encoded(b"<p>x</p>", "compress"), OriginBroken, 1.0),
+    "/truncated/": (truncated, OriginBroken, 1.0),
+}
+
+
+@pytest.fixture
+def faulty(origin: Origin) -> Origin:
+    origin.routes.update({path: handler for path, (handler, _, _) in FAULTS.items()})
+    origin.routes.update({f"/chain/{hop}/": chain(hop) for hop in range(1, 8)})
+    return origin
+
+
+@pytest.mark.parametrize("path", list(FAULTS))
+async def test_each_fault_ends_within_its_limit_with_its_error(
+    config: Config, faulty: Origin, path: str
+) -> None:
+    _, error, seconds = FAULTS[path]
+    async with Fetcher(limited(config)) as fetcher:
+        tracemalloc.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(error):
+                await fetcher.fetch(f"{SITE}{path}", PAGE_TYPES)
+            elapsed = time.monotonic() - started
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert elapsed < seconds, f"{path} took {elapsed:.2f} s"
+    assert peak < 8 * CAP, f"{path} peaked at {peak / MIB:.1f} MiB"
+
+
+async def test_refresh_header_is_not_followed(fetcher: Fetcher, origin: Origin) -> None:
+    async def refresh(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<p>here</p>",
+            content_type="text/html",
+            headers={"Refresh": "0; url=https://chinadigitaltimes.net/elsewhere/"},
+        )
+
+    origin.routes["/refresh/"] = refresh
+    fetched = await fetcher.fetch(f"{SITE}/refresh/", PAGE_TYPES)
+    assert fetched.body == b"<p>here</p>"
+    assert origin.hits["/elsewhere/"] == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),
+        ("br", brotli.compress),
+        ("zstd", lambda data: ZstdCompressor().compress(data, ZstdCompressor.FLUSH_FRAME)),
+        ("gzip, br", lambda data: brotli.compress(gzip.compress(data))),
+        ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
+        ("identity", lambda data: data),
+    ],
+)
+async def test_encodings_are_undone(
+    fetcher: Fetcher,
+    origin: Origin,
+    article_html: bytes,
+    encoding: str,
+    compress: Callable[[bytes], bytes],
+) -> None:
+    origin.routes["/encoded/"] = encoded(compress(article_html), encoding)
+    fetched = await fetcher.fetch(f"{SITE}/encoded/", PAGE_TYPES)
+    assert fetched.body == article_html
+
+
+async def test_charset_only_in_the_header_or_only_in_meta(fetcher: Fetcher, origin: Origin) -> None:
+    russian = "<p>Свобода слова</p>".encode("windows-1251")
+    origin.routes["/header-only/"] = encoded(russian, "identity", "text/html; charset=windows-1251")
+    header_only = await fetcher.fetch(f"{SITE}/header-only/", PAGE_TYPES)
+    assert decode_html(header_only.body, header_only.charset) == "<p>Свобода слова</p>"
+    meta_only = await fetcher.fetch(CHINESE_URL, PAGE_TYPES)
+    assert meta_only.charset is None
+    text = decode_html(meta_only.body, meta_only.charset)
+    assert "新疆" in text
+    assert UYGHUR in text
+
+
+async def test_per_origin_connection_limit(config: Config, origin: Origin) -> None:
+    in_flight = 0
+    most = 0
+
+    async def counted(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return web.Response(text="<p>x</p>", content_type="text/html")
+
+    origin.routes["/counted/"] = counted
+    async with Fetcher(replace(config.fetch, per_origin_connections=2)) as fetcher:
+        await asyncio.gather(*(fetcher.fetch(f"{SITE}/counted/", PAGE_TYPES) for _ in range(10)))
+    assert origin.hits["/counted/"] == 10
+    assert most == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_respected_and_bounded(
+    config: Config, origin: Origin, status: int
+) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=status, headers={"Retry-After": "86400"})
+
+    origin.routes["/busy/"] = busy
+    async with Fetcher(replace(config.fetch, max_retry_after=1)) as fetcher:
+        for _ in range(3):
+            with pytest.raises(OriginStatus):
+                await fetcher.fetch(f"{SITE}/busy/", PAGE_TYPES)
+        with pytest.raises(OriginStatus):
+            await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+        assert origin.hits["/busy/"] == 1
+        assert origin.hits[ARTICLE_PATH] == 0
+        await asyncio.sleep(1.05)
+        await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), (" 7 ", 7.0), ("soon", None), ("", None), (None, None)],
+)
+def test_retry_after_values(value: str | None, seconds: float | None) -> None:
+    assert _retry_after_seconds(value) == seconds
+
+
+def test_retry_after_as_a_date() -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    seconds = _retry_after_seconds(later)
+    assert seconds is not None
+    assert 55 < seconds <= 60
+
+
+async def test_accept_language_only_when_configured(config: Config, origin: Origin) -> None:
+    seen: list[str | None] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Accept-Language"))
+        return web.Response(text="<p>x</p>", content_type="text/html")
+
+    origin.routes["/lang/"] = record
+    for language in ("", "zh-CN"):
+        async with Fetcher(replace(config.fetch, accept_language=language)) as fetcher:
+            await fetcher.fetch(f"{SITE}/lang/", PAGE_TYPES)
+    assert seen == [None, "zh-CN"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "socks5", "socks5h"])
+async def test_upstream_proxy_from_config_only(
+    config: Config,
+    origin: Origin,
+    tunnel_proxy: TunnelProxy,
+    attempts: Attempts,
+    article_html: bytes,
+    scheme: str,
+) -> None:
+    proxied = replace(config.fetch, proxy=f"{scheme}://127.0.0.1:{tunnel_proxy.listen_port}")
+    async with Fetcher(proxied, TableResolver({"localhost": [["127.0.0.1"]]})) as fetcher:
+        fetched = await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+        for refused in ("https://127.0.0.1/", "http://0x7f000001/", "https://user@example.com/"):
+            with pytest.raises((AddressNotAllowed, BadRequest)):
+                await fetcher.fetch(refused, PAGE_TYPES)
+        if scheme != "socks5h":
+            with pytest.raises(AddressNotAllowed):
+                await fetcher.fetch("http://localhost/", PAGE_TYPES)
+    assert fetched.body == article_html
+    assert tunnel_proxy.targets == [f"{ORIGIN_HOST}:443"]
+    proxy, through_proxy = ("127.0.0.1", tunnel_proxy.listen_port), ("127.0.0.1", origin.port)
+    assert sorted(attempts.made) == sorted([proxy, through_proxy])
