@@ -79,6 +79,8 @@ REFUSED_LABELS = frozenset({"utf-7", "unicode-1-1-utf-7", "csunicode11utf7", "x-
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE
 )
+# The prescan skips comments, as browsers do; an unclosed one hides the rest.
+_COMMENT = re.compile(rb"<!--.*?(-->|$)", re.DOTALL)
 
 
 def codec_for_label(label: str | None) -> str | None:
@@ -116,7 +118,7 @@ def decode_html(body: bytes, http_charset: str | None) -> str:
 
 
 def _prescan_meta(head: bytes) -> str | None:
-    match = _META_CHARSET.search(head)
+    match = _META_CHARSET.search(_COMMENT.sub(b"", head))
     return match.group(1).decode("ascii", "replace") if match else None
 
 

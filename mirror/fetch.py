@@ -19,9 +19,10 @@ The origin is hostile until proven otherwise. Every hop of a fetch is checked:
   refused before reading;
 * only the content types a route asks for are accepted.
 
-Politeness: at most ``per_origin_connections`` connections per origin, and an origin that
-answers 429/503 with ``Retry-After`` is not asked again before then (bounded by
-``max_retry_after``). Nothing from the reader reaches the origin: a fixed User-Agent, no
+Politeness: at most ``per_origin_connections`` connections per origin (and
+``max_concurrent`` fetches in flight in all, which keeps the event loop responsive), and
+an origin that answers 429/503 with ``Retry-After`` is not asked again before then
+(bounded by ``max_retry_after``). Nothing from the reader reaches the origin: a fixed User-Agent, no
 cookies (origin cookies are dropped by a dummy jar), no Referer, no client address, no
 Accept-Language unless the operator sets one. Proxy environment variables are ignored
 (``trust_env=False``); the only upstream proxy is ``fetch.proxy``.
@@ -239,7 +240,7 @@ def translated_errors(config: FetchConfig) -> Iterator[None]:
         raise BadRequest("That address is not a valid URL.") from exc
     except aiohttp.ClientConnectorError as exc:
         if refused:
-            raise AddressNotAllowed(f"{refused[0]} is not a public address.") from exc
+            raise AddressNotAllowed("The site's address is not public.") from exc
         raise OriginUnreachable(str(exc.os_error)) from exc
     except (aiohttp_socks.ProxyError, aiohttp_socks.ProxyConnectionError) as exc:
         raise OriginUnreachable(f"The proxy failed: {exc}") from exc
@@ -269,6 +270,9 @@ class Fetcher:
         self._inner_resolver = resolver
         self._resolver: PolicyResolver | None = None
         self._backoff = Backoff(config.max_retry_after)
+        # Fetches in flight at once: more would make bursts of loop work (every response
+        # arriving at once) that stall all readers; the rest wait their turn.
+        self._slots = asyncio.Semaphore(config.max_concurrent)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -285,11 +289,9 @@ class Fetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
             headers=headers,
-            timeout=aiohttp.ClientTimeout(
-                total=None,
-                connect=self._config.connect_timeout,
-                sock_connect=self._config.connect_timeout,
-            ),
+            # Waiting for a free connection (per-origin limit) counts against the total
+            # deadline only; the connect deadline is for opening one connection.
+            timeout=aiohttp.ClientTimeout(sock_connect=self._config.connect_timeout),
             auto_decompress=False,
         )
         return self
@@ -347,7 +349,7 @@ class Fetcher:
     ) -> Fetched | NotModified:
         """Like ``fetch``, sending ``validators``; a 304 gives ``NotModified``."""
         try:
-            async with asyncio.timeout(self._config.timeout):
+            async with self._slots, asyncio.timeout(self._config.timeout):
                 return await self._follow(url, accept, validators)
         except TimeoutError as exc:
             raise OriginTimeout(f"Not complete within {self._config.timeout:g} s.") from exc
@@ -409,7 +411,12 @@ class Fetcher:
         inflater = Inflater(response.headers.get("Content-Encoding", ""), limit)
         chunks: list[bytes] = []
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            chunks.append(inflater.feed(chunk))
+            # Inflating is CPU work (zlib, brotli and zstd release the GIL): a thread keeps
+            # the event loop serving everyone else while a large page is decoded.
+            if inflater.compressed:
+                chunks.append(await asyncio.to_thread(inflater.feed, chunk))
+            else:
+                chunks.append(inflater.feed(chunk))
         inflater.finish()
         return b"".join(chunks)
 

@@ -135,6 +135,11 @@ class Inflater:
         self._limit = limit
         self._size = 0
 
+    @property
+    def compressed(self) -> bool:
+        """Whether there is anything to undo (else ``feed`` only counts bytes)."""
+        return bool(self._layers)
+
     def feed(self, chunk: bytes) -> bytes:
         """The decoded bytes for ``chunk``; raises ``BodyTooLarge`` past the limit."""
         data = chunk

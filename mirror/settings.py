@@ -128,6 +128,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("fetch.per_origin_connections", int, 4, "Most connections open to one origin."),
     Setting(
+        "fetch.max_concurrent",
+        int,
+        16,
+        "Most origin fetches in flight at once; more wait their turn (keeps the loop responsive).",
+    ),
+    Setting(
         "fetch.max_retry_after",
         int,
         600,
@@ -231,6 +237,7 @@ class FetchConfig:
     allowed_ports: frozenset[int]
     proxy: str
     per_origin_connections: int
+    max_concurrent: int
     max_retry_after: int
 
 
@@ -343,6 +350,7 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         allowed_ports=_ports(values["fetch.allowed_ports"]),
         proxy=_proxy(values["fetch.proxy"]),
         per_origin_connections=values["fetch.per_origin_connections"],
+        max_concurrent=values["fetch.max_concurrent"],
         max_retry_after=values["fetch.max_retry_after"],
     )
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])

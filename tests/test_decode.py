@@ -67,3 +67,27 @@ def test_undeclared_legacy_chinese_is_detected() -> None:
 
 def test_utf7_header_is_not_honoured() -> None:
     assert sniff_encoding(b"<p>+ADw-script+AD4-</p>", "utf-7") == "utf-8"
+
+
+def test_meta_inside_a_comment_is_ignored() -> None:
+    body = '<!-- <meta charset="big5"> --><meta charset="gbk"><p>中文</p>'.encode("gbk")
+    assert sniff_encoding(body, None) == "gb18030"
+    assert sniff_encoding(b'<!-- <meta charset="big5">', None) == "utf-8"
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("gb2312", "维吾尔族 €"),
+        ("big5", "臺灣 香港"),
+        ("iso-8859-1", "café “quoted”"),
+        ("ascii", "naïve \u2013 dash"),
+        ("shift_jis", "日本語"),
+        ("euc-kr", "한국어"),
+        ("koi8-r", "Свобода"),
+    ],
+)
+def test_header_only_charsets_decode_as_browsers_do(label: str, text: str) -> None:
+    codec = codec_for_label(label)
+    assert codec is not None
+    assert decode_html(f"<p>{text}</p>".encode(codec), label) == f"<p>{text}</p>"

@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from backports.zstd import ZstdCompressor
 
+from mirror.cache import PageCache
 from mirror.decode import decode_html
 from mirror.errors import (
     AddressNotAllowed,
@@ -33,7 +34,9 @@ from mirror.errors import (
     TooManyRedirects,
 )
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, _retry_after_seconds
-from mirror.settings import Config, FetchConfig
+from mirror.keys import load_cache_key
+from mirror.pipeline import Mirror
+from mirror.settings import Config, ConnectPin, FetchConfig
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, ORIGIN_HOST, Origin
 from tests.fetch_fixtures import (
     MIB,
@@ -422,3 +425,36 @@ async def test_upstream_proxy_from_config_only(
     assert tunnel_proxy.targets == [f"{ORIGIN_HOST}:443"]
     proxy, through_proxy = ("127.0.0.1", tunnel_proxy.listen_port), ("127.0.0.1", origin.port)
     assert sorted(attempts.made) == sorted([proxy, through_proxy])
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/slow-headers/", 504, "0.5 s"),
+        ("/trickle/", 504, "2 s"),
+        ("/gzip-bomb/", 502, str(CAP)),
+        ("/huge-length/", 502, str(CAP)),
+        ("/json/", 415, "application/json"),
+        ("/to-metadata/", 403, "169.254.169.254"),
+        ("/loop/", 502, "redirects"),
+        ("/truncated/", 502, "cut short"),
+        ("/unreachable/", 502, ""),
+    ],
+)
+async def test_failed_fetches_reach_the_reader_with_their_status_and_store_nothing(
+    config: Config, faulty: Origin, path: str, status: int, words: str
+) -> None:
+    faulty.routes["/unreachable/"] = redirect_to("https://closed.test/")
+    closed_port = ConnectPin("closed.test", 443, "127.0.0.1", 1)
+    fetch = replace(limited(config), connect_to=(*config.fetch.connect_to, closed_port))
+    url = f"{SITE}{path}"
+    secret = load_cache_key(config.server.data_dir)
+    async with (
+        Fetcher(fetch) as fetcher,
+        PageCache(config.server.data_dir / "cache.sqlite3", secret) as cache,
+    ):
+        with pytest.raises(FetchError) as failed:
+            await Mirror(replace(config, fetch=fetch), fetcher, cache).page(url)
+        assert await cache.get(url) is None
+    assert failed.value.status == status
+    assert words in failed.value.detail
