@@ -74,6 +74,7 @@ IMAGE_TYPES = frozenset(
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BACKOFF_STATUSES = frozenset({429, 503})
+BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
 CHUNK_BYTES = 64 * 1024
 
 # Addresses the socket factory refused during the current fetch (per task).
@@ -199,8 +200,12 @@ class Backoff:
 
     def record(self, origin: str, retry_after: str | None) -> None:
         seconds = _retry_after_seconds(retry_after)
-        if seconds is not None:
-            self._until[origin] = time.monotonic() + min(seconds, self._longest)
+        if seconds is None:
+            return
+        now = time.monotonic()
+        if len(self._until) >= BACKOFF_ORIGINS:
+            self._until = {o: t for o, t in self._until.items() if t > now}
+        self._until[origin] = now + min(seconds, self._longest)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

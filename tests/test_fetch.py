@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import socket
 import time
 import tracemalloc
 import zlib
@@ -458,3 +459,19 @@ async def test_failed_fetches_reach_the_reader_with_their_status_and_store_nothi
         assert await cache.get(url) is None
     assert failed.value.status == status
     assert words in failed.value.detail
+
+
+async def test_connect_deadline(config: Config) -> None:
+    """A listener whose backlog is full drops SYNs, as a black-holed origin does."""
+    with socket.socket() as listener, socket.socket() as first:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        first.connect(("127.0.0.1", port))
+        stalled = ConnectPin("stalled.test", 443, "127.0.0.1", port)
+        fetch = replace(limited(config), connect_timeout=0.3, connect_to=(stalled,))
+        async with Fetcher(fetch) as fetcher:
+            started = time.monotonic()
+            with pytest.raises(OriginTimeout, match=r"No connection within 0\.3 s"):
+                await fetcher.fetch("https://stalled.test/", PAGE_TYPES)
+    assert time.monotonic() - started < 1.0
