@@ -295,8 +295,13 @@ class Fetcher:
             trust_env=False,
             headers=headers,
             # Waiting for a free connection (per-origin limit) counts against the total
-            # deadline only; the connect deadline is for opening one connection.
-            timeout=aiohttp.ClientTimeout(sock_connect=self._config.connect_timeout),
+            # deadline only: the connect deadline is for opening one connection, and the
+            # header deadline runs from the request, as a read deadline (which also ends a
+            # body that stops arriving; one that trickles ends at the total deadline).
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=self._config.connect_timeout,
+                sock_read=self._config.header_timeout,
+            ),
             auto_decompress=False,
         )
         return self
@@ -383,11 +388,9 @@ class Fetcher:
         origin = str(URL(url).origin())
         self._backoff.check(origin)
         with translated_errors(self._config):
-            async with asyncio.timeout(self._config.header_timeout):
-                response = await self._session.get(
-                    url, allow_redirects=False, headers=validators.headers()
-                )
-            async with response:
+            async with self._session.get(
+                url, allow_redirects=False, headers=validators.headers()
+            ) as response:
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                     return _redirect_target(url, response.headers["Location"])
                 if response.status == 304 and validators.headers():

@@ -86,7 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "fetch.timeout", float, 20.0, "Total seconds for one origin fetch, redirects and body."
     ),
     Setting("fetch.connect_timeout", float, 10.0, "Seconds to open a connection to an origin."),
-    Setting("fetch.header_timeout", float, 15.0, "Seconds from sending a request to its headers."),
+    Setting(
+        "fetch.header_timeout",
+        float,
+        15.0,
+        "Seconds from a request to its headers, and longest silence while reading a body.",
+    ),
     Setting("fetch.max_bytes", int, 8 * MIB, "Largest origin body accepted, after decompression."),
     Setting("fetch.ca_file", str, "", "Extra CA certificates (PEM) trusted for origins."),
     Setting(
@@ -353,6 +358,8 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         max_concurrent=values["fetch.max_concurrent"],
         max_retry_after=values["fetch.max_retry_after"],
     )
+    if fetch.proxy and fetch.connect_to:
+        raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
     return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
 

@@ -413,8 +413,11 @@ async def test_upstream_proxy_from_config_only(
     article_html: bytes,
     scheme: str,
 ) -> None:
-    proxied = replace(config.fetch, proxy=f"{scheme}://127.0.0.1:{tunnel_proxy.listen_port}")
-    async with Fetcher(proxied, TableResolver({"localhost": [["127.0.0.1"]]})) as fetcher:
+    proxied = replace(
+        config.fetch, proxy=f"{scheme}://127.0.0.1:{tunnel_proxy.listen_port}", connect_to=()
+    )
+    names = {"localhost": [["127.0.0.1"]], ORIGIN_HOST: [["93.184.216.34"]]}
+    async with Fetcher(proxied, TableResolver(names)) as fetcher:
         fetched = await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
         for refused in ("https://127.0.0.1/", "http://0x7f000001/", "https://user@example.com/"):
             with pytest.raises((AddressNotAllowed, BadRequest)):

@@ -100,6 +100,10 @@ def test_environment_list_is_comma_separated() -> None:
         "[fetch]\nconnect_to = ['nonsense']\n",
         "[[sites]]\nname = 'x'\norigin = 'ftp://x'\n",
         "[fetch]\nmax_bytes = true\n",
+        "[fetch]\nallowed_ports = ['80', 'http']\n",
+        "[fetch]\nallowed_ports = ['70000']\n",
+        "[fetch]\nproxy = 'ftp://127.0.0.1:21'\n",
+        "[fetch]\nproxy = 'socks5://127.0.0.1:9050'\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
         "not toml at all [",
     ],
 )
