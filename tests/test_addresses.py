@@ -278,6 +278,9 @@ async def test_proxy_environment_is_ignored(
         ("fec0::1", False),
         ("fe80::1%eth0", False),
         ("ff0e::1", False),
+        ("3fff::1", False),
+        ("192.88.99.1", False),
+        ("::ffff:0:7f00:1", False),
     ],
 )
 def test_public_address_policy(address: str, public: bool) -> None:

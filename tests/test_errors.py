@@ -1,7 +1,19 @@
 from __future__ import annotations
 
+import pytest
+
 import mirror.errors as errors_module
-from mirror.errors import FetchError, MirrorError
+from mirror.errors import (
+    AddressNotAllowed,
+    FetchError,
+    MirrorError,
+    NotAnArticle,
+    OriginBroken,
+    OriginTimeout,
+    OriginUnreachable,
+    TooLarge,
+    TooManyRedirects,
+)
 
 
 def all_errors() -> list[type[MirrorError]]:
@@ -26,3 +38,19 @@ def test_statuses_are_http_errors_and_fetch_errors_are_502_family() -> None:
         assert 400 <= cls.status < 600
         assert cls.title and cls.hint
     assert {c.status for c in all_errors() if issubclass(c, FetchError)} <= {403, 415, 502, 504}
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (OriginUnreachable, 502),
+        (OriginTimeout, 504),
+        (TooLarge, 502),
+        (NotAnArticle, 415),
+        (AddressNotAllowed, 403),
+        (TooManyRedirects, 502),
+        (OriginBroken, 502),
+    ],
+)
+def test_fetch_errors_carry_the_statuses_readers_see(error: type[FetchError], status: int) -> None:
+    assert error.status == status
