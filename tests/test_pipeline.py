@@ -13,6 +13,8 @@ from mirror.settings import CacheConfig
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
 from tests.text_checks import assert_in_order, visible_text
 
+NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
+
 
 def test_process_page_cleans_the_cdt_article(expected: dict[str, Any]) -> None:
     article = process_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL)
@@ -57,7 +59,7 @@ async def test_stored_copy_is_served_when_origin_fails(
         raise web.HTTPServiceUnavailable
 
     origin.routes[ARTICLE_PATH] = broken
-    mirror_service._config = replace(mirror_service._config, cache=CacheConfig(fresh_seconds=0))
+    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
     second = await mirror_service.page(ARTICLE_URL)
     assert second.stale
     assert second.stored.article.body == first.stored.article.body
@@ -67,7 +69,7 @@ async def test_failed_fetch_stores_nothing(mirror_service: Mirror, origin: Origi
     missing = "https://chinadigitaltimes.net/no/such/page/"
     with pytest.raises(OriginStatus):
         await mirror_service.page(missing)
-    assert await mirror_service._cache.get(missing) is None
+    assert await mirror_service._cache.get_page(missing) is None
 
 
 async def test_concurrent_requests_make_one_fetch(mirror_service: Mirror, origin: Origin) -> None:
@@ -85,7 +87,7 @@ async def test_single_flight_shares_errors_and_clears() -> None:
         await asyncio.sleep(0.01)
         raise OriginStatus(500)
 
-    flights = SingleFlight()
+    flights: SingleFlight[Any] = SingleFlight()
     outcomes = await asyncio.gather(
         *(flights.run("k", failing) for _ in range(5)), return_exceptions=True
     )
@@ -113,7 +115,7 @@ async def test_stale_copy_is_revalidated_with_its_validators(
     origin.routes[ARTICLE_PATH] = conditional
     first = await mirror_service.page(ARTICLE_URL)
     assert first.stored.etag == '"v1"'
-    mirror_service._config = replace(mirror_service._config, cache=CacheConfig(fresh_seconds=0))
+    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
     second = await mirror_service.page(ARTICLE_URL)
     assert seen[-1]["If-None-Match"] == '"v1"'
     assert not second.stale
