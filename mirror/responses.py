@@ -19,6 +19,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from aiohttp import web
 
@@ -26,11 +27,16 @@ from mirror.settings import CacheConfig
 
 YEAR_SECONDS = 31536000  # what "no limit" on stale-if-error means to a downstream cache
 ENTRY_OVERHEAD = 512
+HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One rendered page, in both encodings, and until when it is fresh."""
+    """One rendered page, in both encodings, and until when it is fresh.
+
+    The headers that never change for these bytes are made here, once, so answering a
+    repeat reader costs a dictionary copy and the time-dependent ``Cache-Control``.
+    """
 
     body: bytes
     gzipped: bytes
@@ -48,6 +54,14 @@ class Rendered:
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped) + ENTRY_OVERHEAD
+
+    @cached_property
+    def plain_headers(self) -> dict[str, str]:
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}"'}
+
+    @cached_property
+    def gzip_headers(self) -> dict[str, str]:
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}-gz"', "Content-Encoding": "gzip"}
 
 
 class RenderedPages:
@@ -85,18 +99,14 @@ class RenderedPages:
 def respond(request: web.Request, rendered: Rendered, config: CacheConfig) -> web.Response:
     """The page as a response: 304 when the reader's copy is current, gzip when accepted."""
     zipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    etag = f'"{rendered.etag}-gz"' if zipped else f'"{rendered.etag}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache_control(rendered, config),
-        "Vary": "Accept-Encoding",
-    }
-    if etag_matches(request.headers.get("If-None-Match", ""), etag):
+    headers = dict(rendered.gzip_headers if zipped else rendered.plain_headers)
+    headers["Cache-Control"] = cache_control(rendered, config)
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        headers.pop("Content-Type")
+        headers.pop("Content-Encoding", None)
         return web.Response(status=304, headers=headers)
-    if zipped:
-        headers["Content-Encoding"] = "gzip"
-    body = rendered.gzipped if zipped else rendered.body
-    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
+    return web.Response(body=rendered.gzipped if zipped else rendered.body, headers=headers)
 
 
 def cache_control(rendered: Rendered, config: CacheConfig, now: float | None = None) -> str:
@@ -113,6 +123,8 @@ def cache_control(rendered: Rendered, config: CacheConfig, now: float | None = N
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
+    if "gzip" not in accept_encoding:
+        return False
     for item in accept_encoding.split(","):
         name, _, params = item.partition(";")
         if name.strip().lower() in {"gzip", "x-gzip"}:
