@@ -1,12 +1,15 @@
-"""The page store: SQLite in the data dir, nothing readable at rest.
+"""The cache: what is stored, how it is sealed, and the store interface behind it.
 
-Rows are keyed by an HMAC of the URL and hold the stored page encrypted with AES-GCM
-(the row key is the associated data, so a row cannot be moved under another key). A seized
-disk tells neither which URLs were read nor what they said.
+Nothing readable at rest. Entries are keyed by an HMAC of the kind and URL and hold the
+stored value encrypted with AES-GCM (the entry key is the associated data, so a value
+cannot be moved under another key). A seized disk or Redis dump tells neither which URLs
+were read nor what they said.
 
-SQLite runs on one dedicated thread that owns the connection: every read and write goes
-through it, so the event loop never blocks on disk and there is exactly one writer.
-WAL mode keeps readers of other processes (``mirror cache ...``) out of the writer's way.
+Two stores implement ``Store`` (opaque bytes under opaque keys): SQLite in the data dir
+(``mirror.store_sqlite``, the default) and Redis for many instances (``mirror.store_redis``).
+``PageCache`` puts typed, sealed entries into either. A store that fails (Redis down, a
+locked file) raises ``StoreUnavailable``; ``PageCache`` turns that into a miss or a skipped
+write, so the mirror keeps serving from the origin while its store is away.
 """
 
 from __future__ import annotations
@@ -15,29 +18,70 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
-import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mirror.article import Article, LeadImage
+from mirror.settings import CacheConfig
+
+log = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pages (
-    key BLOB PRIMARY KEY,
-    stored_at REAL NOT NULL,
-    sealed BLOB NOT NULL
-) WITHOUT ROWID;
-"""
+CACHE_FILE = "cache.sqlite3"
+LOCK_SECONDS = 30
+POLL_SECONDS = 0.05
+
+
+class StoreUnavailable(Exception):
+    """The store could not answer now (Redis down, database busy); callers carry on without it."""
+
+
+class Store(Protocol):
+    """Opaque values under opaque keys; both are bytes the store never interprets."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def get(self, key: bytes) -> bytes | None: ...
+
+    async def put(self, key: bytes, value: bytes) -> None: ...
+
+    async def delete(self, key: bytes) -> bool: ...
+
+    async def acquire(self, key: bytes, seconds: int) -> str | None:
+        """A lock token if the lock on ``key`` was free (held for ``seconds`` at most)."""
+
+    async def release(self, key: bytes, token: str) -> None: ...
+
+    async def held(self, key: bytes) -> bool: ...
+
+    async def stats(self) -> dict[str, int]: ...
+
+    async def prune(self) -> int:
+        """Drop expired entries and evict down to the size bound; how many were dropped."""
+
+
+def open_store(config: CacheConfig, data_dir: Path) -> Store:
+    """The store the configuration names; not yet opened."""
+    if config.store == "redis":
+        from mirror.store_redis import RedisStore
+
+        return RedisStore(config.redis_url, config.redis_prefix, config.keep_seconds)
+    from mirror.store_sqlite import SqliteStore
+
+    return SqliteStore(data_dir / CACHE_FILE, config.max_bytes, config.keep_seconds)
 
 
 @dataclass(frozen=True)
@@ -52,11 +96,11 @@ class StoredPage:
     def age(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.fetched_at
 
-    def to_json(self) -> bytes:
+    def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), ensure_ascii=False).encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes) -> StoredPage:
+    def from_bytes(cls, data: bytes) -> StoredPage:
         raw: dict[str, Any] = json.loads(data)
         article = dict(raw["article"])
         lead = article.pop("lead_image")
@@ -68,15 +112,38 @@ class StoredPage:
         )
 
 
+@dataclass(frozen=True)
+class StoredImage:
+    """An image as the origin sent it (already checked to be a raster type)."""
+
+    content_type: str
+    body: bytes
+    fetched_at: float
+
+    def age(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.fetched_at
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"content_type": self.content_type, "fetched_at": self.fetched_at})
+        return head.encode("ascii") + b"\n" + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredImage:
+        head, body = data.split(b"\n", 1)
+        raw = json.loads(head)
+        return cls(content_type=raw["content_type"], body=body, fetched_at=raw["fetched_at"])
+
+
 class Sealer:
-    """Keyed hashing of URLs and authenticated encryption of stored bodies."""
+    """Keyed hashing of URLs and authenticated encryption of stored values."""
 
     def __init__(self, secret: bytes) -> None:
         self._mac_key = _derive(secret, b"mirror cache key hashing")
         self._aead = AESGCM(_derive(secret, b"mirror cache body encryption"))
 
-    def row_key(self, url: str) -> bytes:
-        return hmac.new(self._mac_key, url.encode("utf-8"), hashlib.sha256).digest()
+    def row_key(self, kind: str, url: str) -> bytes:
+        message = kind.encode("ascii") + b"\0" + url.encode("utf-8")
+        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
 
     def seal(self, row_key: bytes, data: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -91,60 +158,99 @@ def _derive(secret: bytes, info: bytes) -> bytes:
 
 
 class PageCache:
-    """Async facade over the SQLite file; use as an async context manager."""
+    """Typed, sealed entries in a ``Store``; a failing store is a miss, never an error."""
 
-    def __init__(self, path: Path, secret: bytes) -> None:
-        self._path = path
+    def __init__(self, store: Store, secret: bytes) -> None:
+        self.store = store
         self._sealer = Sealer(secret)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._db: sqlite3.Connection | None = None
 
     async def __aenter__(self) -> Self:
-        await self._run(self._connect)
+        await self.store.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._run(self._disconnect)
-        self._thread.shutdown(wait=True)
+    async def __aexit__(self, *exc: object) -> None:
+        await self.store.__aexit__(*exc)
 
-    async def get(self, url: str) -> StoredPage | None:
-        key = self._sealer.row_key(url)
-        sealed = await self._run(self._select, key)
+    async def get_page(self, url: str) -> StoredPage | None:
+        data = await self._get("page", url)
+        return None if data is None else StoredPage.from_bytes(data)
+
+    async def put_page(self, url: str, page: StoredPage) -> None:
+        await self._put("page", url, page.to_bytes())
+
+    async def get_image(self, url: str) -> StoredImage | None:
+        data = await self._get("image", url)
+        return None if data is None else StoredImage.from_bytes(data)
+
+    async def put_image(self, url: str, image: StoredImage) -> None:
+        await self._put("image", url, image.to_bytes())
+
+    async def purge(self, url: str) -> int:
+        """Forget the page and the image stored for ``url``; how many entries went."""
+        deleted = 0
+        for kind in ("page", "image"):
+            deleted += await self.store.delete(self._sealer.row_key(kind, url))
+        return deleted
+
+    @asynccontextmanager
+    async def flight(self, url: str) -> AsyncIterator[bool]:
+        """Whether this instance leads the fetch of ``url`` (the store's lock was free).
+
+        Without a working store every instance leads: fetching twice beats not serving.
+        """
+        key = self._sealer.row_key("lock", url)
+        try:
+            token = await self.store.acquire(key, LOCK_SECONDS)
+        except StoreUnavailable:
+            yield True
+            return
+        try:
+            yield token is not None
+        finally:
+            if token is not None:
+                await _quietly(self.store.release(key, token))
+
+    async def wait_for_page(self, url: str, newer_than: float, timeout: float) -> StoredPage | None:
+        """A copy of ``url`` newer than ``newer_than``, once the leading instance stores it."""
+        key = self._sealer.row_key("lock", url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            page = await self.get_page(url)
+            if page is not None and page.fetched_at > newer_than:
+                return page
+            try:
+                if not await self.store.held(key):
+                    return None
+            except StoreUnavailable:
+                return None
+            await asyncio.sleep(POLL_SECONDS)
+        return None
+
+    async def _get(self, kind: str, url: str) -> bytes | None:
+        key = self._sealer.row_key(kind, url)
+        try:
+            sealed = await self.store.get(key)
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, reading from the origin: %s", exc)
+            return None
         if sealed is None:
             return None
-        return StoredPage.from_json(self._sealer.open(key, sealed))
+        try:
+            return self._sealer.open(key, sealed)
+        except InvalidTag:
+            log.warning("cache entry failed authentication; ignored")
+            return None
 
-    async def put(self, url: str, page: StoredPage) -> None:
-        key = self._sealer.row_key(url)
-        await self._run(self._upsert, key, self._sealer.seal(key, page.to_json()))
+    async def _put(self, kind: str, url: str, data: bytes) -> None:
+        key = self._sealer.row_key(kind, url)
+        try:
+            await self.store.put(key, self._sealer.seal(key, data))
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, entry not stored: %s", exc)
 
-    async def _run(self, function: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
-    def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self._path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-
-    def _disconnect(self) -> None:
-        if self._db is not None:
-            self._db.close()
-
-    def _select(self, key: bytes) -> bytes | None:
-        assert self._db is not None
-        row = self._db.execute("SELECT sealed FROM pages WHERE key = ?", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def _upsert(self, key: bytes, sealed: bytes) -> None:
-        assert self._db is not None
-        self._db.execute(
-            "INSERT OR REPLACE INTO pages (key, stored_at, sealed) VALUES (?, ?, ?)",
-            (key, time.time(), sealed),
-        )
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except StoreUnavailable:
+        log.warning("cache store unavailable while releasing a lock; it will expire")

@@ -1,23 +1,30 @@
-"""The ``mirror`` command: ``serve``, ``link`` and ``extract``."""
+"""The ``mirror`` command: ``serve``, ``link``, ``extract`` and ``cache``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import socket
 import sys
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
+from mirror.cache import PageCache, open_store
 from mirror.errors import ConfigError
-from mirror.keys import load_token_ring
+from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import process_page
 from mirror.render import environment
 from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
+
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,28 +55,77 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--url", required=True, help="the page's URL (for relative links)")
     extract.add_argument("--charset", help="charset from the HTTP header, if known")
     extract.set_defaults(run=_extract)
+
+    cache = commands.add_parser("cache", help="look into and trim the cache")
+    actions = cache.add_subparsers(required=True, metavar="ACTION")
+    for name, run, help_text in (
+        ("stats", _cache_stats, "how many entries and bytes the store holds"),
+        ("purge", _cache_purge, "forget the stored page and image of one URL"),
+        ("prune", _cache_prune, "drop expired entries and evict down to the size bound"),
+    ):
+        action = actions.add_parser(name, help=help_text)
+        if name == "purge":
+            action.add_argument("url")
+        action.add_argument("--config", type=Path, help="TOML configuration file")
+        action.set_defaults(run=run)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    asyncio.run(_serve_forever(config))
-    return 0
+    load_token_ring(config.server.data_dir, config.server.token_key)  # made once, before workers
+    load_cache_key(config.server.data_dir)
+    sock = _bind(config.server.host, config.server.port)
+    tls = None if config.server.plain_http else _certificate(config)
+    _announce(config, sock, tls[0] if tls else None)
+    with sock:
+        if config.server.workers == 1:
+            asyncio.run(_serve_forever(config, sock, tls))
+            return 0
+        return _serve_workers(config, sock, tls)
 
 
-async def _serve_forever(config: Config) -> None:
+def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] | None) -> int:
+    """Fork processes that all accept on one listening socket; the kernel spreads the
+    connections, so throughput scales with cores while each process stays single-threaded."""
+    children: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:
+            os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for _ in range(config.server.workers):
+        pid = os.fork()
+        if pid == 0:  # the child serves until told to stop, then leaves without cleanup
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                asyncio.run(_serve_forever(config, sock, tls))
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    failed = 0
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        failed += os.waitstatus_to_exitcode(status) != 0
+    return 1 if failed else 0
+
+
+async def _serve_forever(
+    config: Config, sock: socket.socket, tls: tuple[Path, Path] | None
+) -> None:
     from mirror.server import create_app
 
     runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
     await runner.setup()
-    sock = _bind(config.server.host, config.server.port)
-    ssl_context, cert = None, None
-    if not config.server.plain_http:
-        cert, key = _certificate(config)
-        ssl_context = server_context(cert, key)
+    ssl_context = server_context(*tls) if tls else None
     site = web.SockSite(runner, sock, ssl_context=ssl_context)
     await site.start()
-    _announce(config, sock, cert)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -83,6 +139,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(1024)
     return sock
 
 
@@ -111,6 +168,35 @@ def _link(args: argparse.Namespace) -> int:
     links = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     print(public_url(config) + links.path(args.url, Kind.PAGE))
     return 0
+
+
+def _cache_stats(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    stats = asyncio.run(_with_cache(config, lambda cache: cache.store.stats()))
+    print(f"store: {config.cache.store}")
+    for name, value in stats.items():
+        print(f"{name}: {value}")
+    return 0
+
+
+def _cache_purge(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url)))
+    print(f"purged {deleted} entries")
+    return 0 if deleted else 1
+
+
+def _cache_prune(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    dropped = asyncio.run(_with_cache(config, lambda cache: cache.store.prune()))
+    print(f"pruned {dropped} entries")
+    return 0
+
+
+async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]]) -> T:
+    secret = load_cache_key(config.server.data_dir)
+    async with PageCache(open_store(config.cache, config.server.data_dir), secret) as cache:
+        return await action(cache)
 
 
 def _extract(args: argparse.Namespace) -> int:

@@ -5,24 +5,28 @@
 
 ``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
-per request, so stored pages never hold mirror URLs.
+once per stored version and process (``mirror.responses`` keeps the result in memory), so
+stored pages never hold mirror URLs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Generic, Self, TypeVar
 
 import lxml.html
 
 from mirror.article import Article
-from mirror.cache import PageCache, StoredPage
+from mirror.cache import PageCache, StoredImage, StoredPage
 from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
-from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
+from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
 from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.strip import strip_junk
@@ -49,16 +53,19 @@ class Served:
     stale: bool = False
 
 
-class SingleFlight:
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
     """Concurrent callers for one key share one running call."""
 
     def __init__(self) -> None:
-        self._running: dict[str, asyncio.Future[StoredPage]] = {}
+        self._running: dict[str, asyncio.Future[T]] = {}
 
-    async def run(self, key: str, call: Callable[[], Awaitable[StoredPage]]) -> StoredPage:
+    async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
         if key in self._running:
             return await asyncio.shield(self._running[key])
-        future: asyncio.Future[StoredPage] = asyncio.ensure_future(call())
+        future: asyncio.Future[T] = asyncio.ensure_future(call())
         self._running[key] = future
         try:
             return await asyncio.shield(future)
@@ -69,36 +76,139 @@ class SingleFlight:
                 future.add_done_callback(lambda _: self._running.pop(key, None))
 
 
+class RecentErrors:
+    """Origin errors remembered for a short while (negative caching), in memory only.
+
+    A blocked or failing origin is then not asked again by every reader: the saved copy
+    (or the error) is served at once until ``seconds`` have passed.
+    """
+
+    def __init__(self, seconds: int, capacity: int = 10_000) -> None:
+        self._seconds = seconds
+        self._capacity = capacity
+        self._errors: OrderedDict[str, tuple[float, FetchError]] = OrderedDict()
+
+    def check(self, key: str) -> None:
+        """Raise the error remembered for ``key``, if it is recent."""
+        remembered = self._errors.get(key)
+        if remembered is None:
+            return
+        if time.monotonic() < remembered[0]:
+            raise remembered[1]
+        del self._errors[key]
+
+    def remember(self, key: str, error: FetchError) -> None:
+        if self._seconds <= 0:
+            return
+        self._errors[key] = (time.monotonic() + self._seconds, error)
+        self._errors.move_to_end(key)
+        while len(self._errors) > self._capacity:
+            self._errors.popitem(last=False)
+
+
 class Mirror:
-    """Fetches, processes, stores and returns pages of mirrored sites."""
+    """Fetches, processes, stores and returns pages of mirrored sites.
+
+    Use as an async context manager: background refreshes (stale-while-revalidate) are
+    tasks of this object, cancelled on exit before the fetcher and the store close.
+    """
 
     def __init__(self, config: Config, fetcher: Fetcher, cache: PageCache) -> None:
         self._config = config
         self._fetcher = fetcher
         self._cache = cache
-        self._flights = SingleFlight()
+        self._pages: SingleFlight[StoredPage] = SingleFlight()
+        self._images: SingleFlight[StoredImage] = SingleFlight()
+        self._errors = RecentErrors(config.cache.error_seconds)
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
         return self._config.server.open_mode or self._config.site_for(url) is not None
 
     async def page(self, url: str) -> Served:
-        """The article at ``url``: from the store while fresh, else from the origin."""
+        """The article at ``url``: stored while fresh, refreshed behind the reader's back
+        for a while after, else from the origin, with the stored copy standing in for it."""
         if not self.is_mirrored(url):
             raise SiteNotMirrored
-        cached = await self._cache.get(url)
-        if cached is not None and cached.age() < self._config.cache.fresh_seconds:
+        cached = await self._cache.get_page(url)
+        fresh_for = self._config.fresh_seconds(url)
+        if cached is not None and cached.age() < fresh_for:
+            return Served(cached)
+        if cached is not None and cached.age() < fresh_for + self._swr_seconds:
+            self._refresh_later(url, cached)
             return Served(cached)
         try:
-            return Served(await self._flights.run(url, lambda: self._refresh(url, cached)))
+            return Served(await self._refresh_page(url, cached))
         except FetchError:
-            if cached is None:
+            if cached is None or not self._may_stand_in(cached, fresh_for):
                 raise
             return Served(cached, stale=True)
 
-    async def image(self, url: str) -> Fetched:
+    async def image(self, url: str) -> StoredImage:
         """A raster image, fetched with the same address checks and limits as pages."""
-        return await self._fetcher.fetch(url, IMAGE_TYPES)
+        cached = await self._cache.get_image(url)
+        if cached is not None and cached.age() < self._config.fresh_seconds(url, image=True):
+            return cached
+        try:
+            return await self._errors_remembered(
+                f"image {url}", lambda: self._images.run(url, lambda: self._fetch_image(url))
+            )
+        except FetchError:
+            if cached is None:
+                raise
+            return cached
+
+    @property
+    def _swr_seconds(self) -> int:
+        return self._config.cache.stale_while_revalidate_seconds
+
+    def _may_stand_in(self, cached: StoredPage, fresh_for: int) -> bool:
+        limit = self._config.cache.stale_if_error_seconds
+        return limit == 0 or cached.age() < fresh_for + limit
+
+    def _refresh_later(self, url: str, cached: StoredPage) -> None:
+        """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
+
+        async def refresh() -> None:
+            with contextlib.suppress(FetchError):
+                await self._refresh_page(url, cached)
+
+        task = asyncio.create_task(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refresh_page(self, url: str, cached: StoredPage | None) -> StoredPage:
+        return await self._errors_remembered(
+            f"page {url}", lambda: self._pages.run(url, lambda: self._refresh_shared(url, cached))
+        )
+
+    async def _errors_remembered(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        self._errors.check(key)
+        try:
+            return await call()
+        except FetchError as error:
+            self._errors.remember(key, error)
+            raise
+
+    async def _refresh_shared(self, url: str, cached: StoredPage | None) -> StoredPage:
+        """One instance fetches; the others wait for its copy in the shared store."""
+        async with self._cache.flight(url) as leading:
+            if not leading:
+                newer_than = cached.fetched_at if cached else 0.0
+                timeout = self._config.fetch.timeout
+                stored = await self._cache.wait_for_page(url, newer_than, timeout)
+                if stored is not None:
+                    return stored
+            return await self._refresh(url, cached)
 
     async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
@@ -106,7 +216,7 @@ class Mirror:
         if isinstance(fetched, NotModified):
             assert cached is not None, "a 304 answers only a request that sent validators"
             confirmed = replace(cached, fetched_at=time.time())
-            await self._cache.put(url, confirmed)
+            await self._cache.put_page(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
             process_page, fetched.body, fetched.charset, fetched.final_url
@@ -117,5 +227,11 @@ class Mirror:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
         )
-        await self._cache.put(url, stored)
+        await self._cache.put_page(url, stored)
         return stored
+
+    async def _fetch_image(self, url: str) -> StoredImage:
+        fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
+        image = StoredImage(fetched.content_type, fetched.body, time.time())
+        await self._cache.put_image(url, image)
+        return image

@@ -8,26 +8,27 @@ access log is off, so reader addresses and the URLs they read are never written 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from mirror.cache import PageCache
+from mirror.cache import PageCache, open_store
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.render import render_article, render_error, render_home
+from mirror.responses import Rendered, RenderedPages, respond
 from mirror.rewrite import rewrite_body
 from mirror.settings import Config
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-CACHE_FILE = "cache.sqlite3"
 IMAGE_MAX_AGE = 86400
 MAX_FORM_URL = 8192
 
@@ -51,6 +52,7 @@ HSTS = "max-age=31536000"
 CONFIG = web.AppKey("config", Config)
 MIRROR = web.AppKey("mirror", Mirror)
 LINKS = web.AppKey("links", LinkBuilder)
+RENDERED = web.AppKey("rendered", RenderedPages)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -59,6 +61,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[error_pages], client_max_size=64 * 1024)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
+    app[RENDERED] = RenderedPages(config.cache.memory_bytes)
     app.cleanup_ctx.append(_mirror_context)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
@@ -79,8 +82,12 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     data_dir = config.server.data_dir
     secret = load_cache_key(data_dir)
-    async with Fetcher(config.fetch) as fetcher, PageCache(data_dir / CACHE_FILE, secret) as cache:
-        app[MIRROR] = Mirror(config, fetcher, cache)
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        PageCache(open_store(config.cache, data_dir), secret) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+    ):
+        app[MIRROR] = mirror
         yield
 
 
@@ -134,16 +141,25 @@ async def open_url(request: web.Request) -> web.Response:
 
 
 async def article(request: web.Request) -> web.Response:
-    links = request.app[LINKS]
-    mirror = request.app[MIRROR]
-    url = links.open(request.match_info["token"], Kind.PAGE)
+    """A page rendered once per stored version, then answered from memory while fresh."""
+    token = request.match_info["token"]
+    rendered = request.app[RENDERED].get(token)
+    if rendered is None:
+        rendered = await _render(request.app, token)
+        request.app[RENDERED].put(token, rendered)
+    return respond(request, rendered, request.app[CONFIG].cache)
+
+
+async def _render(app: web.Application, token: str) -> Rendered:
+    links, mirror, config = app[LINKS], app[MIRROR], app[CONFIG]
+    url = links.open(token, Kind.PAGE)
     served = await mirror.page(url)
     body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
-    return web.Response(
-        text=render_article(served, body),
-        content_type="text/html",
-        headers={"Cache-Control": "no-cache"},
-    )
+    if served.stale:
+        fresh_until = time.time() + config.cache.error_seconds
+    else:
+        fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
+    return Rendered.of(render_article(served, body), fresh_until, served.stale)
 
 
 async def image(request: web.Request) -> web.Response:

@@ -83,6 +83,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Mirror any public URL, not only pages of configured sites.",
     ),
     Setting(
+        "server.workers",
+        int,
+        1,
+        "Processes serving one listening socket; one per core scales throughput.",
+    ),
+    Setting(
         "fetch.timeout", float, 20.0, "Total seconds for one origin fetch, redirects and body."
     ),
     Setting("fetch.connect_timeout", float, 10.0, "Seconds to open a connection to an origin."),
@@ -145,6 +151,53 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest `Retry-After` (seconds) honoured after a 429 or 503; longer waits are cut.",
     ),
     Setting("cache.fresh_seconds", int, 600, "Seconds a stored page is served without refetching."),
+    Setting(
+        "cache.image_fresh_seconds",
+        int,
+        86400,
+        "Seconds a stored image is served without refetching.",
+    ),
+    Setting(
+        "cache.stale_while_revalidate_seconds",
+        int,
+        86400,
+        "Past freshness, seconds a stored copy is served at once and refreshed in the background.",
+    ),
+    Setting(
+        "cache.stale_if_error_seconds",
+        int,
+        0,
+        "Past freshness, seconds a stored copy may stand in for a failing origin; 0: no limit.",
+    ),
+    Setting(
+        "cache.error_seconds",
+        int,
+        30,
+        "Seconds an origin error is remembered before the origin is asked again.",
+    ),
+    Setting("cache.store", str, "sqlite", "`sqlite` (a file in the data dir) or `redis`."),
+    Setting(
+        "cache.max_bytes",
+        int,
+        1024 * MIB,
+        "Size bound of the SQLite store; least recently used entries are evicted.",
+    ),
+    Setting(
+        "cache.keep_seconds",
+        int,
+        31536000,
+        "Entries neither read nor refreshed for this long are dropped (Redis TTL, prune).",
+    ),
+    Setting(
+        "cache.memory_bytes",
+        int,
+        32 * MIB,
+        "Rendered pages kept in memory per process, so a cache hit is not rendered again.",
+    ),
+    Setting(
+        "cache.redis_url", str, "redis://127.0.0.1:6379/0", "Redis server for `store = redis`."
+    ),
+    Setting("cache.redis_prefix", str, "mirror:", "Prefix of every Redis key the mirror writes."),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -157,6 +210,15 @@ SITE_FIELDS: tuple[Setting, ...] = (
     Setting("sites.title", str, "", "Name shown to readers; `name` if empty."),
     Setting("sites.origin", str, "", "Origin of the site, e.g. `https://chinadigitaltimes.net`."),
     Setting("sites.feeds", list[str], [], "Feed URLs of the site (RSS or Atom)."),
+    Setting(
+        "sites.fresh_seconds", int, 0, "Page freshness for this site; `cache.fresh_seconds` if 0."
+    ),
+    Setting(
+        "sites.image_fresh_seconds",
+        int,
+        0,
+        "Image freshness for this site; `cache.image_fresh_seconds` if 0.",
+    ),
 )
 
 
@@ -198,6 +260,8 @@ class Site:
     origin: str
     feeds: tuple[str, ...] = ()
     title: str = ""
+    fresh_seconds: int = 0
+    image_fresh_seconds: int = 0
 
     @property
     def display_name(self) -> str:
@@ -218,6 +282,7 @@ class ServerConfig:
     plain_http: bool
     token_key: str = field(repr=False)
     open_mode: bool
+    workers: int = 1
 
     @property
     def host(self) -> str:
@@ -248,7 +313,17 @@ class FetchConfig:
 
 @dataclass(frozen=True)
 class CacheConfig:
-    fresh_seconds: int
+    fresh_seconds: int = 600
+    image_fresh_seconds: int = 86400
+    stale_while_revalidate_seconds: int = 86400
+    stale_if_error_seconds: int = 0
+    error_seconds: int = 30
+    store: str = "sqlite"
+    max_bytes: int = 1024 * MIB
+    keep_seconds: int = 31536000
+    memory_bytes: int = 32 * MIB
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "mirror:"
 
 
 @dataclass(frozen=True)
@@ -266,6 +341,13 @@ class Config:
             if parts.scheme == origin.scheme and parts.hostname == origin.hostname:
                 return site
         return None
+
+    def fresh_seconds(self, url: str, image: bool = False) -> int:
+        """How long a stored copy of ``url`` is served without asking the origin."""
+        site = self.site_for(url)
+        if image:
+            return (site and site.image_fresh_seconds) or self.cache.image_fresh_seconds
+        return (site and site.fresh_seconds) or self.cache.fresh_seconds
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -341,6 +423,7 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         plain_http=values["server.plain_http"],
         token_key=values["server.token_key"],
         open_mode=values["server.open_mode"],
+        workers=values["server.workers"],
     )
     fetch = FetchConfig(
         timeout=values["fetch.timeout"],
@@ -361,6 +444,11 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
     if fetch.proxy and fetch.connect_to:
         raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
+    cache = CacheConfig(**{s.key: values[s.name] for s in SETTINGS if s.section == "cache"})
+    if cache.store not in {"sqlite", "redis"}:
+        raise ConfigError(f"cache.store must be sqlite or redis, not {cache.store!r}")
+    if server.workers < 1:
+        raise ConfigError("server.workers must be at least 1")
     return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
 
 
@@ -382,8 +470,9 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
         raise ConfigError("sites must be an array of tables ([[sites]])")
     sites = []
     for entry in raw:
-        if not isinstance(entry, dict) or set(entry) - {"name", "title", "origin", "feeds"}:
-            raise ConfigError("each [[sites]] table takes name, title, origin and feeds")
+        if not isinstance(entry, dict) or set(entry) - {s.key for s in SITE_FIELDS}:
+            fields = ", ".join(s.key for s in SITE_FIELDS)
+            raise ConfigError(f"each [[sites]] table takes only {fields}")
         name = str(entry.get("name", ""))
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
             raise ConfigError(f"site name {name!r} must be a short lowercase slug, e.g. 'cdt'")
@@ -394,7 +483,12 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
         if not isinstance(feeds, list) or not all(isinstance(f, str) for f in feeds):
             raise ConfigError("site feeds must be a list of URLs")
         title = str(entry.get("title", ""))
-        sites.append(Site(name=name, origin=origin, feeds=tuple(feeds), title=title))
+        fresh = {k: entry.get(k, 0) for k in ("fresh_seconds", "image_fresh_seconds")}
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in fresh.values()
+        ):
+            raise ConfigError("site fresh_seconds and image_fresh_seconds must be whole seconds")
+        sites.append(Site(name=name, origin=origin, feeds=tuple(feeds), title=title, **fresh))
     return tuple(sites)
 
 

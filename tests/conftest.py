@@ -27,7 +27,10 @@ from mirror.keys import load_cache_key
 from mirror.pipeline import Mirror
 from mirror.server import create_app
 from mirror.settings import Config, load_config
+from mirror.store_sqlite import SqliteStore
 from mirror.tls import ensure_self_signed, fingerprint, server_context
+
+pytest_plugins = ["tests.cache_fixtures"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CDT = SHARED / "fixtures" / "cdt"
@@ -212,6 +215,10 @@ async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
 async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
     """The orchestrator alone, with a real fetcher and a real SQLite store."""
     secret = load_cache_key(config.server.data_dir)
-    cache_path = config.server.data_dir / "cache.sqlite3"
-    async with Fetcher(config.fetch) as fetcher, PageCache(cache_path, secret) as cache:
-        yield Mirror(config, fetcher, cache)
+    store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        PageCache(store, secret) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+    ):
+        yield mirror

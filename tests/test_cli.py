@@ -13,11 +13,16 @@ from typing import Any
 
 import aiohttp
 import lxml.html
+from aiohttp import web
 
-from mirror.keys import load_token_ring
+from mirror.article import Article
+from mirror.cache import PageCache, StoredImage, StoredPage
+from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
-from tests.conftest import ARTICLE_URL, CDT
+from mirror.store_sqlite import SqliteStore
+from tests.cache_fixtures import RedisServer
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
 from tests.text_checks import assert_in_order, fold
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
@@ -112,3 +117,97 @@ async def test_serve_answers_over_https_and_prints_fingerprint(tmp_path: Path) -
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     assert (tmp_path / "data" / "tls-cert.pem").exists()
+
+
+async def start_serve(toml: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """``mirror serve`` as a real process; returns it and the URL it announced."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mirror", "serve", "--config", str(toml),
+        stdout=asyncio.subprocess.PIPE, env=ENV,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    url = re.search(r"https?://\S+", line)
+    assert url, line
+    return process, url[0].rstrip("/")
+
+
+async def stop_serve(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+async def test_two_instances_share_one_redis_and_key_ring(
+    config: Config, origin: Origin, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    toml = tmp_path / "shared.toml"
+    toml.write_text(
+        (tmp_path / "mirror.toml").read_text().replace(
+            "[server]", f'[cache]\nstore = "redis"\nredis_url = "{redis_server.url}"\n\n[server]'
+            "\nplain_http = true"
+        )
+    )  # fmt: skip
+    path = LinkBuilder(load_token_ring(config.server.data_dir)).path(ARTICLE_URL, Kind.PAGE)
+    first, first_url = await start_serve(toml)
+    second, second_url = await start_serve(toml)
+    try:
+        async with aiohttp.ClientSession() as client:
+            async with client.get(first_url + path) as got:
+                assert got.status == 200
+                original = await got.text()
+            origin.routes.clear()  # the origin is gone: every path is now a 404
+            origin.routes.update({ARTICLE_PATH: _gone})
+            async with client.get(second_url + path) as got:
+                assert got.status == 200
+                assert await got.text() == original
+    finally:
+        await stop_serve(first)
+        await stop_serve(second)
+    assert "Western Countries Turn Up the Heat on Xinjiang" in original
+    assert "Saved copy" not in original
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def _gone(request: web.Request) -> web.Response:
+    raise web.HTTPServiceUnavailable
+
+
+async def test_workers_share_the_socket_and_stop_together(tmp_path: Path) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text('[server]\nlisten = "127.0.0.1:0"\nplain_http = true\nworkers = 2\n')
+    process, url = await start_serve(toml)
+    try:
+        listing = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        for _ in range(100):
+            children = listing.read_text().split()
+            if len(children) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(children) == 2
+        async with aiohttp.ClientSession() as client:
+            for _ in range(10):
+                async with client.get(url + "/healthz") as got:
+                    assert got.status == 200
+    finally:
+        await stop_serve(process)
+    assert not any(Path(f"/proc/{child}").exists() for child in children)
+
+
+async def test_cache_stats_purge_and_prune(config: Config, tmp_path: Path) -> None:
+    secret = load_cache_key(config.server.data_dir)
+    store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
+    async with PageCache(store, secret) as cache:
+        article = Article(url=ARTICLE_URL, title="t", body="<p>b</p>")
+        await cache.put_page(ARTICLE_URL, StoredPage(article, fetched_at=1.0))
+        await cache.put_image(ARTICLE_URL, StoredImage("image/png", b"png", 1.0))
+    toml = str(tmp_path / "mirror.toml")
+    stats = run_mirror("cache", "stats", "--config", toml)
+    assert stats.returncode == 0, stats.stderr
+    assert b"store: sqlite\nentries: 2\n" in stats.stdout
+    purged = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    assert (purged.returncode, purged.stdout) == (0, b"purged 2 entries\n")
+    again = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    assert again.returncode == 1
+    pruned = run_mirror("cache", "prune", "--config", toml)
+    assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
+    assert b"entries: 0\n" in run_mirror("cache", "stats", "--config", toml).stdout

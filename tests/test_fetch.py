@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from backports.zstd import ZstdCompressor
 
-from mirror.cache import PageCache
+from mirror.cache import PageCache, open_store
 from mirror.decode import decode_html
 from mirror.errors import (
     AddressNotAllowed,
@@ -455,11 +455,11 @@ async def test_failed_fetches_reach_the_reader_with_their_status_and_store_nothi
     secret = load_cache_key(config.server.data_dir)
     async with (
         Fetcher(fetch) as fetcher,
-        PageCache(config.server.data_dir / "cache.sqlite3", secret) as cache,
+        PageCache(open_store(config.cache, config.server.data_dir), secret) as cache,
     ):
         with pytest.raises(FetchError) as failed:
             await Mirror(replace(config, fetch=fetch), fetcher, cache).page(url)
-        assert await cache.get(url) is None
+        assert await cache.get_page(url) is None
     assert failed.value.status == status
     assert words in failed.value.detail
 

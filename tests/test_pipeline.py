@@ -7,11 +7,16 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from mirror.cache import PageCache
 from mirror.errors import OriginStatus, SiteNotMirrored
-from mirror.pipeline import Mirror, SingleFlight, process_page
-from mirror.settings import CacheConfig
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
+from mirror.fetch import Fetcher
+from mirror.pipeline import Mirror, RecentErrors, SingleFlight, process_page
+from mirror.settings import CacheConfig, Config
+from mirror.store_sqlite import SqliteStore
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, LEAD_IMAGE_PATH, Origin
 from tests.text_checks import assert_in_order, visible_text
+
+NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
 
 
 def test_process_page_cleans_the_cdt_article(expected: dict[str, Any]) -> None:
@@ -57,7 +62,7 @@ async def test_stored_copy_is_served_when_origin_fails(
         raise web.HTTPServiceUnavailable
 
     origin.routes[ARTICLE_PATH] = broken
-    mirror_service._config = replace(mirror_service._config, cache=CacheConfig(fresh_seconds=0))
+    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
     second = await mirror_service.page(ARTICLE_URL)
     assert second.stale
     assert second.stored.article.body == first.stored.article.body
@@ -67,7 +72,7 @@ async def test_failed_fetch_stores_nothing(mirror_service: Mirror, origin: Origi
     missing = "https://chinadigitaltimes.net/no/such/page/"
     with pytest.raises(OriginStatus):
         await mirror_service.page(missing)
-    assert await mirror_service._cache.get(missing) is None
+    assert await mirror_service._cache.get_page(missing) is None
 
 
 async def test_concurrent_requests_make_one_fetch(mirror_service: Mirror, origin: Origin) -> None:
@@ -85,7 +90,7 @@ async def test_single_flight_shares_errors_and_clears() -> None:
         await asyncio.sleep(0.01)
         raise OriginStatus(500)
 
-    flights = SingleFlight()
+    flights: SingleFlight[Any] = SingleFlight()
     outcomes = await asyncio.gather(
         *(flights.run("k", failing) for _ in range(5)), return_exceptions=True
     )
@@ -113,9 +118,108 @@ async def test_stale_copy_is_revalidated_with_its_validators(
     origin.routes[ARTICLE_PATH] = conditional
     first = await mirror_service.page(ARTICLE_URL)
     assert first.stored.etag == '"v1"'
-    mirror_service._config = replace(mirror_service._config, cache=CacheConfig(fresh_seconds=0))
+    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
     second = await mirror_service.page(ARTICLE_URL)
     assert seen[-1]["If-None-Match"] == '"v1"'
     assert not second.stale
     assert second.stored.article == first.stored.article
     assert second.stored.fetched_at > first.stored.fetched_at
+
+
+async def test_stale_while_revalidate_serves_at_once_and_refreshes_behind(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    first = await mirror_service.page(ARTICLE_URL)
+    mirror_service._config = replace(
+        mirror_service._config,
+        cache=CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=60),
+    )
+    second = await mirror_service.page(ARTICLE_URL)
+    assert second.stored == first.stored and not second.stale
+    await asyncio.gather(*mirror_service._background)
+    assert origin.hits[ARTICLE_PATH] == 2
+    third = await mirror_service.page(ARTICLE_URL)
+    assert third.stored.fetched_at > first.stored.fetched_at
+
+
+async def test_shutdown_cancels_background_refreshes(
+    config: Config, origin: Origin, article_html: bytes
+) -> None:
+    released = asyncio.Event()
+
+    async def hanging(request: web.Request) -> web.Response:
+        if origin.hits[ARTICLE_PATH] > 1:
+            await released.wait()
+        return web.Response(body=article_html, content_type="text/html")
+
+    origin.routes[ARTICLE_PATH] = hanging
+    swr = replace(config, cache=CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=60))
+    store = SqliteStore(config.server.data_dir / "c.sqlite3", 1 << 30, 0)
+    async with Fetcher(config.fetch) as fetcher, PageCache(store, b"s" * 32) as cache:
+        async with Mirror(swr, fetcher, cache) as mirror:
+            await mirror.page(ARTICLE_URL)
+            await mirror.page(ARTICLE_URL)
+            await asyncio.sleep(0.2)
+            tasks = set(mirror._background)
+            assert len(tasks) == 1 and origin.hits[ARTICLE_PATH] == 2
+        assert all(t.cancelled() for t in tasks)
+        assert not mirror._background
+    released.set()
+
+
+async def test_origin_errors_are_remembered_briefly(mirror_service: Mirror, origin: Origin) -> None:
+    missing = "https://chinadigitaltimes.net/no/such/page/"
+    for _ in range(3):
+        with pytest.raises(OriginStatus):
+            await mirror_service.page(missing)
+    assert origin.hits["/no/such/page/"] == 1
+    mirror_service._errors = RecentErrors(0)
+    with pytest.raises(OriginStatus):
+        await mirror_service.page(missing)
+    assert origin.hits["/no/such/page/"] == 2
+
+
+async def test_stale_if_error_has_no_age_limit_unless_configured(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    first = await mirror_service.page(ARTICLE_URL)
+    old = replace(first.stored, fetched_at=first.stored.fetched_at - 10 * 365 * 86400)
+    await mirror_service._cache.put_page(ARTICLE_URL, old)
+    origin.routes[ARTICLE_PATH] = _failing
+    served = await mirror_service.page(ARTICLE_URL)
+    assert served.stale and served.stored == old
+    limited = CacheConfig(stale_if_error_seconds=86400, error_seconds=0)
+    mirror_service._config = replace(mirror_service._config, cache=limited)
+    with pytest.raises(OriginStatus):
+        await mirror_service.page(ARTICLE_URL)
+
+
+async def test_images_are_cached_and_outlive_their_origin(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    image_url = "https://chinadigitaltimes.net" + LEAD_IMAGE_PATH
+    first = await mirror_service.image(image_url)
+    again = await mirror_service.image(image_url)
+    assert again == first and first.body.startswith(b"\x89PNG")
+    assert origin.hits[LEAD_IMAGE_PATH] == 1
+    origin.routes[LEAD_IMAGE_PATH] = _failing
+    mirror_service._config = replace(
+        mirror_service._config, cache=CacheConfig(image_fresh_seconds=0)
+    )
+    assert await mirror_service.image(image_url) == first
+    assert origin.hits[LEAD_IMAGE_PATH] == 2
+
+
+async def test_site_freshness_overrides_the_default(config: Config) -> None:
+    site = replace(config.sites[0], fresh_seconds=5, image_fresh_seconds=7)
+    tuned = replace(config, sites=(site,))
+    assert (tuned.fresh_seconds(ARTICLE_URL), tuned.fresh_seconds(ARTICLE_URL, image=True)) == (
+        5,
+        7,
+    )
+    assert config.fresh_seconds(ARTICLE_URL) == 600
+    assert config.fresh_seconds(ARTICLE_URL, image=True) == 86400
+
+
+async def _failing(request: web.Request) -> web.Response:
+    raise web.HTTPServiceUnavailable

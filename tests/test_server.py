@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import lxml.html
+import pytest
+from aiohttp import web
 
-from mirror.links import Kind
-from mirror.server import LINKS
+from mirror.keys import load_token_ring
+from mirror.links import Kind, LinkBuilder
+from mirror.server import LINKS, MIRROR, create_app
+from mirror.settings import Config
 from tests.browser import chromium, visit
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin, RunningMirror
+from tests.nginx import caching_proxy
 from tests.text_checks import assert_in_order, visible_text
 
 
@@ -135,3 +145,75 @@ async def test_browser_requests_only_the_mirror(running_mirror: RunningMirror) -
             hosts = {urlsplit(u).netloc for u in loaded.requests}
             assert hosts == {urlsplit(running_mirror.base).netloc}
             assert loaded.console_errors == []
+
+
+@asynccontextmanager
+async def plain_mirror(config: Config) -> AsyncIterator[tuple[web.AppRunner, str]]:
+    """The mirror over plain HTTP, as it runs behind a TLS-terminating proxy or CDN."""
+    runner = web.AppRunner(create_app(config), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    assert site._server is not None
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    try:
+        yield runner, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_article_carries_caching_headers_and_answers_304(
+    running_mirror: RunningMirror,
+) -> None:
+    path = article_path(running_mirror)
+    response, _ = await running_mirror.get(path, headers={"Accept-Encoding": "identity"})
+    control = response.headers["Cache-Control"]
+    assert re.fullmatch(
+        r"public, max-age=(\d+), stale-while-revalidate=86400, stale-if-error=31536000", control
+    )
+    assert 590 <= int(re.findall(r"max-age=(\d+)", control)[0]) <= 600
+    etag = response.headers["ETag"]
+    assert re.fullmatch(r'"[A-Za-z0-9_-]{24}"', etag)
+    assert response.headers["Vary"] == "Accept-Encoding"
+    again, body = await running_mirror.get(
+        path, headers={"If-None-Match": etag, "Accept-Encoding": "identity"}
+    )
+    assert (again.status, body, again.headers["ETag"]) == (304, "", etag)
+    zipped, _ = await running_mirror.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["ETag"] != etag
+
+
+async def test_repeat_readers_are_answered_from_memory(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    path = article_path(running_mirror)
+    first, html = await running_mirror.get(path)
+    await running_mirror.app[MIRROR]._cache.purge(ARTICLE_URL)  # gone from the store
+    second, again = await running_mirror.get(path)
+    assert (first.status, second.status, html) == (200, 200, again)
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_nginx_serves_the_article_from_its_cache_while_the_mirror_is_down(
+    config: Config, origin: Origin, tmp_path: Path
+) -> None:
+    plain = replace(config, server=replace(config.server, plain_http=True))
+    (tmp_path / "nginx").mkdir()
+    async with plain_mirror(plain) as (runner, base), aiohttp.ClientSession() as client:
+        upstream = int(base.rsplit(":", 1)[1])
+        with caching_proxy(tmp_path / "nginx", upstream) as port:
+            url = f"http://127.0.0.1:{port}" + LinkBuilder(
+                load_token_ring(plain.server.data_dir)
+            ).path(ARTICLE_URL, Kind.PAGE)
+            async with client.get(url) as miss:
+                assert (miss.status, miss.headers["X-Cache-Status"]) == (200, "MISS")
+                original = await miss.text()
+            await runner.cleanup()  # the mirror is gone
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await client.get(base + "/healthz")
+            async with client.get(url) as hit:
+                assert (hit.status, hit.headers["X-Cache-Status"]) == (200, "HIT")
+                assert await hit.text() == original
+    assert "Western Countries Turn Up the Heat on Xinjiang" in original
+    assert origin.hits[ARTICLE_PATH] == 1

@@ -1,0 +1,351 @@
+"""Cache-hit load: the mirror against two baselines serving the same bytes, in one run.
+
+    .venv/bin/python bench/load.py [--seconds 10] [--connections 64] [--articles 10000]
+
+The CDT article is stored once (fresh), then wrk (Debian's package) drives each server over
+plain HTTP on loopback with the same connections and duration:
+
+* nginx, serving the rendered page from a static file (one worker process);
+* a bare aiohttp handler returning the rendered bytes from memory: the ceiling for our stack;
+* ``mirror serve`` with ``workers = 1``, and with ``workers = <cores>``.
+
+Then a fresh mirror process serves 10,000 distinct stored articles once each and its peak
+RSS (``VmHWM``) is read. Targets: mirror >= 0.8 of bare aiohttp, p99 < 50 ms, zero errors,
+peak RSS <= 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiohttp
+
+from mirror.cache import PageCache, StoredPage
+from mirror.keys import load_cache_key, load_token_ring
+from mirror.links import Kind, LinkBuilder
+from mirror.pipeline import process_page
+from mirror.store_sqlite import SqliteStore
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+ARTICLE = SHARED / "fixtures" / "cdt" / "article.html"
+ARTICLE_URL = (
+    "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
+)
+WRK = "/usr/bin/wrk"
+NGINX = "/usr/sbin/nginx"
+
+CONFIG = """
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+plain_http = true
+workers = {workers}
+
+[cache]
+fresh_seconds = 86400
+
+[[sites]]
+name = "cdt"
+origin = "https://chinadigitaltimes.net"
+"""
+
+NGINX_CONFIG = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir};
+        default_type "text/html; charset=utf-8";
+        location = /article {{ try_files /page.html =404; }}
+    }}
+}}
+"""
+
+BARE_AIOHTTP = """
+import sys
+from aiohttp import web
+
+body = open(sys.argv[1], "rb").read()
+
+async def handler(request: web.Request) -> web.Response:
+    return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+app = web.Application()
+app.router.add_get("/article", handler)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=None)
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk measured against one server."""
+
+    name: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_us_per_request: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=False).returncode == 0:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its children (worker processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0
+    for process in [str(pid), *children]:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(name: str, url: str, pid: int, seconds: int, connections: int) -> Load:
+    """wrk against ``url``; the server's CPU time per request is measured alongside, since
+    on a shared machine it is steadier than throughput (neighbours steal wall time)."""
+    cpu_before = cpu_seconds(pid)
+    out = subprocess.run(
+        [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cpu = cpu_seconds(pid) - cpu_before
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors[1]))
+    return Load(
+        name=name,
+        requests_per_second=float(re.findall(r"Requests/sec:\s+([\d.]+)", out)[0]),
+        p50_ms=_ms(re.findall(r"50%\s+([\d.]+\w+)", out)[0]),
+        p99_ms=_ms(re.findall(r"99%\s+([\d.]+\w+)", out)[0]),
+        errors=errors,
+        cpu_us_per_request=cpu * 1e6 / int(re.findall(r"(\d+) requests in", out)[0]),
+    )
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def write_config(directory: Path, workers: int) -> Path:
+    path = directory / f"mirror-{workers}.toml"
+    path.write_text(CONFIG.format(data=directory / "data", workers=workers))
+    return path
+
+
+async def store_articles(data_dir: Path, urls: list[str]) -> None:
+    """Store the CDT article (fresh) under each URL, as if fetched a moment ago."""
+    article = process_page(ARTICLE.read_bytes(), "utf-8", ARTICLE_URL)
+    store = SqliteStore(data_dir / "cache.sqlite3", 1 << 31, 0)
+    async with PageCache(store, load_cache_key(data_dir)) as cache:
+        for number, url in enumerate(urls):
+            title = article.title if url == ARTICLE_URL else f"{article.title} #{number}"
+            stored = StoredPage(replace(article, url=url, title=title), fetched_at=time.time())
+            await cache.put_page(url, stored)
+
+
+def start_mirror(config: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mirror", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    found = re.search(r"http://\S+", line)
+    if not found:
+        raise RuntimeError(f"mirror did not start: {line}")
+    return process, found[0].rstrip("/")
+
+
+def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.findall(r"VmHWM:\s+(\d+) kB", status)[0]) / 1024
+
+
+async def read_each(base: str, paths: list[str], concurrency: int = 32) -> int:
+    """GET every path once; how many were not 200."""
+    queue = list(paths)
+    failures = 0
+
+    async def worker(client: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        while queue:
+            async with client.get(base + queue.pop()) as response:
+                await response.read()
+                failures += response.status != 200
+
+    async with aiohttp.ClientSession() as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return failures
+
+
+def throughput(directory: Path, seconds: int, connections: int, rounds: int) -> list[Load]:
+    """Every server runs at once (idle ones cost nothing); wrk visits them in turn, ``rounds``
+    times, so a noisy neighbour on the machine hits all of them alike; medians are kept."""
+    data_dir = directory / "data"
+    asyncio.run(store_articles(data_dir, [ARTICLE_URL]))
+    path = LinkBuilder(load_token_ring(data_dir)).path(ARTICLE_URL, Kind.PAGE)
+    cores = os.cpu_count() or 1
+    with contextlib.ExitStack() as running:
+        urls: dict[str, tuple[str, int]] = {}
+        for workers in (1, cores):
+            mirror, base = start_mirror(write_config(directory, workers))
+            running.callback(stop, mirror)
+            urls[f"mirror, {workers} worker{'s' if workers > 1 else ''}"] = (
+                base + path,
+                mirror.pid,
+            )
+            wait_for(base + path)
+        page = subprocess.run(
+            ["curl", "-sf", urls["mirror, 1 worker"][0]], check=True, capture_output=True
+        )
+        (directory / "page.html").write_bytes(page.stdout)
+        urls |= start_baselines(directory, running)
+        samples: dict[str, list[Load]] = {name: [] for name in urls}
+        for _ in range(rounds):
+            for name, (url, pid) in urls.items():
+                samples[name].append(wrk(name, url, pid, seconds, connections))
+    return [median(runs) for runs in samples.values()]
+
+
+def median(runs: list[Load]) -> Load:
+    ordered = sorted(runs, key=lambda load: load.requests_per_second)
+    middle = ordered[len(ordered) // 2]
+    return replace(middle, errors=sum(load.errors for load in runs))
+
+
+def start_baselines(directory: Path, running: contextlib.ExitStack) -> dict[str, tuple[str, int]]:
+    """nginx from a static file and bare aiohttp from memory, serving the mirror's bytes."""
+    nginx_port, bare_port = free_port(), free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(NGINX_CONFIG.format(dir=directory, port=nginx_port))
+    commands = {
+        "nginx, static file": (nginx_port, [NGINX, "-p", str(directory), "-c", str(conf)]),
+        "bare aiohttp": (
+            bare_port,
+            [sys.executable, "-c", BARE_AIOHTTP, str(directory / "page.html"), str(bare_port)],
+        ),
+    }
+    urls: dict[str, tuple[str, int]] = {}
+    for name, (port, command) in commands.items():
+        process = subprocess.Popen(command)
+        running.callback(stop, process)
+        urls[name] = (f"http://127.0.0.1:{port}/article", process.pid)
+        wait_for(urls[name][0])
+    return urls
+
+
+def memory(directory: Path, articles: int) -> tuple[float, int]:
+    """Peak RSS of one mirror process after serving ``articles`` distinct stored articles."""
+    data_dir = directory / "data"
+    urls = [f"https://chinadigitaltimes.net/bench/{n}/" for n in range(articles)]
+    asyncio.run(store_articles(data_dir, urls))
+    links = LinkBuilder(load_token_ring(data_dir))
+    mirror, base = start_mirror(write_config(directory, 1))
+    try:
+        failures = asyncio.run(read_each(base, [links.path(u, Kind.PAGE) for u in urls]))
+        return peak_rss_mb(mirror.pid), failures
+    finally:
+        stop(mirror)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mirror-load-") as temp:
+        loads = throughput(Path(temp), args.seconds, args.connections, args.rounds)
+    with tempfile.TemporaryDirectory(prefix="mirror-memory-") as temp:
+        rss, failures = memory(Path(temp), args.articles)
+    report(loads, args, rss, failures)
+    return 0
+
+
+def report(loads: list[Load], args: argparse.Namespace, rss: float, failures: int) -> None:
+    ceiling = next(load for load in loads if load.name == "bare aiohttp")
+    nginx = next(load for load in loads if load.name.startswith("nginx"))
+    one = next(load for load in loads if load.name == "mirror, 1 worker")
+    print(
+        f"cache hits on the CDT article, wrk -t1 -c{args.connections} -d{args.seconds}s, "
+        f"median of {args.rounds} rounds"
+    )
+    print(
+        f"{'server':22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'/ bare':>7}"
+        f" {'CPU us/req':>11} {'bare/this':>9}"
+    )
+    for load in loads:
+        print(
+            f"{load.name:22} {load.requests_per_second:9.0f} {load.p50_ms:8.2f} "
+            f"{load.p99_ms:8.2f} {load.errors:7d} "
+            f"{load.requests_per_second / ceiling.requests_per_second:7.2f}"
+            f" {load.cpu_us_per_request:11.0f}"
+            f" {ceiling.cpu_us_per_request / load.cpu_us_per_request:9.2f}"
+        )
+    print(f"bare aiohttp / nginx: {ceiling.requests_per_second / nginx.requests_per_second:.2f}")
+    many = next(load for load in loads if load.name.startswith("mirror") and load is not one)
+    print(f"{many.name} / 1 worker: {many.requests_per_second / one.requests_per_second:.2f}")
+    print(f"peak RSS after {args.articles} distinct cached articles: {rss:.0f} MB")
+    print(f"  ({failures} of them not served 200)")
+    verdicts = {
+        "mirror >= 0.8 of bare aiohttp (req/s)": one.requests_per_second
+        >= 0.8 * ceiling.requests_per_second,
+        "mirror >= 0.8 of bare aiohttp (CPU per request)": ceiling.cpu_us_per_request
+        >= 0.8 * one.cpu_us_per_request,
+        "p99 < 50 ms": one.p99_ms < 50,
+        "zero errors": all(load.errors == 0 for load in loads) and failures == 0,
+        "peak RSS <= 200 MB": rss <= 200,
+    }
+    for target, met in verdicts.items():
+        print(f"{'met ' if met else 'MISSED'} {target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Rendered pages kept in memory, and the HTTP caching that lets browsers and CDNs keep them.
+
+Rendering (templates, link rewriting) costs far more than sending bytes, and its result
+depends only on the stored version and the token keys, so each process renders a stored
+version once and answers repeat readers from memory: a bounded LRU by bytes, entries good
+until the page's freshness ends. The gzip form is made once too, for slow reader links.
+
+Headers tell caches downstream what the mirror itself does: ``max-age`` is what is left of
+the page's freshness, ``stale-while-revalidate`` and ``stale-if-error`` mirror the store's
+rules, ``ETag`` is a strong hash of the exact bytes (one per encoding) and ``Vary`` names
+the one request header the response depends on.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+
+from aiohttp import web
+
+from mirror.settings import CacheConfig
+
+YEAR_SECONDS = 31536000  # what "no limit" on stale-if-error means to a downstream cache
+ENTRY_OVERHEAD = 512
+HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered page, in both encodings, and until when it is fresh.
+
+    The headers that never change for these bytes are made here, once, so answering a
+    repeat reader costs a dictionary copy and the time-dependent ``Cache-Control``.
+    """
+
+    body: bytes
+    gzipped: bytes
+    etag: str
+    fresh_until: float
+    stale: bool = False
+
+    @classmethod
+    def of(cls, html: str, fresh_until: float, stale: bool = False) -> Rendered:
+        body = html.encode("utf-8")
+        digest = hashlib.sha256(body).digest()[:18]
+        etag = base64.urlsafe_b64encode(digest).decode("ascii")
+        return cls(body, gzip.compress(body, 6, mtime=0), etag, fresh_until, stale)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped) + ENTRY_OVERHEAD
+
+    @cached_property
+    def plain_headers(self) -> dict[str, str]:
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}"'}
+
+    @cached_property
+    def gzip_headers(self) -> dict[str, str]:
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}-gz"', "Content-Encoding": "gzip"}
+
+
+class RenderedPages:
+    """An LRU of rendered pages by key, bounded in bytes; expired entries are misses."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+
+    def get(self, key: str, now: float | None = None) -> Rendered | None:
+        rendered = self._entries.get(key)
+        if rendered is None:
+            return None
+        if rendered.fresh_until <= (time.time() if now is None else now):
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return rendered
+
+    def put(self, key: str, rendered: Rendered) -> None:
+        if rendered.size > self._max_bytes:
+            return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = rendered
+        self._bytes += rendered.size + len(key)
+        while self._bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= self._entries.pop(key).size + len(key)
+
+
+def respond(request: web.Request, rendered: Rendered, config: CacheConfig) -> web.Response:
+    """The page as a response: 304 when the reader's copy is current, gzip when accepted."""
+    zipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    headers = dict(rendered.gzip_headers if zipped else rendered.plain_headers)
+    headers["Cache-Control"] = cache_control(rendered, config)
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        headers.pop("Content-Type")
+        headers.pop("Content-Encoding", None)
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=rendered.gzipped if zipped else rendered.body, headers=headers)
+
+
+def cache_control(rendered: Rendered, config: CacheConfig, now: float | None = None) -> str:
+    """Public (the page is the same for every reader), fresh for what is left of it."""
+    max_age = max(0, int(rendered.fresh_until - (time.time() if now is None else now)))
+    stale_if_error = config.stale_if_error_seconds or YEAR_SECONDS
+    if rendered.stale:
+        return f"public, max-age={max_age}, stale-if-error={stale_if_error}"
+    return (
+        f"public, max-age={max_age}, "
+        f"stale-while-revalidate={config.stale_while_revalidate_seconds}, "
+        f"stale-if-error={stale_if_error}"
+    )
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    if "gzip" not in accept_encoding:
+        return False
+    for item in accept_encoding.split(","):
+        name, _, params = item.partition(";")
+        if name.strip().lower() in {"gzip", "x-gzip"}:
+            return params.replace(" ", "").lower() not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
+    return False
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison, as RFC 9110 asks for ``If-None-Match``."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))

@@ -1,0 +1,69 @@
+"""A real nginx (Debian's package) as a caching reverse proxy, the way a CDN edge would sit.
+
+It runs in the foreground with everything (config, cache, temp files, pid, log) under one
+temp directory and listens on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.cache_fixtures import free_port, wait_for_port
+
+NGINX = "/usr/sbin/nginx"
+
+CONFIG = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    proxy_cache_path {dir}/cache levels=1:2 keys_zone=mirror:1m max_size=64m use_temp_path=off;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_cache mirror;
+            proxy_cache_lock on;
+            proxy_cache_revalidate on;
+            proxy_cache_use_stale error timeout updating http_502 http_503 http_504;
+            add_header X-Cache-Status $upstream_cache_status always;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def caching_proxy(directory: Path, upstream: int) -> Iterator[int]:
+    """nginx with ``proxy_cache`` in front of ``127.0.0.1:upstream``; yields its port."""
+    port = free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(CONFIG.format(dir=directory, port=port, upstream=upstream))
+    with (directory / "stdout.log").open("wb") as output:
+        process = subprocess.Popen(
+            [NGINX, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")],
+            stderr=subprocess.STDOUT,
+            stdout=output,
+        )
+    try:
+        try:
+            wait_for_port(port)
+        except TimeoutError as exc:
+            log = (directory / "stdout.log").read_text() + (directory / "error.log").read_text()
+            raise RuntimeError(f"nginx did not start: {log}") from exc
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
