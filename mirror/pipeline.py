@@ -23,22 +23,32 @@ from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
+from mirror.filters import StripRules, default_rules, load_rules
 from mirror.sanitise import sanitise
 from mirror.settings import Config
-from mirror.strip import strip_junk
-from mirror.urls import absolutize, clean_url, document_base
+from mirror.strip import strip_junk, strip_page
+from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
 
 
-def process_page(body: bytes, charset: str | None, url: str) -> Article:
-    """decode → parse once → extract → strip → sanitise; pure, no I/O."""
+def process_page(
+    body: bytes, charset: str | None, url: str, rules: StripRules | None = None
+) -> Article:
+    """decode → parse once → strip the page → extract → strip the body → sanitise; no I/O.
+
+    Ad rules run on the whole page before extraction (``strip.strip_page`` says why), with
+    lazy-loaded images promoted and URLs made absolute first, so that rules see real URLs.
+    """
+    rules = rules or default_rules()
     text = decode_html(body, charset)
     page = lxml.html.document_fromstring(text or "<html></html>")
     base = document_base(page, url)
+    promote_lazy_images(page)
+    absolutize(page, base)
+    strip_page(page, text, url, rules)
     article, content = extract_article(page, url)
-    absolutize(content, base)
-    strip_junk(content)
+    strip_junk(content, url, rules)
     clean_body = sanitise(lxml.html.tostring(content, encoding="unicode"))
-    return replace(article, url=clean_url(url), body=clean_body)
+    return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean_body)
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Mirror:
         self._fetcher = fetcher
         self._cache = cache
         self._flights = SingleFlight()
+        self._rules = load_rules(config)
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
@@ -109,7 +120,7 @@ class Mirror:
             await self._cache.put(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
-            process_page, fetched.body, fetched.charset, fetched.final_url
+            process_page, fetched.body, fetched.charset, fetched.final_url, self._rules
         )
         stored = StoredPage(
             article=article,

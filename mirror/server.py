@@ -17,6 +17,7 @@ from aiohttp import web
 from mirror.cache import PageCache
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
+from mirror.images import checked_image
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
@@ -33,7 +34,7 @@ MAX_FORM_URL = 8192
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",
@@ -147,11 +148,13 @@ async def article(request: web.Request) -> web.Response:
 
 
 async def image(request: web.Request) -> web.Response:
+    """A proxied raster image; its type comes from its bytes, never from the origin's word."""
     url = request.app[LINKS].open(request.match_info["token"], Kind.IMAGE)
     fetched = await request.app[MIRROR].image(url)
+    body, kind = checked_image(fetched, request.app[CONFIG].images.max_bytes)
     return web.Response(
-        body=fetched.body,
-        content_type=fetched.content_type,
+        body=body,
+        content_type=kind,
         headers={"Cache-Control": f"public, max-age={IMAGE_MAX_AGE}, immutable"},
     )
 

@@ -104,6 +104,21 @@ SETTINGS: tuple[Setting, ...] = (
         "The one User-Agent sent to every origin.",
     ),
     Setting("cache.fresh_seconds", int, 600, "Seconds a stored page is served without refetching."),
+    Setting(
+        "filters.lists",
+        list[str],
+        [
+            "https://easylist.to/easylist/easylist.txt",
+            "https://easylist.to/easylist/easyprivacy.txt",
+        ],
+        "Ad and tracker lists (Adblock Plus syntax) that `mirror filters update` downloads.",
+    ),
+    Setting(
+        "images.max_bytes",
+        int,
+        5 * MIB,
+        "Largest image `/r/` serves; larger ones are refused.",
+    ),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -116,7 +131,22 @@ SITE_FIELDS: tuple[Setting, ...] = (
     Setting("sites.title", str, "", "Name shown to readers; `name` if empty."),
     Setting("sites.origin", str, "", "Origin of the site, e.g. `https://chinadigitaltimes.net`."),
     Setting("sites.feeds", list[str], [], "Feed URLs of the site (RSS or Atom)."),
+    Setting(
+        "sites.remove",
+        list[str],
+        [],
+        "CSS selectors of elements to remove from the site's pages, beside the ad lists.",
+    ),
+    Setting(
+        "sites.keep_params",
+        list[str],
+        [],
+        "Query parameters kept on the site's URLs even though they are on the tracking list.",
+    ),
 )
+
+
+SITE_KEYS = frozenset(s.name.split(".", 1)[1] for s in SITE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -157,6 +187,8 @@ class Site:
     origin: str
     feeds: tuple[str, ...] = ()
     title: str = ""
+    remove: tuple[str, ...] = ()
+    keep_params: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -203,11 +235,23 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class FiltersConfig:
+    lists: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    max_bytes: int
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
     cache: CacheConfig
     sites: tuple[Site, ...]
+    filters: FiltersConfig = FiltersConfig(lists=())
+    images: ImagesConfig = ImagesConfig(max_bytes=5 * MIB)
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -302,7 +346,14 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         user_agent=values["fetch.user_agent"],
     )
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
-    return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
+    return Config(
+        server=server,
+        fetch=fetch,
+        cache=cache,
+        sites=_parse_sites(sites),
+        filters=FiltersConfig(lists=tuple(values["filters.lists"])),
+        images=ImagesConfig(max_bytes=values["images.max_bytes"]),
+    )
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:
@@ -310,8 +361,8 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
         raise ConfigError("sites must be an array of tables ([[sites]])")
     sites = []
     for entry in raw:
-        if not isinstance(entry, dict) or set(entry) - {"name", "title", "origin", "feeds"}:
-            raise ConfigError("each [[sites]] table takes name, title, origin and feeds")
+        if not isinstance(entry, dict) or set(entry) - SITE_KEYS:
+            raise ConfigError(f"each [[sites]] table takes only {', '.join(sorted(SITE_KEYS))}")
         name = str(entry.get("name", ""))
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", name):
             raise ConfigError(f"site name {name!r} must be a short lowercase slug, e.g. 'cdt'")
@@ -322,8 +373,18 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
         if not isinstance(feeds, list) or not all(isinstance(f, str) for f in feeds):
             raise ConfigError("site feeds must be a list of URLs")
         title = str(entry.get("title", ""))
-        sites.append(Site(name=name, origin=origin, feeds=tuple(feeds), title=title))
+        remove, keep_params = (_string_list(entry, key) for key in ("remove", "keep_params"))
+        sites.append(
+            Site(name, origin, tuple(feeds), title, remove=remove, keep_params=keep_params)
+        )
     return tuple(sites)
+
+
+def _string_list(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"site {key} must be a list of strings")
+    return tuple(value)
 
 
 def public_url(config: Config) -> str:

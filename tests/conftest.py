@@ -215,3 +215,6 @@ async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
     cache_path = config.server.data_dir / "cache.sqlite3"
     async with Fetcher(config.fetch) as fetcher, PageCache(cache_path, secret) as cache:
         yield Mirror(config, fetcher, cache)
+
+
+pytest_plugins = ["tests.filter_fixtures"]
