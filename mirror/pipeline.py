@@ -1,7 +1,7 @@
 """The orchestrator: the whole data flow of the mirror, top to bottom.
 
-    request → route → cache → fetch (address-checked) → decode → extract → strip → sanitise
-            → store → render (links become mirror URLs) → respond
+    request → route → cache → fetch (address-checked) → decode → strip the page → extract
+            → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
 ``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import lxml.html
+from lxml.html import HtmlElement
 
 from mirror.article import Article
 from mirror.cache import PageCache, StoredPage
@@ -33,22 +34,31 @@ from mirror.urls import absolutize, clean_url, document_base, promote_lazy_image
 def process_page(
     body: bytes, charset: str | None, url: str, rules: StripRules | None = None
 ) -> Article:
-    """decode → parse once → strip the page → extract → strip the body → sanitise; no I/O.
-
-    Ad rules run on the whole page before extraction (``strip.strip_page`` says why), with
-    lazy-loaded images promoted and URLs made absolute first, so that rules see real URLs.
-    """
+    """decode → prepare the page → extract → clean the body; pure, no I/O."""
     rules = rules or default_rules()
-    text = decode_html(body, charset)
-    page = lxml.html.document_fromstring(text or "<html></html>")
-    base = document_base(page, url)
-    promote_lazy_images(page)
-    absolutize(page, base)
-    strip_page(page, text, url, rules)
+    page = prepare_page(decode_html(body, charset), url, rules)
     article, content = extract_article(page, url)
+    clean = clean_body(content, url, rules)
+    return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean)
+
+
+def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
+    """Parse once → promote lazy images → absolutize (``<base>`` honoured) → strip ads.
+
+    Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
+    images are promoted and URLs made absolute first, so that the rules see real URLs.
+    """
+    page = lxml.html.document_fromstring(text or "<html></html>")
+    promote_lazy_images(page)
+    absolutize(page, document_base(page, url))
+    strip_page(page, text, url, rules)
+    return page
+
+
+def clean_body(content: HtmlElement, url: str, rules: StripRules) -> str:
+    """Strip what extraction kept (pixels, trackers, parameters), then sanitise, last."""
     strip_junk(content, url, rules)
-    clean_body = sanitise(lxml.html.tostring(content, encoding="unicode"))
-    return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean_body)
+    return sanitise(lxml.html.tostring(content, encoding="unicode"))
 
 
 @dataclass

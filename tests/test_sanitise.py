@@ -62,3 +62,18 @@ def test_article_markup_survives() -> None:
 def test_sanitising_twice_changes_nothing() -> None:
     once = sanitise("".join(ATTACKS) + "<p>x <b>y</b></p>")
     assert sanitise(once) == once
+
+
+def test_data_urls_only_for_raster_image_sources() -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    clean = sanitise(
+        f'<img src="{png}" alt="inline">'
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="svg">'
+        '<a href="data:text/html;base64,PHNjcmlwdD4=">a</a>'
+        f'<img src="https://a.example/x.png" srcset="https://a.example/x.png 1x, {png} 2x">'
+        '<video poster="https://a.example/p.jpg" src="https://a.example/v.mp4"></video>'
+    )
+    assert f'src="{png}"' in clean
+    assert "svg+xml" not in clean and "text/html" not in clean
+    assert 'srcset="https://a.example/x.png 1x"' in clean
+    assert '<video poster="https://a.example/p.jpg"></video>' in clean
