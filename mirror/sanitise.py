@@ -137,17 +137,22 @@ RASTER_DATA_URL = re.compile(
     r"data:image/(png|jpeg|gif|webp|avif|bmp);base64,[a-z0-9+/=\s]*\Z", re.IGNORECASE
 )
 WEB_SCHEMES = ("http://", "https://")
+URL_PREFIXES = (*WEB_SCHEMES, "mailto:", "#")
+# Checked here too, not only by ammonia, which leaves some (``cite``) unchecked.
+URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """Keep ``data:`` only in an image's ``src``; keep only web URLs in a ``srcset``."""
+    """URLs: web, mailto or fragment only, ``data:`` only in an image's ``src``."""
     if attribute == "srcset":
         candidates = [(u, d) for u, d in parse_srcset(value) if u.lower().startswith(WEB_SCHEMES)]
         return format_srcset(candidates) or None
-    if value.lstrip().lower().startswith("data:"):
-        allowed = tag == "img" and attribute == "src" and RASTER_DATA_URL.match(value.strip())
-        return value if allowed else None
-    return value
+    if attribute not in URL_ATTRIBUTES:
+        return value
+    url = value.strip()
+    if tag == "img" and attribute == "src" and RASTER_DATA_URL.match(url):
+        return value
+    return value if url.lower().startswith(URL_PREFIXES) else None
 
 
 _CLEANER = nh3.Cleaner(

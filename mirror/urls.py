@@ -40,6 +40,9 @@ LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data
 LAZY_SRCSETS = ("data-srcset", "data-lazy-srcset")
 LAZY_ELEMENTS = ("img", "source", "video")
 _SRCSET_SPLIT = re.compile(r",\s+|,(?=\S+\s+\d)")
+# Browsers drop tabs and newlines inside a URL and C0 controls around it; we drop them all,
+# which also keeps lxml from refusing the value (it rejects control characters).
+_URL_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\t\n\r]")
 
 
 def data_lines(name: str) -> list[str]:
@@ -115,7 +118,7 @@ def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
 def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
     """Replace every URL under ``root`` by ``change(url)``, srcset candidates included."""
     for element, attribute in iter_url_attributes(root):
-        value = element.get(attribute, "")
+        value = _URL_CONTROLS.sub("", element.get(attribute, ""))
         if attribute in SRCSET_ATTRIBUTES:
             candidates = [(change(u), d) for u, d in parse_srcset(value)]
             element.set(attribute, format_srcset(candidates))

@@ -22,6 +22,8 @@ ATTACKS = [
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
     '<object data="javascript:alert(1)"></object>',
     '<embed src="javascript:alert(1)">',
+    '<blockquote cite="javascript:alert(1)">q</blockquote>',
+    '<img src="x" alt="a" title="b">',
 ]
 
 
