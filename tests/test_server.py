@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
+from aiohttp import web
 
 from mirror.links import Kind
 from mirror.server import LINKS
@@ -135,3 +136,21 @@ async def test_browser_requests_only_the_mirror(running_mirror: RunningMirror) -
             hosts = {urlsplit(u).netloc for u in loaded.requests}
             assert hosts == {urlsplit(running_mirror.base).netloc}
             assert loaded.console_errors == []
+
+
+async def test_image_route_serves_only_raster_bytes(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    async def fake_png(request: web.Request) -> web.Response:
+        return web.Response(body=b"<svg onload=alert(1)>", content_type="image/png")
+
+    origin.routes["/wp-content/fake.png"] = fake_png
+    links = running_mirror.app[LINKS]
+    fake = links.path("https://chinadigitaltimes.net/wp-content/fake.png", Kind.IMAGE)
+    response, body = await running_mirror.get_bytes(fake)
+    assert response.status == 415
+    assert b"onload" not in body
+    real = links.path("https://chinadigitaltimes.net/wp-content/real.png", Kind.IMAGE)
+    response, body = await running_mirror.get_bytes(real)
+    assert (response.status, response.content_type) == (200, "image/png")
+    assert "max-age" in response.headers["Cache-Control"]
