@@ -51,7 +51,7 @@ def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
     page = lxml.html.document_fromstring(text or "<html></html>")
     promote_lazy_images(page)
     absolutize(page, document_base(page, url))
-    strip_page(page, text, url, rules)
+    strip_page(page, url, rules)
     return page
 
 

@@ -2,7 +2,8 @@
 
 Two passes, both in place and pure (no I/O):
 
-- ``strip_page`` runs on the *whole page*, before extraction. Element-hiding rules are
+- ``strip_page`` runs on the *whole page*, before extraction, with network rules for
+  resources and element-hiding rules. Element-hiding rules are
   written against the page as the browser sees it: they name the origin's classes and ids
   (``.ad-leaderboard``, ``#taboola-below``) and its structure (``.sidebar > .widget``).
   The extractor rebuilds the article without those attributes or ancestors, so after
@@ -37,11 +38,21 @@ JUNK_PATTERN = re.compile(
 PIXEL_MAX = 2
 RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster")
 NEVER_REMOVED = frozenset({"html", "head", "body"})
-# Characters an origin may write as entities in its source; tokens holding them are not
-# searched for in the raw page text.
-_ENTITY_PRONE = re.compile(r"[&<>\"'\\]")
+PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a"}
 _PARENTHESISED = re.compile(r"\([^()]*\)")
-_TOKENS = re.compile(r"\"([^\"]*)\"|'([^']*)'|[.#\[]([\w-]+)")
+_WORD = re.compile(r"[\w-]+")
+_NAMED = re.compile(r"[.#]([\w-]+)")
+_ATTRIBUTE_TEST = re.compile(
+    r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
+)
+# Words on nearly every page: requiring them would rule nothing out.
+_EVERYWHERE = frozenset(
+    {"href", "src", "class", "style", "title", "alt", "rel", "type", "name", "http", "https"}
+    | {"www", "com", "net", "org", "html", "div", "span"}
+)
+# Where an attribute operator pins the value's edge, a word at that edge is whole.
+_ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
+_ANCHORS_END = frozenset({"=", "$=", "~="})
 
 
 @dataclass(frozen=True)
@@ -52,23 +63,25 @@ class StripReport:
     params: int
 
 
-def strip_page(page: HtmlElement, source: str, page_url: str, rules: StripRules) -> int:
+def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
     """Remove blocked resources and hidden elements from the whole ``page``; URLs absolute.
 
-    ``source`` is the page's text, used to skip the generic selectors whose words do not
-    occur in it at all (most of EasyList's few hundred, on any one page).
+    Links are left to ``strip_junk``: a page has hundreds, the article a few.
     """
     classes: set[str] = set()
     ids: set[str] = set()
+    markup: list[str] = []
     blocked: list[HtmlElement] = []
     for element in _elements(page.iter()):
+        for name, value in element.attrib.items():
+            markup += (name, value)
         classes.update((element.get("class") or "").split())
         if element.get("id"):
             ids.add(element.get("id", ""))
-        if element.tag in RESOURCE_TYPES and _is_blocked(element, page_url, rules):
+        if element.tag in PAGE_RESOURCES and _is_blocked(element, page_url, rules):
             blocked.append(element)
     selectors = rules.engine.hiding_selectors(page_url, classes, ids)
-    hidden = _select(page, _present(selectors, source.lower()))
+    hidden = _select(page, _present(selectors, " ".join(markup).lower()))
     own = _select(page, rules.site(page_url).remove)
     return _unlink(page, blocked) + _remove(page, [*hidden, *own])
 
@@ -135,19 +148,29 @@ def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
     )
 
 
-def _present(selectors: Iterable[str], lowered_source: str) -> list[str]:
-    """The selectors whose literal words all could occur in the page (a cheap prefilter)."""
+def _present(selectors: Iterable[str], lowered_markup: str) -> list[str]:
+    """The selectors whose required word occurs in the page's attributes (a cheap prefilter).
+
+    Most of EasyList's few hundred generic selectors name an ad server's URL or an ad
+    widget's id; on any one page nearly all are absent. A selector's whole word is looked
+    up in the set of the page's attribute words; a partial one (``[id^="ad_sl"]``) is
+    searched for in the attribute text.
+    """
+    words = set(_WORD.findall(lowered_markup))
     kept = []
     for selector in selectors:
-        token = _required_token(selector)
-        if token is None or token in lowered_source:
+        required = _required_word(selector)
+        if required is None or (
+            required[0] in words if required[1] else required[0] in lowered_markup
+        ):
             kept.append(selector)
     return kept
 
 
 @lru_cache(maxsize=8192)
-def _required_token(selector: str) -> str | None:
-    """The longest word that any element matching ``selector`` must carry in its markup.
+def _required_word(selector: str) -> tuple[str, bool] | None:
+    """A word that any element matching ``selector`` carries in its attributes, and whether
+    it stands whole there (bounded by non-word characters) or may be part of a longer word.
 
     Words inside parentheses (``:not(...)``, ``:has(...)``) are not required, so they are
     cut first; None means no word is safe to require, and the selector is always tried.
@@ -157,11 +180,21 @@ def _required_token(selector: str) -> str | None:
         outer = _PARENTHESISED.sub("", outer)
     if "," in outer:
         return None
-    words = []
-    for match in _TOKENS.finditer(outer):
-        text = next(g for g in match.groups() if g is not None)
-        words += [w for w in _ENTITY_PRONE.split(text) if len(w) >= 3]
-    return max(words, key=len).lower() if words else None
+    found: list[tuple[str, bool]] = []
+    for test in _ATTRIBUTE_TEST.finditer(outer):
+        name, operator = test.group(1), test.group(2) or ""
+        found.append((name, True))
+        value = next((g for g in test.groups()[2:] if g is not None), "")
+        for word in _WORD.finditer(value):
+            left = word.start() > 0 or operator in _ANCHORS_START
+            right = word.end() < len(value) or operator in _ANCHORS_END
+            found.append((word.group(), left and right))
+    found += [(name, True) for name in _NAMED.findall(_ATTRIBUTE_TEST.sub("", outer))]
+    usable = [(w.lower(), whole) for w, whole in found if len(w) >= 3]
+    usable = [(w, whole) for w, whole in usable if w not in _EVERYWHERE]
+    if not usable:
+        return None
+    return max(usable, key=lambda item: (item[1], len(item[0])))
 
 
 def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:

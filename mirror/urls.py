@@ -154,7 +154,11 @@ def _first_attribute(element: HtmlElement, names: tuple[str, ...]) -> str:
 
 def absolutize(root: HtmlElement, base: str) -> None:
     """Make every URL under ``root`` absolute against ``base``; fragments stay fragments."""
-    map_urls(root, lambda url: url if url.startswith("#") else urljoin(base, url))
+    map_urls(root, lambda url: url if url.startswith(_KEPT_AS_IS) else urljoin(base, url))
+
+
+# Already absolute (most URLs on a page), or a fragment: urljoin would return them unchanged.
+_KEPT_AS_IS = ("#", "http://", "https://")
 
 
 def document_base(page: HtmlElement, url: str) -> str:
