@@ -154,3 +154,15 @@ async def test_image_route_serves_only_raster_bytes(
     response, body = await running_mirror.get_bytes(real)
     assert (response.status, response.content_type) == (200, "image/png")
     assert "max-age" in response.headers["Cache-Control"]
+
+
+async def test_lead_image_srcset_is_proxied_whole(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(article_path(running_mirror))
+    links = running_mirror.app[LINKS]
+    site = "https://chinadigitaltimes.net/wp-content/uploads/2018/11/"
+    widths = {"1024x576": "1024w", "300x169": "300w", "768x432": "768w"}
+    expected = ", ".join(
+        f"{links.path(f'{site}xinjiang-camp-{size}.jpg', Kind.IMAGE)} {w}"
+        for size, w in widths.items()
+    )
+    assert f'srcset="{expected}"' in html
