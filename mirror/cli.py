@@ -1,4 +1,4 @@
-"""The ``mirror`` command: ``serve``, ``link``, ``extract`` and ``cache``."""
+"""The ``mirror`` command: ``serve``, ``link``, ``extract``, ``cache`` and ``filters update``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from aiohttp import web
 
 from mirror.cache import PageCache, open_store
 from mirror.errors import ConfigError
+from mirror.fetch import Fetcher
+from mirror.filters import LIST_DIR, UpdateResult, update_lists
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import process_page
@@ -68,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
             action.add_argument("url")
         action.add_argument("--config", type=Path, help="TOML configuration file")
         action.set_defaults(run=run)
+    filters = commands.add_parser("filters", help="manage the ad and tracker lists")
+    filter_commands = filters.add_subparsers(required=True, metavar="ACTION")
+    update = filter_commands.add_parser("update", help="download the lists into the data dir")
+    update.add_argument("--config", type=Path, help="TOML configuration file")
+    update.set_defaults(run=_update_filters)
     return parser
 
 
@@ -204,3 +211,19 @@ def _extract(args: argparse.Namespace) -> int:
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
     return 0
+
+
+def _update_filters(args: argparse.Namespace) -> int:
+    """Fetch ``filters.lists``; exit 1 if any list was refused (the old copy stays)."""
+    config = load_config(args.config)
+    results = asyncio.run(_fetch_lists(config))
+    for result in results:
+        print(f"mirror: {result.url}: {result.status}", flush=True)
+    print("mirror: restart the mirror to apply updated lists", flush=True)
+    return 0 if all(r.status in {"updated", "not modified"} for r in results) else 1
+
+
+async def _fetch_lists(config: Config) -> list[UpdateResult]:
+    async with Fetcher(config.fetch) as fetcher:
+        directory = config.server.data_dir / LIST_DIR
+        return await update_lists(fetcher, list(config.filters.lists), directory)

@@ -1,7 +1,7 @@
 """The orchestrator: the whole data flow of the mirror, top to bottom.
 
-    request → route → cache → fetch (address-checked) → decode → extract → strip → sanitise
-            → store → render (links become mirror URLs) → respond
+    request → route → cache → fetch (address-checked) → decode → strip the page → extract
+            → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
 ``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
 
 import lxml.html
+from lxml.html import HtmlElement
 
 from mirror.article import Article
 from mirror.cache import PageCache, StoredImage, StoredPage
@@ -27,22 +28,42 @@ from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
+from mirror.filters import StripRules, default_rules, load_rules
+from mirror.images import checked_image
 from mirror.sanitise import sanitise
 from mirror.settings import Config
-from mirror.strip import strip_junk
-from mirror.urls import absolutize, clean_url, document_base
+from mirror.strip import strip_junk, strip_page
+from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
 
 
-def process_page(body: bytes, charset: str | None, url: str) -> Article:
-    """decode → parse once → extract → strip → sanitise; pure, no I/O."""
-    text = decode_html(body, charset)
-    page = lxml.html.document_fromstring(text or "<html></html>")
-    base = document_base(page, url)
+def process_page(
+    body: bytes, charset: str | None, url: str, rules: StripRules | None = None
+) -> Article:
+    """decode → prepare the page → extract → clean the body; pure, no I/O."""
+    rules = rules or default_rules()
+    page = prepare_page(decode_html(body, charset), url, rules)
     article, content = extract_article(page, url)
-    absolutize(content, base)
-    strip_junk(content)
-    clean_body = sanitise(lxml.html.tostring(content, encoding="unicode"))
-    return replace(article, url=clean_url(url), body=clean_body)
+    clean = clean_body(content, url, rules)
+    return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean)
+
+
+def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
+    """Parse once → promote lazy images → absolutize (``<base>`` honoured) → strip ads.
+
+    Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
+    images are promoted and URLs made absolute first, so that the rules see real URLs.
+    """
+    page = lxml.html.document_fromstring(text or "<html></html>")
+    promote_lazy_images(page)
+    absolutize(page, document_base(page, url))
+    strip_page(page, url, rules)
+    return page
+
+
+def clean_body(content: HtmlElement, url: str, rules: StripRules) -> str:
+    """Strip what extraction kept (pixels, trackers, parameters), then sanitise, last."""
+    strip_junk(content, url, rules)
+    return sanitise(lxml.html.tostring(content, encoding="unicode"))
 
 
 @dataclass
@@ -121,6 +142,7 @@ class Mirror:
         self._images: SingleFlight[StoredImage] = SingleFlight()
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
+        self._rules = load_rules(config)
 
     async def __aenter__(self) -> Self:
         return self
@@ -219,7 +241,7 @@ class Mirror:
             await self._cache.put_page(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
-            process_page, fetched.body, fetched.charset, fetched.final_url
+            process_page, fetched.body, fetched.charset, fetched.final_url, self._rules
         )
         stored = StoredPage(
             article=article,
@@ -232,6 +254,7 @@ class Mirror:
 
     async def _fetch_image(self, url: str) -> StoredImage:
         fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
-        image = StoredImage(fetched.content_type, fetched.body, time.time())
+        kind = checked_image(fetched.body, self._config.images.max_bytes)
+        image = StoredImage(kind, fetched.body, time.time())
         await self._cache.put_image(url, image)
         return image

@@ -1,9 +1,11 @@
 """Render-time rewriting: origin URLs in a stored body become mirror URLs.
 
 Runs per response on the small, already sanitised body, so stored pages stay free of
-mirror URLs. Links to mirrored pages become ``/m/<token>``; images become ``/r/<token>``
-(the reader's browser then asks only the mirror); links elsewhere stay direct, open
-without a referrer, and carry a visible mark that they leave the mirror.
+mirror URLs. Links to mirrored pages become ``/m/<token>``; images (``src``, ``srcset``,
+``<picture><source>``, ``<video poster>``) become ``/r/<token>``, so the reader's browser
+asks only the mirror; an inline ``data:`` raster image (allowed by the sanitiser) stays.
+Links elsewhere stay direct, open without a referrer, and carry a visible mark that they
+leave the mirror; fragments and ``mailto:`` links are kept as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from mirror.urls import format_srcset, parse_srcset
 # The visible mark ("↗") is drawn by the stylesheet on this class, so the article's text
 # stays exactly the origin's.
 EXTERNAL_CLASS = "external"
-IMAGE_ELEMENTS = frozenset({"img", "source"})
+IMAGE_ELEMENTS = frozenset({"img", "source", "video"})
+IMAGE_ATTRIBUTES = ("src", "poster")
 
 
 def rewrite_body(body_html: str, links: LinkBuilder, is_mirrored: Callable[[str], bool]) -> str:
@@ -60,13 +63,15 @@ def _rewrite_anchor(
 
 
 def _rewrite_image(element: HtmlElement, links: LinkBuilder) -> None:
-    src = element.get("src")
-    if src is not None:
-        proxied = image_path(src, links)
+    for attribute in IMAGE_ATTRIBUTES:
+        url = element.get(attribute)
+        if url is None or (element.tag == "img" and url.startswith("data:image/")):
+            continue
+        proxied = image_path(url, links)
         if proxied:
-            element.set("src", proxied)
+            element.set(attribute, proxied)
         else:
-            del element.attrib["src"]
+            del element.attrib[attribute]
     srcset = element.get("srcset")
     if srcset is not None:
         candidates = [(image_path(u, links), d) for u, d in parse_srcset(srcset)]

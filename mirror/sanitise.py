@@ -3,13 +3,23 @@
 Only article markup survives: no script, style, frame, object, form, ``<base>`` or
 ``<meta>``; no ``on*``, ``style``, ``srcdoc`` or ``formaction`` attribute; URLs limited to
 http(s) and mailto (relative URLs were made absolute before this stage, and fragments
-are kept). Anything not listed here is dropped, so new browser features are refused by
-default.
+are kept), and ``data:`` only for a raster image's ``src``. SVG and MathML are dropped
+whole, so no namespace confusion can survive. Anything not listed here is dropped, so new
+browser features are refused by default.
+
+nh3 0.3.8 bundles ammonia 4.2.5, which has the 2025 fix for mutation XSS through SVG and
+MathML namespace changes (RUSTSEC-2025-0071, fixed in 4.1.2) and the later ones for MathML
+``annotation-xml`` and SVG ``animate``/``set`` (fixed in 4.1.3 and 4.1.4); the lower bound
+in ``pyproject.toml`` keeps it so.
 """
 
 from __future__ import annotations
 
+import re
+
 import nh3
+
+from mirror.urls import format_srcset, parse_srcset
 
 ALLOWED_TAGS = frozenset(
     {
@@ -76,6 +86,7 @@ ALLOWED_TAGS = frozenset(
         "u",
         "ul",
         "var",
+        "video",
         "wbr",
     }
 )
@@ -107,6 +118,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href"},
     "img": {"src", "srcset", "alt", "width", "height", "sizes"},
     "source": {"srcset", "type", "media", "sizes"},
+    "video": {"poster", "width", "height"},
     "blockquote": {"cite"},
     "q": {"cite"},
     "del": {"cite", "datetime"},
@@ -119,17 +131,41 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "ol": {"start", "reversed", "type"},
     "li": {"value"},
 }
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
+URL_SCHEMES = frozenset({"http", "https", "mailto", "data"})
+# The one place a data: URL may stay: an inline raster image, which cannot run script.
+RASTER_DATA_URL = re.compile(
+    r"data:image/(png|jpeg|gif|webp|avif|bmp);base64,[a-z0-9+/=\s]*\Z", re.IGNORECASE
+)
+WEB_SCHEMES = ("http://", "https://")
+URL_PREFIXES = (*WEB_SCHEMES, "mailto:", "#")
+# Checked here too, not only by ammonia, which leaves some (``cite``) unchecked.
+URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """URLs: web, mailto or fragment only, ``data:`` only in an image's ``src``."""
+    if attribute == "srcset":
+        candidates = [(u, d) for u, d in parse_srcset(value) if u.lower().startswith(WEB_SCHEMES)]
+        return format_srcset(candidates) or None
+    if attribute not in URL_ATTRIBUTES:
+        return value
+    url = value.strip()
+    if tag == "img" and attribute == "src" and RASTER_DATA_URL.match(url):
+        return value
+    return value if url.lower().startswith(URL_PREFIXES) else None
+
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=set(URL_SCHEMES),
+    attribute_filter=_filter_attribute,
+    link_rel=None,
+    strip_comments=True,
+)
 
 
 def sanitise(html: str) -> str:
     """The allowlisted subset of ``html``; sanitising the result again changes nothing."""
-    return nh3.clean(
-        html,
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=set(URL_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    return _CLEANER.clean(html)

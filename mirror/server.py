@@ -34,7 +34,7 @@ MAX_FORM_URL = 8192
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+        "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",
@@ -163,11 +163,12 @@ async def _render(app: web.Application, token: str) -> Rendered:
 
 
 async def image(request: web.Request) -> web.Response:
+    """A proxied raster image; its type comes from its bytes, never from the origin's word."""
     url = request.app[LINKS].open(request.match_info["token"], Kind.IMAGE)
-    fetched = await request.app[MIRROR].image(url)
+    stored = await request.app[MIRROR].image(url)
     return web.Response(
-        body=fetched.body,
-        content_type=fetched.content_type,
+        body=stored.body,
+        content_type=stored.content_type,
         headers={"Cache-Control": f"public, max-age={IMAGE_MAX_AGE}, immutable"},
     )
 

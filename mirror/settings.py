@@ -198,6 +198,21 @@ SETTINGS: tuple[Setting, ...] = (
         "cache.redis_url", str, "redis://127.0.0.1:6379/0", "Redis server for `store = redis`."
     ),
     Setting("cache.redis_prefix", str, "mirror:", "Prefix of every Redis key the mirror writes."),
+    Setting(
+        "filters.lists",
+        list[str],
+        [
+            "https://easylist.to/easylist/easylist.txt",
+            "https://easylist.to/easylist/easyprivacy.txt",
+        ],
+        "Ad and tracker lists (Adblock Plus syntax) that `mirror filters update` downloads.",
+    ),
+    Setting(
+        "images.max_bytes",
+        int,
+        5 * MIB,
+        "Largest image `/r/` serves; larger ones are refused.",
+    ),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -218,6 +233,18 @@ SITE_FIELDS: tuple[Setting, ...] = (
         int,
         0,
         "Image freshness for this site; `cache.image_fresh_seconds` if 0.",
+    ),
+    Setting(
+        "sites.remove",
+        list[str],
+        [],
+        "CSS selectors of elements to remove from the site's pages, beside the ad lists.",
+    ),
+    Setting(
+        "sites.keep_params",
+        list[str],
+        [],
+        "Query parameters kept on the site's URLs even though they are on the tracking list.",
     ),
 )
 
@@ -262,6 +289,8 @@ class Site:
     title: str = ""
     fresh_seconds: int = 0
     image_fresh_seconds: int = 0
+    remove: tuple[str, ...] = ()
+    keep_params: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -327,11 +356,23 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class FiltersConfig:
+    lists: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    max_bytes: int
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
     cache: CacheConfig
     sites: tuple[Site, ...]
+    filters: FiltersConfig = FiltersConfig(lists=())
+    images: ImagesConfig = ImagesConfig(max_bytes=5 * MIB)
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -443,13 +484,19 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
     )
     if fetch.proxy and fetch.connect_to:
         raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
-    cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
     cache = CacheConfig(**{s.key: values[s.name] for s in SETTINGS if s.section == "cache"})
     if cache.store not in {"sqlite", "redis"}:
         raise ConfigError(f"cache.store must be sqlite or redis, not {cache.store!r}")
     if server.workers < 1:
         raise ConfigError("server.workers must be at least 1")
-    return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
+    return Config(
+        server=server,
+        fetch=fetch,
+        cache=cache,
+        sites=_parse_sites(sites),
+        filters=FiltersConfig(lists=tuple(values["filters.lists"])),
+        images=ImagesConfig(max_bytes=values["images.max_bytes"]),
+    )
 
 
 def _ports(raw: list[str]) -> frozenset[int]:
@@ -488,8 +535,26 @@ def _parse_sites(raw: object) -> tuple[Site, ...]:
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in fresh.values()
         ):
             raise ConfigError("site fresh_seconds and image_fresh_seconds must be whole seconds")
-        sites.append(Site(name=name, origin=origin, feeds=tuple(feeds), title=title, **fresh))
+        remove, keep_params = (_string_list(entry, key) for key in ("remove", "keep_params"))
+        sites.append(
+            Site(
+                name,
+                origin,
+                tuple(feeds),
+                title,
+                remove=remove,
+                keep_params=keep_params,
+                **fresh,
+            )
+        )
     return tuple(sites)
+
+
+def _string_list(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"site {key} must be a list of strings")
+    return tuple(value)
 
 
 def public_url(config: Config) -> str:

@@ -1,24 +1,34 @@
-"""Strip ads, trackers and widgets from an extracted article body.
+"""Strip ads, trackers and widgets: EasyList-syntax rules, site selectors, pixels, parameters.
 
-A first rule set: hosts of ad networks and trackers (``data/blocked-hosts.txt``), class and
-id patterns that mark ads, share bars and popups, tracking pixels (1x1 or hidden images),
-and tracking query parameters on every URL. Works in place on the lxml element that the
-extract stage produced.
+Two passes, both in place and pure (no I/O):
+
+- ``strip_page`` runs on the *whole page*, before extraction, with network rules for
+  resources and element-hiding rules. Element-hiding rules are
+  written against the page as the browser sees it: they name the origin's classes and ids
+  (``.ad-leaderboard``, ``#taboola-below``) and its structure (``.sidebar > .widget``).
+  The extractor rebuilds the article without those attributes or ancestors, so after
+  extraction the rules would no longer match anything. Removing the ads first also keeps
+  them from being mistaken for article text.
+- ``strip_junk`` runs on the extracted body: network rules again (the extractor may add a
+  lead image), tracking pixels, class/id patterns of reader-mode junk, and tracking
+  parameters on every URL.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from urllib.parse import urlsplit
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
-from mirror.urls import clean_url, data_lines, iter_url_attributes, map_urls, parse_srcset
+from mirror.filters import RESOURCE_TYPES, StripRules, compile_selector
+from mirror.urls import clean_url, map_urls, parse_srcset
 
 # Class/id tokens that mark something other than the article, drawn from EasyList's generic
-# element-hiding rules for the most common WordPress and news themes.
+# element-hiding rules for the most common WordPress and news themes. Applied to the
+# extracted body only: on a whole page they would match wrappers such as "has-share-bar".
 JUNK_PATTERN = re.compile(
     r"(^|[-_\s])(ad|ads|adsbygoogle|advert\w*|sponsor\w*|promo\w*|share\w*|sharedaddy|"
     r"social|popup|modal|newsletter|subscribe|cookie\w*|related|taboola|outbrain|"
@@ -26,6 +36,23 @@ JUNK_PATTERN = re.compile(
     re.IGNORECASE,
 )
 PIXEL_MAX = 2
+RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster")
+NEVER_REMOVED = frozenset({"html", "head", "body"})
+PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a"}
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+_WORD = re.compile(r"[\w-]+")
+_NAMED = re.compile(r"[.#]([\w-]+)")
+_ATTRIBUTE_TEST = re.compile(
+    r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
+)
+# Words on nearly every page: requiring them would rule nothing out.
+_EVERYWHERE = frozenset(
+    {"href", "src", "class", "style", "title", "alt", "rel", "type", "name", "http", "https"}
+    | {"www", "com", "net", "org", "html", "div", "span"}
+)
+# Where an attribute operator pins the value's edge, a word at that edge is whole.
+_ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
+_ANCHORS_END = frozenset({"=", "$=", "~="})
 
 
 @dataclass(frozen=True)
@@ -36,55 +63,154 @@ class StripReport:
     params: int
 
 
-@cache
-def _blocked() -> tuple[frozenset[str], tuple[str, ...]]:
-    entries = data_lines("blocked-hosts.txt")
-    hosts = frozenset(e for e in entries if "/" not in e)
-    paths = tuple(e for e in entries if "/" in e)
-    return hosts, paths
+def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
+    """Remove blocked resources and hidden elements from the whole ``page``; URLs absolute.
+
+    Links are left to ``strip_junk``: a page has hundreds, the article a few.
+    """
+    classes: set[str] = set()
+    ids: set[str] = set()
+    markup: list[str] = []
+    blocked: list[HtmlElement] = []
+    for element in _elements(page.iter()):
+        for name, value in element.attrib.items():
+            markup += (name, value)
+        classes.update((element.get("class") or "").split())
+        if element.get("id"):
+            ids.add(element.get("id", ""))
+        if element.tag in PAGE_RESOURCES and _is_blocked(element, page_url, rules):
+            blocked.append(element)
+    selectors = rules.engine.hiding_selectors(page_url, classes, ids)
+    hidden = _select(page, _present(selectors, " ".join(markup).lower()))
+    own = _select(page, rules.site(page_url).remove)
+    return _unlink(page, blocked) + _remove(page, [*hidden, *own])
 
 
-def is_blocked_url(url: str) -> bool:
-    """True when ``url`` points at a known ad or tracker host (or host/path prefix)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    hosts, paths = _blocked()
-    labels = host.split(".")
-    suffixes = [".".join(labels[i:]) for i in range(len(labels) - 1)]
-    if any(suffix in hosts for suffix in suffixes):
-        return True
-    return any(f"{suffix}{parts.path}".startswith(paths) for suffix in suffixes)
+def strip_junk(body: HtmlElement, page_url: str, rules: StripRules) -> StripReport:
+    """Remove ads, trackers, pixels and tracking parameters from an extracted ``body``."""
+    elements = [e for e in _elements(body.iter()) if e is not body]
+    blocked = [e for e in elements if e.tag in RESOURCE_TYPES and _is_blocked(e, page_url, rules)]
+    junk = [e for e in elements if _is_junk(e)]
+    removed = _unlink(body, blocked) + _remove(body, junk)
+    return StripReport(elements=removed, params=_clean_params(body, rules))
 
 
-def strip_junk(body: HtmlElement) -> StripReport:
-    """Remove ads, trackers, widgets and tracking parameters from ``body`` in place."""
-    doomed = [e for e in body.iter() if isinstance(e.tag, str) and _is_junk(e)]
+def _elements(nodes: Iterable[object]) -> Iterator[HtmlElement]:
+    """Elements only: lxml also yields comments and processing instructions."""
+    return (n for n in nodes if isinstance(n, HtmlElement) and isinstance(n.tag, str))
+
+
+def _remove(root: HtmlElement, doomed: list[HtmlElement]) -> int:
+    """Drop each element with its content (the page root and body excepted)."""
     removed = 0
     for element in doomed:
-        if element.getparent() is not None and element is not body:
+        if element.tag not in NEVER_REMOVED and element is not root and _within(root, element):
             element.drop_tree()
             removed += 1
-    params = _clean_params(body)
-    return StripReport(elements=removed, params=params)
+    return removed
+
+
+def _unlink(root: HtmlElement, blocked: list[HtmlElement]) -> int:
+    """Drop blocked resources; a link to a blocked host keeps its text and loses the link.
+
+    Anchors are not among the elements the lists block by resource, yet an ad click-through
+    is a tracker: the words stay, the request goes.
+    """
+    links = [e for e in blocked if e.tag == "a" and e is not root]
+    for link in links:
+        link.drop_tag()
+    return len(links) + _remove(root, [e for e in blocked if e.tag != "a"])
+
+
+def _within(root: HtmlElement, element: HtmlElement) -> bool:
+    """False once an ancestor was dropped: the element went with it, and is not counted."""
+    top = element
+    while (parent := top.getparent()) is not None:
+        top = parent
+    return top is root
+
+
+def _resource_urls(element: HtmlElement) -> Iterator[str]:
+    for attribute in RESOURCE_ATTRIBUTES:
+        value = element.get(attribute)
+        if value:
+            yield value.strip()
+    for url, _ in parse_srcset(element.get("srcset") or ""):
+        yield url
+
+
+def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
+    tag = str(element.tag)
+    return any(
+        rules.engine.blocks(url, page_url, tag)
+        for url in _resource_urls(element)
+        if url.startswith(("http://", "https://"))
+    )
+
+
+def _present(selectors: Iterable[str], lowered_markup: str) -> list[str]:
+    """The selectors whose required word occurs in the page's attributes (a cheap prefilter).
+
+    Most of EasyList's few hundred generic selectors name an ad server's URL or an ad
+    widget's id; on any one page nearly all are absent. A selector's whole word is looked
+    up in the set of the page's attribute words; a partial one (``[id^="ad_sl"]``) is
+    searched for in the attribute text.
+    """
+    words = set(_WORD.findall(lowered_markup))
+    kept = []
+    for selector in selectors:
+        required = _required_word(selector)
+        if required is None or (
+            required[0] in words if required[1] else required[0] in lowered_markup
+        ):
+            kept.append(selector)
+    return kept
+
+
+@lru_cache(maxsize=8192)
+def _required_word(selector: str) -> tuple[str, bool] | None:
+    """A word that any element matching ``selector`` carries in its attributes, and whether
+    it stands whole there (bounded by non-word characters) or may be part of a longer word.
+
+    Words inside parentheses (``:not(...)``, ``:has(...)``) are not required, so they are
+    cut first; None means no word is safe to require, and the selector is always tried.
+    """
+    outer = selector
+    while _PARENTHESISED.search(outer):
+        outer = _PARENTHESISED.sub("", outer)
+    if "," in outer:
+        return None
+    found: list[tuple[str, bool]] = []
+    for test in _ATTRIBUTE_TEST.finditer(outer):
+        name, operator = test.group(1), test.group(2) or ""
+        found.append((name, True))
+        value = next((g for g in test.groups()[2:] if g is not None), "")
+        for word in _WORD.finditer(value):
+            left = word.start() > 0 or operator in _ANCHORS_START
+            right = word.end() < len(value) or operator in _ANCHORS_END
+            found.append((word.group(), left and right))
+    found += [(name, True) for name in _NAMED.findall(_ATTRIBUTE_TEST.sub("", outer))]
+    usable = [(w.lower(), whole) for w, whole in found if len(w) >= 3]
+    usable = [(w, whole) for w, whole in usable if w not in _EVERYWHERE]
+    if not usable:
+        return None
+    return max(usable, key=lambda item: (item[1], len(item[0])))
+
+
+def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:
+    found: list[HtmlElement] = []
+    for selector in selectors:
+        compiled = compile_selector(selector)
+        if compiled is not None:
+            result = compiled(page)
+            if isinstance(result, list):
+                found += _elements(result)
+    return found
 
 
 def _is_junk(element: HtmlElement) -> bool:
     marks = f"{element.get('class', '')} {element.get('id', '')}"
-    if JUNK_PATTERN.search(marks):
-        return True
-    if element.tag == "img" and _is_pixel(element):
-        return True
-    return any(_points_at_blocked(element, attribute) for _, attribute in _own_urls(element))
-
-
-def _own_urls(element: HtmlElement) -> list[tuple[HtmlElement, str]]:
-    return [(e, a) for e, a in iter_url_attributes(element) if e is element]
-
-
-def _points_at_blocked(element: HtmlElement, attribute: str) -> bool:
-    value = element.get(attribute, "")
-    urls = [u for u, _ in parse_srcset(value)] if attribute == "srcset" else [value]
-    return any(is_blocked_url(u) for u in urls)
+    return bool(JUNK_PATTERN.search(marks)) or (element.tag == "img" and _is_pixel(element))
 
 
 def _is_pixel(img: HtmlElement) -> bool:
@@ -92,15 +218,15 @@ def _is_pixel(img: HtmlElement) -> bool:
     if "display:none" in style or "visibility:hidden" in style or img.get("hidden") is not None:
         return True
     sizes = [img.get("width", ""), img.get("height", "")]
-    return any(s.isdigit() and int(s) <= PIXEL_MAX for s in sizes)
+    return any(s.strip().isdigit() and int(s) <= PIXEL_MAX for s in sizes)
 
 
-def _clean_params(body: HtmlElement) -> int:
+def _clean_params(body: HtmlElement, rules: StripRules) -> int:
     changed = 0
 
     def clean(url: str) -> str:
         nonlocal changed
-        cleaned = clean_url(url)
+        cleaned = clean_url(url, rules.site(url).keep_params)
         changed += cleaned != url
         return cleaned
 

@@ -34,7 +34,15 @@ URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ins": ("cite",),
 }
 SRCSET_ATTRIBUTES = ("srcset",)
+# Lazy-loading scripts keep the real image here and a placeholder (or nothing) in src; with
+# scripts gone, the real one must be promoted, or the reader sees a blank.
+LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url")
+LAZY_SRCSETS = ("data-srcset", "data-lazy-srcset")
+LAZY_ELEMENTS = ("img", "source", "video")
 _SRCSET_SPLIT = re.compile(r",\s+|,(?=\S+\s+\d)")
+# Browsers drop tabs and newlines inside a URL and C0 controls around it; we drop them all,
+# which also keeps lxml from refusing the value (it rejects control characters).
+_URL_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\t\n\r]")
 
 
 def data_lines(name: str) -> list[str]:
@@ -51,31 +59,35 @@ def _tracking_rules() -> tuple[frozenset[str], tuple[str, ...]]:
     return exact, prefixes
 
 
-def is_tracking_param(name: str) -> bool:
+def is_tracking_param(name: str, keep: frozenset[str] = frozenset()) -> bool:
+    """True for a parameter on the tracking list, unless ``keep`` (lower case) names it."""
     exact, prefixes = _tracking_rules()
     lowered = name.lower()
-    return lowered in exact or lowered.startswith(prefixes)
+    return lowered not in keep and (lowered in exact or lowered.startswith(prefixes))
 
 
-def clean_url(url: str) -> str:
-    """``url`` without tracking parameters, in the query or in a ``#fragment?query``."""
+def clean_url(url: str, keep: frozenset[str] = frozenset()) -> str:
+    """``url`` without tracking parameters, in the query or in a ``#fragment?query``.
+
+    ``keep`` holds the parameters (lower case) that the URL's site needs (``sites.keep_params``).
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         return url
-    query = _without_tracking(parts.query)
+    query = _without_tracking(parts.query, keep)
     fragment = parts.fragment
     if "?" in fragment:
         head, _, tail = fragment.partition("?")
-        kept = _without_tracking(tail)
+        kept = _without_tracking(tail, keep)
         fragment = f"{head}?{kept}" if kept else head
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
 
 
-def _without_tracking(query: str) -> str:
+def _without_tracking(query: str, keep: frozenset[str]) -> str:
     if not query:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k, keep)]
     return query if len(kept) == len(pairs) else urlencode(kept)
 
 
@@ -106,7 +118,7 @@ def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
 def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
     """Replace every URL under ``root`` by ``change(url)``, srcset candidates included."""
     for element, attribute in iter_url_attributes(root):
-        value = element.get(attribute, "")
+        value = _URL_CONTROLS.sub("", element.get(attribute, ""))
         if attribute in SRCSET_ATTRIBUTES:
             candidates = [(change(u), d) for u, d in parse_srcset(value)]
             element.set(attribute, format_srcset(candidates))
@@ -114,9 +126,39 @@ def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
             element.set(attribute, change(value.strip()))
 
 
+def promote_lazy_images(root: HtmlElement) -> None:
+    """Put lazy-load attributes (``data-src``, ``data-srcset``, ...) in ``src``/``srcset``."""
+    for element in root.iter(*LAZY_ELEMENTS):
+        if element.tag == "video":
+            poster = _first_attribute(element, ("data-poster",))
+            if poster:
+                element.set("poster", poster)
+            continue
+        source = _first_attribute(element, LAZY_SOURCES)
+        srcset = _first_attribute(element, LAZY_SRCSETS)
+        if element.tag == "img" and source:
+            element.set("src", source)
+        elif source and not srcset:
+            srcset = source  # <source data-src> inside <picture>
+        if srcset:
+            element.set("srcset", srcset)
+
+
+def _first_attribute(element: HtmlElement, names: tuple[str, ...]) -> str:
+    for name in names:
+        value = (element.get(name) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    return ""
+
+
 def absolutize(root: HtmlElement, base: str) -> None:
     """Make every URL under ``root`` absolute against ``base``; fragments stay fragments."""
-    map_urls(root, lambda url: url if url.startswith("#") else urljoin(base, url))
+    map_urls(root, lambda url: url if url.startswith(_KEPT_AS_IS) else urljoin(base, url))
+
+
+# Already absolute (most URLs on a page), or a fragment: urljoin would return them unchanged.
+_KEPT_AS_IS = ("#", "http://", "https://")
 
 
 def document_base(page: HtmlElement, url: str) -> str:

@@ -30,7 +30,7 @@ from mirror.settings import Config, load_config
 from mirror.store_sqlite import SqliteStore
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
-pytest_plugins = ["tests.cache_fixtures"]
+pytest_plugins = ["tests.cache_fixtures", "tests.filter_fixtures"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CDT = SHARED / "fixtures" / "cdt"

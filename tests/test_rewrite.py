@@ -53,3 +53,15 @@ def test_text_is_untouched_and_empty_body_is_empty() -> None:
         "lead text para Source tail"
     )
     assert rewrite_body("  ", links(), on_site) == ""
+
+
+def test_poster_and_inline_images() -> None:
+    builder = links()
+    png = "data:image/png;base64,iVBORw0KGgo="
+    body = f'<video poster="{SITE}p.jpg"></video><img src="{png}"><img src="ftp://x/y.png">'
+    tree = lxml.html.fragment_fromstring(rewrite_body(body, builder, on_site), create_parent="div")
+    video = next(tree.iter("video"))
+    assert video.get("poster") == builder.path(f"{SITE}p.jpg", Kind.IMAGE)
+    images = list(tree.iter("img"))
+    assert images[0].get("src") == png
+    assert images[1].get("src") is None

@@ -22,6 +22,8 @@ ATTACKS = [
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
     '<object data="javascript:alert(1)"></object>',
     '<embed src="javascript:alert(1)">',
+    '<blockquote cite="javascript:alert(1)">q</blockquote>',
+    '<img src="x" alt="a" title="b">',
 ]
 
 
@@ -62,3 +64,18 @@ def test_article_markup_survives() -> None:
 def test_sanitising_twice_changes_nothing() -> None:
     once = sanitise("".join(ATTACKS) + "<p>x <b>y</b></p>")
     assert sanitise(once) == once
+
+
+def test_data_urls_only_for_raster_image_sources() -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    clean = sanitise(
+        f'<img src="{png}" alt="inline">'
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="svg">'
+        '<a href="data:text/html;base64,PHNjcmlwdD4=">a</a>'
+        f'<img src="https://a.example/x.png" srcset="https://a.example/x.png 1x, {png} 2x">'
+        '<video poster="https://a.example/p.jpg" src="https://a.example/v.mp4"></video>'
+    )
+    assert f'src="{png}"' in clean
+    assert "svg+xml" not in clean and "text/html" not in clean
+    assert 'srcset="https://a.example/x.png 1x"' in clean
+    assert '<video poster="https://a.example/p.jpg"></video>' in clean

@@ -217,3 +217,33 @@ async def test_nginx_serves_the_article_from_its_cache_while_the_mirror_is_down(
                 assert await hit.text() == original
     assert "Western Countries Turn Up the Heat on Xinjiang" in original
     assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_image_route_serves_only_raster_bytes(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    async def fake_png(request: web.Request) -> web.Response:
+        return web.Response(body=b"<svg onload=alert(1)>", content_type="image/png")
+
+    origin.routes["/wp-content/fake.png"] = fake_png
+    links = running_mirror.app[LINKS]
+    fake = links.path("https://chinadigitaltimes.net/wp-content/fake.png", Kind.IMAGE)
+    response, body = await running_mirror.get_bytes(fake)
+    assert response.status == 415
+    assert b"onload" not in body
+    real = links.path("https://chinadigitaltimes.net/wp-content/real.png", Kind.IMAGE)
+    response, body = await running_mirror.get_bytes(real)
+    assert (response.status, response.content_type) == (200, "image/png")
+    assert "max-age" in response.headers["Cache-Control"]
+
+
+async def test_lead_image_srcset_is_proxied_whole(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(article_path(running_mirror))
+    links = running_mirror.app[LINKS]
+    site = "https://chinadigitaltimes.net/wp-content/uploads/2018/11/"
+    widths = {"1024x576": "1024w", "300x169": "300w", "768x432": "768w"}
+    expected = ", ".join(
+        f"{links.path(f'{site}xinjiang-camp-{size}.jpg', Kind.IMAGE)} {w}"
+        for size, w in widths.items()
+    )
+    assert f'srcset="{expected}"' in html

@@ -58,3 +58,30 @@ def test_absolutize_honours_base_and_keeps_fragments() -> None:
 def test_javascript_base_is_ignored() -> None:
     page = lxml.html.document_fromstring('<base href="javascript:alert(1)"><p>x</p>')
     assert document_base(page, "https://a.example/") == "https://a.example/"
+
+
+def test_lazy_images_are_promoted() -> None:
+    from mirror.urls import promote_lazy_images
+
+    page = lxml.html.document_fromstring(
+        '<img src="data:image/gif;base64,R0lGOD" data-src="/real.jpg" data-srcset="/r.jpg 2x">'
+        '<img data-lazy-src="/lazy.jpg"><img data-original="/orig.jpg" src="/placeholder.gif">'
+        '<picture><source data-srcset="/w.webp 1x"><source data-src="/s.webp"></picture>'
+        '<video data-poster="/poster.jpg"></video><img src="/plain.jpg">'
+    )
+    promote_lazy_images(page)
+    assert [i.get("src") for i in page.iter("img")] == [
+        "/real.jpg",
+        "/lazy.jpg",
+        "/orig.jpg",
+        "/plain.jpg",
+    ]
+    assert next(page.iter("img")).get("srcset") == "/r.jpg 2x"
+    assert [s.get("srcset") for s in page.iter("source")] == ["/w.webp 1x", "/s.webp"]
+    assert next(page.iter("video")).get("poster") == "/poster.jpg"
+
+
+def test_sites_keep_the_parameters_they_need() -> None:
+    url = "https://a.example/p?s_cid=1&utm_source=x"
+    assert clean_url(url) == "https://a.example/p"
+    assert clean_url(url, frozenset({"s_cid"})) == "https://a.example/p?s_cid=1"

@@ -1,0 +1,221 @@
+"""Ad and tracker rules: EasyList-syntax lists, matched by Brave's adblock-rust engine.
+
+Why a real engine: the field's lists (EasyList, EasyPrivacy) hold some 130,000 rules with
+options, exceptions and per-site element hiding; adblock-rust (the ``adblock`` package)
+matches a URL in microseconds and returns the element-hiding selectors for a page. A small
+built-in list (``data/builtin-filters.txt``) ships with the package, so a fresh install
+strips the common ad networks before ``mirror filters update`` has ever run; downloaded
+lists live in ``<data dir>/filters/`` and are read when the mirror starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib.resources import files
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import adblock
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
+
+from mirror.errors import ConfigError, MirrorError
+from mirror.fetch import Fetched, Fetcher, Validators
+from mirror.settings import Config
+
+BUILTIN_LIST = "builtin-filters.txt"
+LIST_DIR = "filters"
+LIST_TYPES = frozenset({"text/plain", "application/octet-stream"})
+LIST_HEADER = "[Adblock"
+# Resource types, as adblock-rust names them, of the elements the network rules remove.
+RESOURCE_TYPES: dict[str, str] = {
+    "script": "script",
+    "iframe": "sub_frame",
+    "frame": "sub_frame",
+    "img": "image",
+    "source": "media",
+    "link": "stylesheet",
+    "embed": "object",
+    "object": "object",
+    "video": "media",
+    "audio": "media",
+    "track": "media",
+    "a": "other",
+}
+
+
+class BrokenList(MirrorError):
+    """A downloaded list is empty or not an Adblock Plus list; the old copy is kept."""
+
+
+@dataclass(frozen=True)
+class FilterEngine:
+    """The compiled rules: network blocking and element hiding, for one set of lists."""
+
+    engine: adblock.Engine
+
+    def blocks(self, url: str, page_url: str, element: str) -> bool:
+        """True when a request for ``url`` made by ``element`` on ``page_url`` is blocked."""
+        kind = RESOURCE_TYPES.get(element, "other")
+        return bool(self.engine.check_network_urls(url, page_url, kind).matched)
+
+    def hiding_selectors(self, page_url: str, classes: set[str], ids: set[str]) -> set[str]:
+        """CSS selectors of elements to remove from ``page_url``: per-site and generic.
+
+        adblock-rust returns the generic rules keyed by a class or id only for the classes
+        and ids the page actually has, which keeps the set small.
+        """
+        resources = self.engine.url_cosmetic_resources(page_url)
+        selectors = set(resources.hide_selectors)
+        # The package's type stub omits ``generichide`` (a ``#@#+generichide`` exception).
+        if not resources.generichide:  # type: ignore[attr-defined]
+            found = self.engine.hidden_class_id_selectors(
+                sorted(classes), sorted(ids), resources.exceptions
+            )
+            selectors.update(found)
+        return selectors
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """A site's own additions: removal selectors, and tracking parameters it needs kept."""
+
+    remove: tuple[str, ...] = ()
+    keep_params: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StripRules:
+    """Everything the strip stage needs: the engine and each configured site's additions."""
+
+    engine: FilterEngine
+    sites: Mapping[str, SiteRules] = field(default_factory=dict)
+
+    def site(self, url: str) -> SiteRules:
+        """The additions of the site serving ``url`` (by host name)."""
+        return self.sites.get((urlsplit(url).hostname or "").lower(), NO_SITE_RULES)
+
+
+NO_SITE_RULES = SiteRules()
+
+
+def load_rules(config: Config) -> StripRules:
+    """The built-in and downloaded lists, and the sites' rules; bad selectors stop start-up."""
+    engine = build_engine(list_texts(config.server.data_dir / LIST_DIR))
+    sites = {}
+    for site in config.sites:
+        for selector in site.remove:
+            if compile_selector(selector) is None:
+                raise ConfigError(f"site {site.name}: cannot use selector {selector!r}")
+        keep = frozenset(p.lower() for p in site.keep_params)
+        sites[site.host] = SiteRules(remove=site.remove, keep_params=keep)
+    return StripRules(engine, sites)
+
+
+@cache
+def default_rules() -> StripRules:
+    """The built-in list alone, no site rules (``mirror extract``, tests, benchmarks)."""
+    return StripRules(build_engine(list_texts(None)))
+
+
+@lru_cache(maxsize=8192)
+def compile_selector(selector: str) -> etree.XPath | None:
+    """A CSS selector as compiled XPath; None for what cssselect cannot express (``:has``)."""
+    try:
+        return etree.XPath(_TRANSLATOR.css_to_xpath(selector))
+    except (SelectorError, etree.XPathError, ValueError):
+        return None
+
+
+_TRANSLATOR = HTMLTranslator()
+
+
+def list_texts(list_dir: Path | None) -> list[str]:
+    """The built-in list, then every downloaded list in ``list_dir`` (sorted, for stability)."""
+    texts = [files("mirror").joinpath("data", BUILTIN_LIST).read_text("utf-8")]
+    if list_dir is not None and list_dir.is_dir():
+        texts += [p.read_text("utf-8") for p in sorted(list_dir.glob("*.txt"))]
+    return texts
+
+
+def build_engine(texts: list[str]) -> FilterEngine:
+    rules = adblock.FilterSet()
+    for text in texts:
+        rules.add_filter_list(text)
+    return FilterEngine(adblock.Engine(rules))
+
+
+def check_list(text: str) -> None:
+    """Refuse what is not an Adblock Plus list with rules: an error page, an empty body."""
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines() if line.strip()]
+    if not lines or not lines[0].startswith(LIST_HEADER):
+        raise BrokenList("The list does not start with an [Adblock Plus] header.")
+    if not any(line[0] not in "![" for line in lines):
+        raise BrokenList("The list holds no rules.")
+
+
+def list_path(list_dir: Path, url: str) -> Path:
+    """Where the list from ``url`` is kept: its file name and a hash of the whole URL."""
+    name = Path(urlsplit(url).path).stem or "list"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+    return list_dir / f"{name}-{digest}.txt"
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    url: str
+    status: str  # "updated", "not modified" or the reason it was refused
+
+
+async def update_lists(fetcher: Fetcher, urls: list[str], list_dir: Path) -> list[UpdateResult]:
+    """Download each list with a conditional GET; replace a kept copy only by a good one."""
+    list_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for url in urls:
+        try:
+            results.append(await _update_one(fetcher, url, list_path(list_dir, url)))
+        except MirrorError as error:
+            results.append(UpdateResult(url, f"refused: {error.detail or error.title}"))
+    return results
+
+
+async def _update_one(fetcher: Fetcher, url: str, path: Path) -> UpdateResult:
+    meta_path = path.with_suffix(".json")
+    validators = _read_validators(meta_path) if path.exists() else Validators()
+    fetched = await fetcher.revalidate(url, LIST_TYPES, validators)
+    if not isinstance(fetched, Fetched):
+        return UpdateResult(url, "not modified")
+    text = fetched.body.decode("utf-8", errors="replace")
+    check_list(text)
+    _write_atomic(path, text.encode("utf-8"))
+    meta = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    _write_atomic(meta_path, json.dumps(meta).encode("utf-8"))
+    return UpdateResult(url, "updated")
+
+
+def _read_validators(meta_path: Path) -> Validators:
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        return Validators(meta.get("etag"), meta.get("last_modified"))
+    except (OSError, ValueError, AttributeError):
+        return Validators()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and rename over it, so a reader never sees half a list."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
