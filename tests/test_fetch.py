@@ -37,9 +37,18 @@ from mirror.errors import (
 )
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, _retry_after_seconds
 from mirror.keys import load_cache_key
+from mirror.links import Kind
 from mirror.pipeline import Mirror
+from mirror.server import LINKS
 from mirror.settings import Config, ConnectPin, FetchConfig
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, ORIGIN_HOST, Origin
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_URL,
+    ORIGIN_HOST,
+    Origin,
+    RunningMirror,
+)
 from tests.fetch_fixtures import (
     MIB,
     Attempts,
@@ -487,3 +496,22 @@ async def test_connect_deadline(config: Config) -> None:
             with pytest.raises(OriginTimeout, match=r"No connection within 0\.3 s"):
                 await fetcher.fetch("https://stalled.test/", PAGE_TYPES)
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "title"),
+    [
+        ("/json/", 415, NotAnArticle.title),
+        ("/to-metadata/", 403, AddressNotAllowed.title),
+        ("/loop/", 502, TooManyRedirects.title),
+        ("/corrupt-gzip/", 502, OriginBroken.title),
+    ],
+)
+async def test_the_reader_sees_an_error_page_with_the_status(
+    running_mirror: RunningMirror, faulty: Origin, path: str, status: int, title: str
+) -> None:
+    page = running_mirror.app[LINKS].path(f"{SITE}{path}", Kind.PAGE)
+    response, text = await running_mirror.get(page)
+    assert response.status == status
+    assert title in text
+    assert response.headers["Cache-Control"] == "no-store"
