@@ -39,6 +39,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
@@ -278,6 +279,7 @@ class Fetcher:
         # Fetches in flight at once: more would make bursts of loop work (every response
         # arriving at once) that stall all readers; the rest wait their turn.
         self._slots = asyncio.Semaphore(config.max_concurrent)
+        self._inflating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate")
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -341,6 +343,7 @@ class Fetcher:
             await self._session.close()
         if self._resolver is not None:
             await self._resolver.close()
+        self._inflating.shutdown(wait=False, cancel_futures=True)
 
     def _ssl_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -420,9 +423,11 @@ class Fetcher:
         chunks: list[bytes] = []
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
             # Inflating is CPU work (zlib, brotli and zstd release the GIL): a thread keeps
-            # the event loop serving everyone else while a large page is decoded.
+            # the event loop serving everyone else while a large page is decoded. One
+            # thread, not a pool: more threads fight the loop for the GIL (bench/loop_lag.py).
             if inflater.compressed:
-                chunks.append(await asyncio.to_thread(inflater.feed, chunk))
+                loop = asyncio.get_running_loop()
+                chunks.append(await loop.run_in_executor(self._inflating, inflater.feed, chunk))
             else:
                 chunks.append(inflater.feed(chunk))
         inflater.finish()

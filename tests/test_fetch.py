@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import resource
 import socket
 import time
 import tracemalloc
@@ -36,9 +37,18 @@ from mirror.errors import (
 )
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, _retry_after_seconds
 from mirror.keys import load_cache_key
+from mirror.links import Kind
 from mirror.pipeline import Mirror
+from mirror.server import LINKS
 from mirror.settings import Config, ConnectPin, FetchConfig
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, ORIGIN_HOST, Origin
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_URL,
+    ORIGIN_HOST,
+    Origin,
+    RunningMirror,
+)
 from tests.fetch_fixtures import (
     MIB,
     Attempts,
@@ -270,6 +280,7 @@ async def test_each_fault_ends_within_its_limit_with_its_error(
     config: Config, faulty: Origin, path: str
 ) -> None:
     _, error, seconds = FAULTS[path]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     async with Fetcher(limited(config)) as fetcher:
         tracemalloc.start()
         started = time.monotonic()
@@ -282,6 +293,9 @@ async def test_each_fault_ends_within_its_limit_with_its_error(
             tracemalloc.stop()
     assert elapsed < seconds, f"{path} took {elapsed:.2f} s"
     assert peak < 8 * CAP, f"{path} peaked at {peak / MIB:.1f} MiB"
+    # The whole process too (C allocations included): its high-water mark barely moves.
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert rss_after - rss_before < 64 * MIB
 
 
 async def test_refresh_header_is_not_followed(fetcher: Fetcher, origin: Origin) -> None:
@@ -336,7 +350,10 @@ async def test_charset_only_in_the_header_or_only_in_meta(fetcher: Fetcher, orig
     assert UYGHUR in text
 
 
-async def test_per_origin_connection_limit(config: Config, origin: Origin) -> None:
+@pytest.mark.parametrize(("per_origin", "in_all", "most_expected"), [(2, 16, 2), (16, 3, 3)])
+async def test_per_origin_and_global_limits(
+    config: Config, origin: Origin, per_origin: int, in_all: int, most_expected: int
+) -> None:
     in_flight = 0
     most = 0
 
@@ -349,10 +366,11 @@ async def test_per_origin_connection_limit(config: Config, origin: Origin) -> No
         return web.Response(text="<p>x</p>", content_type="text/html")
 
     origin.routes["/counted/"] = counted
-    async with Fetcher(replace(config.fetch, per_origin_connections=2)) as fetcher:
+    limits = replace(config.fetch, per_origin_connections=per_origin, max_concurrent=in_all)
+    async with Fetcher(limits) as fetcher:
         await asyncio.gather(*(fetcher.fetch(f"{SITE}/counted/", PAGE_TYPES) for _ in range(10)))
     assert origin.hits["/counted/"] == 10
-    assert most == 2
+    assert most == most_expected
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -478,3 +496,22 @@ async def test_connect_deadline(config: Config) -> None:
             with pytest.raises(OriginTimeout, match=r"No connection within 0\.3 s"):
                 await fetcher.fetch("https://stalled.test/", PAGE_TYPES)
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "title"),
+    [
+        ("/json/", 415, NotAnArticle.title),
+        ("/to-metadata/", 403, AddressNotAllowed.title),
+        ("/loop/", 502, TooManyRedirects.title),
+        ("/corrupt-gzip/", 502, OriginBroken.title),
+    ],
+)
+async def test_the_reader_sees_an_error_page_with_the_status(
+    running_mirror: RunningMirror, faulty: Origin, path: str, status: int, title: str
+) -> None:
+    page = running_mirror.app[LINKS].path(f"{SITE}{path}", Kind.PAGE)
+    response, text = await running_mirror.get(page)
+    assert response.status == status
+    assert title in text
+    assert response.headers["Cache-Control"] == "no-store"
