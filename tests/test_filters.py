@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,20 @@ async def test_filters_update_command(lists_config: Config, list_origin: ListOri
     assert process.returncode == 0, err
     assert out.decode().count(": updated") == 2
     assert len(list(Path(lists_config.server.data_dir / "filters").glob("*.txt"))) == 2
+
+
+def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> None:
+    from mirror.settings import load_config
+
+    config = load_config(
+        write_config(
+            '[[sites]]\nname = "cdt"\norigin = "https://chinadigitaltimes.net"\n'
+            'remove = ["aside#secondary", ".cdt-popup"]\nkeep_params = ["S_CID"]\n'
+        ),
+        environ={},
+    )
+    rules = load_rules(config)
+    site = rules.site("https://chinadigitaltimes.net/2018/11/x/")
+    assert site.remove == ("aside#secondary", ".cdt-popup")
+    assert site.keep_params == frozenset({"s_cid"})
+    assert rules.site("https://other.example/").remove == ()
