@@ -1,19 +1,24 @@
-"""The ``mirror`` command: ``serve``, ``link`` and ``extract``."""
+"""The ``mirror`` command: ``serve``, ``link``, ``extract``, ``export``, ``keys``, ``manifest``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import logging
 import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from mirror.errors import ConfigError
-from mirror.keys import load_token_ring
+from mirror import manifest
+from mirror.errors import ConfigError, MirrorError
+from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
+from mirror.metrics import RouteAccessLogger
 from mirror.pipeline import process_page
 from mirror.render import environment
 from mirror.settings import Config, load_config, public_url
@@ -28,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mirror: {exc}", file=sys.stderr)
         return 2
+    except manifest.ManifestError as exc:
+        print(f"mirror: invalid manifest: {exc}", file=sys.stderr)
+        return 1
+    except MirrorError as exc:
+        print(f"mirror: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return result
 
 
@@ -48,11 +59,54 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--url", required=True, help="the page's URL (for relative links)")
     extract.add_argument("--charset", help="charset from the HTTP header, if known")
     extract.set_defaults(run=_extract)
+
+    export = commands.add_parser("export", help="write a static mirror of a site")
+    export.add_argument("--site", required=True, help="the site's name in the configuration")
+    export.add_argument("--out", required=True, type=Path, help="directory to write into")
+    export.add_argument("--since", type=_date, help="only articles published on or after")
+    export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
+    export.add_argument("--config", type=Path, help="TOML configuration file")
+    export.set_defaults(run=_export)
+
+    _add_key_commands(commands)
     return parser
+
+
+def _add_key_commands(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="token keys: list, rotate, init")
+    keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    for name, run, text in [
+        ("list", _keys_list, "list token key ids (never the keys); * marks the current one"),
+        ("rotate", _keys_rotate, "add a new current token key; old keys keep opening links"),
+        ("init", _keys_init, "create every missing key in the data dir (before replicas start)"),
+    ]:
+        action = keys_commands.add_parser(name, help=text)
+        action.add_argument("--config", type=Path, help="TOML configuration file")
+        action.set_defaults(run=run)
+
+    signing = commands.add_parser("manifest", help="the signed mirror manifest: sign, verify")
+    signing_commands = signing.add_subparsers(required=True, metavar="ACTION")
+    sign = signing_commands.add_parser("sign", help="print a signed manifest of our addresses")
+    sign.add_argument("--config", type=Path, help="TOML configuration file")
+    sign.set_defaults(run=_manifest_sign)
+    verify = signing_commands.add_parser("verify", help="check a manifest file (exit 1 if bad)")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
+    verify.add_argument("--config", type=Path, help="TOML configuration file")
+    verify.set_defaults(run=_manifest_verify)
+
+
+def _date(text: str) -> datetime.datetime:
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from exc
+    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
 
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_serve_forever(config))
     return 0
 
@@ -60,7 +114,13 @@ def _serve(args: argparse.Namespace) -> int:
 async def _serve_forever(config: Config) -> None:
     from mirror.server import create_app
 
-    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+    access_log = logging.getLogger("mirror.access") if config.server.access_log else None
+    runner = web.AppRunner(
+        create_app(config),
+        access_log=access_log,
+        access_log_class=RouteAccessLogger,
+        handle_signals=False,
+    )
     await runner.setup()
     sock = _bind(config.server.host, config.server.port)
     ssl_context, cert = None, None
@@ -117,4 +177,65 @@ def _extract(args: argparse.Namespace) -> int:
     article = process_page(sys.stdin.buffer.read(), args.charset, args.url)
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mirror.export import run_export
+
+    config = load_config(args.config)
+    depth = config.export.depth if args.depth is None else args.depth
+    report = asyncio.run(run_export(config, args.site, args.out, depth=depth, since=args.since))
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    ring = load_token_ring(load_config(args.config).server.data_dir)
+    for ident in ring.keys:
+        print(f"{'*' if ident == ring.current else ' '} {ident}")
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if config.server.token_key:
+        raise ConfigError("server.token_key is set: rotate it there, not in the data dir")
+    ring = rotate_token_ring(config.server.data_dir)
+    print(f"mirror: new current token key {ring.current}; restart the mirror to use it")
+    return 0
+
+
+def _keys_init(args: argparse.Namespace) -> int:
+    data_dir = load_config(args.config).server.data_dir
+    load_token_ring(data_dir)
+    load_cache_key(data_dir)
+    manifest.load_signing_key(data_dir)
+    print(f"mirror: keys ready in {data_dir}")
+    return 0
+
+
+def _manifest_sign(args: argparse.Namespace) -> int:
+    from mirror.publisher import all_addresses
+
+    config = load_config(args.config)
+    key = manifest.load_signing_key(config.server.data_dir)
+    document = manifest.sign(key, all_addresses(config), config.publisher.manifest_days)
+    sys.stdout.buffer.write(document)
+    print(f"mirror: public key {manifest.public_key_text(key)}", file=sys.stderr)
+    return 0
+
+
+def _manifest_verify(args: argparse.Namespace) -> int:
+    if args.public_key:
+        trusted = manifest.parse_public_key(args.public_key)
+    else:
+        data_dir = load_config(args.config).server.data_dir
+        trusted = manifest.load_signing_key(data_dir).public_key()
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise manifest.ManifestError(f"cannot read {args.file}: {exc.strerror}") from exc
+    checked = manifest.verify(data, trusted)
+    print(f"mirror: manifest valid until {checked.expires:%Y-%m-%d}: {' '.join(checked.mirrors)}")
     return 0

@@ -23,6 +23,7 @@ from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
+from mirror.metrics import count_cache, count_stripped, origin_fetch
 from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.strip import strip_junk
@@ -36,8 +37,11 @@ def process_page(body: bytes, charset: str | None, url: str) -> Article:
     base = document_base(page, url)
     article, content = extract_article(page, url)
     absolutize(content, base)
-    strip_junk(content)
-    clean_body = sanitise(lxml.html.tostring(content, encoding="unicode"))
+    before = len(lxml.html.tostring(content, encoding="unicode"))
+    report = strip_junk(content)
+    stripped_html = lxml.html.tostring(content, encoding="unicode")
+    count_stripped(report.elements, before - len(stripped_html))
+    clean_body = sanitise(stripped_html)
     return replace(article, url=clean_url(url), body=clean_body)
 
 
@@ -88,21 +92,35 @@ class Mirror:
             raise SiteNotMirrored
         cached = await self._cache.get(url)
         if cached is not None and cached.age() < self._config.cache.fresh_seconds:
+            count_cache("hit")
             return Served(cached)
         try:
-            return Served(await self._flights.run(url, lambda: self._refresh(url, cached)))
+            fresh = await self._flights.run(url, lambda: self._refresh(url, cached))
         except FetchError:
             if cached is None:
                 raise
+            count_cache("stale")
             return Served(cached, stale=True)
+        count_cache("miss")
+        return Served(fresh)
+
+    async def ready(self) -> bool:
+        """Whether the store answers: a lookup of a key no page can have."""
+        try:
+            await self._cache.get("mirror:readiness-probe")
+        except Exception:
+            return False
+        return True
 
     async def image(self, url: str) -> Fetched:
         """A raster image, fetched with the same address checks and limits as pages."""
-        return await self._fetcher.fetch(url, IMAGE_TYPES)
+        with origin_fetch():
+            return await self._fetcher.fetch(url, IMAGE_TYPES)
 
     async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
-        fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
+        with origin_fetch():
+            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
         if isinstance(fetched, NotModified):
             assert cached is not None, "a 304 answers only a request that sent validators"
             confirmed = replace(cached, fetched_at=time.time())

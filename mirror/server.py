@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from mirror import limits, metrics, publisher
 from mirror.cache import PageCache
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
@@ -56,7 +57,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_pages], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[
+            metrics.count_requests,
+            publisher.middleware(config),
+            error_pages,
+            limits.middleware(config),
+        ],
+        client_max_size=64 * 1024,
+    )
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     app.cleanup_ctx.append(_mirror_context)
@@ -72,6 +81,9 @@ def create_app(config: Config) -> web.Application:
             web.static("/static", STATIC_DIR, append_version=False),
         ]
     )
+    app.add_routes(limits.keyed_routes(config, {"GET /": home, "POST /open": open_url}))
+    metrics.add_routes(app, readiness)
+    publisher.add_routes(app, config, page_response)
     return app
 
 
@@ -127,16 +139,21 @@ async def open_url(request: web.Request) -> web.Response:
     url = str(form.get("url", "")).strip()
     if len(url) > MAX_FORM_URL or urlsplit(url).scheme not in {"http", "https"}:
         raise BadRequest
-    mirror = request.app[MIRROR]
-    if not mirror.is_mirrored(url):
+    config = request.app[CONFIG]
+    if config.site_for(url) is None and not limits.may_open_any_site(request, config):
         raise SiteNotMirrored
     raise web.HTTPSeeOther(request.app[LINKS].path(url, Kind.PAGE))
 
 
 async def article(request: web.Request) -> web.Response:
+    url = request.app[LINKS].open(request.match_info["token"], Kind.PAGE)
+    return await page_response(request, url)
+
+
+async def page_response(request: web.Request, url: str) -> web.Response:
+    """The article at ``url``, rendered with its links made into mirror links."""
     links = request.app[LINKS]
     mirror = request.app[MIRROR]
-    url = links.open(request.match_info["token"], Kind.PAGE)
     served = await mirror.page(url)
     body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
     return web.Response(
@@ -163,3 +180,12 @@ async def favicon(request: web.Request) -> web.FileResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
+
+
+async def readiness(app: web.Application) -> dict[str, bool]:
+    """``/readyz``: the page store answers and a token key is loaded."""
+    mirror = app.get(MIRROR)
+    return {
+        "cache": mirror is not None and await mirror.ready(),
+        "token_key": app[LINKS].ring.current in app[LINKS].ring.keys,
+    }

@@ -104,6 +104,44 @@ SETTINGS: tuple[Setting, ...] = (
         "The one User-Agent sent to every origin.",
     ),
     Setting("cache.fresh_seconds", int, 600, "Seconds a stored page is served without refetching."),
+    Setting(
+        "server.access_log",
+        bool,
+        False,
+        "Log one line per request: route, status and time only, never an address or URL.",
+    ),
+    Setting(
+        "server.access_key",
+        str,
+        "",
+        "Secret path segment (`/k/<key>/`) that unlocks `open_mode`; links made there carry it.",
+    ),
+    Setting(
+        "limits.rate",
+        float,
+        0.0,
+        "Requests per second allowed per client (token bucket, in memory); 0 turns it off.",
+    ),
+    Setting("limits.burst", int, 30, "Requests a client may make at once before `rate` applies."),
+    Setting(
+        "limits.client_header",
+        str,
+        "",
+        "Header with the client address set by a trusted proxy (`X-Forwarded-For`); else the peer.",
+    ),
+    Setting(
+        "publisher.alternates",
+        list[str],
+        [],
+        "Other addresses of this mirror, in the signed manifest and on every page.",
+    ),
+    Setting("publisher.manifest_days", int, 30, "Days a signed mirror manifest stays valid."),
+    Setting(
+        "export.depth",
+        int,
+        1,
+        "How many links deep `mirror export` follows a site's internal links from its feeds.",
+    ),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -177,6 +215,8 @@ class ServerConfig:
     plain_http: bool
     token_key: str = field(repr=False)
     open_mode: bool
+    access_log: bool = False
+    access_key: str = field(default="", repr=False)
 
     @property
     def host(self) -> str:
@@ -203,11 +243,32 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    rate: float = 0.0
+    burst: int = 30
+    client_header: str = ""
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    alternates: tuple[str, ...] = ()
+    manifest_days: int = 30
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    depth: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
     cache: CacheConfig
     sites: tuple[Site, ...]
+    limits: LimitsConfig = LimitsConfig()
+    publisher: PublisherConfig = PublisherConfig()
+    export: ExportConfig = ExportConfig()
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -292,6 +353,8 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         plain_http=values["server.plain_http"],
         token_key=values["server.token_key"],
         open_mode=values["server.open_mode"],
+        access_log=values["server.access_log"],
+        access_key=values["server.access_key"],
     )
     fetch = FetchConfig(
         timeout=values["fetch.timeout"],
@@ -302,7 +365,33 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         user_agent=values["fetch.user_agent"],
     )
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
-    return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
+    limits = LimitsConfig(
+        rate=values["limits.rate"],
+        burst=values["limits.burst"],
+        client_header=values["limits.client_header"],
+    )
+    publisher = PublisherConfig(
+        alternates=tuple(a.rstrip("/") for a in values["publisher.alternates"]),
+        manifest_days=values["publisher.manifest_days"],
+    )
+    _check_open_mode(server, limits)
+    return Config(
+        server=server,
+        fetch=fetch,
+        cache=cache,
+        sites=_parse_sites(sites),
+        limits=limits,
+        publisher=publisher,
+        export=ExportConfig(depth=values["export.depth"]),
+    )
+
+
+def _check_open_mode(server: ServerConfig, limits: LimitsConfig) -> None:
+    """An open mirror without a key or a rate limit is an open proxy for anyone: refuse it."""
+    if server.open_mode and not server.access_key and limits.rate <= 0:
+        raise ConfigError("server.open_mode needs server.access_key or limits.rate")
+    if server.access_key and not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", server.access_key):
+        raise ConfigError("server.access_key must be 16 to 128 characters of [A-Za-z0-9_-]")
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:
