@@ -19,8 +19,6 @@ from mirror.errors import ConfigError, MirrorError
 from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.metrics import RouteAccessLogger
-from mirror.pipeline import process_page
-from mirror.render import environment
 from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
@@ -174,6 +172,9 @@ def _link(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from mirror.pipeline import process_page
+    from mirror.render import environment
+
     article = process_page(sys.stdin.buffer.read(), args.charset, args.url)
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
