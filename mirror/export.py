@@ -48,7 +48,9 @@ FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/xml", "text/xml"}
 )
 STATE_DIR = ".mirror-export"
-STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "mirror.css"
+STATIC_FILES = [
+    Path(__file__).resolve().parent.parent / "static" / n for n in ("mirror.css", "favicon.svg")
+]
 IMAGE_SUFFIXES = {
     "image/png": ".png",
     "image/gif": ".gif",
@@ -364,6 +366,7 @@ class Exporter:
             (self._out / name).parent.mkdir(parents=True, exist_ok=True)
             (self._out / name).write_bytes(image.body)
             index[url] = name
+            self._state.mkdir(parents=True, exist_ok=True)
             (self._state / "media.json").write_text(json.dumps(index), "utf-8")
 
     def _media_index(self) -> dict[str, str]:
@@ -392,7 +395,8 @@ class Exporter:
         self._write("index.html", self._render("export_index.html", "index.html", entries=entries))
         self._write("feed.xml", self._render("export_feed.xml", "feed.xml", entries=entries))
         (self._out / "static").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(STYLESHEET, self._out / "static" / "mirror.css")
+        for static in STATIC_FILES:
+            shutil.copyfile(static, self._out / "static" / static.name)
         self.report.pages = len(kept)
         self.report.images = len(media)
 
