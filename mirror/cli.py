@@ -18,7 +18,7 @@ from mirror import manifest
 from mirror.errors import ConfigError, MirrorError
 from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.metrics import RouteAccessLogger
+from mirror.metrics import RouteAccessLogger, configure_logging
 from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
@@ -104,7 +104,7 @@ def _date(text: str) -> datetime.datetime:
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(_serve_forever(config))
     return 0
 
@@ -232,6 +232,8 @@ def _manifest_verify(args: argparse.Namespace) -> int:
         trusted = manifest.parse_public_key(args.public_key)
     else:
         data_dir = load_config(args.config).server.data_dir
+        if not (data_dir / manifest.MANIFEST_KEY_FILE).exists():
+            raise manifest.ManifestError(f"no key in {data_dir}: pass --public-key")
         trusted = manifest.load_signing_key(data_dir).public_key()
     try:
         data = args.file.read_bytes()

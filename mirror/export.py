@@ -427,13 +427,13 @@ async def run_export(
     out: Path,
     depth: int,
     since: datetime.datetime | None = None,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
 ) -> ExportReport:
     """Export ``site_name`` into ``out``; the report lists skipped pages and host references."""
     site = next((s for s in config.sites if s.name == site_name), None)
     if site is None:
         raise ConfigError(f"no site named {site_name!r} in the configuration")
-    progress = Progress(stream)
+    progress = Progress(stream or sys.stderr)
     async with Fetcher(config.fetch) as fetcher:
         items = await feed_items(fetcher, site)
         if since is not None:

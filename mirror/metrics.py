@@ -12,6 +12,8 @@ Stages count what they did through ``count(event)``; adding an event is adding a
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -148,6 +150,30 @@ class RouteAccessLogger(AbstractAccessLogger):
         self.logger.info(
             "%s %s %d %.1fms", request.method, route_of(request), response.status, time * 1000
         )
+
+
+class ServerErrorScrubber(logging.Filter):
+    """aiohttp logs a malformed request as "Error handling request from <address>", with an
+    exception that may quote the request line: keep only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aiohttp.server"):
+            kind = type(record.exc_info[1]).__name__ if record.exc_info else "unknown"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                f"error handling a request: {kind}",
+                (),
+                None,
+                None,
+            )
+        return True
+
+
+def configure_logging() -> None:
+    """Log to stderr, with aiohttp's per-request error lines scrubbed of who and what."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(ServerErrorScrubber())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def add_routes(app: web.Application, probe: Probe) -> None:

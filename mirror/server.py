@@ -2,7 +2,8 @@
 
 Readers' safety shapes it: every response (errors and static files included) carries a
 CSP that forbids scripts and any host but this one, no referrer, and HSTS over HTTPS; the
-access log is off, so reader addresses and the URLs they read are never written down.
+access log is off by default and, when on, names only the route template (``metrics.py``),
+so reader addresses and the URLs they read are never written down.
 """
 
 from __future__ import annotations

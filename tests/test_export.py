@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from aiohttp import web
 
+from mirror.cli import main
 from mirror.export import (
     article_file,
     find_host_references,
@@ -209,3 +211,19 @@ async def test_export_resumes_and_adds_only_new_articles(
     later = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     third, _ = await export(config, tmp_path / "fresh", depth=1, since=later)
     assert third.pages == 0 and third.ok
+
+
+async def test_export_command(
+    tmp_path: Path, origin: Origin, ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    operator_config(tmp_path, origin, ca_file)
+    out = tmp_path / "export"
+    args = ["export", "--site", "cdt", "--out", str(out), "--depth", "0"]
+    code = await asyncio.to_thread(main, [*args, "--config", str(tmp_path / "mirror.toml")])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "exported 2 articles (2 new), 1 images" in printed.out
+    assert "skipped https://chinadigitaltimes.net/2018/11/minitrue" in printed.out
+    assert "2/3 level 0" in printed.err  # the progress, one line per step off a terminal
+    unknown = await asyncio.to_thread(main, ["export", "--site", "nope", "--out", str(out)])
+    assert unknown == 2

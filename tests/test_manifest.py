@@ -90,3 +90,14 @@ def test_cli_signs_and_verify_rejects_one_changed_byte(
     code, _, err = run(capsysbinary, "verify", str(bad), "--public-key", public_key)
     assert code == 1
     assert b"invalid manifest" in err
+
+
+def test_cli_verify_without_a_key_makes_none(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    config = tmp_path / "mirror.toml"
+    config.write_text("[server]\n")
+    (tmp_path / "m.json").write_bytes(b"{}\n")
+    code, _, err = run(capsysbinary, "verify", str(tmp_path / "m.json"), "--config", str(config))
+    assert code == 1 and b"--public-key" in err
+    assert not (tmp_path / "data" / manifest.MANIFEST_KEY_FILE).exists()

@@ -174,8 +174,22 @@ async def reader_traffic(base: str) -> tuple[list[str], str, str]:
                 seen.append(f"{path} {response.status}")
         async with client.post(base + "/open", data={"url": "https://example.org/x"}) as refused:
             seen.append(f"/open {refused.status}")
+        seen.append(await malformed_request(base, token_path))
         async with client.get(base + "/metrics") as scraped:
             return seen, await scraped.text(), token_path
+
+
+async def malformed_request(base: str, token_path: str) -> str:
+    """A request aiohttp itself refuses (a header without a colon): it logs those."""
+    host, port = base.rsplit("/", 1)[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port), local_addr=(READER_ADDRESS, 0))
+    writer.write(
+        f"GET {token_path} HTTP/1.1\r\nHost: {host}\r\nBroken {ARTICLE_URL}\r\n\r\n".encode()
+    )
+    status = (await reader.readline()).decode().split(" ")[1]
+    writer.close()
+    await writer.wait_closed()
+    return f"malformed {status}"
 
 
 async def test_no_reader_address_or_url_in_logs_or_metrics(
@@ -196,10 +210,17 @@ async def test_no_reader_address_or_url_in_logs_or_metrics(
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert [line.rsplit(" ", 1)[1] for line in seen] == ["200"] * 4 + ["404", "502", "200", "403"]
+    assert [line.rsplit(" ", 1)[1] for line in seen] == ["200"] * 4 + [
+        "404",
+        "502",
+        "200",
+        "403",
+        "400",
+    ]
     assert origin.hits[LEAD_IMAGE_PATH] == 1
     logs = first + out.decode() + err.decode()
-    for line in ("GET /m/{token} 200", "GET /r/{token} 200", "GET /s/{site}/{path} 502"):
+    for line in ("GET /m/{token} 200", "GET /r/{token} 200", "GET /s/{site}/{path} 502",
+                 "error handling a request: BadHttpMessage"):  # fmt: skip
         assert line in logs, logs
     everything = logs + scraped
     token = token_path.rsplit("/", 1)[1]
