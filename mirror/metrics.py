@@ -75,6 +75,7 @@ EVENTS = {
     "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
     "rate_limited": "A request was refused by the per-client rate limit.",
     "access_key_refused": "A request carried a wrong access key.",
+    "rate_limit_store_down": "Redis did not answer; the rate limit fell back to memory.",
 }
 EVENT_COUNTER = Counter(
     "mirror_events",

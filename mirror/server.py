@@ -58,15 +58,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: Config) -> web.Application:
+    guard = limits.Guard(config)
     app = web.Application(
         middlewares=[
             metrics.count_requests,
             publisher.middleware(config),
             error_pages,
-            limits.middleware(config),
+            guard.middleware,
         ],
         client_max_size=64 * 1024,
     )
+    app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     app.cleanup_ctx.append(_mirror_context)

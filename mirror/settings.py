@@ -130,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Header with the client address set by a trusted proxy (`X-Forwarded-For`); else the peer.",
     ),
     Setting(
+        "limits.redis_url",
+        str,
+        "",
+        "Redis shared by instances for the rate limit (`redis://host:6379/1`); in memory if empty.",
+    ),
+    Setting(
         "publisher.alternates",
         list[str],
         [],
@@ -247,6 +253,7 @@ class LimitsConfig:
     rate: float = 0.0
     burst: int = 30
     client_header: str = ""
+    redis_url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -369,6 +376,7 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         rate=values["limits.rate"],
         burst=values["limits.burst"],
         client_header=values["limits.client_header"],
+        redis_url=values["limits.redis_url"],
     )
     publisher = PublisherConfig(
         alternates=tuple(a.rstrip("/") for a in values["publisher.alternates"]),

@@ -11,13 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +24,7 @@ import yaml
 
 from mirror import manifest
 from mirror.settings import SETTINGS
+from tests.operator_fixtures import free_port, redis_server, require
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -57,13 +54,6 @@ def compose() -> dict[str, Any]:
     return document
 
 
-def require(program: str) -> str:
-    path = shutil.which(program) or (program if Path(program).exists() else None)
-    if path is None:
-        raise RuntimeError(f"{program} is missing: run `make system-deps`")
-    return path
-
-
 def test_compose_runs_replicas_sharing_redis_behind_caddy() -> None:
     services = compose()["services"]
     assert set(services) == {"keys", "mirror", "redis", "caddy"}
@@ -74,6 +64,7 @@ def test_compose_runs_replicas_sharing_redis_behind_caddy() -> None:
     assert mirror["depends_on"]["keys"]["condition"] == "service_completed_successfully"
     assert services["keys"]["command"] == ["keys", "init"]
     assert mirror["environment"]["MIRROR_CACHE_REDIS_URL"].startswith("redis://redis:")
+    assert mirror["environment"]["MIRROR_LIMITS_REDIS_URL"].startswith("redis://redis:")
     assert "443:443" in services["caddy"]["ports"]
     assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
     for name in ("keys", "mirror"):
@@ -185,28 +176,6 @@ def test_dockerfile_is_slim_non_root_and_healthchecked() -> None:
     assert (DEPLOY / "docker-entrypoint.sh").stat().st_mode & 0o111
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def redis_server() -> AsyncIterator[str]:
-    """A real, throwaway redis-server on loopback: the compose file's shared cache."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        require("/usr/bin/redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        await process.wait()
-
-
 def entrypoint_environment(data_dir: Path, port: int, redis_url: str) -> dict[str, str]:
     """The mirror service's environment from compose.yaml and env.example.
 
@@ -222,6 +191,7 @@ def entrypoint_environment(data_dir: Path, port: int, redis_url: str) -> dict[st
         "MIRROR_SERVER_LISTEN": f"127.0.0.1:{port}",
         "MIRROR_SERVER_DATA_DIR": str(data_dir),
         "MIRROR_CACHE_REDIS_URL": redis_url,
+        "MIRROR_LIMITS_REDIS_URL": redis_url.replace("/0", "/1"),
         "MIRROR_CONFIG": str(DEPLOY / dotenv["MIRROR_CONFIG_FILE"]),
     }
     base = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_")}

@@ -10,7 +10,7 @@ from mirror.errors import ConfigError
 from mirror.limits import RateLimiter
 from mirror.metrics import EVENT_COUNTER
 from tests.conftest import ARTICLE_PATH, Origin, serve_mirror
-from tests.operator_fixtures import operator_config
+from tests.operator_fixtures import free_port, operator_config, redis_server
 
 KEY = "reader-key-0123456789abcdef"
 OTHER_SITE_URL = "https://www.chinadigitaltimes.net" + ARTICLE_PATH
@@ -118,3 +118,29 @@ async def test_rate_limit_uses_the_trusted_proxy_header(
             header = {"X-Forwarded-For": f"10.9.9.9, {client}"}
             response, _ = await mirror.get("/", headers=header)
             assert response.status == expected, client
+
+
+async def test_instances_sharing_redis_share_each_clients_bucket(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    async with redis_server() as url:
+        extra = f'[limits]\nrate = 0.01\nburst = 3\nredis_url = "{url}"'
+        config = operator_config(tmp_path, origin, ca_file, extra)
+        async with serve_mirror(config) as first, serve_mirror(config) as second:
+            statuses = [
+                (await instance.get("/"))[0].status
+                for instance in (first, second, first, second, first)
+            ]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+async def test_redis_outage_falls_back_to_local_buckets(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    extra = f'[limits]\nrate = 0.01\nburst = 2\nredis_url = "redis://127.0.0.1:{free_port()}/1"'
+    config = operator_config(tmp_path, origin, ca_file, extra)
+    down = EVENT_COUNTER.labels(event="rate_limit_store_down")._value.get()
+    async with serve_mirror(config) as mirror:
+        statuses = [(await mirror.get("/"))[0].status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert EVENT_COUNTER.labels(event="rate_limit_store_down")._value.get() == down + 3
