@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import email.utils
 import hashlib
 import json
 import posixpath
@@ -38,15 +37,13 @@ from lxml.html import HtmlElement
 
 from mirror.article import Article, LeadImage
 from mirror.errors import ConfigError, MirrorError
+from mirror.feeds import FEED_TYPES, FeedItem, parse_feed
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher
 from mirror.pipeline import process_page
 from mirror.render import environment
 from mirror.settings import Config, Site
 from mirror.urls import clean_url, iter_url_attributes, parse_srcset
 
-FEED_TYPES = frozenset(
-    {"application/rss+xml", "application/atom+xml", "application/xml", "text/xml"}
-)
 STATE_DIR = ".mirror-export"
 STATIC_FILES = [
     Path(__file__).resolve().parent.parent / "static" / n for n in ("mirror.css", "favicon.svg")
@@ -57,16 +54,8 @@ IMAGE_SUFFIXES = {
     "image/webp": ".webp",
     "image/avif": ".avif",
 }
-ATOM = "{http://www.w3.org/2005/Atom}"
 SAFE_SEGMENT = re.compile(r"[^\w.~-]")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class FeedItem:
-    url: str
-    title: str
-    published: datetime.datetime | None
 
 
 @dataclass(frozen=True)
@@ -131,48 +120,6 @@ class Progress:
     def close(self) -> None:
         if self._tty:
             self._stream.write("\n")
-
-
-# Feeds -------------------------------------------------------------------------------------
-
-
-def parse_feed(data: bytes) -> list[FeedItem]:
-    """Items of an RSS 2.0 or Atom feed; hostile XML is parsed without entities or network."""
-    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = lxml.etree.fromstring(data, parser)
-    except lxml.etree.XMLSyntaxError:
-        return []
-    items = [_rss_item(i) for i in root.iter("item")]
-    items += [_atom_entry(e) for e in root.iter(f"{ATOM}entry")]
-    return [i for i in items if urlsplit(i.url).scheme in {"http", "https"}]
-
-
-def _rss_item(item: lxml.etree._Element) -> FeedItem:
-    published = None
-    with_date = item.findtext("pubDate")
-    if with_date:
-        try:
-            published = email.utils.parsedate_to_datetime(with_date.strip())
-        except (TypeError, ValueError):
-            published = None
-    url = (item.findtext("link") or "").strip()
-    return FeedItem(url=url, title=(item.findtext("title") or "").strip(), published=published)
-
-
-def _atom_entry(entry: lxml.etree._Element) -> FeedItem:
-    links = [
-        link.get("href", "")
-        for link in entry.iter(f"{ATOM}link")
-        if link.get("rel", "alternate") == "alternate"
-    ]
-    stamp = entry.findtext(f"{ATOM}published") or entry.findtext(f"{ATOM}updated") or ""
-    try:
-        published = datetime.datetime.fromisoformat(stamp.strip()) if stamp else None
-    except ValueError:
-        published = None
-    title = (entry.findtext(f"{ATOM}title") or "").strip()
-    return FeedItem(url=links[0] if links else "", title=title, published=published)
 
 
 # Paths -------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from mirror.export import (
     article_file,
     find_host_references,
     localise,
-    parse_feed,
     run_export,
 )
 from mirror.settings import Config
@@ -100,26 +99,6 @@ def test_localise_links_images_and_hosts() -> None:
     assert 'href="#note"' in result
     assert 'src="../../../../media/abc.png"' in result
     assert "srcset" not in result and "missing.jpg" not in result and "x.org" not in result
-
-
-def test_feed_parsing_rss_atom_and_hostile_xml() -> None:
-    rss = (Path(__file__).resolve().parents[2] / "shared/fixtures/cdt/feed.xml").read_bytes()
-    items = parse_feed(rss)
-    assert [urlsplit(i.url).path for i in items] == [
-        ARTICLE_PATH,
-        CHINESE_PATH,
-        "/2018/11/minitrue-do-not-hype-trade-talks/",
-    ]
-    assert items[0].published == datetime.datetime(2018, 11, 16, 18, 42, 11, tzinfo=datetime.UTC)
-    atom = (
-        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>A</title>'
-        b'<link rel="alternate" href="https://example.org/a"/><published>2024-01-02T03:04:05+00:00'
-        b"</published></entry></feed>"
-    )
-    assert [(i.url, i.title) for i in parse_feed(atom)] == [("https://example.org/a", "A")]
-    entity = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss><item><title>&x;</title><link>https://example.org/b</link></item></rss>'
-    assert [i.title for i in parse_feed(entity)] == [""]
-    assert parse_feed(b"<not xml") == []
 
 
 def test_host_check_finds_every_kind_of_reference(tmp_path: Path) -> None:
