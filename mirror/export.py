@@ -7,9 +7,11 @@
 link is relative, so any static host, CDN bucket or IPFS can serve the directory, and a
 censor must block the host itself rather than one site on it.
 
-It is resumable and incremental: each processed article is kept as JSON under
-``.mirror-export/`` and never fetched again, so an interrupted run picks up where it stopped
-and a later run adds only new articles (``--since`` skips feed items older than a date).
+It is resumable and incremental: each processed article is kept as JSON in the data dir
+(``exports/<site>-<hash of DIR>/``, so DIR holds only what is published) and never fetched
+again, so an interrupted run picks up where it stopped and a later run adds only new
+articles (``--since`` skips feed items older than a date).
+
 Pages are re-rendered from the kept articles on every run, so old pages gain links to new
 ones. The run ends with a check that no file references any host at all: not the origin,
 not a third party.
@@ -44,7 +46,7 @@ from mirror.render import environment
 from mirror.settings import Config, Site
 from mirror.urls import clean_url, iter_url_attributes, parse_srcset
 
-STATE_DIR = ".mirror-export"
+STATE_DIR = "exports"
 STATIC_FILES = [
     Path(__file__).resolve().parent.parent / "static" / n for n in ("mirror.css", "favicon.svg")
 ]
@@ -123,6 +125,12 @@ class Progress:
 
 
 # Paths -------------------------------------------------------------------------------------
+
+
+def state_dir(config: Config, site: Site, out: Path) -> Path:
+    """Where the run's kept articles live: in the data dir, never in what gets published."""
+    where = hashlib.sha256(str(out.resolve()).encode("utf-8")).hexdigest()[:12]
+    return config.server.data_dir / STATE_DIR / f"{site.name}-{where}"
 
 
 def article_file(url: str) -> str:
@@ -216,7 +224,7 @@ def find_host_references(out: Path) -> list[str]:
     """Every URL in the export that names a host (``file: url``); an export must have none."""
     found = []
     for path in sorted(out.rglob("*")):
-        if STATE_DIR in path.parts or path.suffix not in {".html", ".xml", ".css"}:
+        if path.suffix not in {".html", ".xml", ".css"}:
             continue
         where = path.relative_to(out).as_posix()
         found += [f"{where}: {url}" for url in _urls_in(path) if _names_host(url)]
@@ -259,7 +267,7 @@ class Exporter:
         self._site = site
         self._out = out
         self._fetcher = fetcher
-        self._state = out / STATE_DIR
+        self._state = state_dir(config, site, out)
         self.report = ExportReport()
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
@@ -317,9 +325,10 @@ class Exporter:
             (self._state / "media.json").write_text(json.dumps(index), "utf-8")
 
     def _media_index(self) -> dict[str, str]:
+        """Saved images by URL; one whose file is gone counts as not saved."""
         path = self._state / "media.json"
         index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
-        return index
+        return {url: name for url, name in index.items() if (self._out / name).is_file()}
 
     def _kept_path(self, url: str) -> Path:
         return self._state / "articles" / (hashlib.sha256(url.encode()).hexdigest() + ".json")

@@ -145,6 +145,8 @@ async def test_exported_site_reads_in_chromium_from_a_static_server(
     assert any("minitrue" in skipped for skipped in report.skipped)
     assert "[" in progress and "3/3" in progress
     assert find_host_references(out) == []
+    published = {p.relative_to(out).parts[0] for p in out.rglob("*") if p.is_file()}
+    assert published == {"index.html", "feed.xml", "articles", "media", "static"}
     async with static_server(out) as base, chromium(javascript=False) as context:
         index = await visit(context, base + "/index.html")
         titles = await index.page.locator("ul.articles a").all_text_contents()
