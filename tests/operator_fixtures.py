@@ -67,17 +67,23 @@ async def redis_server() -> AsyncIterator[str]:
         "--save", "", "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
+        await wait_for_port(port)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         if process.returncode is None:
             process.terminate()
         await process.wait()
+
+
+async def wait_for_port(port: int) -> None:
+    """Return once something accepts connections on loopback ``port`` (10 s at most)."""
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"nothing listens on port {port}")

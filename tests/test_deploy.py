@@ -1,9 +1,10 @@
 """The deploy/ files, each checked by the tool that will read it in production.
 
 The Caddyfile by ``caddy validate``, the systemd unit by ``systemd-analyze verify`` (and its
-exposure score by ``systemd-analyze security``), the nginx site by ``nginx -t``. No Docker
-engine runs here, so the compose file is parsed as YAML and checked for what it promises,
-and the image's entrypoint script is run directly with the compose file's environment.
+exposure score by ``systemd-analyze security``), the nginx site by ``nginx -t`` and by
+running it in front of the mirror. No Docker engine runs here, so the compose file is parsed
+as YAML and checked for what it promises, and the image's entrypoint script is run directly
+with the compose file's environment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,19 @@ import aiohttp
 import pytest
 import trustme
 import yaml
+from aiohttp import web
 
 from mirror import manifest
-from mirror.settings import SETTINGS
-from tests.operator_fixtures import free_port, redis_server, require
+from mirror.server import create_app
+from mirror.settings import SETTINGS, Config
+from tests.conftest import Origin
+from tests.operator_fixtures import (
+    free_port,
+    operator_config,
+    redis_server,
+    require,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -253,3 +265,85 @@ async def check_served(base: str, data_dir: Path) -> None:
 )
 def test_deploy_files_are_documented(name: str) -> None:
     assert name in (DEPLOY / "README.md").read_text()
+
+
+def nginx_site_for_test(tmp_path: Path, mirror_port: int, https_port: int) -> Path:
+    """deploy/nginx-mirror.conf with only host-specific lines changed: ports and paths."""
+    site = (DEPLOY / "nginx-mirror.conf").read_text()
+    replacements = {
+        "listen 80;": f"listen 127.0.0.1:{free_port()};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "server 127.0.0.1:8080;": f"server 127.0.0.1:{mirror_port};",
+        "/etc/letsencrypt/live/mirror.example.org/": f"{tmp_path}/",
+        "/var/cache/nginx/": f"{tmp_path}/",
+        "/var/log/nginx/": f"{tmp_path}/",
+    }
+    for old, new in replacements.items():
+        assert old in site, old
+        site = site.replace(old, new)
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    (tmp_path / "site.conf").write_text(site)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{\n    include {tmp_path}/site.conf;\n}}\n"
+    )
+    return conf
+
+
+@asynccontextmanager
+async def plain_mirror(config: Config) -> AsyncIterator[int]:
+    """The mirror as mirror.service runs it: plain HTTP on loopback; yields its port."""
+    runner = web.AppRunner(create_app(config), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    assert site._server is not None
+    try:
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    finally:
+        await runner.cleanup()
+
+
+async def test_nginx_site_terminates_tls_keeps_metrics_inside_and_logs_no_reader(
+    tmp_path: Path, test_ca: trustme.CA, origin: Origin, ca_file: Path
+) -> None:
+    cert = test_ca.issue_cert("mirror.example.org")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "fullchain.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "privkey.pem"))
+    extra = 'plain_http = true\n[limits]\nrate = 0.01\nburst = 2\nclient_header = "X-Forwarded-For"'
+    config = operator_config(tmp_path, origin, ca_file, extra)
+    https_port = free_port()
+    async with plain_mirror(config) as mirror_port:
+        conf = nginx_site_for_test(tmp_path, mirror_port, https_port)
+        nginx = await asyncio.create_subprocess_exec(
+            require("/usr/sbin/nginx"), "-c", str(conf), "-p", f"{tmp_path}/", "-g", "daemon off;"
+        )
+        try:
+            await wait_for_port(https_port)
+            statuses = await through_nginx(f"https://127.0.0.1:{https_port}")
+        finally:
+            nginx.terminate()
+            await nginx.wait()
+    # /metrics from this host; /metrics from another address; then each address's burst of 2
+    assert statuses == {
+        "127.0.0.1": [200, 200, 200, 429],
+        "127.0.0.2": [403, 200, 200, 429],
+    }
+    logs = "".join(p.read_text() for p in tmp_path.glob("*.log"))
+    assert "127.0.0.2" not in logs and "/metrics" not in logs
+    assert not list(tmp_path.glob("access*"))
+
+
+async def through_nginx(base: str) -> dict[str, list[int]]:
+    statuses: dict[str, list[int]] = {}
+    for address in ("127.0.0.1", "127.0.0.2"):
+        connector = aiohttp.TCPConnector(local_addr=(address, 0), ssl=False)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            seen = []
+            for path in ("/metrics", "/", "/link-to-us", "/"):
+                async with client.get(base + path) as response:
+                    seen.append(response.status)
+                    assert response.headers["Server"] == "nginx"
+            statuses[address] = seen
+    return statuses
