@@ -51,8 +51,9 @@ def middleware(config: Config) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 def all_addresses(config: Config) -> list[str]:
-    """This mirror's own address first, then the alternates."""
-    return [public_url(config), *config.publisher.alternates]
+    """This mirror's public address (when one is set) first, then the alternates."""
+    own = [config.server.public_url] if config.server.public_url else []
+    return [*own, *config.publisher.alternates]
 
 
 def add_routes(app: web.Application, config: Config, respond_with_page: PageResponder) -> None:

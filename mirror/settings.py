@@ -383,6 +383,7 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         manifest_days=values["publisher.manifest_days"],
     )
     _check_open_mode(server, limits)
+    _check_operator_values(limits, publisher, values["export.depth"])
     return Config(
         server=server,
         fetch=fetch,
@@ -392,6 +393,17 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         publisher=publisher,
         export=ExportConfig(depth=values["export.depth"]),
     )
+
+
+def _check_operator_values(limits: LimitsConfig, publisher: PublisherConfig, depth: int) -> None:
+    if limits.rate < 0 or limits.burst < 1:
+        raise ConfigError("limits.rate must be 0 or more and limits.burst 1 or more")
+    for address in publisher.alternates:
+        parts = urlsplit(address)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"publisher.alternates: {address!r} is not an http(s) URL")
+    if publisher.manifest_days < 1 or depth < 0:
+        raise ConfigError("publisher.manifest_days must be 1 or more, export.depth 0 or more")
 
 
 def _check_open_mode(server: ServerConfig, limits: LimitsConfig) -> None:

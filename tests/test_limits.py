@@ -33,13 +33,19 @@ def test_bucket_table_is_bounded_and_holds_no_address() -> None:
 
 
 @pytest.mark.parametrize(
-    "extra",
-    ["open_mode = true", 'open_mode = true\naccess_key = "short"'],
+    ("extra", "message"),
+    [
+        ("open_mode = true", "access_key"),
+        ('open_mode = true\naccess_key = "short"', "access_key"),
+        ("[limits]\nrate = 1.0\nburst = 0", "burst"),
+        ('[publisher]\nalternates = ["javascript:alert(1)"]', "alternates"),
+        ("[export]\ndepth = -1", "depth"),
+    ],
 )
-def test_open_mode_alone_is_refused(
-    tmp_path: Path, origin: Origin, ca_file: Path, extra: str
+def test_unsafe_or_impossible_values_are_refused(
+    tmp_path: Path, origin: Origin, ca_file: Path, extra: str, message: str
 ) -> None:
-    with pytest.raises(ConfigError, match="access_key"):
+    with pytest.raises(ConfigError, match=message):
         operator_config(tmp_path, origin, ca_file, extra)
 
 
