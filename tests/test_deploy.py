@@ -29,7 +29,7 @@ from aiohttp import web
 from mirror import manifest
 from mirror.server import create_app
 from mirror.settings import SETTINGS, Config
-from tests.conftest import Origin
+from tests.conftest import Origin, serve_mirror
 from tests.operator_fixtures import (
     free_port,
     operator_config,
@@ -347,3 +347,17 @@ async def through_nginx(base: str) -> dict[str, list[int]]:
                     assert response.headers["Server"] == "nginx"
             statuses[address] = seen
     return statuses
+
+
+async def test_healthcheck_speaks_https_to_a_self_signed_mirror(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    config = operator_config(tmp_path, origin, ca_file)
+    async with serve_mirror(config) as mirror:
+        port = mirror.base.rsplit(":", 1)[1]
+        env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+        env |= {"MIRROR_SERVER_LISTEN": f"0.0.0.0:{port}", "MIRROR_SERVER_PLAIN_HTTP": "false"}
+        checked = await asyncio.to_thread(entrypoint, "healthcheck", env=env)
+        assert checked.returncode == 0, checked.stderr
+        env["MIRROR_SERVER_PLAIN_HTTP"] = "true"  # plain HTTP to a TLS port: not healthy
+        assert (await asyncio.to_thread(entrypoint, "healthcheck", env=env)).returncode == 1
