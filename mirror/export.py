@@ -244,9 +244,16 @@ def _urls_in(path: Path) -> Iterator[str]:
     if path.suffix == ".xml":
         root = lxml.etree.fromstring(text.encode("utf-8"))
         yield from (link.text or "" for link in root.iter("link"))
+        for description in root.iter("description"):
+            yield from _html_urls(description.text or "")
         return
-    tree = lxml.html.document_fromstring(text)
-    for element in tree.iter():
+    yield from _html_urls(text)
+
+
+def _html_urls(text: str) -> Iterator[str]:
+    if not text.strip():
+        return
+    for element in lxml.html.document_fromstring(text).iter():
         if not isinstance(element.tag, str):
             continue
         for name in ("href", "src", "action", "poster", "cite", "data", "formaction"):
@@ -349,7 +356,9 @@ class Exporter:
             self._write(page, self._render("export_article.html", page, item=item, body=body))
         entries = [(k, pages[clean_url(k.article.url)]) for k in kept]
         self._write("index.html", self._render("export_index.html", "index.html", entries=entries))
-        self._write("feed.xml", self._render("export_feed.xml", "feed.xml", entries=entries))
+        bodies = [localise(k.article.body, "feed.xml", pages, media) for k in kept]
+        feed = self._render("export_feed.xml", "feed.xml", entries=entries, bodies=bodies)
+        self._write("feed.xml", feed)
         (self._out / "static").mkdir(parents=True, exist_ok=True)
         for static in STATIC_FILES:
             shutil.copyfile(static, self._out / "static" / static.name)

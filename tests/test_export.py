@@ -107,8 +107,12 @@ def test_host_check_finds_every_kind_of_reference(tmp_path: Path) -> None:
         '<div style="background:url(https://t.example/p.gif)"></div><a href="../b.html">ok</a>'
     )
     (tmp_path / "s.css").write_text("body { background: url('http://fonts.example/f.woff') }")
+    (tmp_path / "feed.xml").write_text(
+        "<rss><channel><link>index.html</link><item><link>https://o.example/a</link>"
+        '<description>&lt;img src="https://o.example/i.png"&gt;</description></item></channel></rss>'
+    )
     found = find_host_references(tmp_path)
-    assert len(found) == 4, found
+    assert len(found) == 6, found
 
 
 # The export, end to end ---------------------------------------------------------------------
@@ -145,6 +149,8 @@ async def test_exported_site_reads_in_chromium_from_a_static_server(
     assert any("minitrue" in skipped for skipped in report.skipped)
     assert "[" in progress and "3/3" in progress
     assert find_host_references(out) == []
+    feed = (out / "feed.xml").read_text()
+    assert "Xinjiang" in feed and 'src="media/' in feed.replace("&#34;", '"').replace("&quot;", '"')
     published = {p.relative_to(out).parts[0] for p in out.rglob("*") if p.is_file()}
     assert published == {"index.html", "feed.xml", "articles", "media", "static"}
     async with static_server(out) as base, chromium(javascript=False) as context:
