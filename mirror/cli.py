@@ -1,9 +1,11 @@
-"""The ``mirror`` command: ``serve``, ``link``, ``extract``, ``cache`` and ``filters update``."""
+"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import logging
 import os
 import signal
 import socket
@@ -11,18 +13,18 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from mirror import manifest
 from mirror.cache import PageCache, open_store
-from mirror.errors import ConfigError
+from mirror.errors import ConfigError, MirrorError
 from mirror.fetch import Fetcher
 from mirror.filters import LIST_DIR, UpdateResult, update_lists
-from mirror.keys import load_cache_key, load_token_ring
+from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import process_page
-from mirror.render import environment
+from mirror.metrics import RouteAccessLogger, configure_logging
 from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
@@ -37,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mirror: {exc}", file=sys.stderr)
         return 2
+    except manifest.ManifestError as exc:
+        print(f"mirror: invalid manifest: {exc}", file=sys.stderr)
+        return 1
+    except MirrorError as exc:
+        print(f"mirror: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return result
 
 
@@ -75,11 +83,53 @@ def _parser() -> argparse.ArgumentParser:
     update = filter_commands.add_parser("update", help="download the lists into the data dir")
     update.add_argument("--config", type=Path, help="TOML configuration file")
     update.set_defaults(run=_update_filters)
+    export = commands.add_parser("export", help="write a static mirror of a site")
+    export.add_argument("--site", required=True, help="the site's name in the configuration")
+    export.add_argument("--out", required=True, type=Path, help="directory to write into")
+    export.add_argument("--since", type=_date, help="only articles published on or after")
+    export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
+    export.add_argument("--config", type=Path, help="TOML configuration file")
+    export.set_defaults(run=_export)
+
+    _add_key_commands(commands)
     return parser
+
+
+def _add_key_commands(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="token keys: list, rotate, init")
+    keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    for name, run, text in [
+        ("list", _keys_list, "list token key ids (never the keys); * marks the current one"),
+        ("rotate", _keys_rotate, "add a new current token key; old keys keep opening links"),
+        ("init", _keys_init, "create every missing key in the data dir (before replicas start)"),
+    ]:
+        action = keys_commands.add_parser(name, help=text)
+        action.add_argument("--config", type=Path, help="TOML configuration file")
+        action.set_defaults(run=run)
+
+    signing = commands.add_parser("manifest", help="the signed mirror manifest: sign, verify")
+    signing_commands = signing.add_subparsers(required=True, metavar="ACTION")
+    sign = signing_commands.add_parser("sign", help="print a signed manifest of our addresses")
+    sign.add_argument("--config", type=Path, help="TOML configuration file")
+    sign.set_defaults(run=_manifest_sign)
+    verify = signing_commands.add_parser("verify", help="check a manifest file (exit 1 if bad)")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
+    verify.add_argument("--config", type=Path, help="TOML configuration file")
+    verify.set_defaults(run=_manifest_verify)
+
+
+def _date(text: str) -> datetime.datetime:
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("dates are YYYY-MM-DD") from exc
+    return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
 
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    configure_logging()
     load_token_ring(config.server.data_dir, config.server.token_key)  # made once, before workers
     load_cache_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
@@ -90,6 +140,9 @@ def _serve(args: argparse.Namespace) -> int:
             asyncio.run(_serve_forever(config, sock, tls))
             return 0
         return _serve_workers(config, sock, tls)
+
+
+STOPPED = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
 
 
 def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] | None) -> int:
@@ -119,7 +172,8 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
     failed = 0
     for child in children:
         _, status = os.waitpid(child, 0)
-        failed += os.waitstatus_to_exitcode(status) != 0
+        # A child still starting up when the stop signal came dies by it: that is a clean stop.
+        failed += os.waitstatus_to_exitcode(status) not in STOPPED
     return 1 if failed else 0
 
 
@@ -128,7 +182,13 @@ async def _serve_forever(
 ) -> None:
     from mirror.server import create_app
 
-    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+    access_log = logging.getLogger("mirror.access") if config.server.access_log else None
+    runner = web.AppRunner(
+        create_app(config),
+        access_log=access_log,
+        access_log_class=RouteAccessLogger,
+        handle_signals=False,
+    )
     await runner.setup()
     ssl_context = server_context(*tls) if tls else None
     site = web.SockSite(runner, sock, ssl_context=ssl_context)
@@ -207,6 +267,9 @@ async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from mirror.pipeline import process_page
+    from mirror.render import environment
+
     article = process_page(sys.stdin.buffer.read(), args.charset, args.url)
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
@@ -227,3 +290,66 @@ async def _fetch_lists(config: Config) -> list[UpdateResult]:
     async with Fetcher(config.fetch) as fetcher:
         directory = config.server.data_dir / LIST_DIR
         return await update_lists(fetcher, list(config.filters.lists), directory)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mirror.export import run_export
+
+    config = load_config(args.config)
+    depth = config.export.depth if args.depth is None else args.depth
+    report = asyncio.run(run_export(config, args.site, args.out, depth=depth, since=args.since))
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    ring = load_token_ring(load_config(args.config).server.data_dir)
+    for ident in ring.keys:
+        print(f"{'*' if ident == ring.current else ' '} {ident}")
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if config.server.token_key:
+        raise ConfigError("server.token_key is set: rotate it there, not in the data dir")
+    ring = rotate_token_ring(config.server.data_dir)
+    print(f"mirror: new current token key {ring.current}; restart the mirror to use it")
+    return 0
+
+
+def _keys_init(args: argparse.Namespace) -> int:
+    data_dir = load_config(args.config).server.data_dir
+    load_token_ring(data_dir)
+    load_cache_key(data_dir)
+    manifest.load_signing_key(data_dir)
+    print(f"mirror: keys ready in {data_dir}")
+    return 0
+
+
+def _manifest_sign(args: argparse.Namespace) -> int:
+    from mirror.publisher import all_addresses
+
+    config = load_config(args.config)
+    key = manifest.load_signing_key(config.server.data_dir)
+    document = manifest.sign(key, all_addresses(config), config.publisher.manifest_days)
+    sys.stdout.buffer.write(document)
+    print(f"mirror: public key {manifest.public_key_text(key)}", file=sys.stderr)
+    return 0
+
+
+def _manifest_verify(args: argparse.Namespace) -> int:
+    if args.public_key:
+        trusted = manifest.parse_public_key(args.public_key)
+    else:
+        data_dir = load_config(args.config).server.data_dir
+        if not (data_dir / manifest.MANIFEST_KEY_FILE).exists():
+            raise manifest.ManifestError(f"no key in {data_dir}: pass --public-key")
+        trusted = manifest.load_signing_key(data_dir).public_key()
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise manifest.ManifestError(f"cannot read {args.file}: {exc.strerror}") from exc
+    checked = manifest.verify(data, trusted)
+    print(f"mirror: manifest valid until {checked.expires:%Y-%m-%d}: {' '.join(checked.mirrors)}")
+    return 0

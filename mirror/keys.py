@@ -81,6 +81,14 @@ def load_token_ring(data_dir: Path, configured_key: str = "") -> KeyRing:
         raise ConfigError(f"cannot read token keys from {path}: {exc}") from exc
 
 
+def rotate_token_ring(data_dir: Path) -> KeyRing:
+    """Add a new current token key; older keys stay in the ring so old links keep opening."""
+    ring = load_token_ring(data_dir)
+    keys = [*ring.keys.values(), secrets.token_bytes(TOKEN_KEY_BYTES)]
+    write_secret_file(data_dir / TOKEN_RING_FILE, _ring_json(keys))
+    return KeyRing.of(keys)
+
+
 def load_cache_key(data_dir: Path) -> bytes:
     """The key that hashes cache keys and encrypts stored bodies (created if missing)."""
     path = data_dir / CACHE_KEY_FILE

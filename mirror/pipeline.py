@@ -23,17 +23,21 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from mirror.article import Article
-from mirror.cache import PageCache, StoredImage, StoredPage
+from mirror.cache import PageCache, StoredImage, StoredPage, StoreUnavailable
 from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
 from mirror.extract import extract_article
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
 from mirror.filters import StripRules, default_rules, load_rules
 from mirror.images import checked_image
+from mirror.metrics import count_cache, count_stripped, origin_fetch
 from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.strip import strip_junk, strip_page
 from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
+
+# A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
+READINESS_PROBE = b"mirror readiness probe"
 
 
 def process_page(
@@ -56,14 +60,17 @@ def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
     page = lxml.html.document_fromstring(text or "<html></html>")
     promote_lazy_images(page)
     absolutize(page, document_base(page, url))
-    strip_page(page, url, rules)
+    count_stripped(strip_page(page, url, rules), 0)
     return page
 
 
 def clean_body(content: HtmlElement, url: str, rules: StripRules) -> str:
     """Strip what extraction kept (pixels, trackers, parameters), then sanitise, last."""
-    strip_junk(content, url, rules)
-    return sanitise(lxml.html.tostring(content, encoding="unicode"))
+    before = len(lxml.html.tostring(content, encoding="unicode"))
+    report = strip_junk(content, url, rules)
+    stripped = lxml.html.tostring(content, encoding="unicode")
+    count_stripped(report.elements, before - len(stripped))
+    return sanitise(stripped)
 
 
 @dataclass
@@ -164,16 +171,29 @@ class Mirror:
         cached = await self._cache.get_page(url)
         fresh_for = self._config.fresh_seconds(url)
         if cached is not None and cached.age() < fresh_for:
+            count_cache("hit")
             return Served(cached)
         if cached is not None and cached.age() < fresh_for + self._swr_seconds:
+            count_cache("stale")
             self._refresh_later(url, cached)
             return Served(cached)
         try:
-            return Served(await self._refresh_page(url, cached))
+            fresh = await self._refresh_page(url, cached)
         except FetchError:
             if cached is None or not self._may_stand_in(cached, fresh_for):
                 raise
+            count_cache("stale")
             return Served(cached, stale=True)
+        count_cache("miss")
+        return Served(fresh)
+
+    async def ready(self) -> bool:
+        """Whether the store answers: a lookup of a key no entry can have."""
+        try:
+            await self._cache.store.get(READINESS_PROBE)
+        except StoreUnavailable:
+            return False
+        return True
 
     async def image(self, url: str) -> StoredImage:
         """A raster image, fetched with the same address checks and limits as pages."""
@@ -234,7 +254,8 @@ class Mirror:
 
     async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
-        fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
+        with origin_fetch():
+            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
         if isinstance(fetched, NotModified):
             assert cached is not None, "a 304 answers only a request that sent validators"
             confirmed = replace(cached, fetched_at=time.time())
@@ -253,7 +274,8 @@ class Mirror:
         return stored
 
     async def _fetch_image(self, url: str) -> StoredImage:
-        fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
+        with origin_fetch():
+            fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
         kind = checked_image(fetched.body, self._config.images.max_bytes)
         image = StoredImage(kind, fetched.body, time.time())
         await self._cache.put_image(url, image)

@@ -2,7 +2,8 @@
 
 Readers' safety shapes it: every response (errors and static files included) carries a
 CSP that forbids scripts and any host but this one, no referrer, and HSTS over HTTPS; the
-access log is off, so reader addresses and the URLs they read are never written down.
+access log is off by default and, when on, names only the route template (``metrics.py``),
+so reader addresses and the URLs they read are never written down.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from mirror import limits, metrics, publisher
 from mirror.cache import PageCache, open_store
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
@@ -58,7 +60,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_pages], client_max_size=64 * 1024)
+    guard = limits.Guard(config)
+    app = web.Application(
+        middlewares=[
+            metrics.count_requests,
+            publisher.middleware(config),
+            error_pages,
+            guard.middleware,
+        ],
+        client_max_size=64 * 1024,
+    )
+    app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     app[RENDERED] = RenderedPages(config.cache.memory_bytes)
@@ -75,6 +87,9 @@ def create_app(config: Config) -> web.Application:
             web.static("/static", STATIC_DIR, append_version=False),
         ]
     )
+    app.add_routes(limits.keyed_routes(config, {"GET /": home, "POST /open": open_url}))
+    metrics.add_routes(app, readiness)
+    publisher.add_routes(app, config, page_response)
     return app
 
 
@@ -134,25 +149,36 @@ async def open_url(request: web.Request) -> web.Response:
     url = str(form.get("url", "")).strip()
     if len(url) > MAX_FORM_URL or urlsplit(url).scheme not in {"http", "https"}:
         raise BadRequest
-    mirror = request.app[MIRROR]
-    if not mirror.is_mirrored(url):
+    config = request.app[CONFIG]
+    if config.site_for(url) is None and not limits.may_open_any_site(request, config):
         raise SiteNotMirrored
     raise web.HTTPSeeOther(request.app[LINKS].path(url, Kind.PAGE))
 
 
 async def article(request: web.Request) -> web.Response:
-    """A page rendered once per stored version, then answered from memory while fresh."""
     token = request.match_info["token"]
+    return await _page(request, token, lambda: request.app[LINKS].open(token, Kind.PAGE))
+
+
+async def page_response(request: web.Request, url: str) -> web.Response:
+    """The article at ``url`` (the publisher's path form), through the same memory."""
+    return await _page(request, request.app[LINKS].seal(url, Kind.PAGE), lambda: url)
+
+
+async def _page(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
+    """A page rendered once per stored version, then answered from memory while fresh."""
     rendered = request.app[RENDERED].get(token)
     if rendered is None:
-        rendered = await _render(request.app, token)
+        rendered = await _render(request.app, target())
         request.app[RENDERED].put(token, rendered)
+    else:
+        metrics.count_cache("hit")
     return respond(request, rendered, request.app[CONFIG].cache)
 
 
-async def _render(app: web.Application, token: str) -> Rendered:
+async def _render(app: web.Application, url: str) -> Rendered:
+    """The article at ``url``, rendered with its links made into mirror links."""
     links, mirror, config = app[LINKS], app[MIRROR], app[CONFIG]
-    url = links.open(token, Kind.PAGE)
     served = await mirror.page(url)
     body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
     if served.stale:
@@ -180,3 +206,12 @@ async def favicon(request: web.Request) -> web.FileResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
+
+
+async def readiness(app: web.Application) -> dict[str, bool]:
+    """``/readyz``: the page store answers and a token key is loaded."""
+    mirror = app.get(MIRROR)
+    return {
+        "cache": mirror is not None and await mirror.ready(),
+        "token_key": app[LINKS].ring.current in app[LINKS].ring.keys,
+    }

@@ -213,6 +213,50 @@ SETTINGS: tuple[Setting, ...] = (
         5 * MIB,
         "Largest image `/r/` serves; larger ones are refused.",
     ),
+    Setting(
+        "server.access_log",
+        bool,
+        False,
+        "Log one line per request: route, status and time only, never an address or URL.",
+    ),
+    Setting(
+        "server.access_key",
+        str,
+        "",
+        "Secret path segment (`/k/<key>/`) that unlocks `open_mode`; links made there carry it.",
+    ),
+    Setting(
+        "limits.rate",
+        float,
+        0.0,
+        "Requests per second allowed per client (token bucket, in memory); 0 turns it off.",
+    ),
+    Setting("limits.burst", int, 30, "Requests a client may make at once before `rate` applies."),
+    Setting(
+        "limits.client_header",
+        str,
+        "",
+        "Header with the client address set by a trusted proxy (`X-Forwarded-For`); else the peer.",
+    ),
+    Setting(
+        "limits.redis_url",
+        str,
+        "",
+        "Redis shared by instances for the rate limit (`redis://host:6379/1`); in memory if empty.",
+    ),
+    Setting(
+        "publisher.alternates",
+        list[str],
+        [],
+        "Other addresses of this mirror, in the signed manifest and on every page.",
+    ),
+    Setting("publisher.manifest_days", int, 30, "Days a signed mirror manifest stays valid."),
+    Setting(
+        "export.depth",
+        int,
+        1,
+        "How many links deep `mirror export` follows a site's internal links from its feeds.",
+    ),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -312,6 +356,8 @@ class ServerConfig:
     token_key: str = field(repr=False)
     open_mode: bool
     workers: int = 1
+    access_log: bool = False
+    access_key: str = field(default="", repr=False)
 
     @property
     def host(self) -> str:
@@ -366,6 +412,25 @@ class ImagesConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    rate: float = 0.0
+    burst: int = 30
+    client_header: str = ""
+    redis_url: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class PublisherConfig:
+    alternates: tuple[str, ...] = ()
+    manifest_days: int = 30
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    depth: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
@@ -373,6 +438,9 @@ class Config:
     sites: tuple[Site, ...]
     filters: FiltersConfig = FiltersConfig(lists=())
     images: ImagesConfig = ImagesConfig(max_bytes=5 * MIB)
+    limits: LimitsConfig = LimitsConfig()
+    publisher: PublisherConfig = PublisherConfig()
+    export: ExportConfig = ExportConfig()
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -465,6 +533,8 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         token_key=values["server.token_key"],
         open_mode=values["server.open_mode"],
         workers=values["server.workers"],
+        access_log=values["server.access_log"],
+        access_key=values["server.access_key"],
     )
     fetch = FetchConfig(
         timeout=values["fetch.timeout"],
@@ -489,6 +559,18 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         raise ConfigError(f"cache.store must be sqlite or redis, not {cache.store!r}")
     if server.workers < 1:
         raise ConfigError("server.workers must be at least 1")
+    limits = LimitsConfig(
+        rate=values["limits.rate"],
+        burst=values["limits.burst"],
+        client_header=values["limits.client_header"],
+        redis_url=values["limits.redis_url"],
+    )
+    publisher = PublisherConfig(
+        alternates=tuple(a.rstrip("/") for a in values["publisher.alternates"]),
+        manifest_days=values["publisher.manifest_days"],
+    )
+    _check_open_mode(server, limits)
+    _check_operator_values(limits, publisher, values["export.depth"])
     return Config(
         server=server,
         fetch=fetch,
@@ -496,6 +578,9 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         sites=_parse_sites(sites),
         filters=FiltersConfig(lists=tuple(values["filters.lists"])),
         images=ImagesConfig(max_bytes=values["images.max_bytes"]),
+        limits=limits,
+        publisher=publisher,
+        export=ExportConfig(depth=values["export.depth"]),
     )
 
 
@@ -510,6 +595,25 @@ def _proxy(url: str) -> str:
     if url and (parts.scheme not in {"http", "socks5", "socks5h"} or not parts.hostname):
         raise ConfigError("fetch.proxy must be an http://, socks5:// or socks5h:// URL")
     return url
+
+
+def _check_operator_values(limits: LimitsConfig, publisher: PublisherConfig, depth: int) -> None:
+    if limits.rate < 0 or limits.burst < 1:
+        raise ConfigError("limits.rate must be 0 or more and limits.burst 1 or more")
+    for address in publisher.alternates:
+        parts = urlsplit(address)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"publisher.alternates: {address!r} is not an http(s) URL")
+    if publisher.manifest_days < 1 or depth < 0:
+        raise ConfigError("publisher.manifest_days must be 1 or more, export.depth 0 or more")
+
+
+def _check_open_mode(server: ServerConfig, limits: LimitsConfig) -> None:
+    """An open mirror without a key or a rate limit is an open proxy for anyone: refuse it."""
+    if server.open_mode and not server.access_key and limits.rate <= 0:
+        raise ConfigError("server.open_mode needs server.access_key or limits.rate")
+    if server.access_key and not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", server.access_key):
+        raise ConfigError("server.access_key must be 16 to 128 characters of [A-Za-z0-9_-]")
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:

@@ -5,6 +5,7 @@
 #   redis-server  the shared cache for many instances
 #   nginx         the CDN / reverse-proxy tests
 #   wrk           load benchmarks
+#   caddy         validates deploy/Caddyfile (the compose file's front proxy)
 set -euo pipefail
 
 declare -A package_of=(
@@ -12,6 +13,7 @@ declare -A package_of=(
   [/usr/bin/redis-server]=redis-server
   [/usr/sbin/nginx]=nginx
   [/usr/bin/wrk]=wrk
+  [/usr/bin/caddy]=caddy
 )
 
 missing=()

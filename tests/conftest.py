@@ -12,6 +12,7 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,16 +200,25 @@ class RunningMirror:
             return response, await response.read()
 
 
-@pytest.fixture
-async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
+@asynccontextmanager
+async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
+    """The mirror for ``config`` over HTTPS on loopback, with a client pinned to it."""
     cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
     app = create_app(config)
     runner, port = await start_tls_site(app, server_context(cert, key))
     pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
     connector = aiohttp.TCPConnector(ssl=pinned)
-    async with aiohttp.ClientSession(connector=connector) as client:
-        yield RunningMirror(base=f"https://127.0.0.1:{port}", client=client, app=app)
-    await runner.cleanup()
+    try:
+        async with aiohttp.ClientSession(connector=connector) as client:
+            yield RunningMirror(base=f"https://127.0.0.1:{port}", client=client, app=app)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
+    async with serve_mirror(config) as running:
+        yield running
 
 
 @pytest.fixture

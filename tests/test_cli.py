@@ -13,11 +13,13 @@ from typing import Any
 
 import aiohttp
 import lxml.html
+import pytest
 from aiohttp import web
 
 from mirror.article import Article
 from mirror.cache import PageCache, StoredImage, StoredPage
-from mirror.keys import load_cache_key, load_token_ring
+from mirror.cli import main
+from mirror.keys import b64encode, load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store_sqlite import SqliteStore
@@ -211,3 +213,49 @@ async def test_cache_stats_purge_and_prune(config: Config, tmp_path: Path) -> No
     pruned = run_mirror("cache", "prune", "--config", toml)
     assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
     assert b"entries: 0\n" in run_mirror("cache", "stats", "--config", toml).stdout
+
+
+def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """The command's exit code and everything it printed (the quick way, no new Python)."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_keys_list_and_rotate_never_print_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = str(tmp_path / "mirror.toml")
+    (tmp_path / "mirror.toml").write_text("[server]\n")
+    assert run_in_process(capsys, "keys", "init", "--config", toml)[0] == 0
+    ring = load_token_ring(tmp_path / "data")
+    rotated = run_in_process(capsys, "keys", "rotate", "--config", toml)
+    assert rotated[0] == 0
+    listed = run_in_process(capsys, "keys", "list", "--config", toml)
+    new = load_token_ring(tmp_path / "data")
+    assert listed == (0, f"  {ring.current}\n* {new.current}\n")
+    for key in new.keys.values():
+        assert b64encode(key) not in rotated[1] + listed[1]
+    for name in ("token-keys.json", "cache.key", "manifest.key"):
+        assert (tmp_path / "data" / name).exists()
+
+
+def test_rotate_refuses_a_configured_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(f'[server]\ntoken_key = "{b64encode(bytes(64))}"\n')
+    code, printed = run_in_process(capsys, "keys", "rotate", "--config", str(toml))
+    assert code == 2
+    assert "server.token_key" in printed
+    assert b64encode(bytes(64)) not in printed
+
+
+def test_config_repr_hides_secrets(tmp_path: Path) -> None:
+    from mirror.settings import load_config
+
+    toml = tmp_path / "mirror.toml"
+    key, access = b64encode(bytes(range(64))), "access-key-0123456789"
+    toml.write_text(f'[server]\ntoken_key = "{key}"\naccess_key = "{access}"\n')
+    text = repr(load_config(toml, environ={}))
+    assert key not in text and access not in text

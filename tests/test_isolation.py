@@ -90,6 +90,7 @@ async def mirror_of_real_pages(
     config = load_config(
         write_config(
             f'[server]\nlisten = "127.0.0.1:0"\ndata_dir = "data"\nopen_mode = true\n'
+            "[limits]\nrate = 1000.0\nburst = 1000\n"
             f'[fetch]\nca_file = "{ca_file}"\ntimeout = 10.0\nconnect_to = {json.dumps(pins)}\n'
         ),
         environ={},

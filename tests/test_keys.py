@@ -51,3 +51,17 @@ def test_truncated_cache_key_is_refused(tmp_path: Path) -> None:
 def test_key_repr_hides_secrets(tmp_path: Path) -> None:
     ring = load_token_ring(tmp_path)
     assert b64encode(ring.keys[ring.current]) not in repr(ring)
+
+
+def test_rotation_keeps_old_keys_for_reading(tmp_path: Path) -> None:
+    from mirror.keys import rotate_token_ring
+    from mirror.links import Kind, LinkBuilder
+
+    before = load_token_ring(tmp_path)
+    token = LinkBuilder(before).seal("https://example.org/a", Kind.PAGE)
+    after = rotate_token_ring(tmp_path)
+    assert after.current != before.current
+    assert list(after.keys) == [before.current, after.current]
+    assert load_token_ring(tmp_path) == after
+    assert LinkBuilder(after).open(token, Kind.PAGE) == "https://example.org/a"
+    assert stat.S_IMODE((tmp_path / TOKEN_RING_FILE).stat().st_mode) == 0o600

@@ -1,0 +1,197 @@
+"""Observability without surveillance: Prometheus metrics, health probes and the access log.
+
+Every label value comes from a closed set that we define: a route *template* such as
+``/m/{token}`` (never the path that matched it), a status code, the class name of an error,
+a cache result, or an event name from ``EVENTS``. So no URL, token, address or user agent can
+reach a label, however a request is crafted. The access log, off by default, follows the same
+rule: method, route template, status and time, nothing else.
+
+Stages count what they did through ``count(event)``; adding an event is adding a row to
+``EVENTS``, and an unknown name fails loudly rather than inventing a label value.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry()
+
+REQUESTS = Counter(
+    "mirror_requests",
+    "Requests answered, by route template and status.",
+    ["route", "status"],
+    registry=REGISTRY,
+)
+REQUEST_SECONDS = Histogram(
+    "mirror_request_seconds",
+    "Time to answer a request, by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
+CACHE_LOOKUPS = Counter(
+    "mirror_cache_lookups",
+    "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served).",
+    ["result"],
+    registry=REGISTRY,
+)
+ORIGIN_FETCH_SECONDS = Histogram(
+    "mirror_origin_fetch_seconds",
+    "Time of one origin fetch, success or failure.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 60.0),
+    registry=REGISTRY,
+)
+ORIGIN_FETCH_ERRORS = Counter(
+    "mirror_origin_fetch_errors",
+    "Failed origin fetches, by kind of error.",
+    ["kind"],
+    registry=REGISTRY,
+)
+STRIPPED_ELEMENTS = Counter(
+    "mirror_stripped_elements",
+    "Elements removed from articles as ads, trackers or widgets.",
+    registry=REGISTRY,
+)
+STRIPPED_BYTES = Counter(
+    "mirror_stripped_bytes",
+    "Bytes of article markup removed as ads, trackers or widgets.",
+    registry=REGISTRY,
+)
+EVENTS = {
+    "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
+    "rate_limited": "A request was refused by the per-client rate limit.",
+    "access_key_refused": "A request carried a wrong access key.",
+    "rate_limit_store_down": "Redis did not answer; the rate limit fell back to memory.",
+}
+EVENT_COUNTER = Counter(
+    "mirror_events",
+    "Events counted by pipeline stages; names are listed in mirror/metrics.py EVENTS.",
+    ["event"],
+    registry=REGISTRY,
+)
+UNMATCHED = "unmatched"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
+
+
+def count(event: str, amount: float = 1) -> None:
+    """Count ``amount`` of a named event; the name must be one of ``EVENTS``."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown metrics event {event!r}: add it to EVENTS")
+    EVENT_COUNTER.labels(event=event).inc(amount)
+
+
+def count_stripped(elements: int, stripped_bytes: int) -> None:
+    STRIPPED_ELEMENTS.inc(elements)
+    STRIPPED_BYTES.inc(max(stripped_bytes, 0))
+
+
+def count_cache(result: str) -> None:
+    CACHE_LOOKUPS.labels(result=result).inc()
+
+
+@contextmanager
+def origin_fetch() -> Iterator[None]:
+    """Time one origin fetch and count its failure by the error's class name."""
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception as exc:
+        ORIGIN_FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
+        raise
+    finally:
+        ORIGIN_FETCH_SECONDS.observe(time.perf_counter() - start)
+
+
+def route_of(request: BaseRequest) -> str:
+    """The template of the route that matched (``/m/{token}``), never the concrete path."""
+    if not isinstance(request, web.Request):
+        return UNMATCHED
+    resource = request.match_info.route.resource
+    return UNMATCHED if resource is None else resource.canonical
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost middleware: sees the final status, error pages and redirects included."""
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = route_of(request)
+        REQUESTS.labels(route=route, status=str(status)).inc()
+        REQUEST_SECONDS.labels(route=route).observe(time.perf_counter() - start)
+
+
+class RouteAccessLogger(AbstractAccessLogger):
+    """One line per request with no address, no URL, no user agent, no referrer."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %.1fms", request.method, route_of(request), response.status, time * 1000
+        )
+
+
+class ServerErrorScrubber(logging.Filter):
+    """aiohttp logs a malformed request as "Error handling request from <address>", with an
+    exception that may quote the request line: keep only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aiohttp.server"):
+            kind = type(record.exc_info[1]).__name__ if record.exc_info else "unknown"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                f"error handling a request: {kind}",
+                (),
+                None,
+                None,
+            )
+        return True
+
+
+def configure_logging() -> None:
+    """Log to stderr, with aiohttp's per-request error lines scrubbed of who and what."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(ServerErrorScrubber())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def add_routes(app: web.Application, probe: Probe) -> None:
+    """``/readyz`` (every probe true, else 503) and ``/metrics`` (Prometheus text format)."""
+
+    async def readyz(request: web.Request) -> web.Response:
+        results = await probe(request.app)
+        ready = all(results.values())
+        text = "".join(f"{name} {'ok' if ok else 'failing'}\n" for name, ok in results.items())
+        return web.Response(
+            text=text, status=200 if ready else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(REGISTRY))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.add_routes([web.get("/readyz", readyz), web.get("/metrics", metrics)])
