@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from mirror import pages
+from mirror.appkeys import CONFIG, FEEDS, LINKS, MIRROR
 from mirror.cache import PageCache
+from mirror.compress import compression
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
-from mirror.render import render_article, render_error, render_home
-from mirror.rewrite import rewrite_body
+from mirror.render import render_error
 from mirror.settings import Config
+from mirror.sitefeeds import SiteFeeds
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 CACHE_FILE = "cache.sqlite3"
 IMAGE_MAX_AGE = 86400
 MAX_FORM_URL = 8192
@@ -48,28 +49,30 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=31536000"
 
-CONFIG = web.AppKey("config", Config)
-MIRROR = web.AppKey("mirror", Mirror)
-LINKS = web.AppKey("links", LinkBuilder)
+__all__ = ["CONFIG", "LINKS", "MIRROR", "create_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_pages], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[compression, error_pages], client_max_size=64 * 1024)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     app.cleanup_ctx.append(_mirror_context)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [
-            web.get("/", home),
+            web.get("/", pages.home),
+            web.get("/about", pages.about),
+            web.get("/s/{site}/", pages.site_index),
+            web.get("/s/{site}/feed", pages.site_feed),
             web.post("/open", open_url),
-            web.get("/m/{token}", article),
+            web.get("/m/{token}", pages.article),
+            web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),
             web.get("/favicon.ico", favicon),
-            web.static("/static", STATIC_DIR, append_version=False),
+            web.get("/static/{name}", pages.static_file),
         ]
     )
     return app
@@ -81,6 +84,7 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     secret = load_cache_key(data_dir)
     async with Fetcher(config.fetch) as fetcher, PageCache(data_dir / CACHE_FILE, secret) as cache:
         app[MIRROR] = Mirror(config, fetcher, cache)
+        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds)
         yield
 
 
@@ -96,29 +100,28 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except MirrorError as error:
-        return _error_response(error)
+        return _error_response(request, error)
     except web.HTTPNotFound:
-        return _error_response(NotFound())
+        return _error_response(request, NotFound())
     except web.HTTPMethodNotAllowed:
-        return _error_response(BadRequest("That kind of request is not served here."), 405)
+        return _error_response(request, BadRequest("That kind of request is not served here."), 405)
     except web.HTTPException:
         raise
     except Exception as exc:
         log.error("internal error: %s", type(exc).__name__)
-        return _error_response(MirrorError())
+        return _error_response(request, MirrorError())
 
 
-def _error_response(error: MirrorError, status: int | None = None) -> web.Response:
+def _error_response(
+    request: web.Request, error: MirrorError, status: int | None = None
+) -> web.Response:
+    status = status or error.status
     return web.Response(
-        text=render_error(error),
-        status=status or error.status,
+        text=render_error(pages.reader_of(request), error, status),
+        status=status,
         content_type="text/html",
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Vary": "Accept-Language"},
     )
-
-
-async def home(request: web.Request) -> web.Response:
-    return web.Response(text=render_home(request.app[CONFIG].sites), content_type="text/html")
 
 
 async def open_url(request: web.Request) -> web.Response:
@@ -130,20 +133,8 @@ async def open_url(request: web.Request) -> web.Response:
     mirror = request.app[MIRROR]
     if not mirror.is_mirrored(url):
         raise SiteNotMirrored
-    raise web.HTTPSeeOther(request.app[LINKS].path(url, Kind.PAGE))
-
-
-async def article(request: web.Request) -> web.Response:
-    links = request.app[LINKS]
-    mirror = request.app[MIRROR]
-    url = links.open(request.match_info["token"], Kind.PAGE)
-    served = await mirror.page(url)
-    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
-    return web.Response(
-        text=render_article(served, body),
-        content_type="text/html",
-        headers={"Cache-Control": "no-cache"},
-    )
+    reader = pages.reader_of(request)
+    raise web.HTTPSeeOther(reader.link(request.app[LINKS].path(url, Kind.PAGE)))
 
 
 async def image(request: web.Request) -> web.Response:
@@ -158,7 +149,9 @@ async def image(request: web.Request) -> web.Response:
 
 async def favicon(request: web.Request) -> web.FileResponse:
     """Browsers ask for it whatever the page says; answer rather than log a 404."""
-    return web.FileResponse(STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+    return web.FileResponse(
+        pages.STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"}
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -104,6 +104,21 @@ SETTINGS: tuple[Setting, ...] = (
         "The one User-Agent sent to every origin.",
     ),
     Setting("cache.fresh_seconds", int, 600, "Seconds a stored page is served without refetching."),
+    Setting("reader.operator", str, "", "Who runs this mirror, shown on the about page."),
+    Setting("reader.contact", str, "", "How to reach the operator, shown on the about page."),
+    Setting(
+        "reader.low_bandwidth",
+        bool,
+        False,
+        "Show images only on request unless the reader switches them on (`?lite=0`).",
+    ),
+    Setting(
+        "reader.download_image_bytes",
+        int,
+        2 * MIB,
+        "Total image bytes inlined into one downloaded article (HTML or EPUB).",
+    ),
+    Setting("reader.feed_fresh_seconds", int, 900, "Seconds a fetched site feed is reused."),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -203,11 +218,23 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class ReaderConfig:
+    """What readers see: the about page, low-bandwidth default, downloads and feeds."""
+
+    operator: str = ""
+    contact: str = ""
+    low_bandwidth: bool = False
+    download_image_bytes: int = 2 * MIB
+    feed_fresh_seconds: int = 900
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
     cache: CacheConfig
     sites: tuple[Site, ...]
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -302,7 +329,14 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         user_agent=values["fetch.user_agent"],
     )
     cache = CacheConfig(fresh_seconds=values["cache.fresh_seconds"])
-    return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites))
+    reader = ReaderConfig(
+        operator=values["reader.operator"],
+        contact=values["reader.contact"],
+        low_bandwidth=values["reader.low_bandwidth"],
+        download_image_bytes=values["reader.download_image_bytes"],
+        feed_fresh_seconds=values["reader.feed_fresh_seconds"],
+    )
+    return Config(server=server, fetch=fetch, cache=cache, sites=_parse_sites(sites), reader=reader)
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:

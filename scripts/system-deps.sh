@@ -5,6 +5,7 @@
 #   redis-server  the shared cache for many instances
 #   nginx         the CDN / reverse-proxy tests
 #   wrk           load benchmarks
+#   fonts-wqy-microhei  a small CJK face, so browser tests and screenshots show Chinese text
 set -euo pipefail
 
 declare -A package_of=(
@@ -12,11 +13,12 @@ declare -A package_of=(
   [/usr/bin/redis-server]=redis-server
   [/usr/sbin/nginx]=nginx
   [/usr/bin/wrk]=wrk
+  [/usr/share/fonts/truetype/wqy/wqy-microhei.ttc]=fonts-wqy-microhei
 )
 
 missing=()
 for program in "${!package_of[@]}"; do
-  [ -x "$program" ] || missing+=("${package_of[$program]}")
+  [ -e "$program" ] || missing+=("${package_of[$program]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
