@@ -165,7 +165,12 @@ def write_template(path: Path) -> None:
 
     Run by ``make catalogs`` after interface text changes; translators then fill the gaps.
     """
-    template = Catalog(project="mirror")
+    template = Catalog(
+        project="mirror",
+        version="0.1",
+        header_comment="# The messages of mirror's interface, written by `make catalogs`.",
+        fuzzy=False,
+    )
     for message in source_messages():
         template.add(message)
     with path.open("wb") as handle:

@@ -6,6 +6,7 @@ page knows its reader (language and low-bandwidth choice) from the request alone
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import math
 from functools import cache
@@ -90,11 +91,14 @@ def entries_for(request: web.Request, items: tuple[FeedItem, ...], reader: Reade
 
 async def home(request: web.Request) -> web.Response:
     reader = reader_of(request)
-    listings = []
-    for site in request.app[CONFIG].sites:
-        latest = await request.app[FEEDS].latest(site)
-        entries = entries_for(request, latest.items[:HOME_ENTRIES], reader)
-        listings.append(SiteListing(site, tuple(entries), latest.failed))
+    sites = request.app[CONFIG].sites
+    latest = await asyncio.gather(*(request.app[FEEDS].latest(site) for site in sites))
+    listings = [
+        SiteListing(
+            site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
+        )
+        for site, news in zip(sites, latest, strict=True)
+    ]
     return html_page(render_home(reader, listings))
 
 

@@ -2,7 +2,9 @@
 
 Home and site index pages are built from these, so a burst of readers costs the origin one
 feed fetch per ``reader.feed_fresh_seconds``. When a refresh fails the last good copy is
-used, as for articles. Feed URLs come from the configuration only, so the store is bounded.
+used, as for articles; with no copy, the failure itself is remembered for ``RETRY_SECONDS``
+so a blocked origin does not make every home page wait out the fetch timeout. Feed URLs come
+from the configuration only, so the store is bounded.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mirror.fetch import FEED_TYPES, Fetcher
 from mirror.settings import Site
 
 OLDEST = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class SiteFeeds:
     fetcher: Fetcher
     fresh_seconds: float
     _copies: dict[str, _Copy] = field(default_factory=dict)
+    _failures: dict[str, tuple[float, MirrorError]] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def body(self, url: str) -> bytes:
@@ -49,12 +53,17 @@ class SiteFeeds:
             copy = self._copies.get(url)
             if copy is not None and time.monotonic() - copy.fetched_at < self.fresh_seconds:
                 return copy.body
+            failed_at, error = self._failures.get(url, (-RETRY_SECONDS, None))
+            if error is not None and copy is None and time.monotonic() - failed_at < RETRY_SECONDS:
+                raise error
             try:
                 fetched = await self.fetcher.fetch(url, FEED_TYPES)
-            except MirrorError:
+            except MirrorError as exc:
+                self._failures[url] = (time.monotonic(), exc)
                 if copy is None:
                     raise
                 return copy.body
+            self._failures.pop(url, None)
             self._copies[url] = _Copy(time.monotonic(), fetched.body)
             return fetched.body
 

@@ -22,6 +22,30 @@ from tests.conftest import ARTICLE_URL, CHINESE_URL, RunningMirror
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
 WIDTHS = (1280, 360)
+WCAG_AA = 4.5
+# The lowest WCAG contrast ratio between any visible text and the background behind it.
+LOWEST_CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  let worst = {ratio: 21, text: ""};
+  for (const el of document.body.querySelectorAll("*")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst.ratio) worst = {ratio, text: el.textContent.trim().slice(0, 40)};
+  }
+  return worst;
+}"""
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,8 @@ async def check_page(loaded: Visit, mirror: RunningMirror, case: Case) -> None:
     )
     assert overflow <= 0, (case.name, overflow)
     assert await page.get_attribute("html", "dir") == case.direction, case.name
+    contrast = await page.evaluate(LOWEST_CONTRAST)
+    assert contrast["ratio"] >= WCAG_AA, (case.name, contrast)
     assert await page.locator("main#main").count() == 1
     assert await page.locator("a.skip[href='#main']").count() == 1
 
@@ -122,3 +148,14 @@ async def test_uyghur_quote_is_right_to_left_inside_chinese_article(
         assert await loaded.page.get_attribute("article", "lang") == "zh-CN"
         assert "بىز ئۆز تىلىمىزدا" in await quote.inner_text()
         await loaded.page.screenshot(path=SCREENSHOTS / "article-uyghur-quote-light-360.png")
+
+
+async def test_print_stylesheet_keeps_only_the_article(running_mirror: RunningMirror) -> None:
+    path = running_mirror.app[LINKS].path(ARTICLE_URL, Kind.PAGE)
+    async with launch() as browser, new_context(browser) as context:
+        loaded = await visit(context, running_mirror.base + path, "load")
+        await loaded.page.emulate_media(media="print")
+        for hidden in (".masthead", ".colophon", ".share", ".downloads"):
+            assert not await loaded.page.locator(hidden).is_visible(), hidden
+        assert await loaded.page.locator("article h1").is_visible()
+        await loaded.page.screenshot(path=SCREENSHOTS / "article-cdt-print-1280.png")

@@ -70,3 +70,14 @@ async def test_unreadable_feeds_are_reported_not_raised(fetcher: Fetcher, origin
     assert "Western Countries Turn Up the Heat on Xinjiang" in titles
     with pytest.raises(OriginStatus):
         await feeds.body("https://chinadigitaltimes.net/missing.xml")
+
+
+async def test_a_failing_origin_is_not_asked_again_at_once(
+    fetcher: Fetcher, origin: Origin
+) -> None:
+    feeds = SiteFeeds(fetcher, fresh_seconds=60)
+    missing = "https://chinadigitaltimes.net/missing.xml"
+    for _ in range(3):
+        with pytest.raises(OriginStatus):
+            await feeds.body(missing)
+    assert origin.hits["/missing.xml"] == 1
