@@ -64,6 +64,9 @@ class FeedLinks:
     is_mirrored: Callable[[str], bool]
 
     def page(self, url: str) -> str:
+        """The mirror URL of an article; links this mirror cannot serve stay as they are."""
+        if not self.is_mirrored(url):
+            return url
         return self.base + self.links.path(clean_url(url), Kind.PAGE)
 
 

@@ -77,6 +77,7 @@ def site_named(request: web.Request) -> Site:
 
 def entries_for(request: web.Request, items: tuple[FeedItem, ...], reader: Reader) -> list[Entry]:
     links = request.app[LINKS]
+    mirrored = request.app[MIRROR].is_mirrored
     return [
         Entry(
             title=item.title or item.link,
@@ -85,7 +86,7 @@ def entries_for(request: web.Request, items: tuple[FeedItem, ...], reader: Reade
             summary=item.summary,
         )
         for item in items
-        if item.link
+        if item.link and mirrored(item.link)
     ]
 
 

@@ -94,6 +94,15 @@ def test_rss_republished_through_the_mirror() -> None:
     assert result.entries[1].title == "新疆：维吾尔家庭的呼声"
 
 
+def test_links_the_mirror_cannot_serve_are_left_alone() -> None:
+    elsewhere = CDT_FEED.replace(
+        b"https://chinadigitaltimes.net/2018/11/minitrue", b"https://x.example/m"
+    )
+    entries = parsed(elsewhere).entries
+    assert entries[2].link == "https://x.example/m-do-not-hype-trade-talks/"
+    assert urlsplit(entries[0].link).netloc == "mirror.example"
+
+
 def test_atom_republished_through_the_mirror() -> None:
     result = parsed(ATOM_FEED)
     assert result.version == "atom10"
