@@ -63,6 +63,7 @@ def cases(mirror: RunningMirror) -> list[Case]:
         Case("home", "/"),
         Case("site-index", "/s/cdt/"),
         Case("article-cdt", links.path(ARTICLE_URL, Kind.PAGE)),
+        Case("article-cdt-low-bandwidth", links.path(ARTICLE_URL, Kind.PAGE) + "?lite=1"),
         Case("article-chinese", chinese + "?hl=zh-Hans"),
         Case("article-chinese-ug-interface", chinese + "?hl=ug", direction="rtl"),
         Case("home-fa", "/?hl=fa", direction="rtl"),
