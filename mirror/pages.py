@@ -37,6 +37,7 @@ from mirror.settings import Site
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
+LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes on behind it
 MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
@@ -93,7 +94,8 @@ def entries_for(request: web.Request, items: tuple[FeedItem, ...], reader: Reade
 async def home(request: web.Request) -> web.Response:
     reader = reader_of(request)
     sites = request.app[CONFIG].sites
-    latest = await asyncio.gather(*(request.app[FEEDS].latest(site) for site in sites))
+    feeds = request.app[FEEDS]
+    latest = await asyncio.gather(*(feeds.latest(site, LIST_WAIT_SECONDS) for site in sites))
     listings = [
         SiteListing(
             site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
@@ -106,7 +108,7 @@ async def home(request: web.Request) -> web.Response:
 async def site_index(request: web.Request) -> web.Response:
     site = site_named(request)
     reader = reader_of(request)
-    latest = await request.app[FEEDS].latest(site)
+    latest = await request.app[FEEDS].latest(site, LIST_WAIT_SECONDS)
     pages = max(1, math.ceil(len(latest.items) / PAGE_ENTRIES))
     page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
     if not 1 <= page <= min(pages, MAX_PAGE):

@@ -3,8 +3,10 @@
 Home and site index pages are built from these, so a burst of readers costs the origin one
 feed fetch per ``reader.feed_fresh_seconds``. When a refresh fails the last good copy is
 used, as for articles; with no copy, the failure itself is remembered for ``RETRY_SECONDS``
-so a blocked origin does not make every home page wait out the fetch timeout. Feed URLs come
-from the configuration only, so the store is bounded.
+so a blocked origin does not make every home page wait out the fetch timeout. Pages wait
+for a slow feed only ``wait`` seconds: the fetch goes on in the background and fills the
+store for the next reader. Feed URLs come from the configuration only, so the store is
+bounded.
 """
 
 from __future__ import annotations
@@ -67,15 +69,25 @@ class SiteFeeds:
             self._copies[url] = _Copy(time.monotonic(), fetched.body)
             return fetched.body
 
-    async def latest(self, site: Site) -> Latest:
-        """All items of a site's feeds, each article once, newest first."""
+    async def latest(self, site: Site, wait: float | None = None) -> Latest:
+        """All items of a site's feeds, each article once, newest first; a feed that takes
+        longer than ``wait`` seconds counts as failed for now."""
         items: dict[str, FeedItem] = {}
         failed = False
         for url in site.feeds:
+            fetching = asyncio.ensure_future(self.body(url))
+            fetching.add_done_callback(_retrieve)
             try:
-                for item in read_items(await self.body(url)):
+                body = await asyncio.wait_for(asyncio.shield(fetching), wait)
+                for item in read_items(body):
                     items.setdefault(item.link, item)
-            except (MirrorError, FeedError):
+            except (MirrorError, FeedError, TimeoutError):
                 failed = True
         ordered = sorted(items.values(), key=lambda i: i.published or OLDEST, reverse=True)
         return Latest(tuple(ordered), failed)
+
+
+def _retrieve(task: asyncio.Future[bytes]) -> None:
+    """Mark a background fetch's failure as seen: it was reported, or nobody waits for it."""
+    if not task.cancelled():
+        task.exception()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -8,7 +9,7 @@ from aiohttp import web
 from mirror.errors import OriginStatus
 from mirror.fetch import Fetcher
 from mirror.settings import Config, Site
-from mirror.sitefeeds import SiteFeeds
+from mirror.sitefeeds import Latest, SiteFeeds
 from tests.conftest import ARTICLE_URL, Origin
 from tests.feed_fixtures import ATOM_FEED
 
@@ -81,3 +82,18 @@ async def test_a_failing_origin_is_not_asked_again_at_once(
         with pytest.raises(OriginStatus):
             await feeds.body(missing)
     assert origin.hits["/missing.xml"] == 1
+
+
+async def test_pages_do_not_wait_for_a_slow_feed(fetcher: Fetcher, origin: Origin) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)
+        return web.Response(body=ATOM_FEED, content_type="application/atom+xml")
+
+    origin.routes["/slow.xml"] = slow
+    feeds = SiteFeeds(fetcher, fresh_seconds=60)
+    slow_site = site("https://chinadigitaltimes.net/slow.xml")
+    assert await feeds.latest(slow_site, wait=0.05) == Latest(failed=True)
+    await asyncio.sleep(0.8)
+    later = await feeds.latest(slow_site, wait=0.05)
+    assert not later.failed and later.items[0].title == "Second story"
+    assert origin.hits["/slow.xml"] == 1
