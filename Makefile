@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= $(firstword $(wildcard mirror.toml) deploy/mirror.example.toml)
 
-.PHONY: serve test lint typecheck unit venv clean system-deps
+.PHONY: serve test lint typecheck unit venv clean system-deps catalogs
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# After changing interface text: refresh messages.pot and merge it into every catalog.
+catalogs: $(VENV)/.installed-runtime
+	$(BIN)/python -m mirror.i18n
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -39,8 +39,8 @@ from lxml.html import HtmlElement
 
 from mirror.article import Article, LeadImage
 from mirror.errors import ConfigError, MirrorError
-from mirror.feeds import FEED_TYPES, FeedItem, parse_feed
-from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher
+from mirror.feeds import FeedError, FeedItem, read_items
+from mirror.fetch import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
 from mirror.pipeline import process_page
 from mirror.render import environment
 from mirror.settings import Config, Site
@@ -279,7 +279,7 @@ class Exporter:
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
         """Breadth first from the feed items, ``depth`` links deep, skipping kept articles."""
-        dates = {clean_url(i.url): i.published for i in items}
+        dates = {clean_url(i.link): i.published for i in items}
         frontier = list(dict.fromkeys(dates))
         seen = set(frontier)
         for level in range(depth + 1):
@@ -382,8 +382,11 @@ async def feed_items(fetcher: Fetcher, site: Site) -> list[FeedItem]:
     items: list[FeedItem] = []
     for feed in site.feeds:
         fetched = await fetcher.fetch(feed, FEED_TYPES)
-        items += parse_feed(fetched.body)
-    return items
+        try:
+            items += read_items(fetched.body)
+        except FeedError:
+            continue  # a feed that does not parse lists nothing; the others still count
+    return [i for i in items if urlsplit(i.link).scheme in {"http", "https"}]
 
 
 async def run_export(
@@ -404,7 +407,7 @@ async def run_export(
         if since is not None:
             items = [i for i in items if i.published is None or i.published >= since]
         exporter = Exporter(config, site, out, fetcher)
-        await exporter.crawl([i for i in items if config.site_for(i.url) == site], depth, progress)
+        await exporter.crawl([i for i in items if config.site_for(i.link) == site], depth, progress)
     progress.close()
     exporter.write_site()
     exporter.report.violations = find_host_references(out)

@@ -72,6 +72,15 @@ PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp"}
 )
+FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/xml",
+        "text/xml",
+        "application/rdf+xml",
+    }
+)
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BACKOFF_STATUSES = frozenset({429, 503})

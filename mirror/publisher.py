@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import datetime
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -22,21 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mirror import manifest
 from mirror.errors import NotFound
-from mirror.render import environment
+from mirror.pages import reader_of
+from mirror.render import ALTERNATES, environment, render_page
 from mirror.settings import Config, public_url
 
 RESIGN_AFTER = datetime.timedelta(days=1)
-ALTERNATES: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
-    "alternates", default=()
-)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def alternate_addresses() -> tuple[str, ...]:
-    """The template global behind the "if this address is blocked" line."""
-    return ALTERNATES.get()
 
 
 def middleware(config: Config) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -58,7 +50,6 @@ def all_addresses(config: Config) -> list[str]:
 
 def add_routes(app: web.Application, config: Config, respond_with_page: PageResponder) -> None:
     """Publisher routes; ``/s/{site}/{path}`` is added last so exact ``/s/`` routes win."""
-    environment().globals["alternate_addresses"] = alternate_addresses
     signing_key = manifest.load_signing_key(config.server.data_dir)
     signed = _ManifestCache(signing_key, config)
     sites = {site.name: site for site in config.sites}
@@ -73,14 +64,12 @@ def add_routes(app: web.Application, config: Config, respond_with_page: PageResp
         return await respond_with_page(request, url)
 
     async def link_to_us(request: web.Request) -> web.Response:
-        page = (
-            environment()
-            .get_template("link_to_us.html")
-            .render(
-                base=public_url(config),
-                sites=config.sites,
-                public_key=manifest.public_key_text(signing_key),
-            )
+        page = render_page(
+            reader_of(request),
+            "link_to_us.html",
+            base=public_url(config),
+            sites=config.sites,
+            public_key=manifest.public_key_text(signing_key),
         )
         return web.Response(text=page, content_type="text/html")
 

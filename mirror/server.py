@@ -9,28 +9,28 @@ so reader addresses and the URLs they read are never written down.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from mirror import limits, metrics, publisher
+from mirror import limits, metrics, pages, publisher
+from mirror.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
 from mirror.cache import PageCache, open_store
+from mirror.compress import compression
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
-from mirror.render import render_article, render_error, render_home
-from mirror.responses import Rendered, RenderedPages, respond
-from mirror.rewrite import rewrite_body
+from mirror.render import render_error
+from mirror.responses import RenderedPages
 from mirror.settings import Config
+from mirror.sitefeeds import SiteFeeds
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 IMAGE_MAX_AGE = 86400
 MAX_FORM_URL = 8192
 
@@ -51,10 +51,7 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=31536000"
 
-CONFIG = web.AppKey("config", Config)
-MIRROR = web.AppKey("mirror", Mirror)
-LINKS = web.AppKey("links", LinkBuilder)
-RENDERED = web.AppKey("rendered", RenderedPages)
+__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -64,6 +61,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(
         middlewares=[
             metrics.count_requests,
+            compression,
             publisher.middleware(config),
             error_pages,
             guard.middleware,
@@ -78,18 +76,22 @@ def create_app(config: Config) -> web.Application:
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [
-            web.get("/", home),
+            web.get("/", pages.home),
+            web.get("/about", pages.about),
+            web.get("/s/{site}/", pages.site_index),
+            web.get("/s/{site}/feed", pages.site_feed),
             web.post("/open", open_url),
-            web.get("/m/{token}", article),
+            web.get("/m/{token}", pages.article),
+            web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),
             web.get("/favicon.ico", favicon),
-            web.static("/static", STATIC_DIR, append_version=False),
+            web.get("/static/{name}", pages.static_file),
         ]
     )
-    app.add_routes(limits.keyed_routes(config, {"GET /": home, "POST /open": open_url}))
+    app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
-    publisher.add_routes(app, config, page_response)
+    publisher.add_routes(app, config, pages.page_response)
     return app
 
 
@@ -103,6 +105,7 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
         Mirror(config, fetcher, cache) as mirror,
     ):
         app[MIRROR] = mirror
+        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds)
         yield
 
 
@@ -118,29 +121,31 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except MirrorError as error:
-        return _error_response(error)
+        return _error_response(request, error)
     except web.HTTPNotFound:
-        return _error_response(NotFound())
+        return _error_response(request, NotFound())
     except web.HTTPMethodNotAllowed:
-        return _error_response(BadRequest("That kind of request is not served here."), 405)
+        return _error_response(request, BadRequest("That kind of request is not served here."), 405)
     except web.HTTPException:
         raise
     except Exception as exc:
         log.error("internal error: %s", type(exc).__name__)
-        return _error_response(MirrorError())
+        return _error_response(request, MirrorError())
 
 
-def _error_response(error: MirrorError, status: int | None = None) -> web.Response:
+def _error_response(
+    request: web.Request, error: MirrorError, status: int | None = None
+) -> web.Response:
+    status = status or error.status
+    # The language links of an error page lead home: the failed path may hold a wrong key or
+    # a token, and an error page must not echo either.
+    reader = replace(pages.reader_of(request), path="/", params={})
     return web.Response(
-        text=render_error(error),
-        status=status or error.status,
+        text=render_error(reader, error, status),
+        status=status,
         content_type="text/html",
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Vary": "Accept-Language"},
     )
-
-
-async def home(request: web.Request) -> web.Response:
-    return web.Response(text=render_home(request.app[CONFIG].sites), content_type="text/html")
 
 
 async def open_url(request: web.Request) -> web.Response:
@@ -152,40 +157,8 @@ async def open_url(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     if config.site_for(url) is None and not limits.may_open_any_site(request, config):
         raise SiteNotMirrored
-    raise web.HTTPSeeOther(request.app[LINKS].path(url, Kind.PAGE))
-
-
-async def article(request: web.Request) -> web.Response:
-    token = request.match_info["token"]
-    return await _page(request, token, lambda: request.app[LINKS].open(token, Kind.PAGE))
-
-
-async def page_response(request: web.Request, url: str) -> web.Response:
-    """The article at ``url`` (the publisher's path form), through the same memory."""
-    return await _page(request, request.app[LINKS].seal(url, Kind.PAGE), lambda: url)
-
-
-async def _page(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
-    """A page rendered once per stored version, then answered from memory while fresh."""
-    rendered = request.app[RENDERED].get(token)
-    if rendered is None:
-        rendered = await _render(request.app, target())
-        request.app[RENDERED].put(token, rendered)
-    else:
-        metrics.count_cache("hit")
-    return respond(request, rendered, request.app[CONFIG].cache)
-
-
-async def _render(app: web.Application, url: str) -> Rendered:
-    """The article at ``url``, rendered with its links made into mirror links."""
-    links, mirror, config = app[LINKS], app[MIRROR], app[CONFIG]
-    served = await mirror.page(url)
-    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
-    if served.stale:
-        fresh_until = time.time() + config.cache.error_seconds
-    else:
-        fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
-    return Rendered.of(render_article(served, body), fresh_until, served.stale)
+    reader = pages.reader_of(request)
+    raise web.HTTPSeeOther(reader.link(request.app[LINKS].path(url, Kind.PAGE)))
 
 
 async def image(request: web.Request) -> web.Response:
@@ -201,7 +174,9 @@ async def image(request: web.Request) -> web.Response:
 
 async def favicon(request: web.Request) -> web.FileResponse:
     """Browsers ask for it whatever the page says; answer rather than log a 404."""
-    return web.FileResponse(STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+    return web.FileResponse(
+        pages.STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"}
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

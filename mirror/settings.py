@@ -257,6 +257,21 @@ SETTINGS: tuple[Setting, ...] = (
         1,
         "How many links deep `mirror export` follows a site's internal links from its feeds.",
     ),
+    Setting("reader.operator", str, "", "Who runs this mirror, shown on the about page."),
+    Setting("reader.contact", str, "", "How to reach the operator, shown on the about page."),
+    Setting(
+        "reader.low_bandwidth",
+        bool,
+        False,
+        "Show images only on request unless the reader switches them on (`?lite=0`).",
+    ),
+    Setting(
+        "reader.download_image_bytes",
+        int,
+        2 * MIB,
+        "Total image bytes inlined into one downloaded article (HTML or EPUB).",
+    ),
+    Setting("reader.feed_fresh_seconds", int, 900, "Seconds a fetched site feed is reused."),
 )
 
 SITE_FIELDS: tuple[Setting, ...] = (
@@ -431,6 +446,17 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class ReaderConfig:
+    """What readers see: the about page, low-bandwidth default, downloads and feeds."""
+
+    operator: str = ""
+    contact: str = ""
+    low_bandwidth: bool = False
+    download_image_bytes: int = 2 * MIB
+    feed_fresh_seconds: int = 900
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     fetch: FetchConfig
@@ -441,6 +467,7 @@ class Config:
     limits: LimitsConfig = LimitsConfig()
     publisher: PublisherConfig = PublisherConfig()
     export: ExportConfig = ExportConfig()
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -571,6 +598,13 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
     )
     _check_open_mode(server, limits)
     _check_operator_values(limits, publisher, values["export.depth"])
+    reader = ReaderConfig(
+        operator=values["reader.operator"],
+        contact=values["reader.contact"],
+        low_bandwidth=values["reader.low_bandwidth"],
+        download_image_bytes=values["reader.download_image_bytes"],
+        feed_fresh_seconds=values["reader.feed_fresh_seconds"],
+    )
     return Config(
         server=server,
         fetch=fetch,
@@ -581,6 +615,7 @@ def _build(values: dict[str, Any], sites: object, base: Path) -> Config:
         limits=limits,
         publisher=publisher,
         export=ExportConfig(depth=values["export.depth"]),
+        reader=reader,
     )
 
 

@@ -6,6 +6,7 @@
 #   nginx         the CDN / reverse-proxy tests
 #   wrk           load benchmarks
 #   caddy         validates deploy/Caddyfile (the compose file's front proxy)
+#   fonts-wqy-microhei  a small CJK face, so browser tests and screenshots show Chinese text
 set -euo pipefail
 
 declare -A package_of=(
@@ -14,11 +15,12 @@ declare -A package_of=(
   [/usr/sbin/nginx]=nginx
   [/usr/bin/wrk]=wrk
   [/usr/bin/caddy]=caddy
+  [/usr/share/fonts/truetype/wqy/wqy-microhei.ttc]=fonts-wqy-microhei
 )
 
 missing=()
 for program in "${!package_of[@]}"; do
-  [ -x "$program" ] || missing+=("${package_of[$program]}")
+  [ -e "$program" ] || missing+=("${package_of[$program]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -11,10 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    async_playwright,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
+WaitUntil = Literal["commit", "domcontentloaded", "load", "networkidle"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,27 +38,49 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def chromium(
-    javascript: bool = True, width: int = 1280, dark: bool = False
-) -> AsyncIterator[BrowserContext]:
-    """A fresh browser context; the mirror's self-signed certificate is accepted."""
+async def launch() -> AsyncIterator[Browser]:
+    """One headless Chromium, for tests that open many contexts (launching costs ~1 s)."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run `make system-deps`")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        context = await browser.new_context(
-            java_script_enabled=javascript,
-            ignore_https_errors=True,
-            viewport={"width": width, "height": 900},
-            color_scheme="dark" if dark else "light",
-        )
         try:
-            yield context
+            yield browser
         finally:
-            await context.close()
             await browser.close()
+
+
+@asynccontextmanager
+async def new_context(
+    browser: Browser,
+    javascript: bool = True,
+    width: int = 1280,
+    dark: bool = False,
+    offline: bool = False,
+) -> AsyncIterator[BrowserContext]:
+    """A fresh context; the mirror's self-signed certificate is accepted."""
+    context = await browser.new_context(
+        java_script_enabled=javascript,
+        ignore_https_errors=True,
+        viewport={"width": width, "height": 900},
+        color_scheme="dark" if dark else "light",
+        offline=offline,
+    )
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def chromium(
+    javascript: bool = True, width: int = 1280, dark: bool = False
+) -> AsyncIterator[BrowserContext]:
+    """A fresh browser with one context, for tests that need just one."""
+    async with launch() as browser, new_context(browser, javascript, width, dark) as context:
+        yield context
 
 
 @dataclass
@@ -61,8 +92,9 @@ class Visit:
     console_errors: list[str] = field(default_factory=list)
 
 
-async def visit(context: BrowserContext, url: str) -> Visit:
-    """Open ``url`` and wait until the network is idle, recording what the page asked for."""
+async def visit(context: BrowserContext, url: str, wait_until: WaitUntil = "networkidle") -> Visit:
+    """Open ``url`` and wait (by default until the network is idle), recording what the page
+    asked for."""
     page = await context.new_page()
     record = Visit(page=page)
 
@@ -75,5 +107,5 @@ async def visit(context: BrowserContext, url: str) -> Visit:
 
     page.on("request", on_request)
     page.on("console", on_console)
-    await page.goto(url, wait_until="networkidle")
+    await page.goto(url, wait_until=wait_until)
     return record

@@ -146,7 +146,7 @@ async def test_two_instances_share_one_redis_and_key_ring(
     toml.write_text(
         (tmp_path / "mirror.toml").read_text().replace(
             "[server]", f'[cache]\nstore = "redis"\nredis_url = "{redis_server.url}"\n\n[server]'
-            "\nplain_http = true"
+            '\nplain_http = true\npublic_url = "https://mirror.example.org"'
         )
     )  # fmt: skip
     path = LinkBuilder(load_token_ring(config.server.data_dir)).path(ARTICLE_URL, Kind.PAGE)

@@ -174,7 +174,7 @@ async def test_article_carries_caching_headers_and_answers_304(
     assert 590 <= int(re.findall(r"max-age=(\d+)", control)[0]) <= 600
     etag = response.headers["ETag"]
     assert re.fullmatch(r'"[A-Za-z0-9_-]{24}"', etag)
-    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Vary"] == "Accept-Encoding, Accept-Language"
     again, body = await running_mirror.get(
         path, headers={"If-None-Match": etag, "Accept-Encoding": "identity"}
     )

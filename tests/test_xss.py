@@ -51,7 +51,8 @@ DOM_CHECK = """() => {
   }
   const forbidden = "script,iframe,frame,frameset,object,embed,applet,base,meta,form,button,"
     + "input,textarea,select,svg,math,style,link,template,noscript,portal,set,animate";
-  const body = document.body;
+  // The mirrored article's body; the page around it has the mirror's own share field.
+  const body = document.querySelector("article .body") || document.body;
   for (const e of body.querySelectorAll(forbidden)) bad.push("element " + e.tagName);
   return bad;
 }"""
