@@ -217,3 +217,20 @@ async def test_nginx_serves_the_article_from_its_cache_while_the_mirror_is_down(
                 assert await hit.text() == original
     assert "Western Countries Turn Up the Heat on Xinjiang" in original
     assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_a_garbage_cache_file_does_not_stop_the_mirror(
+    config: Config, origin: Origin
+) -> None:
+    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    (config.server.data_dir / "cache.sqlite3").write_bytes(b"\x00garbage" * 4096)
+    plain = replace(config, server=replace(config.server, plain_http=True))
+    path = LinkBuilder(load_token_ring(plain.server.data_dir)).path(ARTICLE_URL, Kind.PAGE)
+    async with (
+        plain_mirror(plain) as (_, base),
+        aiohttp.ClientSession() as client,
+        client.get(base + path) as response,
+    ):
+        assert response.status == 200
+        assert "Xinjiang" in await response.text()
+    assert any(".corrupt-" in p.name for p in config.server.data_dir.iterdir())
