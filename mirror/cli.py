@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from mirror.cache import PageCache, open_store
+from mirror.cache import PageCache, StoreUnavailable, open_store
 from mirror.errors import ConfigError
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
@@ -195,8 +195,11 @@ def _cache_prune(args: argparse.Namespace) -> int:
 
 async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]]) -> T:
     secret = load_cache_key(config.server.data_dir)
-    async with PageCache(open_store(config.cache, config.server.data_dir), secret) as cache:
-        return await action(cache)
+    try:
+        async with PageCache(open_store(config.cache, config.server.data_dir), secret) as cache:
+            return await action(cache)
+    except StoreUnavailable as exc:
+        raise ConfigError(f"the cache store cannot be reached: {exc}") from exc
 
 
 def _extract(args: argparse.Namespace) -> int:

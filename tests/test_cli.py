@@ -21,7 +21,7 @@ from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store_sqlite import SqliteStore
-from tests.cache_fixtures import RedisServer
+from tests.cache_fixtures import RedisServer, free_port
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
 from tests.text_checks import assert_in_order, fold
 
@@ -211,3 +211,12 @@ async def test_cache_stats_purge_and_prune(config: Config, tmp_path: Path) -> No
     pruned = run_mirror("cache", "prune", "--config", toml)
     assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
     assert b"entries: 0\n" in run_mirror("cache", "stats", "--config", toml).stdout
+
+
+def test_cache_command_reports_an_unreachable_redis(tmp_path: Path) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(f'[cache]\nstore = "redis"\nredis_url = "redis://127.0.0.1:{free_port()}/0"\n')
+    result = run_mirror("cache", "stats", "--config", str(toml))
+    assert result.returncode == 2
+    assert b"cannot be reached" in result.stderr
+    assert b"Traceback" not in result.stderr
