@@ -12,7 +12,7 @@ stored pages never hold mirror URLs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -31,6 +31,8 @@ from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.strip import strip_junk
 from mirror.urls import absolutize, clean_url, document_base
+
+log = logging.getLogger(__name__)
 
 
 def process_page(body: bytes, charset: str | None, url: str) -> Article:
@@ -74,6 +76,14 @@ class SingleFlight(Generic[T]):
                 self._running.pop(key, None)
             else:
                 future.add_done_callback(lambda _: self._running.pop(key, None))
+
+    async def aclose(self) -> None:
+        """Cancel the calls still running and wait for them: none may outlive the fetcher
+        and the store it uses (a caller's cancellation stops only its wait, by design)."""
+        running = list(self._running.values())
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 class RecentErrors:
@@ -129,6 +139,8 @@ class Mirror:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._pages.aclose()
+        await self._images.aclose()
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
@@ -179,8 +191,12 @@ class Mirror:
         """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
 
         async def refresh() -> None:
-            with contextlib.suppress(FetchError):
+            try:
                 await self._refresh_page(url, cached)
+            except FetchError:
+                pass  # remembered by _refresh_page; the stored copy keeps being served
+            except Exception as exc:
+                log.error("background refresh failed: %s", type(exc).__name__)
 
         task = asyncio.create_task(refresh())
         self._background.add(task)

@@ -164,6 +164,7 @@ async def test_shutdown_cancels_background_refreshes(
             assert len(tasks) == 1 and origin.hits[ARTICLE_PATH] == 2
         assert all(t.cancelled() for t in tasks)
         assert not mirror._background
+        assert not mirror._pages._running  # the fetch itself stopped, not only its waiter
     released.set()
 
 
