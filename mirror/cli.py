@@ -25,6 +25,7 @@ from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
 T = TypeVar("T")
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +78,8 @@ def _serve(args: argparse.Namespace) -> int:
     load_cache_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
     tls = None if config.server.plain_http else _certificate(config)
+    # Held back until the event loop handles them (or, with workers, until all children exist).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _announce(config, sock, tls[0] if tls else None)
     with sock:
         if config.server.workers == 1:
@@ -99,8 +102,8 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
     for _ in range(config.server.workers):
         pid = os.fork()
         if pid == 0:  # the child serves until told to stop, then leaves without cleanup
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
                 asyncio.run(_serve_forever(config, sock, tls))
@@ -109,6 +112,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
                 code = 1
             os._exit(code)
         children.append(pid)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     failed = 0
     for child in children:
         _, status = os.waitpid(child, 0)
@@ -128,8 +132,9 @@ async def _serve_forever(
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
     await runner.cleanup()
 
