@@ -6,7 +6,8 @@ The CDT article is stored once (fresh), then wrk (Debian's package) drives each 
 plain HTTP on loopback with the same connections and duration:
 
 * nginx, serving the rendered page from a static file (one worker process);
-* a bare aiohttp handler returning the rendered bytes from memory: the ceiling for our stack;
+* a bare aiohttp handler returning the rendered bytes from memory: the ceiling for our stack
+  (and the same handler sending the mirror's response headers too: CSP and the rest);
 * ``mirror serve`` with ``workers = 1``, and with ``workers = <cores>``.
 
 Then a fresh mirror process serves 10,000 distinct stored articles once each and its peak
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import socket
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,17 +87,22 @@ http {{
 """
 
 BARE_AIOHTTP = """
-import sys
+import json, sys
 from aiohttp import web
 
 body = open(sys.argv[1], "rb").read()
+mirror_headers = json.load(open(sys.argv[2]))
 
-async def handler(request: web.Request) -> web.Response:
+async def plain(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="text/html", charset="utf-8")
 
+async def with_headers(request: web.Request) -> web.Response:
+    return web.Response(body=body, headers=mirror_headers)
+
 app = web.Application()
-app.router.add_get("/article", handler)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=None)
+app.router.add_get("/article", plain)
+app.router.add_get("/article-with-headers", with_headers)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[3]), access_log=None, print=None)
 """
 
 
@@ -107,6 +115,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+    timeouts: int
     cpu_us_per_request: float
 
 
@@ -120,9 +129,12 @@ def free_port() -> int:
 def wait_for(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=False).returncode == 0:
-            return
-        time.sleep(0.05)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                response.read()
+                return
+        except OSError:
+            time.sleep(0.05)
     raise TimeoutError(url)
 
 
@@ -148,15 +160,15 @@ def wrk(name: str, url: str, pid: int, seconds: int, connections: int) -> Load:
     ).stdout
     cpu = cpu_seconds(pid) - cpu_before
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    if socket_errors:
-        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors[1]))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write) (\d+)", out))
+    timeouts = sum(int(n) for n in re.findall(r"timeout (\d+)", out))
     return Load(
         name=name,
         requests_per_second=float(re.findall(r"Requests/sec:\s+([\d.]+)", out)[0]),
         p50_ms=_ms(re.findall(r"50%\s+([\d.]+\w+)", out)[0]),
         p99_ms=_ms(re.findall(r"99%\s+([\d.]+\w+)", out)[0]),
         errors=errors,
+        timeouts=timeouts,
         cpu_us_per_request=cpu * 1e6 / int(re.findall(r"(\d+) requests in", out)[0]),
     )
 
@@ -241,10 +253,7 @@ def throughput(directory: Path, seconds: int, connections: int, rounds: int) -> 
                 mirror.pid,
             )
             wait_for(base + path)
-        page = subprocess.run(
-            ["curl", "-sf", urls["mirror, 1 worker"][0]], check=True, capture_output=True
-        )
-        (directory / "page.html").write_bytes(page.stdout)
+        save_response(urls["mirror, 1 worker"][0], directory)
         urls |= start_baselines(directory, running)
         samples: dict[str, list[Load]] = {name: [] for name in urls}
         for _ in range(rounds):
@@ -253,10 +262,23 @@ def throughput(directory: Path, seconds: int, connections: int, rounds: int) -> 
     return [median(runs) for runs in samples.values()]
 
 
+def save_response(url: str, directory: Path) -> None:
+    """The mirror's rendered bytes and response headers, for the baselines to serve."""
+    with urllib.request.urlopen(url) as response:
+        (directory / "page.html").write_bytes(response.read())
+        skip = {"date", "server", "content-length", "connection"}
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in skip}
+    (directory / "headers.json").write_text(json.dumps(headers))
+
+
 def median(runs: list[Load]) -> Load:
     ordered = sorted(runs, key=lambda load: load.requests_per_second)
     middle = ordered[len(ordered) // 2]
-    return replace(middle, errors=sum(load.errors for load in runs))
+    return replace(
+        middle,
+        errors=sum(load.errors for load in runs),
+        timeouts=sum(load.timeouts for load in runs),
+    )
 
 
 def start_baselines(directory: Path, running: contextlib.ExitStack) -> dict[str, tuple[str, int]]:
@@ -264,12 +286,10 @@ def start_baselines(directory: Path, running: contextlib.ExitStack) -> dict[str,
     nginx_port, bare_port = free_port(), free_port()
     conf = directory / "nginx.conf"
     conf.write_text(NGINX_CONFIG.format(dir=directory, port=nginx_port))
+    bare_args = [str(directory / "page.html"), str(directory / "headers.json"), str(bare_port)]
     commands = {
         "nginx, static file": (nginx_port, [NGINX, "-p", str(directory), "-c", str(conf)]),
-        "bare aiohttp": (
-            bare_port,
-            [sys.executable, "-c", BARE_AIOHTTP, str(directory / "page.html"), str(bare_port)],
-        ),
+        "bare aiohttp": (bare_port, [sys.executable, "-c", BARE_AIOHTTP, *bare_args]),
     }
     urls: dict[str, tuple[str, int]] = {}
     for name, (port, command) in commands.items():
@@ -277,6 +297,7 @@ def start_baselines(directory: Path, running: contextlib.ExitStack) -> dict[str,
         running.callback(stop, process)
         urls[name] = (f"http://127.0.0.1:{port}/article", process.pid)
         wait_for(urls[name][0])
+    urls["bare aiohttp, + headers"] = (urls["bare aiohttp"][0] + "-with-headers", process.pid)
     return urls
 
 
@@ -318,17 +339,20 @@ def report(loads: list[Load], args: argparse.Namespace, rss: float, failures: in
         f"median of {args.rounds} rounds"
     )
     print(
-        f"{'server':22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'/ bare':>7}"
+        f"{'server':23} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'>2s':>4}"
+        f" {'/ bare':>6}"
         f" {'CPU us/req':>11} {'bare/this':>9}"
     )
     for load in loads:
         print(
-            f"{load.name:22} {load.requests_per_second:9.0f} {load.p50_ms:8.2f} "
-            f"{load.p99_ms:8.2f} {load.errors:7d} "
-            f"{load.requests_per_second / ceiling.requests_per_second:7.2f}"
+            f"{load.name:23} {load.requests_per_second:7.0f} {load.p50_ms:7.2f} "
+            f"{load.p99_ms:7.2f} {load.errors:6d} {load.timeouts:4d} "
+            f"{load.requests_per_second / ceiling.requests_per_second:6.2f}"
             f" {load.cpu_us_per_request:11.0f}"
             f" {ceiling.cpu_us_per_request / load.cpu_us_per_request:9.2f}"
         )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("(>2s: requests wrk gave up on after 2 s; on a busy machine, not server errors)")
     print(f"bare aiohttp / nginx: {ceiling.requests_per_second / nginx.requests_per_second:.2f}")
     many = next(load for load in loads if load.name.startswith("mirror") and load is not one)
     print(f"{many.name} / 1 worker: {many.requests_per_second / one.requests_per_second:.2f}")
@@ -341,6 +365,7 @@ def report(loads: list[Load], args: argparse.Namespace, rss: float, failures: in
         >= 0.8 * one.cpu_us_per_request,
         "p99 < 50 ms": one.p99_ms < 50,
         "zero errors": all(load.errors == 0 for load in loads) and failures == 0,
+        "zero timeouts": all(load.timeouts == 0 for load in loads),
         "peak RSS <= 200 MB": rss <= 200,
     }
     for target, met in verdicts.items():

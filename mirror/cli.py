@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from mirror import manifest
-from mirror.cache import PageCache, open_store
+from mirror.cache import PageCache, StoreUnavailable, open_store
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch import Fetcher
 from mirror.filters import LIST_DIR, UpdateResult, update_lists
@@ -29,6 +29,7 @@ from mirror.settings import Config, load_config, public_url
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
 T = TypeVar("T")
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +135,8 @@ def _serve(args: argparse.Namespace) -> int:
     load_cache_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
     tls = None if config.server.plain_http else _certificate(config)
+    # Held back until the event loop handles them (or, with workers, until all children exist).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _announce(config, sock, tls[0] if tls else None)
     with sock:
         if config.server.workers == 1:
@@ -159,8 +162,8 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
     for _ in range(config.server.workers):
         pid = os.fork()
         if pid == 0:  # the child serves until told to stop, then leaves without cleanup
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
                 asyncio.run(_serve_forever(config, sock, tls))
@@ -169,6 +172,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
                 code = 1
             os._exit(code)
         children.append(pid)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     failed = 0
     for child in children:
         _, status = os.waitpid(child, 0)
@@ -195,8 +199,9 @@ async def _serve_forever(
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     await stop.wait()
     await runner.cleanup()
 
@@ -262,8 +267,11 @@ def _cache_prune(args: argparse.Namespace) -> int:
 
 async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]]) -> T:
     secret = load_cache_key(config.server.data_dir)
-    async with PageCache(open_store(config.cache, config.server.data_dir), secret) as cache:
-        return await action(cache)
+    try:
+        async with PageCache(open_store(config.cache, config.server.data_dir), secret) as cache:
+            return await action(cache)
+    except StoreUnavailable as exc:
+        raise ConfigError(f"the cache store cannot be reached: {exc}") from exc
 
 
 def _extract(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ stored pages never hold mirror URLs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -38,6 +38,8 @@ from mirror.urls import absolutize, clean_url, document_base, promote_lazy_image
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
+
+log = logging.getLogger(__name__)
 
 
 def process_page(
@@ -103,6 +105,14 @@ class SingleFlight(Generic[T]):
             else:
                 future.add_done_callback(lambda _: self._running.pop(key, None))
 
+    async def aclose(self) -> None:
+        """Cancel the calls still running and wait for them: none may outlive the fetcher
+        and the store it uses (a caller's cancellation stops only its wait, by design)."""
+        running = list(self._running.values())
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
 
 class RecentErrors:
     """Origin errors remembered for a short while (negative caching), in memory only.
@@ -158,6 +168,8 @@ class Mirror:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._pages.aclose()
+        await self._images.aclose()
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
@@ -221,8 +233,12 @@ class Mirror:
         """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
 
         async def refresh() -> None:
-            with contextlib.suppress(FetchError):
+            try:
                 await self._refresh_page(url, cached)
+            except FetchError:
+                pass  # remembered by _refresh_page; the stored copy keeps being served
+            except Exception as exc:
+                log.error("background refresh failed: %s", type(exc).__name__)
 
         task = asyncio.create_task(refresh())
         self._background.add(task)

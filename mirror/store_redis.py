@@ -97,9 +97,12 @@ class RedisStore:
 
     async def stats(self) -> dict[str, int]:
         entries = value_bytes = 0
-        async for name in self._redis.scan_iter(match=self._pattern(b"e:*"), count=1000):
-            entries += 1
-            value_bytes += await self._call(partial(self._redis.strlen, name))
+        try:
+            async for name in self._redis.scan_iter(match=self._pattern(b"e:*"), count=1000):
+                entries += 1
+                value_bytes += await self._call(partial(self._redis.strlen, name))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
         return {"entries": entries, "value_bytes": value_bytes}
 
     async def prune(self) -> int:

@@ -88,13 +88,16 @@ async def test_flight_is_shared_only_by_a_shared_store(store_under_test: StoreUn
 async def test_waiters_get_the_leaders_copy(store_under_test: StoreUnderTest) -> None:
     cache = PageCache(store_under_test.store, SECRET)
 
+    leading = asyncio.Event()
+
     async def lead() -> None:
         async with cache.flight(URL):
+            leading.set()
             await asyncio.sleep(0.2)
             await cache.put_page(URL, page("<p>fresh</p>"))
 
     leader = asyncio.create_task(lead())
-    await asyncio.sleep(0.05)
+    await leading.wait()
     waited = await cache.wait_for_page(URL, newer_than=0.0, timeout=5.0)
     await leader
     if store_under_test.shared:

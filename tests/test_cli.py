@@ -23,7 +23,7 @@ from mirror.keys import b64encode, load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store_sqlite import SqliteStore
-from tests.cache_fixtures import RedisServer
+from tests.cache_fixtures import RedisServer, free_port
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
 from tests.text_checks import assert_in_order, fold
 
@@ -259,3 +259,12 @@ def test_config_repr_hides_secrets(tmp_path: Path) -> None:
     toml.write_text(f'[server]\ntoken_key = "{key}"\naccess_key = "{access}"\n')
     text = repr(load_config(toml, environ={}))
     assert key not in text and access not in text
+
+
+def test_cache_command_reports_an_unreachable_redis(tmp_path: Path) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(f'[cache]\nstore = "redis"\nredis_url = "redis://127.0.0.1:{free_port()}/0"\n')
+    result = run_mirror("cache", "stats", "--config", str(toml))
+    assert result.returncode == 2
+    assert b"cannot be reached" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -159,11 +159,15 @@ async def test_shutdown_cancels_background_refreshes(
         async with Mirror(swr, fetcher, cache) as mirror:
             await mirror.page(ARTICLE_URL)
             await mirror.page(ARTICLE_URL)
-            await asyncio.sleep(0.2)
+            for _ in range(200):  # until the background refresh reaches the origin
+                if origin.hits[ARTICLE_PATH] == 2:
+                    break
+                await asyncio.sleep(0.025)
             tasks = set(mirror._background)
             assert len(tasks) == 1 and origin.hits[ARTICLE_PATH] == 2
         assert all(t.cancelled() for t in tasks)
         assert not mirror._background
+        assert not mirror._pages._running  # the fetch itself stopped, not only its waiter
     released.set()
 
 

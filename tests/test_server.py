@@ -247,3 +247,20 @@ async def test_lead_image_srcset_is_proxied_whole(running_mirror: RunningMirror)
         for size, w in widths.items()
     )
     assert f'srcset="{expected}"' in html
+
+
+async def test_a_garbage_cache_file_does_not_stop_the_mirror(
+    config: Config, origin: Origin
+) -> None:
+    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    (config.server.data_dir / "cache.sqlite3").write_bytes(b"\x00garbage" * 4096)
+    plain = replace(config, server=replace(config.server, plain_http=True))
+    path = LinkBuilder(load_token_ring(plain.server.data_dir)).path(ARTICLE_URL, Kind.PAGE)
+    async with (
+        plain_mirror(plain) as (_, base),
+        aiohttp.ClientSession() as client,
+        client.get(base + path) as response,
+    ):
+        assert response.status == 200
+        assert "Xinjiang" in await response.text()
+    assert any(".corrupt-" in p.name for p in config.server.data_dir.iterdir())
