@@ -17,6 +17,7 @@ from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import process_page
 from mirror.render import environment
 from mirror.settings import Config, load_config, public_url
+from mirror.siterules import load_site_rules
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
 
@@ -47,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="reader-mode HTML of a page read from stdin")
     extract.add_argument("--url", required=True, help="the page's URL (for relative links)")
     extract.add_argument("--charset", help="charset from the HTTP header, if known")
+    extract.add_argument("--config", type=Path, help="TOML configuration (for its site rules)")
+    extract.add_argument(
+        "--explain", action="store_true", help="which rule or heuristic chose the body (stderr)"
+    )
     extract.set_defaults(run=_extract)
     return parser
 
@@ -114,7 +119,10 @@ def _link(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    article = process_page(sys.stdin.buffer.read(), args.charset, args.url)
+    rules = load_site_rules(load_config(args.config).server.data_dir) if args.config else None
+    article = process_page(sys.stdin.buffer.read(), args.charset, args.url, rules)
+    if args.explain:
+        print(f"mirror: body chosen by {article.extracted_by}", file=sys.stderr)
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
     return 0

@@ -21,20 +21,23 @@ from mirror.article import Article
 from mirror.cache import PageCache, StoredPage
 from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
-from mirror.extract import extract_article
+from mirror.extract import extract_article, parse_page
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
 from mirror.sanitise import sanitise
 from mirror.settings import Config
+from mirror.siterules import SiteRules, load_site_rules
 from mirror.strip import strip_junk
 from mirror.urls import absolutize, clean_url, document_base
 
 
-def process_page(body: bytes, charset: str | None, url: str) -> Article:
+def process_page(
+    body: bytes, charset: str | None, url: str, rules: SiteRules | None = None
+) -> Article:
     """decode → parse once → extract → strip → sanitise; pure, no I/O."""
     text = decode_html(body, charset)
-    page = lxml.html.document_fromstring(text or "<html></html>")
+    page = parse_page(text)
     base = document_base(page, url)
-    article, content = extract_article(page, url)
+    article, content = extract_article(page, url, rules)
     absolutize(content, base)
     strip_junk(content)
     clean_body = sanitise(lxml.html.tostring(content, encoding="unicode"))
@@ -77,6 +80,7 @@ class Mirror:
         self._fetcher = fetcher
         self._cache = cache
         self._flights = SingleFlight()
+        self._rules = load_site_rules(config.server.data_dir)
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
@@ -109,7 +113,7 @@ class Mirror:
             await self._cache.put(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
-            process_page, fetched.body, fetched.charset, fetched.final_url
+            process_page, fetched.body, fetched.charset, fetched.final_url, self._rules
         )
         stored = StoredPage(
             article=article,

@@ -1,0 +1,135 @@
+"""What the page says about its article: title, byline, date, language, lead image.
+
+A site rule's ``title:``, ``author:`` and ``date:`` XPath win; then the page's own markup,
+in the order publishers fill it most reliably: Open Graph and ``article:`` meta, JSON-LD,
+``<meta name>``, ``<time>``, ``<title>``. (trafilatura's metadata reader does more, with
+htmldate, but costs more than the whole body extraction.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml.html import HtmlElement
+
+from mirror.article import LeadImage
+from mirror.linkeddata import linked_data
+from mirror.siterules import SiteRule
+from mirror.textdir import guess_language
+
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+TITLE_PATHS = (
+    "//meta[@property='og:title']/@content",
+    "//meta[@name='twitter:title']/@content",
+    "//h1[1]//text()",
+    "//title/text()",
+)
+AUTHOR_PATHS = (
+    "//meta[@name='author']/@content",
+    "//meta[@property='article:author'][not(starts-with(@content, 'http'))]/@content",
+    "//*[@rel='author'][1]//text()",
+)
+DATE_PATHS = (
+    "//meta[@property='article:published_time']/@content",
+    "//meta[@itemprop='datePublished']/@content",
+    "//*[@itemprop='datePublished']/@datetime",
+    "//meta[@name='date' or @name='pubdate' or @name='publishdate']/@content",
+    "//time[@datetime][1]/@datetime",
+)
+SITE_PATHS = ("//meta[@property='og:site_name']/@content",)
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """The article's metadata, read from the page before the body is chosen."""
+
+    title: str = ""
+    byline: str = ""
+    published: str = ""
+    lang: str = ""
+    site_name: str = ""
+    lead_image: LeadImage | None = None
+
+    def place_lead_image(self, body: HtmlElement) -> None:
+        """Put the lead image at the top of the body unless the body already shows it."""
+        lead = self.lead_image
+        if lead is None or any(img.get("src") == lead.src for img in body.iter("img")):
+            return
+        figure = lxml.html.Element("figure")
+        img = lxml.html.Element("img", src=lead.src, alt=lead.alt)
+        if lead.srcset:
+            img.set("srcset", lead.srcset)
+        figure.append(img)
+        body.insert(0, figure)
+
+
+def read_meta(page: HtmlElement, url: str, rule: SiteRule | None) -> PageMeta:
+    """Metadata of ``page``: the site rule's parts first, then the page's own markup."""
+    linked = linked_data(page)
+    return PageMeta(
+        title=_rule_text(page, rule, "title") or _first(page, TITLE_PATHS) or linked.headline,
+        byline=_rule_text(page, rule, "author") or _first(page, AUTHOR_PATHS) or linked.author,
+        published=_date(
+            _rule_text(page, rule, "date") or _first(page, DATE_PATHS) or linked.published
+        ),
+        lang=_language(page),
+        site_name=_first(page, SITE_PATHS),
+        lead_image=_lead_image(page, url),
+    )
+
+
+def _first(page: HtmlElement, paths: tuple[str, ...]) -> str:
+    for path in paths:
+        for value in page.xpath(path):
+            text = " ".join(str(value).split())
+            if text:
+                return text
+    return ""
+
+
+def _rule_text(page: HtmlElement, rule: SiteRule | None, part: str) -> str:
+    if rule is None:
+        return ""
+    for node in rule.first(page, getattr(rule, part)):
+        text = node.text_content() if isinstance(node, HtmlElement) else str(node)
+        if text.strip():
+            return " ".join(text.split())
+    return ""
+
+
+def _date(text: str) -> str:
+    """An ISO date (``2018-11-16``) from ISO timestamps or CJK dates (``2018年11月16日``)."""
+    match = _DATE.search(text)
+    if match is None:
+        return ""
+    year, month, day = (g for g in match.groups() if g is not None)
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _language(page: HtmlElement) -> str:
+    declared = [page.get("lang") or page.get("{http://www.w3.org/XML/1998/namespace}lang") or ""]
+    for meta in page.iter("meta"):
+        if (meta.get("http-equiv") or "").lower() == "content-language":
+            declared.append((meta.get("content") or "").split(",")[0].strip())
+    locales = page.xpath("//meta[@property='og:locale']/@content")
+    declared += [str(v).replace("_", "-") for v in locales]
+    for lang in declared:
+        if _LANG.fullmatch(lang):
+            return lang
+    body = page.find("body")
+    return guess_language(body.text_content() if body is not None else "")
+
+
+def _lead_image(page: HtmlElement, url: str) -> LeadImage | None:
+    og = page.xpath("//meta[@property='og:image']/@content")
+    if not og:
+        return None
+    src = urljoin(url, str(og[0]).strip())
+    for img in page.iter("img"):
+        if urljoin(url, img.get("src") or "") == src:
+            return LeadImage(src=src, srcset=img.get("srcset", ""), alt=img.get("alt", ""))
+    return LeadImage(src=src)
