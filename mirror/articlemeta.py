@@ -25,13 +25,13 @@ _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})\s*年\s*(\d{1,2})\s*月\s*(
 TITLE_PATHS = (
     "//meta[@property='og:title']/@content",
     "//meta[@name='twitter:title']/@content",
-    "//h1[1]//text()",
+    "(//h1)[1]//text()",
     "//title/text()",
 )
 AUTHOR_PATHS = (
     "//meta[@name='author']/@content",
     "//meta[@property='article:author'][not(starts-with(@content, 'http'))]/@content",
-    "//*[@rel='author'][1]//text()",
+    "(//a[@rel='author'])[1]//text()",
 )
 DATE_PATHS = (
     "//meta[@property='article:published_time']/@content",
@@ -129,7 +129,8 @@ def _lead_image(page: HtmlElement, url: str) -> LeadImage | None:
     if not og:
         return None
     src = urljoin(url, str(og[0]).strip())
+    name = src.rsplit("/", 1)[-1]
     for img in page.iter("img"):
-        if urljoin(url, img.get("src") or "") == src:
+        if name in (img.get("src") or "") and urljoin(url, img.get("src") or "") == src:
             return LeadImage(src=src, srcset=img.get("srcset", ""), alt=img.get("alt", ""))
     return LeadImage(src=src)

@@ -51,15 +51,22 @@ LINK_LIST_DENSITY = 0.9
 LINK_LIST_ITEMS = 3
 LISTING_TEASERS = 3
 REPEAT_MIN_CHARS = 40
+TAIL_BLOCK_CHARS = 250
 TITLE_PART = 0.6
-_EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|reddit-card|fb-post")
+_EMBEDS = lxml.etree.XPath(
+    "//blockquote[contains(@class, 'twitter-tweet') or contains(@class, 'instagram-media')"
+    " or contains(@class, 'tiktok-embed') or contains(@class, 'reddit-card')]"
+)
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
 _SPACE = re.compile(r"\s+")
-_TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
-_VISIBLE_TEXT = lxml.etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]"
+_CALL_TO_ACTION = re.compile(
+    r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
+    r"like this story|share this|click here|copyright|©|all rights reserved|"
+    r"tell us what you think|have a tip|read more|see more|don'?t miss|you may also like|"
+    r"related( stories| articles)?:|more from)",
+    re.IGNORECASE,
 )
+_TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,12 @@ def extract_article(
 ) -> tuple[Article, HtmlElement]:
     """The article's metadata and its body as a new element (the page is not modified)."""
     rule = (rules or packaged_rules()).for_url(url)
-    work = copy.deepcopy(page)
+    embeds = _EMBEDS(page)
+    work = copy.deepcopy(page) if rule is not None or embeds else page
     if rule is not None:
         rule.strip_from(work)
-    _free_embeds(work)
+    if embeds:
+        _free_embeds(work)
     meta = read_meta(work, url, rule)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
@@ -138,9 +147,9 @@ def _by_heuristics(work: HtmlElement, page_chars: int) -> Choice:
         if body is None or _better_second(second, body):
             return Choice(second, f"readability (trafilatura kept {kept} characters)")
     added = _add_continuations(work, body)
-    dropped = _drop_link_lists(body) + _drop_repeats(body)
+    dropped = _drop_link_lists(body) + _drop_repeats(body) + _drop_tail_calls(body)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
-    how += f", {dropped} link lists and repeats dropped" if dropped else ""
+    how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
 
 
@@ -173,7 +182,8 @@ def _readability(work: HtmlElement) -> HtmlElement:
 
 
 def _chars(element: HtmlElement) -> int:
-    return len(_SPACE.sub("", element.text_content()))
+    """Characters of text without whitespace, so CJK (no spaces) and spaced scripts compare."""
+    return len("".join(element.text_content().split()))
 
 
 def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
@@ -253,10 +263,31 @@ def _drop_link_lists(body: HtmlElement) -> int:
     return len(doomed)
 
 
+def _drop_tail_calls(body: HtmlElement) -> int:
+    """Drop the short calls to action after the story's last long paragraph.
+
+    Newsletter, follow, share and copyright lines sit between the story and the page's
+    footer, where the boilerplate heuristics often leave them. Only short blocks that open
+    with such a call go, and only after the last long paragraph: the story is never touched.
+    """
+    doomed = []
+    for block in reversed(list(body.iter(*_TEXT_BLOCKS))):
+        text = _normal(block.text_content())
+        if len(text) >= TAIL_BLOCK_CHARS:
+            break
+        if _CALL_TO_ACTION.match(text):
+            doomed.append(block)
+    for block in doomed:
+        if block.getparent() is not None:
+            block.drop_tree()
+    return len(doomed)
+
+
 def _paragraph_holder(work: HtmlElement, body: HtmlElement) -> HtmlElement | None:
     """The nearest common ancestor, in the page, of the paragraphs the body kept."""
     kept = _texts(body)
-    chosen = [p for p in work.iter("p") if _is_prose(p) and _normal(p.text_content()) in kept]
+    texts = ((p, p.text_content()) for p in work.iter("p"))
+    chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and _normal(t) in kept]
     if len(chosen) < 2:
         return None
     common = [a for a in chosen[0].iterancestors()]
@@ -284,9 +315,7 @@ def _normal(text: str) -> str:
 
 def _free_embeds(work: HtmlElement) -> None:
     """Unmark social embeds and their single-child wrappers so the heuristics keep them."""
-    for quote in work.iter("blockquote"):
-        if not _EMBED_CLASSES.search(quote.get("class", "")):
-            continue
+    for quote in _EMBEDS(work):
         element: HtmlElement | None = quote
         while element is not None and element.tag not in ("body", "article"):
             element.attrib.pop("class", None)
@@ -374,8 +403,11 @@ def _whole_page(work: HtmlElement, how: str) -> Choice | None:
 
 def _visible_chars(work: HtmlElement) -> int:
     """Characters of the page's visible text, whitespace left out (CJK has no spaces)."""
-    texts = _VISIBLE_TEXT(work)
-    return sum(len(_SPACE.sub("", str(t))) for t in texts) if isinstance(texts, list) else 0
+    body = work.find("body")
+    if body is None:
+        return 0
+    hidden = sum(_chars(e) for e in body.iter("script", "style", "noscript", "template"))
+    return _chars(body) - hidden
 
 
 def _drop_invisible(element: HtmlElement) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 RTL_SHARE = 0.3
 _RTL_BIDI = frozenset({"R", "AL"})
 _CSS_DIRECTION = re.compile(r"direction\s*:\s*(rtl|ltr)", re.IGNORECASE)
 _CSS_ROOT_RULE = re.compile(r"(?:^|[\s,}])(?:html|body|:root)\s*[^{]*\{([^}]*)\}", re.IGNORECASE)
+_STYLES_WITH_DIRECTION = etree.XPath("//style[contains(., 'direction')]")
 _RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _BLOCKS = ("p", "blockquote", "li", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "td", "th")
 _SCRIPTS = (
@@ -32,6 +34,8 @@ def text_direction(text: str, declared: str = "") -> str:
     """``rtl`` when the page says so or most strong letters are right-to-left."""
     if declared.lower() in {"rtl", "ltr"}:
         return declared.lower()
+    if not _RTL_CHAR.search(text):
+        return "ltr"
     letters = [c for c in text[:SAMPLE_CHARS] if c.isalpha()]
     strong = [unicodedata.bidirectional(c) for c in letters]
     strong = [b for b in strong if b in _RTL_BIDI or b == "L"]
@@ -56,7 +60,7 @@ def declared_direction(page: HtmlElement) -> str:
         match = _CSS_DIRECTION.search(element.get("style") or "")
         if match:
             return match.group(1).lower()
-    for style in page.iter("style"):
+    for style in _STYLES_WITH_DIRECTION(page):
         for rule in _CSS_ROOT_RULE.finditer(style.text or ""):
             match = _CSS_DIRECTION.search(rule.group(1))
             if match:

@@ -61,10 +61,15 @@ def test_cdt_metadata() -> None:
     assert article.lead_image.src.endswith("xinjiang-camp-1024x576.jpg")
 
 
-def test_page_is_not_modified() -> None:
-    page = parse_page((CDT / "article.html").read_text("utf-8"))
+@pytest.mark.parametrize(
+    "url", [ARTICLE_URL, "https://other.example/2018/11/story", "https://other.example/"]
+)
+def test_page_is_not_modified(url: str) -> None:
+    tweet = '<div class="embed"><blockquote class="twitter-tweet"><p>Tweet</p></blockquote></div>'
+    html = (CDT / "article.html").read_text("utf-8").replace("</article>", tweet + "</article>")
+    page = parse_page(html)
     before = lxml.html.tostring(page)
-    extract_article(page, ARTICLE_URL)
+    extract_article(page, url)
     assert lxml.html.tostring(page) == before
 
 
