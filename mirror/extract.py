@@ -47,6 +47,7 @@ WEAK_CHARS = 500
 WEAK_SHARE = 0.05
 SECOND_OPINION_GAIN = 1.5
 SAME_TEXT = 0.9
+WHOLE_PAGE_SHARE = 0.99
 LINK_LIST_DENSITY = 0.9
 LINK_LIST_ITEMS = 3
 LISTING_TEASERS = 3
@@ -66,6 +67,7 @@ _CALL_TO_ACTION = re.compile(
     r"related( stories| articles)?:|more from)",
     re.IGNORECASE,
 )
+_BARE_URL = re.compile(r"https?://\S+")
 _TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
 
 
@@ -142,23 +144,32 @@ def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
 def _by_heuristics(work: HtmlElement, page_chars: int) -> Choice:
     body = _trafilatura(work)
     kept = 0 if body is None else _chars(body)
-    if body is None or _is_weak(kept, page_chars):
+    dump = kept >= WHOLE_PAGE_SHARE * page_chars > 0
+    if body is None or dump or _is_weak(kept, page_chars):
         second = _readability(work)
-        if body is None or _better_second(second, body):
-            return Choice(second, f"readability (trafilatura kept {kept} characters)")
+        if body is None or _better_second(second, body, dump):
+            return Choice(
+                second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
+            )
     added = _add_continuations(work, body)
-    dropped = _drop_link_lists(body) + _drop_repeats(body) + _drop_tail_calls(body)
+    dropped = sum(
+        drop(body) for drop in (_drop_link_lists, _drop_repeats, _drop_tail_calls, _drop_bare_urls)
+    )
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
 
 
-def _better_second(second: HtmlElement, first: HtmlElement) -> bool:
-    """readability wins with clearly more text, or as much text and more structure.
+def _better_second(second: HtmlElement, first: HtmlElement, dump: bool) -> bool:
+    """readability wins with clearly more text, or as much text and more structure, or
+    any real text when trafilatura fell back to the whole page.
 
-    trafilatura's last resort on short pages flattens them into one paragraph.
+    trafilatura's last resort dumps the page's text, and on short pages flattens it into
+    one paragraph.
     """
     more, same = _chars(second), _chars(first) * SAME_TEXT
+    if dump:
+        return MIN_CHARS <= more < same
     return more > SECOND_OPINION_GAIN * _chars(first) or (
         more >= same and _blocks(second) > _blocks(first)
     )
@@ -263,6 +274,19 @@ def _drop_link_lists(body: HtmlElement) -> int:
     return len(doomed)
 
 
+def _drop_bare_urls(body: HtmlElement) -> int:
+    """Drop blocks that are nothing but a URL in plain text (print-view leftovers)."""
+    doomed = [
+        b
+        for b in body.iter(*_TEXT_BLOCKS)
+        if _BARE_URL.fullmatch(b.text_content().strip()) and b.find(".//a") is None
+    ]
+    for block in doomed:
+        if block.getparent() is not None:
+            block.drop_tree()
+    return len(doomed)
+
+
 def _drop_tail_calls(body: HtmlElement) -> int:
     """Drop the short calls to action after the story's last long paragraph.
 
@@ -314,16 +338,23 @@ def _normal(text: str) -> str:
 
 
 def _free_embeds(work: HtmlElement) -> None:
-    """Unmark social embeds and their single-child wrappers so the heuristics keep them."""
+    """Unmark social embeds and their wrappers so the heuristics keep them.
+
+    A wrapper is an ancestor whose only other children are scripts (the embed's loader).
+    """
     for quote in _EMBEDS(work):
         element: HtmlElement | None = quote
         while element is not None and element.tag not in ("body", "article"):
             element.attrib.pop("class", None)
             element.attrib.pop("id", None)
             parent = element.getparent()
-            if parent is None or len(parent) != 1 or (parent.text or "").strip():
+            if parent is None or (parent.text or "").strip() or _has_other_content(parent, element):
                 break
             element = parent
+
+
+def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
+    return any(c is not child and c.tag not in _INVISIBLE for c in parent)
 
 
 def _drop_title_heading(body: HtmlElement, title: str) -> None:

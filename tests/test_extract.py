@@ -10,6 +10,7 @@ import pytest
 
 from mirror.decode import decode_html
 from mirror.extract import extract_article, parse_page
+from mirror.siterules import SiteRules
 from tests.conftest import ARTICLE_URL, CDT, SHARED
 from tests.text_checks import assert_in_order, fold
 
@@ -185,7 +186,8 @@ def test_story_split_into_chunks_comes_whole() -> None:
 def test_embedded_tweet_is_kept_as_a_quote() -> None:
     paragraphs = "".join(f"<p>{PARA * 2}Part {i}.</p>" for i in range(6))
     tweet = """<div class="social-media-embed"><blockquote class="twitter-tweet"><p>Meth.
-    We are on it, said the campaign</p>&mdash; Someone (@someone)</blockquote></div>"""
+    We are on it, said the campaign</p>&mdash; Someone (@someone)</blockquote>
+    <script async src="https://platform.twitter.com/widgets.js"></script></div>"""
     html = f"<html><body><article>{paragraphs}{tweet}{paragraphs}</article></body></html>"
     _, body = _extract(html, "https://news.example/2019/tweet")
     quotes = [fold(q.text_content()) for q in body.iter("blockquote")]
@@ -201,6 +203,29 @@ def test_link_only_lists_are_dropped_and_prose_lists_kept() -> None:
     text = fold(body.text_content())
     assert "Step 3: stir the pot." in text
     assert "Related 4" not in text
+
+
+def test_calls_to_action_after_the_story_are_dropped() -> None:
+    paragraphs = "".join(f"<p>{PARA * 4}Part {i}.</p>" for i in range(6))
+    html = f"""<html><body><article>{paragraphs}
+    <p>Subscribe to our newsletter for the latest updates.</p>
+    <p>Photo: a short credit line</p>
+    <p>© 2019 The Example Times. All rights reserved.</p></article></body></html>"""
+    _, body = _extract(html, "https://news.example/2019/calls")
+    text = fold(body.text_content())
+    assert_in_order(text, [f"Part {i}." for i in range(6)])
+    assert "Photo: a short credit line" in text
+    assert "Subscribe" not in text
+    assert "All rights reserved" not in text
+
+
+def test_readability_is_asked_when_trafilatura_flattens_a_short_page() -> None:
+    raw = (CDT / "article-zh-gb18030.html").read_bytes()
+    page = parse_page(decode_html(raw, None))
+    article, body = extract_article(page, "https://elsewhere.example/2018/11/x", SiteRules())
+    assert article.extracted_by.startswith("readability")
+    assert len(list(body.iter("p"))) >= 3
+    assert len(list(body.iter("blockquote"))) == 1
 
 
 def test_title_heading_is_not_repeated_in_the_body() -> None:
