@@ -288,18 +288,19 @@ def _drop_bare_urls(body: HtmlElement) -> int:
 
 
 def _drop_tail_calls(body: HtmlElement) -> int:
-    """Drop the short calls to action after the story's last long paragraph.
+    """Drop the short calls to action and teaser links after the story's last long paragraph.
 
-    Newsletter, follow, share and copyright lines sit between the story and the page's
-    footer, where the boilerplate heuristics often leave them. Only short blocks that open
-    with such a call go, and only after the last long paragraph: the story is never touched.
+    Newsletter, follow, share and copyright lines and "related" links sit between the story
+    and the page's footer, where the boilerplate heuristics often leave them. Only short
+    blocks that open with such a call or are nothing but a link go, and only after the last
+    long paragraph: the story's prose is never touched.
     """
     doomed = []
     for block in reversed(list(body.iter(*_TEXT_BLOCKS))):
         text = _normal(block.text_content())
         if len(text) >= TAIL_BLOCK_CHARS:
             break
-        if _CALL_TO_ACTION.match(text):
+        if _CALL_TO_ACTION.match(text) or _link_density(block) >= LINK_LIST_DENSITY:
             doomed.append(block)
     for block in doomed:
         if block.getparent() is not None:

@@ -210,13 +210,15 @@ def test_calls_to_action_after_the_story_are_dropped() -> None:
     html = f"""<html><body><article>{paragraphs}
     <p>Subscribe to our newsletter for the latest updates.</p>
     <p>Photo: a short credit line</p>
-    <p>© 2019 The Example Times. All rights reserved.</p></article></body></html>"""
+    <p>© 2019 The Example Times. All rights reserved.</p>
+    <p><a href="/other">Another story you may like</a></p></article></body></html>"""
     _, body = _extract(html, "https://news.example/2019/calls")
     text = fold(body.text_content())
     assert_in_order(text, [f"Part {i}." for i in range(6)])
     assert "Photo: a short credit line" in text
     assert "Subscribe" not in text
     assert "All rights reserved" not in text
+    assert "Another story" not in text
 
 
 def test_readability_is_asked_when_trafilatura_flattens_a_short_page() -> None:
