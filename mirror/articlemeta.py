@@ -22,25 +22,12 @@ from mirror.textdir import guess_language
 
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-TITLE_PATHS = (
-    "//meta[@property='og:title']/@content",
-    "//meta[@name='twitter:title']/@content",
-    "(//h1)[1]//text()",
-    "//title/text()",
-)
-AUTHOR_PATHS = (
-    "//meta[@name='author']/@content",
-    "//meta[@property='article:author'][not(starts-with(@content, 'http'))]/@content",
-    "(//a[@rel='author'])[1]//text()",
-)
-DATE_PATHS = (
-    "//meta[@property='article:published_time']/@content",
-    "//meta[@itemprop='datePublished']/@content",
-    "//*[@itemprop='datePublished']/@datetime",
-    "//meta[@name='date' or @name='pubdate' or @name='publishdate']/@content",
-    "//time[@datetime][1]/@datetime",
-)
-SITE_PATHS = ("//meta[@property='og:site_name']/@content",)
+TITLE_KEYS = ("og:title", "twitter:title")
+TITLE_PATHS = ("(//h1)[1]//text()", "//title/text()")
+AUTHOR_KEYS = ("author", "article:author")
+AUTHOR_PATHS = ("(//a[@rel='author'])[1]//text()",)
+DATE_KEYS = ("article:published_time", "datepublished", "date", "pubdate", "publishdate")
+DATE_PATHS = ("//*[@itemprop='datePublished']/@datetime", "(//time[@datetime])[1]/@datetime")
 
 
 @dataclass(frozen=True)
@@ -52,6 +39,7 @@ class PageMeta:
     published: str = ""
     lang: str = ""
     site_name: str = ""
+    kind: str = ""
     lead_image: LeadImage | None = None
 
     def place_lead_image(self, body: HtmlElement) -> None:
@@ -69,20 +57,49 @@ class PageMeta:
 
 def read_meta(page: HtmlElement, url: str, rule: SiteRule | None) -> PageMeta:
     """Metadata of ``page``: the site rule's parts first, then the page's own markup."""
+    metas = _meta_values(page)
     linked = linked_data(page)
     return PageMeta(
-        title=_rule_text(page, rule, "title") or _first(page, TITLE_PATHS) or linked.headline,
-        byline=_rule_text(page, rule, "author") or _first(page, AUTHOR_PATHS) or linked.author,
+        title=_rule_text(page, rule, "title")
+        or _first(metas, TITLE_KEYS)
+        or _first_path(page, TITLE_PATHS)
+        or linked.headline,
+        byline=_rule_text(page, rule, "author")
+        or _first(metas, AUTHOR_KEYS)
+        or _first_path(page, AUTHOR_PATHS)
+        or linked.author,
         published=_date(
-            _rule_text(page, rule, "date") or _first(page, DATE_PATHS) or linked.published
+            _rule_text(page, rule, "date")
+            or _first(metas, DATE_KEYS)
+            or _first_path(page, DATE_PATHS)
+            or linked.published
         ),
-        lang=_language(page),
-        site_name=_first(page, SITE_PATHS),
-        lead_image=_lead_image(page, url),
+        lang=_language(page, metas),
+        site_name=metas.get("og:site_name", ""),
+        kind=metas.get("og:type", "").lower(),
+        lead_image=_lead_image(page, url, metas.get("og:image", "")),
     )
 
 
-def _first(page: HtmlElement, paths: tuple[str, ...]) -> str:
+def _meta_values(page: HtmlElement) -> dict[str, str]:
+    """Every ``<meta>``'s content by its lower-cased property, name, itemprop or http-equiv
+    (the first of each wins), read in one pass over the page."""
+    values: dict[str, str] = {}
+    for meta in page.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop")
+        key = key or meta.get("http-equiv") or ""
+        content = " ".join((meta.get("content") or "").split())
+        if key and content and key.lower() not in values:
+            values[key.lower()] = content
+    return values
+
+
+def _first(metas: dict[str, str], keys: tuple[str, ...]) -> str:
+    """The first of ``keys`` with a value that is not a URL (``article:author`` may be one)."""
+    return next((metas[k] for k in keys if k in metas and "://" not in metas[k]), "")
+
+
+def _first_path(page: HtmlElement, paths: tuple[str, ...]) -> str:
     for path in paths:
         for value in page.xpath(path):
             text = " ".join(str(value).split())
@@ -110,13 +127,12 @@ def _date(text: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
-def _language(page: HtmlElement) -> str:
-    declared = [page.get("lang") or page.get("{http://www.w3.org/XML/1998/namespace}lang") or ""]
-    for meta in page.iter("meta"):
-        if (meta.get("http-equiv") or "").lower() == "content-language":
-            declared.append((meta.get("content") or "").split(",")[0].strip())
-    locales = page.xpath("//meta[@property='og:locale']/@content")
-    declared += [str(v).replace("_", "-") for v in locales]
+def _language(page: HtmlElement, metas: dict[str, str]) -> str:
+    declared = [
+        page.get("lang") or page.get("{http://www.w3.org/XML/1998/namespace}lang") or "",
+        metas.get("content-language", "").split(",")[0].strip(),
+        metas.get("og:locale", "").replace("_", "-"),
+    ]
     for lang in declared:
         if _LANG.fullmatch(lang):
             return lang
@@ -124,11 +140,10 @@ def _language(page: HtmlElement) -> str:
     return guess_language(body.text_content() if body is not None else "")
 
 
-def _lead_image(page: HtmlElement, url: str) -> LeadImage | None:
-    og = page.xpath("//meta[@property='og:image']/@content")
-    if not og:
+def _lead_image(page: HtmlElement, url: str, og_image: str) -> LeadImage | None:
+    if not og_image:
         return None
-    src = urljoin(url, str(og[0]).strip())
+    src = urljoin(url, og_image)
     name = src.rsplit("/", 1)[-1]
     for img in page.iter("img"):
         if name in (img.get("src") or "") and urljoin(url, img.get("src") or "") == src:

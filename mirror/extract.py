@@ -32,6 +32,7 @@ from trafilatura.settings import Document
 from mirror.article import Article
 from mirror.articlemeta import read_meta
 from mirror.linkeddata import linked_data
+from mirror.restore import restore_ruby, untangle_code
 from mirror.siterules import SiteRule, SiteRules, packaged_rules
 from mirror.textdir import mark_rtl_blocks, page_direction
 
@@ -59,7 +60,6 @@ _EMBEDS = lxml.etree.XPath(
     " or contains(@class, 'tiktok-embed') or contains(@class, 'reddit-card')]"
 )
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
-_SPACE = re.compile(r"\s+")
 _CALL_TO_ACTION = re.compile(
     r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
     r"like this story|share this|click here|copyright|©|all rights reserved|"
@@ -99,9 +99,11 @@ def extract_article(
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
     _drop_title_heading(choice.body, meta.title)
-    full_page = _not_an_article(work, url) or _too_little(choice.body, work, page_chars)
+    full_page = _not_an_article(work, url, meta.kind) or _too_little(choice.body, work, page_chars)
     if full_page is not None:
         choice = full_page
+    restore_ruby(page, choice.body)
+    untangle_code(choice.body)
     meta.place_lead_image(choice.body)
     mark_rtl_blocks(choice.body)
     article = Article(
@@ -335,7 +337,7 @@ def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def _free_embeds(work: HtmlElement) -> None:
@@ -407,7 +409,7 @@ def _too_little(body: HtmlElement, work: HtmlElement, page_chars: int) -> Choice
     return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
 
 
-def _not_an_article(work: HtmlElement, url: str) -> Choice | None:
+def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
     """The whole page for a site's front page, or a page that lists several articles.
 
     A listing says so: Open Graph type ``website``, no schema.org article, and several
@@ -415,9 +417,10 @@ def _not_an_article(work: HtmlElement, url: str) -> Choice | None:
     """
     if urlsplit(url).path in ("", "/"):
         return _whole_page(work, "full page: a site's front page is not an article")
-    og_type = [str(t).strip().lower() for t in work.xpath("//meta[@property='og:type']/@content")]
-    teasers = len(work.xpath("//article"))
-    if og_type[:1] == ["website"] and teasers >= LISTING_TEASERS and not linked_data(work).headline:
+    if og_type != "website":
+        return None
+    teasers = sum(1 for _ in work.iter("article"))
+    if teasers >= LISTING_TEASERS and not linked_data(work).headline:
         return _whole_page(work, f"full page: a listing of {teasers} articles")
     return None
 
