@@ -1,23 +1,27 @@
 """Reader mode: find the article in a parsed page, and never lose it.
 
-The body comes from, in order: the site's rule (``mirror.siterules``) when its ``body:``
-matches; else trafilatura's boilerplate heuristics, helped before and after:
+The body comes from, in order:
 
-- before: social embeds (tweets, Instagram posts) lose the wrapper classes that make
-  trafilatura throw them away, since a quoted post is part of the story;
-- after: continuation chunks — elements that repeat the class of the element holding the
-  chosen paragraphs (sites that cut a story into several ``body`` blocks) — are added back,
-  and a heading that only repeats the title is dropped (the reader view prints the title).
+1. the site's rule (``mirror.siterules``) when its ``body:`` matches;
+2. trafilatura's boilerplate heuristics, helped before and after: social embeds (tweets,
+   Instagram posts) lose the wrapper classes that make trafilatura throw them away, since
+   a quoted post is part of the story; continuation chunks — elements that repeat the
+   class of the element holding the chosen paragraphs (stories cut into several ``body``
+   blocks) — are added back; ``mirror.tidy`` drops what boilerplate is left;
+3. readability-lxml, asked only when trafilatura kept little or fell back to the whole
+   page's text, and taken when it does better (so it costs nothing on most pages);
+4. the whole page, flagged on the ``Article``, when what is left is a handful of words or
+   the page is a front page or a listing, because a dropped article is worse than a noisy
+   one.
 
-When all that returns too little of the page's text, the whole page is served instead,
-flagged on the ``Article``, because a dropped article is worse than a noisy one. The page
-handed in is never modified.
+Ruby readings and ``<pre><code>`` that trafilatura flattens are put back
+(``mirror.restore``), and right-to-left blocks get ``dir="rtl"``. The page handed in is
+never modified.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,6 +39,7 @@ from mirror.linkeddata import linked_data
 from mirror.restore import restore_ruby, untangle_code
 from mirror.siterules import SiteRule, SiteRules, packaged_rules
 from mirror.textdir import mark_rtl_blocks, page_direction
+from mirror.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
 
 PAGE_PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
@@ -49,26 +54,12 @@ WEAK_SHARE = 0.05
 SECOND_OPINION_GAIN = 1.5
 SAME_TEXT = 0.9
 WHOLE_PAGE_SHARE = 0.99
-LINK_LIST_DENSITY = 0.9
-LINK_LIST_ITEMS = 3
 LISTING_TEASERS = 3
-REPEAT_MIN_CHARS = 40
-TAIL_BLOCK_CHARS = 250
-TITLE_PART = 0.6
 _EMBEDS = lxml.etree.XPath(
     "//blockquote[contains(@class, 'twitter-tweet') or contains(@class, 'instagram-media')"
     " or contains(@class, 'tiktok-embed') or contains(@class, 'reddit-card')]"
 )
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
-_CALL_TO_ACTION = re.compile(
-    r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
-    r"like this story|share this|click here|copyright|©|all rights reserved|"
-    r"tell us what you think|have a tip|read more|see more|don'?t miss|you may also like|"
-    r"related( stories| articles)?:|more from)",
-    re.IGNORECASE,
-)
-_BARE_URL = re.compile(r"https?://\S+")
-_TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,7 @@ def extract_article(
     meta = read_meta(work, url, rule)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
-    _drop_title_heading(choice.body, meta.title)
+    drop_title_heading(choice.body, meta.title)
     full_page = _not_an_article(work, url, meta.kind) or _too_little(choice.body, work, page_chars)
     if full_page is not None:
         choice = full_page
@@ -154,9 +145,7 @@ def _by_heuristics(work: HtmlElement, page_chars: int) -> Choice:
                 second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
             )
     added = _add_continuations(work, body)
-    dropped = sum(
-        drop(body) for drop in (_drop_link_lists, _drop_repeats, _drop_tail_calls, _drop_bare_urls)
-    )
+    dropped = tidy(body)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
@@ -178,7 +167,7 @@ def _better_second(second: HtmlElement, first: HtmlElement, dump: bool) -> bool:
 
 
 def _blocks(element: HtmlElement) -> int:
-    return sum(1 for _ in element.iter(*_TEXT_BLOCKS))
+    return sum(1 for _ in element.iter(*TEXT_BLOCKS))
 
 
 def _is_weak(kept: int, page_chars: int) -> bool:
@@ -235,9 +224,9 @@ def _add_continuations(work: HtmlElement, body: HtmlElement) -> int:
         if chunk.get("class") != holder.get("class") or chunk is holder or _inside(chunk, holder):
             continue
         prose = [p for p in chunk.iter("p") if _is_prose(p)]
-        if len(prose) < 2 or _link_density(chunk) > MAX_LINK_DENSITY:
+        if len(prose) < 2 or link_density(chunk) > MAX_LINK_DENSITY:
             continue
-        if any(_normal(p.text_content()) in kept for p in prose):
+        if any(normal(p.text_content()) in kept for p in prose):
             continue
         piece = copy.deepcopy(chunk)
         _drop_invisible(piece)
@@ -257,64 +246,11 @@ def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
     return element
 
 
-def _link_density(element: HtmlElement) -> float:
-    total = len(element.text_content())
-    linked = sum(len(a.text_content()) for a in element.iter("a"))
-    return linked / total if total else 1.0
-
-
-def _drop_link_lists(body: HtmlElement) -> int:
-    """Drop menus and "related" teasers: lists that are nothing but links."""
-    doomed = [
-        e
-        for e in body.iter("ul", "ol")
-        if len(e) >= LINK_LIST_ITEMS and _link_density(e) >= LINK_LIST_DENSITY
-    ]
-    for element in doomed:
-        if element.getparent() is not None:
-            element.drop_tree()
-    return len(doomed)
-
-
-def _drop_bare_urls(body: HtmlElement) -> int:
-    """Drop blocks that are nothing but a URL in plain text (print-view leftovers)."""
-    doomed = [
-        b
-        for b in body.iter(*_TEXT_BLOCKS)
-        if _BARE_URL.fullmatch(b.text_content().strip()) and b.find(".//a") is None
-    ]
-    for block in doomed:
-        if block.getparent() is not None:
-            block.drop_tree()
-    return len(doomed)
-
-
-def _drop_tail_calls(body: HtmlElement) -> int:
-    """Drop the short calls to action and teaser links after the story's last long paragraph.
-
-    Newsletter, follow, share and copyright lines and "related" links sit between the story
-    and the page's footer, where the boilerplate heuristics often leave them. Only short
-    blocks that open with such a call or are nothing but a link go, and only after the last
-    long paragraph: the story's prose is never touched.
-    """
-    doomed = []
-    for block in reversed(list(body.iter(*_TEXT_BLOCKS))):
-        text = _normal(block.text_content())
-        if len(text) >= TAIL_BLOCK_CHARS:
-            break
-        if _CALL_TO_ACTION.match(text) or _link_density(block) >= LINK_LIST_DENSITY:
-            doomed.append(block)
-    for block in doomed:
-        if block.getparent() is not None:
-            block.drop_tree()
-    return len(doomed)
-
-
 def _paragraph_holder(work: HtmlElement, body: HtmlElement) -> HtmlElement | None:
     """The nearest common ancestor, in the page, of the paragraphs the body kept."""
     kept = _texts(body)
     texts = ((p, p.text_content()) for p in work.iter("p"))
-    chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and _normal(t) in kept]
+    chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and normal(t) in kept]
     if len(chosen) < 2:
         return None
     common = [a for a in chosen[0].iterancestors()]
@@ -325,7 +261,7 @@ def _paragraph_holder(work: HtmlElement, body: HtmlElement) -> HtmlElement | Non
 
 
 def _texts(body: HtmlElement) -> set[str]:
-    return {_normal(p.text_content()) for p in body.iter("p")}
+    return {normal(p.text_content()) for p in body.iter("p")}
 
 
 def _is_prose(p: HtmlElement) -> bool:
@@ -334,10 +270,6 @@ def _is_prose(p: HtmlElement) -> bool:
 
 def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
     return any(a is ancestor for a in element.iterancestors())
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _free_embeds(work: HtmlElement) -> None:
@@ -358,47 +290,6 @@ def _free_embeds(work: HtmlElement) -> None:
 
 def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
     return any(c is not child and c.tag not in _INVISIBLE for c in parent)
-
-
-def _drop_title_heading(body: HtmlElement, title: str) -> None:
-    """The reader view prints the title itself; headings that repeat it go."""
-    wanted = _normal(title).casefold()
-    for heading in list(body.iter("h1", "h2")):
-        text = _normal(heading.text_content()).casefold()
-        similar = text == wanted or (len(text) > TITLE_PART * len(wanted) and text in wanted)
-        if text and similar and heading.getparent() is not None:
-            heading.drop_tree()
-
-
-def _drop_repeats(body: HtmlElement) -> int:
-    """Drop captions that repeat an earlier block word for word (slideshows, "less/more").
-
-    Only captions (``figcaption``, or a paragraph right after an image): repeated lines of
-    prose, like a meal plan's, are content.
-    """
-    seen: set[str] = set()
-    doomed = []
-    for block in body.iter("p", "figcaption", "li"):
-        text = _normal(block.text_content())
-        if len(text) < REPEAT_MIN_CHARS:
-            continue
-        if not _is_caption(block):
-            seen.add(text)
-            continue
-        if text in seen:
-            doomed.append(block)
-        seen.add(text)
-    for block in doomed:
-        if block.getparent() is not None:
-            block.drop_tree()
-    return len(doomed)
-
-
-def _is_caption(block: HtmlElement) -> bool:
-    if block.tag == "figcaption":
-        return True
-    before = block.getprevious()
-    return block.tag == "p" and before is not None and before.tag in ("img", "figure")
 
 
 def _too_little(body: HtmlElement, work: HtmlElement, page_chars: int) -> Choice | None:
