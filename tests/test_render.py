@@ -23,6 +23,14 @@ def test_stale_copy_is_announced() -> None:
     assert "Saved copy from 1970-01-01" in html
 
 
+def test_full_page_fallback_is_announced() -> None:
+    article = Article(url="https://a.example/", title="t", body="", full_page=True)
+    html = render_article(Served(StoredPage(article, fetched_at=0.0)), "")
+    assert "could not find the article on this page" in html
+    plain = Article(url="https://a.example/", title="t", body="")
+    assert "could not find" not in render_article(Served(StoredPage(plain, fetched_at=0.0)), "")
+
+
 def test_error_page_names_the_problem() -> None:
     html = render_error(TooLarge("The page is over the limit of 10 bytes."))
     assert "too large" in html and "10 bytes" in html
