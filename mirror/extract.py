@@ -30,6 +30,7 @@ import lxml.html
 import readability
 import trafilatura
 from lxml.html import HtmlElement
+from readability.readability import Unparseable
 from trafilatura.htmlprocessing import convert_to_html
 from trafilatura.settings import Document
 
@@ -175,8 +176,15 @@ def _is_weak(kept: int, page_chars: int) -> bool:
 
 
 def _readability(work: HtmlElement) -> HtmlElement:
-    """readability-lxml's pick: a second opinion, asked only when trafilatura kept little."""
-    summary = readability.Document(copy.deepcopy(work)).summary(html_partial=True)
+    """readability-lxml's pick: a second opinion, asked only when trafilatura kept little.
+
+    It turns any failure inside into ``Unparseable``; that is an empty opinion, and the
+    whole-page fallback still stands behind it.
+    """
+    try:
+        summary = readability.Document(copy.deepcopy(work)).summary(html_partial=True)
+    except Unparseable:
+        return lxml.html.Element("div")
     wrapper = lxml.html.fromstring(f"<div>{summary}</div>", parser=PAGE_PARSER)
     body = lxml.html.Element("div")
     body.extend(wrapper.xpath("//body/*") or list(wrapper))
