@@ -19,7 +19,9 @@ class Article:
     """A reader-mode article. ``body`` is HTML with absolute URLs to the origin.
 
     Mirror URLs never appear here: they are made at render time, so rotating token keys
-    or moving the mirror never invalidates what is stored.
+    or moving the mirror never invalidates what is stored. ``extracted_by`` says which site
+    rule or heuristic chose the body; ``full_page`` is set when extraction kept too little and
+    the whole (sanitised) page is served instead, so the reader is told and metrics can count it.
     """
 
     url: str
@@ -31,3 +33,5 @@ class Article:
     direction: str = "ltr"
     lead_image: LeadImage | None = None
     site_name: str = ""
+    extracted_by: str = ""
+    full_page: bool = False

@@ -26,6 +26,7 @@ from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.metrics import RouteAccessLogger, configure_logging
 from mirror.settings import Config, load_config, public_url
+from mirror.siterules import load_site_rules
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 
 T = TypeVar("T")
@@ -65,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="reader-mode HTML of a page read from stdin")
     extract.add_argument("--url", required=True, help="the page's URL (for relative links)")
     extract.add_argument("--charset", help="charset from the HTTP header, if known")
+    extract.add_argument("--config", type=Path, help="TOML configuration (for its site rules)")
+    extract.add_argument(
+        "--explain", action="store_true", help="which rule or heuristic chose the body (stderr)"
+    )
     extract.set_defaults(run=_extract)
 
     cache = commands.add_parser("cache", help="look into and trim the cache")
@@ -278,7 +283,10 @@ def _extract(args: argparse.Namespace) -> int:
     from mirror.pipeline import process_page
     from mirror.render import environment
 
-    article = process_page(sys.stdin.buffer.read(), args.charset, args.url)
+    rules = load_site_rules(load_config(args.config).server.data_dir) if args.config else None
+    article = process_page(sys.stdin.buffer.read(), args.charset, args.url, site_rules=rules)
+    if args.explain:
+        print(f"mirror: body chosen by {article.extracted_by}", file=sys.stderr)
     page = environment().get_template("extract.html").render(article=article)
     sys.stdout.write(page)
     return 0

@@ -26,13 +26,14 @@ from mirror.article import Article
 from mirror.cache import PageCache, StoredImage, StoredPage, StoreUnavailable
 from mirror.decode import decode_html
 from mirror.errors import FetchError, SiteNotMirrored
-from mirror.extract import extract_article
+from mirror.extract import extract_article, parse_page
 from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
 from mirror.filters import StripRules, default_rules, load_rules
 from mirror.images import checked_image
-from mirror.metrics import count_cache, count_stripped, origin_fetch
+from mirror.metrics import count, count_cache, count_stripped, origin_fetch
 from mirror.sanitise import sanitise
 from mirror.settings import Config
+from mirror.siterules import SiteRules, load_site_rules
 from mirror.strip import strip_junk, strip_page
 from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
 
@@ -43,12 +44,21 @@ log = logging.getLogger(__name__)
 
 
 def process_page(
-    body: bytes, charset: str | None, url: str, rules: StripRules | None = None
+    body: bytes,
+    charset: str | None,
+    url: str,
+    rules: StripRules | None = None,
+    site_rules: SiteRules | None = None,
 ) -> Article:
-    """decode → prepare the page → extract → clean the body; pure, no I/O."""
+    """decode → prepare the page → extract → clean the body; pure, no I/O.
+
+    ``rules`` are the ad and tracker lists; ``site_rules`` the reader-mode rules per site.
+    """
     rules = rules or default_rules()
     page = prepare_page(decode_html(body, charset), url, rules)
-    article, content = extract_article(page, url)
+    article, content = extract_article(page, url, site_rules)
+    if article.full_page:
+        count("extraction_fallback")
     clean = clean_body(content, url, rules)
     return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean)
 
@@ -59,7 +69,7 @@ def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
     Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
     images are promoted and URLs made absolute first, so that the rules see real URLs.
     """
-    page = lxml.html.document_fromstring(text or "<html></html>")
+    page = parse_page(text)
     promote_lazy_images(page)
     absolutize(page, document_base(page, url))
     count_stripped(strip_page(page, url, rules), 0)
@@ -160,6 +170,7 @@ class Mirror:
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._rules = load_rules(config)
+        self._site_rules = load_site_rules(config.server.data_dir)
 
     async def __aenter__(self) -> Self:
         return self
@@ -278,7 +289,12 @@ class Mirror:
             await self._cache.put_page(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
-            process_page, fetched.body, fetched.charset, fetched.final_url, self._rules
+            process_page,
+            fetched.body,
+            fetched.charset,
+            fetched.final_url,
+            self._rules,
+            self._site_rules,
         )
         stored = StoredPage(
             article=article,

@@ -268,3 +268,21 @@ def test_cache_command_reports_an_unreachable_redis(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert b"cannot be reached" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_extract_explains_which_rule_chose_the_body() -> None:
+    result = run_mirror(
+        "extract", "--url", ARTICLE_URL, "--explain", stdin=(CDT / "article.html").read_bytes()
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"site rule chinadigitaltimes.net: body //article//div" in result.stderr
+    assert b'name="mirror-extracted-by" content="site rule' in result.stdout
+
+
+def test_extract_says_when_it_serves_the_full_page() -> None:
+    page = b"<html><body><div><a href='/a'>Home</a> Opening hours: 9 to 5.</div></body></html>"
+    result = run_mirror("extract", "--url", "https://shop.example/hours", "--explain", stdin=page)
+    assert result.returncode == 0, result.stderr
+    assert b"full page" in result.stderr
+    assert b'class="full-page"' in result.stdout
+    assert b"Opening hours: 9 to 5." in result.stdout

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import feedparser
 import lxml.html
-import pytest
 from aiohttp import web
 
 from mirror.links import Kind
@@ -156,9 +155,6 @@ async def test_article_page_weighs_under_30_kb_compressed(running_mirror: Runnin
         assert weight <= WEIGHT_LIMIT, (coding, weight)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 5: extraction flattens the GB18030 page and loses the blockquote"
-)
 async def test_uyghur_quote_survives_the_pipeline(running_mirror: RunningMirror) -> None:
     _, html = await running_mirror.get(page_path(running_mirror, CHINESE_URL))
     assert tree(html).xpath("//blockquote[@lang='ug'][@dir='rtl']")

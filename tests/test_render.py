@@ -73,6 +73,16 @@ def test_every_error_has_a_page_in_every_language(
     assert 'href="/"' in html and 'href="/about"' in html
 
 
+def test_full_page_fallback_is_announced() -> None:
+    view = ArticleView(share_url="https://m/x")
+    article = Article(url="https://a.example/", title="t", body="", full_page=True)
+    html = render_article(reader(), Served(StoredPage(article, fetched_at=0.0)), "", view)
+    assert "could not find the article on this page" in html
+    plain = Article(url="https://a.example/", title="t", body="")
+    served = Served(StoredPage(plain, fetched_at=0.0))
+    assert "could not find" not in render_article(reader(), served, "", view)
+
+
 def test_home_lists_sites_and_failures() -> None:
     html = render_home(reader(), [SiteListing(CDT, (), failed=True)])
     assert "CDT" in html and "chinadigitaltimes.net" in html

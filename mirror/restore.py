@@ -1,0 +1,62 @@
+"""Put back markup that the boilerplate heuristics flatten: ruby annotations and code.
+
+trafilatura keeps a ruby's base text but drops the ``<rt>`` reading, so a Japanese or
+Chinese reader loses the pronunciation the author gave; it also nests ``<pre>`` inside
+``<pre>`` for ``<pre><code>``. These run on the extracted body, with the page as reference.
+"""
+
+from __future__ import annotations
+
+import lxml.html
+from lxml.html import HtmlElement
+
+_READING = ("rt", "rp")
+
+
+def restore_ruby(page: HtmlElement, body: HtmlElement) -> int:
+    """Re-wrap each of the page's ruby bases, in order, where the body kept it bare."""
+    if body.find(".//ruby") is not None:
+        return 0
+    restored = 0
+    for ruby in page.iter("ruby"):
+        base = "".join(_base_text(ruby)).strip()
+        if base and _wrap_first(body, base, ruby):
+            restored += 1
+    return restored
+
+
+def untangle_code(body: HtmlElement) -> None:
+    """``<pre><pre>x</pre></pre>`` (trafilatura's ``<pre><code>``) becomes ``<pre><code>``."""
+    for inner in list(body.iter("pre")):
+        parent = inner.getparent()
+        if parent is not None and parent.tag == "pre":
+            inner.tag = "code"
+
+
+def _base_text(ruby: HtmlElement) -> list[str]:
+    parts = [ruby.text or ""]
+    for child in ruby:
+        if child.tag not in _READING:
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return parts
+
+
+def _wrap_first(body: HtmlElement, base: str, ruby: HtmlElement) -> bool:
+    for node in body.xpath(".//text()[not(ancestor::ruby)]"):
+        index = str(node).find(base)
+        if index < 0:
+            continue
+        markup = lxml.html.tostring(ruby, encoding="unicode", with_tail=False)
+        copy = lxml.html.fragment_fromstring(markup)
+        copy.tail = str(node)[index + len(base) :]
+        before = str(node)[:index]
+        owner = node.getparent()
+        if node.is_text:
+            owner.text = before
+            owner.insert(0, copy)
+        else:
+            owner.tail = before
+            owner.addnext(copy)
+        return True
+    return False

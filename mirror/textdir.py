@@ -1,0 +1,94 @@
+"""Scripts and directions: which way the text runs, and a language when none is declared.
+
+Direction is what the page declares (``dir`` on ``<html>``/``<body>``, or CSS ``direction``
+in a ``style`` attribute or ``<style>`` block, which browsers honour but the extracted body
+would lose), else what most strong letters say. Blocks of right-to-left text inside a
+left-to-right article (a Uyghur quote in a Chinese story) get their own ``dir="rtl"``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+RTL_SHARE = 0.3
+_RTL_BIDI = frozenset({"R", "AL"})
+_CSS_DIRECTION = re.compile(r"direction\s*:\s*(rtl|ltr)", re.IGNORECASE)
+_CSS_ROOT_RULE = re.compile(r"(?:^|[\s,}])(?:html|body|:root)\s*[^{]*\{([^}]*)\}", re.IGNORECASE)
+_STYLES_WITH_DIRECTION = etree.XPath("//style[contains(., 'direction')]")
+_RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_BLOCKS = ("p", "blockquote", "li", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "td", "th")
+_SCRIPTS = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+    ("zh", re.compile(r"[\u4e00-\u9fff]")),
+)
+SCRIPT_SHARE = 0.2
+SAMPLE_CHARS = 4000
+
+
+def text_direction(text: str, declared: str = "") -> str:
+    """``rtl`` when the page says so or most strong letters are right-to-left."""
+    if declared.lower() in {"rtl", "ltr"}:
+        return declared.lower()
+    if not _RTL_CHAR.search(text):
+        return "ltr"
+    letters = [c for c in text[:SAMPLE_CHARS] if c.isalpha()]
+    strong = [unicodedata.bidirectional(c) for c in letters]
+    strong = [b for b in strong if b in _RTL_BIDI or b == "L"]
+    if strong and sum(b in _RTL_BIDI for b in strong) / len(strong) > RTL_SHARE:
+        return "rtl"
+    return "ltr"
+
+
+def page_direction(page: HtmlElement, text: str) -> str:
+    """The article's direction: declared in markup, then in CSS, then read from ``text``."""
+    return text_direction(text, declared_direction(page))
+
+
+def declared_direction(page: HtmlElement) -> str:
+    """``rtl``/``ltr`` as the page sets it on its root or body, in markup or CSS; else ``""``."""
+    body = page.find("body")
+    roots = [page] if body is None else [page, body]
+    for element in roots:
+        if (element.get("dir") or "").lower() in {"rtl", "ltr"}:
+            return element.get("dir", "").lower()
+    for element in roots:
+        match = _CSS_DIRECTION.search(element.get("style") or "")
+        if match:
+            return match.group(1).lower()
+    for style in _STYLES_WITH_DIRECTION(page):
+        for rule in _CSS_ROOT_RULE.finditer(style.text or ""):
+            match = _CSS_DIRECTION.search(rule.group(1))
+            if match:
+                return match.group(1).lower()
+    return ""
+
+
+def mark_rtl_blocks(body: HtmlElement) -> None:
+    """Give ``dir="rtl"`` to blocks whose own text is mostly right-to-left."""
+    for block in body.iter(*_BLOCKS):
+        if block.get("dir"):
+            continue
+        text = block.text_content()
+        if _RTL_CHAR.search(text) and text_direction(text) == "rtl":
+            block.set("dir", "rtl")
+
+
+def guess_language(text: str) -> str:
+    """``ja``, ``ko`` or ``zh`` when that script fills the text; ``""`` otherwise.
+
+    Only scripts that name one language are guessed: Arabic letters may be Arabic, Persian
+    or Uyghur, and Latin ones anything, so those stay unlabelled rather than mislabelled.
+    """
+    letters = [c for c in text[:SAMPLE_CHARS] if c.isalpha()]
+    if not letters:
+        return ""
+    sample = "".join(letters)
+    for lang, script in _SCRIPTS:
+        if len(script.findall(sample)) / len(sample) > SCRIPT_SHARE:
+            return lang
+    return ""

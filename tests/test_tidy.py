@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import lxml.html
+
+from mirror.tidy import drop_title_heading, normal, tidy
+
+STORY = "A long paragraph of the story that goes on and on about what happened. " * 5
+
+
+def _body(markup: str) -> lxml.html.HtmlElement:
+    return lxml.html.fragment_fromstring(markup, create_parent="div")
+
+
+def _text(body: lxml.html.HtmlElement) -> str:
+    return normal(body.text_content())
+
+
+def test_link_only_lists_go_and_lists_with_text_stay() -> None:
+    links = "".join(f"<li><a href='/{i}'>Other story {i}</a></li>" for i in range(4))
+    short = "<ul><li><a href='/a'>One</a></li><li><a href='/b'>Two</a></li></ul>"
+    steps = "<ul><li>Mix <a href='/flour'>flour</a> and water</li><li>Bake</li><li>Eat</li></ul>"
+    body = _body(f"<p>{STORY}</p><ul>{links}</ul>{short}{steps}<p>{STORY}</p>")
+    assert tidy(body) == 1
+    text = _text(body)
+    assert "Other story" not in text
+    assert "One" in text
+    assert "Mix flour and water" in text
+
+
+def test_repeated_captions_go_and_repeated_prose_stays() -> None:
+    caption = "The minister, left, shakes hands with the visitor in the capital on Monday."
+    line = "Portion Fix Containers: 1 Green, 1 Red, 1 Yellow, 1 teaspoon of oil."
+    body = _body(
+        f"<img src='a.jpg'><p>{caption}</p><p>{STORY}</p><figure><img src='b.jpg'>"
+        f"<figcaption>{caption}</figcaption></figure><p>{line}</p><p>{STORY}</p><p>{line}</p>"
+    )
+    assert tidy(body) == 1
+    assert _text(body).count(caption) == 1
+    assert _text(body).count(line) == 2
+
+
+def test_calls_to_action_go_only_after_the_story() -> None:
+    body = _body(
+        "<p>Subscribe to the newsletter, said the headline of the protest sign.</p>"
+        f"<p>{STORY}</p><p>Follow us on Twitter</p><p>Reporting by A. Writer</p>"
+        "<p><a href='/x'>Another story</a></p><p>Copyright 2019 Example. All rights reserved.</p>"
+    )
+    assert tidy(body) == 3
+    text = _text(body)
+    assert text.startswith("Subscribe to the newsletter, said")
+    assert text.endswith("Reporting by A. Writer")
+
+
+def test_plain_text_urls_go_and_linked_ones_stay() -> None:
+    body = _body(
+        "<p>https://example.com/print/story-1</p>"
+        "<p><a href='https://example.com/report.pdf'>https://example.com/report.pdf</a></p>"
+        f"<p>{STORY}</p>"
+    )
+    assert tidy(body) == 1
+    assert "print/story-1" not in _text(body)
+    assert "report.pdf" in _text(body)
+
+
+def test_headings_that_repeat_the_title_go() -> None:
+    body = _body("<h1>Rain in Spain</h1><p>x</p><h2>Rain</h2><h2>What comes next</h2>")
+    drop_title_heading(body, "Rain in Spain - Times")
+    assert [h.text_content() for h in body.iter("h1", "h2")] == ["Rain", "What comes next"]
