@@ -165,16 +165,28 @@ def _present(selectors: Iterable[str], lowered_markup: str) -> list[str]:
         required = _required_word(selector)
         if required is None or (
             required[0] in lowered_markup
-            and (not required[1] or _whole_word(required[0]).search(lowered_markup))
+            and (not required[1] or _stands_alone(required[0], lowered_markup))
         ):
             kept.append(selector)
     return kept
 
 
+def _stands_alone(word: str, text: str) -> bool:
+    """Whether ``word`` (made of ``_WORD`` characters) occurs in ``text`` as a whole word.
+
+    The pattern starts with the word itself, which the regex engine finds fast; the
+    character before each find is checked apart (a look-behind first would be slow).
+    """
+    for found in _word_then_boundary(word).finditer(text):
+        start = found.start()
+        if start == 0 or not _WORD.match(text, start - 1):
+            return True
+    return False
+
+
 @lru_cache(maxsize=8192)
-def _whole_word(word: str) -> re.Pattern[str]:
-    """``word`` where no word character (``_WORD``) continues it on either side."""
-    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+def _word_then_boundary(word: str) -> re.Pattern[str]:
+    return re.compile(re.escape(word) + r"(?![\w-])")
 
 
 @lru_cache(maxsize=8192)
