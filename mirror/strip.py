@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from mirror.filters import RESOURCE_TYPES, StripRules, compile_selector
@@ -53,6 +54,9 @@ _EVERYWHERE = frozenset(
 # Where an attribute operator pins the value's edge, a word at that edge is whole.
 _ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
 _ANCHORS_END = frozenset({"=", "$=", "~="})
+# Elements with attributes: the others add nothing to the page's classes, ids or markup,
+# and skipping them in C saves making a Python object for each.
+_WITH_ATTRIBUTES = etree.XPath("descendant-or-self::*[@*]")
 
 
 @dataclass(frozen=True)
@@ -71,15 +75,15 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
     classes: set[str] = set()
     ids: set[str] = set()
     markup: list[str] = []
-    blocked: list[HtmlElement] = []
-    for element in _elements(page.iter()):
-        for name, value in element.attrib.items():
-            markup += (name, value)
-        classes.update((element.get("class") or "").split())
-        if element.get("id"):
-            ids.add(element.get("id", ""))
-        if element.tag in PAGE_RESOURCES and _is_blocked(element, page_url, rules):
-            blocked.append(element)
+    for element in _WITH_ATTRIBUTES(page):
+        attributes = element.attrib
+        for item in attributes.items():
+            markup += item
+        classes.update((attributes.get("class") or "").split())
+        if attributes.get("id"):
+            ids.add(attributes["id"])
+    resources = page.iter(*PAGE_RESOURCES)
+    blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
     selectors = rules.engine.hiding_selectors(page_url, classes, ids)
     hidden = _select(page, _present(selectors, " ".join(markup).lower()))
     own = _select(page, rules.site(page_url).remove)
@@ -152,19 +156,37 @@ def _present(selectors: Iterable[str], lowered_markup: str) -> list[str]:
     """The selectors whose required word occurs in the page's attributes (a cheap prefilter).
 
     Most of EasyList's few hundred generic selectors name an ad server's URL or an ad
-    widget's id; on any one page nearly all are absent. A selector's whole word is looked
-    up in the set of the page's attribute words; a partial one (``[id^="ad_sl"]``) is
-    searched for in the attribute text.
+    widget's id; on any one page nearly all are absent. A selector's word is searched for
+    in the attribute text; a whole word must also stand alone there, which a pattern checks
+    for the few words found (splitting all of a page's attributes into words costs more).
     """
-    words = set(_WORD.findall(lowered_markup))
     kept = []
     for selector in selectors:
         required = _required_word(selector)
         if required is None or (
-            required[0] in words if required[1] else required[0] in lowered_markup
+            required[0] in lowered_markup
+            and (not required[1] or _stands_alone(required[0], lowered_markup))
         ):
             kept.append(selector)
     return kept
+
+
+def _stands_alone(word: str, text: str) -> bool:
+    """Whether ``word`` (made of ``_WORD`` characters) occurs in ``text`` as a whole word.
+
+    The pattern starts with the word itself, which the regex engine finds fast; the
+    character before each find is checked apart (a look-behind first would be slow).
+    """
+    for found in _word_then_boundary(word).finditer(text):
+        start = found.start()
+        if start == 0 or not _WORD.match(text, start - 1):
+            return True
+    return False
+
+
+@lru_cache(maxsize=8192)
+def _word_then_boundary(word: str) -> re.Pattern[str]:
+    return re.compile(re.escape(word) + r"(?![\w-])")
 
 
 @lru_cache(maxsize=8192)

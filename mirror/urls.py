@@ -11,6 +11,7 @@ from functools import cache
 from importlib.resources import files
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 # Attributes that hold one URL, by element; srcset-like attributes are handled apart.
@@ -43,6 +44,8 @@ _SRCSET_SPLIT = re.compile(r",\s+|,(?=\S+\s+\d)")
 # Browsers drop tabs and newlines inside a URL and C0 controls around it; we drop them all,
 # which also keeps lxml from refusing the value (it rejects control characters).
 _URL_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\t\n\r]")
+# Any element may carry a srcset.
+_SRCSETS = etree.XPath("|".join(f"descendant-or-self::*/@{name}" for name in SRCSET_ATTRIBUTES))
 
 
 def data_lines(name: str) -> list[str]:
@@ -106,24 +109,34 @@ def format_srcset(candidates: list[tuple[str, str]]) -> str:
 
 
 def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
-    """Every (element, attribute) pair under ``root`` that holds a URL or a srcset."""
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        for attribute in (*URL_ATTRIBUTES.get(element.tag, ()), *SRCSET_ATTRIBUTES):
+    """Every (element, attribute) pair under ``root`` that holds a URL or a srcset.
+
+    The single URLs come first, then the srcsets, each in document order: lxml finds the
+    elements in C, so a page's many other elements never become Python objects.
+    """
+    for element in root.iter(*URL_ATTRIBUTES):
+        for attribute in URL_ATTRIBUTES.get(str(element.tag), ()):
             if element.get(attribute) is not None:
                 yield element, attribute
+    for value in _SRCSETS(root):
+        yield value.getparent(), value.attrname
 
 
 def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
-    """Replace every URL under ``root`` by ``change(url)``, srcset candidates included."""
+    """Replace every URL under ``root`` by ``change(url)``, srcset candidates included.
+
+    An attribute is written only when its value changes: most URLs on a page stay as
+    they are, and writing them back costs as much as the rest of the walk.
+    """
     for element, attribute in iter_url_attributes(root):
-        value = _URL_CONTROLS.sub("", element.get(attribute, ""))
+        original = element.get(attribute, "")
+        value = _URL_CONTROLS.sub("", original)
         if attribute in SRCSET_ATTRIBUTES:
-            candidates = [(change(u), d) for u, d in parse_srcset(value)]
-            element.set(attribute, format_srcset(candidates))
+            changed = format_srcset([(change(u), d) for u, d in parse_srcset(value)])
         else:
-            element.set(attribute, change(value.strip()))
+            changed = change(value.strip())
+        if changed != original:
+            element.set(attribute, changed)
 
 
 def promote_lazy_images(root: HtmlElement) -> None:

@@ -85,3 +85,21 @@ def test_sites_keep_the_parameters_they_need() -> None:
     url = "https://a.example/p?s_cid=1&utm_source=x"
     assert clean_url(url) == "https://a.example/p"
     assert clean_url(url, frozenset({"s_cid"})) == "https://a.example/p?s_cid=1"
+
+
+def test_absolutize_reaches_srcsets_on_any_element_and_leaves_the_rest() -> None:
+    page = lxml.html.document_fromstring(
+        '<html><body><a href="x">x</a><picture><source srcset="s.webp 1x">'
+        '<img src="/i.jpg" srcset="a.jpg 1x,b.jpg 2x"></picture>'
+        '<div srcset="d.jpg 1x" data-src="kept"></div>'
+        '<a href="https://o.example/y">y</a></body></html>'
+    )
+    absolutize(page, "https://n.example/d/p")
+    base = "https://n.example/d/"
+    assert [a.get("href") for a in page.iter("a")] == [f"{base}x", "https://o.example/y"]
+    assert next(page.iter("source")).get("srcset") == f"{base}s.webp 1x"
+    img = next(page.iter("img"))
+    assert img.get("src") == "https://n.example/i.jpg"
+    assert img.get("srcset") == f"{base}a.jpg 1x, {base}b.jpg 2x"
+    div = next(page.iter("div"))
+    assert (div.get("srcset"), div.get("data-src")) == (f"{base}d.jpg 1x", "kept")
