@@ -78,7 +78,7 @@ def test_cli_signs_and_verify_rejects_one_changed_byte(
     public_key = err.decode().split("public key ", 1)[1].strip()
     good = tmp_path / "mirrors.json"
     good.write_bytes(document)
-    code, out, err = run(capsysbinary, "verify", str(good), "--public-key", public_key)
+    code, out, err = run(capsysbinary, "verify", str(good), f"--public-key={public_key}")
     assert code == 0, err
     assert b"https://mirror.example.org https://mirror2.example.net" in out
     assert run(capsysbinary, "verify", str(good), "--config", str(config))[0] == 0
@@ -87,7 +87,7 @@ def test_cli_signs_and_verify_rejects_one_changed_byte(
     tampered[document.index(b"mirror2") + 1] ^= 0x01
     bad = tmp_path / "tampered.json"
     bad.write_bytes(bytes(tampered))
-    code, _, err = run(capsysbinary, "verify", str(bad), "--public-key", public_key)
+    code, _, err = run(capsysbinary, "verify", str(bad), f"--public-key={public_key}")
     assert code == 1
     assert b"invalid manifest" in err
 
