@@ -20,6 +20,7 @@ from lxml.html import HtmlElement
 LINK_LIST_DENSITY = 0.9
 LINK_LIST_ITEMS = 3
 REPEAT_MIN_CHARS = 40
+MAX_CAPTION_CHARS = 1000
 TAIL_BLOCK_CHARS = 250
 TITLE_PART = 0.6
 TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
@@ -196,27 +197,58 @@ def drop_title_heading(body: HtmlElement, title: str) -> None:
 
 
 def _drop_repeats(body: HtmlElement) -> int:
-    """Drop captions that repeat an earlier block word for word (slideshows, "less/more").
+    """Drop captions that repeat an earlier block word for word (slideshows, "less/more"),
+    and blocks that repeat an earlier caption, since the caption already says it.
 
-    Only captions (``figcaption``, or a paragraph right after an image): repeated lines of
-    prose, like a meal plan's, are content.
+    Only captions (``figcaption``, or a paragraph right after an image or figure) and copies
+    of sure ones go: repeated lines of prose, like a meal plan's, are content. A list item
+    holding paragraphs is left to them, or its caption would look like its own repeat. A
+    caption written twice in one run of text is written once.
     """
     seen: set[str] = set()
+    captions: set[str] = set()
     doomed = []
     for block in body.iter("p", "figcaption", "li"):
         text = normal(block.text_content())
-        if len(text) < REPEAT_MIN_CHARS:
+        if len(text) < REPEAT_MIN_CHARS or (block.tag == "li" and block.find(".//p") is not None):
             continue
-        if not _is_caption(block):
-            seen.add(text)
-            continue
-        if text in seen:
+        caption = _is_caption(block)
+        if text in captions or (caption and text in seen):
             doomed.append(block)
         seen.add(text)
+        if caption and _is_sure_caption(block):
+            captions.add(text)
     for block in doomed:
         if block.getparent() is not None:
             block.drop_tree()
-    return len(doomed)
+    return len(doomed) + _undouble_captions(body)
+
+
+def _undouble_captions(body: HtmlElement) -> int:
+    """Write once a caption that a slideshow wrote twice in a row, in the run after an image."""
+    undoubled = 0
+    for image in body.iter("img"):
+        run = (image.tail or "").strip()
+        length = _doubled_prefix(run[:MAX_CAPTION_CHARS])
+        if length:
+            image.tail = (image.tail or "").replace(run, run[length:], 1)
+            undoubled += 1
+    return undoubled
+
+
+def _doubled_prefix(run: str) -> int:
+    """The length of a text that ``run`` opens with twice in a row, or 0."""
+    for length in range(REPEAT_MIN_CHARS, len(run) // 2 + 1):
+        if run.startswith(run[:length], length):
+            return length
+    return 0
+
+
+def _is_sure_caption(block: HtmlElement) -> bool:
+    """A ``figcaption`` or a paragraph right after an image; not one after a whole figure,
+    which is as often the story going on."""
+    before = block.getprevious()
+    return block.tag == "figcaption" or (before is not None and before.tag == "img")
 
 
 def _is_caption(block: HtmlElement) -> bool:

@@ -115,3 +115,17 @@ def test_teaser_lists_go_after_the_story_and_roundups_stay() -> None:
 
     alone = _body(f"<p>Good morning!</p><ul>{short}</ul>")
     assert tidy(alone) == 0
+
+
+def test_copies_of_a_caption_go_and_a_doubled_caption_is_written_once() -> None:
+    caption = "A long row of unsold sports-utility vehicles sits at a dealership in Colorado."
+    body = _body(
+        f"<ul><li><img src='a.jpg'><p>{caption}</p></li></ul><p>{caption}</p>"
+        f"<ul><li><img src='b.jpg'>\n {caption}{caption}Photo: A. Photographer</li></ul>"
+        f"<p>{STORY}</p>"
+    )
+    assert tidy(body) == 2
+    text = _text(body)
+    assert text.count(caption) == 2
+    assert f"{caption}Photo: A. Photographer" in text
+    assert text.endswith(normal(STORY))
