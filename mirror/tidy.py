@@ -3,12 +3,13 @@
 Each step is conservative, because a dropped paragraph is worse than a leftover line:
 
 - lists that are nothing but links (menus, "related" teasers);
-- captions that repeat an earlier block word for word (slideshows, "less/more" toggles);
+- captions that repeat an earlier block word for word, and copies of a caption (slideshows);
 - short calls to action and link-only lines after the story's last long paragraph;
 - blocks and loose lines that are only a URL in plain text (print-view leftovers);
 - "less" / "... more" toggles that lead nowhere, and the truncated copy they reveal;
 - lists of teasers (each item opens with a link) after the story's last long paragraph;
-- headings that repeat the title (the reader view prints the title itself).
+- headings that repeat the title, and an ``h1`` that says it in other words (the reader
+  view prints the title itself).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from lxml.html import HtmlElement
 
 LINK_LIST_DENSITY = 0.9
 LINK_LIST_ITEMS = 3
+TEASER_ITEMS = 2
 REPEAT_MIN_CHARS = 40
 MAX_CAPTION_CHARS = 1000
 TAIL_BLOCK_CHARS = 250
 TITLE_PART = 0.6
+HEADLINE_SHARE = 0.5
+HEADLINE_MIN_WORDS = 4
 TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
 _CALL_TO_ACTION = re.compile(
     r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
@@ -32,6 +36,7 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"https?://\S+")
+_WORD = re.compile(r"\w+")
 _TOGGLE = re.compile(r"\W*(less|more|show (less|more)|see (less|more)|expand|collapse)\W*", re.I)
 _CONTAINERS = ("div", "section", "article", "main", "body", "figure")
 
@@ -167,7 +172,7 @@ def _is_teaser(block: HtmlElement) -> bool:
     A roundup's items open with a linked headline too, but go on with a paragraph of story.
     """
     items = block.getparent()
-    if block.tag != "li" or items is None or len(items) < LINK_LIST_ITEMS:
+    if block.tag != "li" or items is None or len(items) < TEASER_ITEMS:
         return False
     return all(
         _opens_with_link(item) and len(normal(item.text_content())) < TAIL_BLOCK_CHARS
@@ -187,13 +192,32 @@ def _opens_with_link(item: HtmlElement) -> bool:
 
 
 def drop_title_heading(body: HtmlElement, title: str) -> None:
-    """The reader view prints the title itself; headings that repeat it go."""
+    """The reader view prints the title itself; headings that repeat it go.
+
+    An ``h1`` that says it in other words goes too: the page's ``<title>`` is often a
+    shorter or search-engine wording of the headline ("HS Roundup: ..." for "High School
+    Roundup: ..."), and a story's text has one ``h1``, its headline.
+    """
     wanted = normal(title).casefold()
+    words = _words(title)
     for heading in list(body.iter("h1", "h2")):
         text = normal(heading.text_content()).casefold()
         similar = text == wanted or (len(text) > TITLE_PART * len(wanted) and text in wanted)
+        if heading.tag == "h1" and not similar:
+            similar = _same_words(_words(text), words)
         if text and similar and heading.getparent() is not None:
             heading.drop_tree()
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.casefold()))
+
+
+def _same_words(heading: set[str], title: set[str]) -> bool:
+    """Most words shared (Jaccard), and enough of them that a one-word heading never counts."""
+    if len(heading) < HEADLINE_MIN_WORDS:
+        return False
+    return len(heading & title) >= HEADLINE_SHARE * len(heading | title)
 
 
 def _drop_repeats(body: HtmlElement) -> int:

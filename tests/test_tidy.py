@@ -62,6 +62,19 @@ def test_plain_text_urls_go_and_linked_ones_stay() -> None:
     assert "report.pdf" in _text(body)
 
 
+def test_a_headline_in_other_words_goes_and_section_headings_stay() -> None:
+    body = _body(
+        "<h1>High School Roundup: Viera defeats Rockledge to remain undefeated</h1><p>x</p>"
+        "<h1>Roundup</h1><h1>What the coaches said about Viera</h1>"
+        "<h2>Viera defeats Rockledge to remain undefeated</h2>"
+    )
+    drop_title_heading(body, "HS Roundup: Viera defeats Rockledge to remain undefeated")
+    assert [h.text_content() for h in body.iter("h1", "h2")] == [
+        "Roundup",
+        "What the coaches said about Viera",
+    ]
+
+
 def test_headings_that_repeat_the_title_go() -> None:
     body = _body("<h1>Rain in Spain</h1><p>x</p><h2>Rain</h2><h2>What comes next</h2>")
     drop_title_heading(body, "Rain in Spain - Times")
@@ -101,9 +114,13 @@ def test_teaser_lists_go_after_the_story_and_roundups_stay() -> None:
         f"<li><a href='/{i}'>Other story {i}</a><h4>What happened in story {i}</h4></li>"
         for i in range(3)
     )
-    body = _body(f"<p>{STORY}</p><ul>{teasers}</ul>")
-    assert tidy(body) == 3
+    pair = "".join(
+        f"<li><a href='/p{i}'>Pair story {i}</a><h4>What it says</h4></li>" for i in (1, 2)
+    )
+    body = _body(f"<p>{STORY}</p><ul>{teasers}</ul><ul>{pair}</ul>")
+    assert tidy(body) == 5
     assert "Other story" not in _text(body)
+    assert "Pair story" not in _text(body)
 
     items = "".join(
         f"<li><strong><a href='/{i}'>Headline {i}</a>.</strong> {STORY}</li>" for i in range(3)
