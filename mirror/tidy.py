@@ -3,10 +3,13 @@
 Each step is conservative, because a dropped paragraph is worse than a leftover line:
 
 - lists that are nothing but links (menus, "related" teasers);
-- captions that repeat an earlier block word for word (slideshows, "less/more" toggles);
+- captions that repeat an earlier block word for word, and copies of a caption (slideshows);
 - short calls to action and link-only lines after the story's last long paragraph;
-- blocks that are only a URL in plain text (print-view leftovers);
-- headings that repeat the title (the reader view prints the title itself).
+- blocks and loose lines that are only a URL in plain text (print-view leftovers);
+- "less" / "... more" toggles that lead nowhere, and the truncated copy they reveal;
+- lists of teasers (each item opens with a link) after the story's last long paragraph;
+- headings that repeat the title, and an ``h1`` that says it in other words (the reader
+  view prints the title itself).
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from lxml.html import HtmlElement
 
 LINK_LIST_DENSITY = 0.9
 LINK_LIST_ITEMS = 3
+TEASER_ITEMS = 2
 REPEAT_MIN_CHARS = 40
+MAX_CAPTION_CHARS = 1000
 TAIL_BLOCK_CHARS = 250
 TITLE_PART = 0.6
+HEADLINE_SHARE = 0.5
+HEADLINE_MIN_WORDS = 4
 TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
 _CALL_TO_ACTION = re.compile(
     r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
@@ -29,11 +36,14 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"https?://\S+")
+_WORD = re.compile(r"\w+")
+_TOGGLE = re.compile(r"\W*(less|more|show (less|more)|see (less|more)|expand|collapse)\W*", re.I)
+_CONTAINERS = ("div", "section", "article", "main", "body", "figure")
 
 
 def tidy(body: HtmlElement) -> int:
     """Apply every step but the title's to ``body`` in place; how many blocks went."""
-    steps = (_drop_link_lists, _drop_repeats, _drop_tail_calls, _drop_bare_urls)
+    steps = (_drop_toggles, _drop_link_lists, _drop_repeats, _drop_tail_calls, _drop_bare_urls)
     return sum(step(body) for step in steps)
 
 
@@ -71,7 +81,61 @@ def _drop_bare_urls(body: HtmlElement) -> int:
     for block in doomed:
         if block.getparent() is not None:
             block.drop_tree()
+    return len(doomed) + _drop_loose_urls(body)
+
+
+def _drop_loose_urls(body: HtmlElement) -> int:
+    """Drop lines of text lying loose in a container (not in a paragraph) that are only a URL.
+
+    A print view writes the page's address between its logo and the story; a URL inside a
+    paragraph is left alone, since there it is part of a sentence or a list of sources.
+    """
+    dropped = 0
+    for element in body.iter():
+        if element.tag in _CONTAINERS and _BARE_URL.fullmatch((element.text or "").strip()):
+            element.text, dropped = None, dropped + 1
+        parent = element.getparent()
+        loose = parent is not None and parent.tag in _CONTAINERS
+        if loose and _BARE_URL.fullmatch((element.tail or "").strip()):
+            element.tail, dropped = None, dropped + 1
+    return dropped
+
+
+def _drop_toggles(body: HtmlElement) -> int:
+    """Drop "less" / "... more" links that lead nowhere, and the truncated copy they reveal.
+
+    A caption that the page shortens on small screens is written twice, the full text and a
+    prefix of it, with script-driven toggles between. A link without a destination is a
+    control, not content; the text just before a "more" toggle goes only when the same block
+    holds it twice, so the full caption stays.
+    """
+    doomed = [
+        a
+        for a in body.iter("a")
+        if (a.get("href") or "").strip() in ("", "#") and _TOGGLE.fullmatch(a.text_content())
+    ]
+    for anchor in reversed(doomed):
+        _drop_truncated_copy(anchor)
+        holder = anchor.getparent()
+        if holder is None:
+            continue
+        anchor.drop_tree()
+        if holder.tag in TEXT_BLOCKS and not len(holder) and not holder.text_content().strip():
+            holder.drop_tree()
     return len(doomed)
+
+
+def _drop_truncated_copy(anchor: HtmlElement) -> None:
+    parent, before = anchor.getparent(), anchor.getprevious()
+    if parent is None:
+        return
+    run = normal(before.tail or "") if before is not None else normal(parent.text or "")
+    if len(run) < REPEAT_MIN_CHARS or normal(parent.text_content()).count(run) < 2:
+        return
+    if before is not None:
+        before.tail = None
+    else:
+        parent.text = None
 
 
 def _drop_tail_calls(body: HtmlElement) -> int:
@@ -80,53 +144,135 @@ def _drop_tail_calls(body: HtmlElement) -> int:
     Newsletter, follow, share and copyright lines and "related" links sit between the story
     and the page's footer, where the boilerplate heuristics often leave them. Only short
     blocks that open with such a call or are nothing but a link go, and only after the last
-    long paragraph: the story's prose is never touched.
+    long paragraph: the story's prose is never touched. Lists of teasers (a linked headline
+    and a line of summary per item) go only when there is such a paragraph before them: a
+    roundup whose story is a list of linked headlines has none.
     """
-    doomed = []
+    doomed, teasers = [], []
+    story = False
     for block in reversed(list(body.iter(*TEXT_BLOCKS))):
         text = normal(block.text_content())
         if len(text) >= TAIL_BLOCK_CHARS:
+            story = True
             break
         if _CALL_TO_ACTION.match(text) or link_density(block) >= LINK_LIST_DENSITY:
             doomed.append(block)
+        elif _is_teaser(block):
+            teasers.append(block)
+    doomed += teasers if story else []
     for block in doomed:
         if block.getparent() is not None:
             block.drop_tree()
     return len(doomed)
 
 
+def _is_teaser(block: HtmlElement) -> bool:
+    """An item of a list of short items that all open with a link: other stories' headlines.
+
+    A roundup's items open with a linked headline too, but go on with a paragraph of story.
+    """
+    items = block.getparent()
+    if block.tag != "li" or items is None or len(items) < TEASER_ITEMS:
+        return False
+    return all(
+        _opens_with_link(item) and len(normal(item.text_content())) < TAIL_BLOCK_CHARS
+        for item in items
+    )
+
+
+def _opens_with_link(item: HtmlElement) -> bool:
+    if (item.text or "").strip():
+        return False
+    for child in item:
+        if child.text_content().strip():
+            return child.tag == "a" or _opens_with_link(child)
+        if (child.tail or "").strip():
+            return False
+    return False
+
+
 def drop_title_heading(body: HtmlElement, title: str) -> None:
-    """The reader view prints the title itself; headings that repeat it go."""
+    """The reader view prints the title itself; headings that repeat it go.
+
+    An ``h1`` that says it in other words goes too: the page's ``<title>`` is often a
+    shorter or search-engine wording of the headline ("HS Roundup: ..." for "High School
+    Roundup: ..."), and a story's text has one ``h1``, its headline.
+    """
     wanted = normal(title).casefold()
+    words = _words(title)
     for heading in list(body.iter("h1", "h2")):
         text = normal(heading.text_content()).casefold()
         similar = text == wanted or (len(text) > TITLE_PART * len(wanted) and text in wanted)
+        if heading.tag == "h1" and not similar:
+            similar = _same_words(_words(text), words)
         if text and similar and heading.getparent() is not None:
             heading.drop_tree()
 
 
-def _drop_repeats(body: HtmlElement) -> int:
-    """Drop captions that repeat an earlier block word for word (slideshows, "less/more").
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.casefold()))
 
-    Only captions (``figcaption``, or a paragraph right after an image): repeated lines of
-    prose, like a meal plan's, are content.
+
+def _same_words(heading: set[str], title: set[str]) -> bool:
+    """Most words shared (Jaccard), and enough of them that a one-word heading never counts."""
+    if len(heading) < HEADLINE_MIN_WORDS:
+        return False
+    return len(heading & title) >= HEADLINE_SHARE * len(heading | title)
+
+
+def _drop_repeats(body: HtmlElement) -> int:
+    """Drop captions that repeat an earlier block word for word (slideshows, "less/more"),
+    and blocks that repeat an earlier caption, since the caption already says it.
+
+    Only captions (``figcaption``, or a paragraph right after an image or figure) and copies
+    of sure ones go: repeated lines of prose, like a meal plan's, are content. A list item
+    holding paragraphs is left to them, or its caption would look like its own repeat. A
+    caption written twice in one run of text is written once.
     """
     seen: set[str] = set()
+    captions: set[str] = set()
     doomed = []
     for block in body.iter("p", "figcaption", "li"):
         text = normal(block.text_content())
-        if len(text) < REPEAT_MIN_CHARS:
+        if len(text) < REPEAT_MIN_CHARS or (block.tag == "li" and block.find(".//p") is not None):
             continue
-        if not _is_caption(block):
-            seen.add(text)
-            continue
-        if text in seen:
+        caption = _is_caption(block)
+        if text in captions or (caption and text in seen):
             doomed.append(block)
         seen.add(text)
+        if caption and _is_sure_caption(block):
+            captions.add(text)
     for block in doomed:
         if block.getparent() is not None:
             block.drop_tree()
-    return len(doomed)
+    return len(doomed) + _undouble_captions(body)
+
+
+def _undouble_captions(body: HtmlElement) -> int:
+    """Write once a caption that a slideshow wrote twice in a row, in the run after an image."""
+    undoubled = 0
+    for image in body.iter("img"):
+        run = (image.tail or "").strip()
+        length = _doubled_prefix(run[:MAX_CAPTION_CHARS])
+        if length:
+            image.tail = (image.tail or "").replace(run, run[length:], 1)
+            undoubled += 1
+    return undoubled
+
+
+def _doubled_prefix(run: str) -> int:
+    """The length of a text that ``run`` opens with twice in a row, or 0."""
+    for length in range(REPEAT_MIN_CHARS, len(run) // 2 + 1):
+        if run.startswith(run[:length], length):
+            return length
+    return 0
+
+
+def _is_sure_caption(block: HtmlElement) -> bool:
+    """A ``figcaption`` or a paragraph right after an image; not one after a whole figure,
+    which is as often the story going on."""
+    before = block.getprevious()
+    return block.tag == "figcaption" or (before is not None and before.tag == "img")
 
 
 def _is_caption(block: HtmlElement) -> bool:

@@ -62,7 +62,87 @@ def test_plain_text_urls_go_and_linked_ones_stay() -> None:
     assert "report.pdf" in _text(body)
 
 
+def test_a_headline_in_other_words_goes_and_section_headings_stay() -> None:
+    body = _body(
+        "<h1>High School Roundup: Viera defeats Rockledge to remain undefeated</h1><p>x</p>"
+        "<h1>Roundup</h1><h1>What the coaches said about Viera</h1>"
+        "<h2>Viera defeats Rockledge to remain undefeated</h2>"
+    )
+    drop_title_heading(body, "HS Roundup: Viera defeats Rockledge to remain undefeated")
+    assert [h.text_content() for h in body.iter("h1", "h2")] == [
+        "Roundup",
+        "What the coaches said about Viera",
+    ]
+
+
 def test_headings_that_repeat_the_title_go() -> None:
     body = _body("<h1>Rain in Spain</h1><p>x</p><h2>Rain</h2><h2>What comes next</h2>")
     drop_title_heading(body, "Rain in Spain - Times")
     assert [h.text_content() for h in body.iter("h1", "h2")] == ["Rain", "What comes next"]
+
+
+def test_loose_urls_go_and_urls_in_sentences_stay() -> None:
+    body = _body(
+        "<img src='logo.png'>\n  https://example.com/news/story-1.php\n"
+        f"<p>{STORY}</p><p>The report is at <b>the site</b> https://example.com/r.pdf</p>"
+    )
+    assert tidy(body) == 1
+    text = _text(body)
+    assert "story-1.php" not in text
+    assert "https://example.com/r.pdf" in text
+
+
+def test_toggles_that_lead_nowhere_go_with_the_truncated_caption() -> None:
+    caption = "The minister, left, shakes hands with the visitor in the capital on Monday."
+    shown = caption[:50]
+    body = _body(
+        f"<ul><li><img src='a.jpg'>{caption}<a href=''> less</a>{shown}<a href=''> ... more</a>"
+        f" Photo: A. Photographer</li></ul><p><a href='#'>less</a></p>"
+        f"<p>{STORY} Read <a href='/more'>more</a> or <a href=''>the filing</a>.</p>"
+    )
+    assert tidy(body) == 3
+    text = _text(body)
+    assert text.count(shown) == 1
+    assert caption in text and "Photo: A. Photographer" in text
+    assert "less" not in text
+    assert text.endswith("Read more or the filing.")
+    assert not [p for p in body.iter("p") if not p.text_content().strip()]
+
+
+def test_teaser_lists_go_after_the_story_and_roundups_stay() -> None:
+    teasers = "".join(
+        f"<li><a href='/{i}'>Other story {i}</a><h4>What happened in story {i}</h4></li>"
+        for i in range(3)
+    )
+    pair = "".join(
+        f"<li><a href='/p{i}'>Pair story {i}</a><h4>What it says</h4></li>" for i in (1, 2)
+    )
+    body = _body(f"<p>{STORY}</p><ul>{teasers}</ul><ul>{pair}</ul>")
+    assert tidy(body) == 5
+    assert "Other story" not in _text(body)
+    assert "Pair story" not in _text(body)
+
+    items = "".join(
+        f"<li><strong><a href='/{i}'>Headline {i}</a>.</strong> {STORY}</li>" for i in range(3)
+    )
+    short = "".join(f"<li><a href='/s{i}'>Short news {i}</a> and a line.</li>" for i in range(3))
+    roundup = _body(f"<p>Good morning!</p><ul>{items}{short}</ul>")
+    assert tidy(roundup) == 0
+    assert "Short news 2" in _text(roundup)
+
+    alone = _body(f"<p>Good morning!</p><ul>{short}</ul>")
+    assert tidy(alone) == 0
+
+
+def test_copies_of_a_caption_go_and_a_doubled_caption_is_written_once() -> None:
+    caption = "A long row of unsold sports-utility vehicles sits at a dealership in Colorado."
+    body = _body(
+        f"<ul><li><img src='a.jpg'><p>{caption}</p></li></ul><p>{caption}</p>"
+        f"<ul><li><img src='b.jpg'>\n {caption}{caption}Photo: A. Photographer</li></ul>"
+        f"<p>{STORY}</p>"
+    )
+    assert tidy(body) == 2
+    text = _text(body)
+    assert text.count(caption) == 2
+    assert f"{caption}Photo: A. Photographer" in text
+    assert text.endswith(normal(STORY))
