@@ -138,6 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging()
     load_token_ring(config.server.data_dir, config.server.token_key)  # made once, before workers
     load_cache_key(config.server.data_dir)
+    manifest.load_signing_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
     tls = None if config.server.plain_http else _certificate(config)
     # Held back until the event loop handles them (or, with workers, until all children exist).

@@ -37,7 +37,7 @@ from trafilatura.settings import Document
 from mirror.article import Article
 from mirror.articlemeta import read_meta
 from mirror.linkeddata import linked_data
-from mirror.restore import restore_ruby, untangle_code
+from mirror.restore import restore_image_sizes, restore_ruby, untangle_code
 from mirror.siterules import SiteRule, SiteRules, packaged_rules
 from mirror.textdir import mark_rtl_blocks, page_direction
 from mirror.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
@@ -97,6 +97,7 @@ def extract_article(
     restore_ruby(page, choice.body)
     untangle_code(choice.body)
     meta.place_lead_image(choice.body)
+    restore_image_sizes(page, choice.body)
     mark_rtl_blocks(choice.body)
     article = Article(
         url=url,

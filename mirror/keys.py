@@ -55,15 +55,33 @@ class KeyRing:
 
 
 def write_secret_file(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 atomically, so no other user ever reads it."""
+    """Write ``path`` with mode 0600 atomically, so no other user ever reads it."""
+    tmp = _private_temp(path, data)
+    os.replace(tmp, path)
+
+
+def create_secret_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (mode 0600) unless it exists; of processes racing to create it, the
+    first wins and the others keep its content (workers and replicas start together)."""
+    tmp = _private_temp(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+
+
+def _private_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a new 0600 file beside ``path``, named for this writer alone."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    return tmp
 
 
 def load_token_ring(data_dir: Path, configured_key: str = "") -> KeyRing:
@@ -73,7 +91,7 @@ def load_token_ring(data_dir: Path, configured_key: str = "") -> KeyRing:
         return KeyRing.of([key])
     path = data_dir / TOKEN_RING_FILE
     if not path.exists():
-        write_secret_file(path, _ring_json([secrets.token_bytes(TOKEN_KEY_BYTES)]))
+        create_secret_file(path, _ring_json([secrets.token_bytes(TOKEN_KEY_BYTES)]))
     try:
         stored = json.loads(path.read_text("ascii"))
         return KeyRing.of([_decode_key(k, str(path)) for k in stored["keys"]])
@@ -93,7 +111,7 @@ def load_cache_key(data_dir: Path) -> bytes:
     """The key that hashes cache keys and encrypts stored bodies (created if missing)."""
     path = data_dir / CACHE_KEY_FILE
     if not path.exists():
-        write_secret_file(path, secrets.token_bytes(CACHE_KEY_BYTES))
+        create_secret_file(path, secrets.token_bytes(CACHE_KEY_BYTES))
     key = path.read_bytes()
     if len(key) != CACHE_KEY_BYTES:
         raise ConfigError(f"{path} must hold exactly {CACHE_KEY_BYTES} bytes")

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mirror.errors import MirrorError
-from mirror.keys import b64decode, b64encode, write_secret_file
+from mirror.keys import b64decode, b64encode, create_secret_file
 
 MANIFEST_KEY_FILE = "manifest.key"
 KEY_BYTES = 32
@@ -55,7 +55,7 @@ def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     """The data dir's manifest key, made (mode 0600) on first use."""
     path = data_dir / MANIFEST_KEY_FILE
     if not path.exists():
-        write_secret_file(path, secrets.token_bytes(KEY_BYTES))
+        create_secret_file(path, secrets.token_bytes(KEY_BYTES))
     raw = path.read_bytes()
     if len(raw) != KEY_BYTES:
         raise ManifestError(f"{path} must hold exactly {KEY_BYTES} bytes")

@@ -1,8 +1,9 @@
-"""Put back markup that the boilerplate heuristics flatten: ruby annotations and code.
+"""Put back markup that the boilerplate heuristics flatten: ruby, code and image sizes.
 
 trafilatura keeps a ruby's base text but drops the ``<rt>`` reading, so a Japanese or
 Chinese reader loses the pronunciation the author gave; it also nests ``<pre>`` inside
-``<pre>`` for ``<pre><code>``. These run on the extracted body, with the page as reference.
+``<pre>`` for ``<pre><code>``; and it drops images' ``width``/``height``. These run on the
+extracted body, with the page as reference.
 """
 
 from __future__ import annotations
@@ -31,6 +32,27 @@ def untangle_code(body: HtmlElement) -> None:
         parent = inner.getparent()
         if parent is not None and parent.tag == "pre":
             inner.tag = "code"
+
+
+def restore_image_sizes(page: HtmlElement, body: HtmlElement) -> int:
+    """Give kept images the width and height the page declared, which extraction drops.
+
+    With both attributes the browser reserves an image's box before it loads (the
+    stylesheet scales it to the column), so the text a reader has started does not jump.
+    """
+    sizes: dict[str, tuple[str, str]] = {}
+    for img in page.iter("img"):
+        src, width, height = img.get("src"), img.get("width", ""), img.get("height", "")
+        if src and width.isdigit() and height.isdigit():
+            sizes.setdefault(src, (width, height))
+    restored = 0
+    for img in body.iter("img"):
+        size = sizes.get(img.get("src") or "")
+        if size is not None and img.get("width") is None and img.get("height") is None:
+            img.set("width", size[0])
+            img.set("height", size[1])
+            restored += 1
+    return restored
 
 
 def _base_text(ruby: HtmlElement) -> list[str]:

@@ -265,3 +265,11 @@ def test_benchmark_page_structure_matches_golden(prefix: str) -> None:
     assert re.search(r"^\s*h[23] ", outline, re.M)
     assert re.search(r"^\s*(ul|ol)$", outline, re.M)
     assert re.search(r"^\s*(figure|img)", outline, re.M)
+
+
+def test_cdt_lead_image_keeps_its_declared_size() -> None:
+    page = parse_page((CDT / "article.html").read_text("utf-8"))
+    _, body = extract_article(page, ARTICLE_URL)
+    lead = next(body.iter("img"))
+    assert lead.get("src", "").endswith("xinjiang-camp-1024x576.jpg")
+    assert (lead.get("width"), lead.get("height")) == ("1024", "576")

@@ -65,3 +65,25 @@ def test_rotation_keeps_old_keys_for_reading(tmp_path: Path) -> None:
     assert load_token_ring(tmp_path) == after
     assert LinkBuilder(after).open(token, Kind.PAGE) == "https://example.org/a"
     assert stat.S_IMODE((tmp_path / TOKEN_RING_FILE).stat().st_mode) == 0o600
+
+
+def test_racing_creators_all_keep_the_first_key(tmp_path: Path) -> None:
+    """Workers and replicas start together: whoever creates a key first, all read that one."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        keys = pool.map(load_cache_key, [tmp_path] * 8)
+    assert len(set(keys)) == 1
+    assert keys[0] == load_cache_key(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [CACHE_KEY_FILE]
+
+
+def test_create_secret_file_never_replaces(tmp_path: Path) -> None:
+    from mirror.keys import create_secret_file
+
+    target = tmp_path / "secret"
+    create_secret_file(target, b"first")
+    create_secret_file(target, b"second")
+    assert target.read_bytes() == b"first"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from mirror.restore import restore_ruby, untangle_code
+from mirror.restore import restore_image_sizes, restore_ruby, untangle_code
 
 
 def _html(markup: str) -> lxml.html.HtmlElement:
@@ -49,3 +49,20 @@ def test_nested_pre_becomes_pre_code() -> None:
     assert lxml.html.tostring(body, encoding="unicode") == (
         "<div><pre><code>x = 1</code></pre><pre>plain</pre></div>"
     )
+
+
+def test_image_sizes_come_back_from_the_page() -> None:
+    page = lxml.html.document_fromstring(
+        '<body><img src="https://a.example/a.jpg" width="1024" height="576">'
+        '<img src="https://a.example/b.jpg" width="100%" height="auto">'
+        '<img src="https://a.example/c.jpg" width="40" height="30"></body>'
+    )
+    body = lxml.html.fragment_fromstring(
+        '<div><img src="https://a.example/a.jpg"><img src="https://a.example/b.jpg">'
+        '<img src="https://a.example/c.jpg" width="20"></div>'
+    )
+    assert restore_image_sizes(page, body) == 1
+    a, b, c = body.iter("img")
+    assert (a.get("width"), a.get("height")) == ("1024", "576")
+    assert b.get("width") is None and b.get("height") is None
+    assert (c.get("width"), c.get("height")) == ("20", None)
