@@ -7,7 +7,7 @@ which matters on slow mobile links. Only text bodies built in memory are compres
 from __future__ import annotations
 
 import gzip
-from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 import brotli
 from aiohttp import web
@@ -26,12 +26,14 @@ COMPRESSIBLE = frozenset(
 MIN_BYTES = 256
 BROTLI_QUALITY = 6
 GZIP_LEVEL = 6
+CACHED_HEADERS = 256
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-
+@lru_cache(maxsize=CACHED_HEADERS)
 def choose_coding(accept_encoding: str) -> str | None:
-    """``br`` or ``gzip`` from an ``Accept-Encoding`` header (``q=0`` refuses), else None."""
+    """``br`` or ``gzip`` from an ``Accept-Encoding`` header (``q=0`` refuses), else None.
+
+    Browsers send a handful of distinct values, so the answer is kept per value."""
     offered: dict[str, float] = {}
     for item in accept_encoding.lower().split(","):
         name, _, params = item.strip().partition(";")
@@ -55,20 +57,29 @@ def compress(body: bytes, coding: str) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
-@web.middleware
-async def compression(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+@lru_cache(maxsize=CACHED_HEADERS)
+def vary_with_encoding(vary: str) -> str | None:
+    """``vary`` with ``Accept-Encoding`` added, or None when it names it already."""
+    names = [v.strip() for v in vary.split(",") if v.strip()]
+    if "accept-encoding" in {v.lower() for v in names}:
+        return None
+    return ", ".join([*names, "Accept-Encoding"])
+
+
+def compressed(request: web.Request, response: web.StreamResponse) -> None:
+    """Compress an in-memory text body for this client, and say that it varies by encoding.
+
+    A response that is encoded already (pages kept gzipped in memory) is left as it is."""
     if not isinstance(response, web.Response) or "Content-Encoding" in response.headers:
-        return response
+        return
     body = response.body
     if response.content_type not in COMPRESSIBLE or not isinstance(body, bytes):
-        return response
-    vary = [v.strip() for v in ",".join(response.headers.getall("Vary", [])).split(",") if v]
-    if "accept-encoding" not in {v.lower() for v in vary}:
-        response.headers["Vary"] = ", ".join([*vary, "Accept-Encoding"])
+        return
+    vary = vary_with_encoding(",".join(response.headers.getall("Vary", [])))
+    if vary is not None:
+        response.headers["Vary"] = vary
     coding = choose_coding(request.headers.get("Accept-Encoding", ""))
     if coding is None or len(body) < MIN_BYTES:
-        return response
+        return
     response.body = compress(body, coding)
     response.headers["Content-Encoding"] = coding
-    return response

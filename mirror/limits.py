@@ -173,15 +173,16 @@ def may_open_any_site(request: web.Request, config: Config) -> bool:
 
 
 class Guard:
-    """The middleware that refuses wrong access keys (a plain 404) and clients over their rate.
+    """Refuses wrong access keys (a plain 404) and clients over their rate.
 
-    Add ``guard.middleware`` to the app and ``guard.close`` to its ``on_cleanup``.
+    Call ``guard.admit`` for each request and add ``guard.close`` to the app's ``on_cleanup``.
     """
 
     def __init__(self, config: Config) -> None:
         self._config = config
         self._expected = config.server.access_key.encode("utf-8")
         limits = config.limits
+        self._rate_limited = limits.rate > 0
         self._limiter: RateLimiter | SharedRateLimiter = (
             SharedRateLimiter(
                 limits.redis_url, limits.rate, limits.burst, load_cache_key(config.server.data_dir)
@@ -190,18 +191,18 @@ class Guard:
             else RateLimiter(limits.rate, limits.burst)
         )
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def admit(self, request: web.Request) -> None:
+        """Raise a plain 404 for a wrong access key, ``TooManyRequests`` for a client over
+        its rate; called by the server's one middleware, inside its error pages."""
         given = request.match_info.get(KEY_SEGMENT)
         if given is not None and not hmac.compare_digest(given.encode("utf-8"), self._expected):
             count("access_key_refused")
             raise NotFound
-        limits = self._config.limits
-        limited = limits.rate > 0 and not request.path.startswith(UNLIMITED_PREFIXES)
-        if limited and not await self._limiter.check(client_address(request, limits)):
-            count("rate_limited")
-            raise TooManyRequests
-        return await handler(request)
+        if self._rate_limited and not request.path.startswith(UNLIMITED_PREFIXES):
+            client = client_address(request, self._config.limits)
+            if not await self._limiter.check(client):
+                count("rate_limited")
+                raise TooManyRequests
 
     async def close(self, app: web.Application) -> None:
         if isinstance(self._limiter, SharedRateLimiter):

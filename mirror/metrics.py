@@ -84,8 +84,9 @@ EVENT_COUNTER = Counter(
     registry=REGISTRY,
 )
 UNMATCHED = "unmatched"
+_CHILDREN: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
+_TIMERS: dict[str, Histogram] = {}
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
 
 
@@ -102,7 +103,23 @@ def count_stripped(elements: int, stripped_bytes: int) -> None:
 
 
 def count_cache(result: str) -> None:
-    CACHE_LOOKUPS.labels(result=result).inc()
+    _child(CACHE_LOOKUPS, result).inc()
+
+
+def _child(metric: Counter, *labels: str) -> Counter:
+    """The labelled child, looked up once per label set: ``labels()`` costs more than the
+    increment, and every label set is from a closed list, so the table stays small."""
+    child = _CHILDREN.get((metric, labels))
+    if child is None:
+        child = _CHILDREN[(metric, labels)] = metric.labels(*labels)
+    return child
+
+
+def _timer(route: str) -> Histogram:
+    timer = _TIMERS.get(route)
+    if timer is None:
+        timer = _TIMERS[route] = REQUEST_SECONDS.labels(route=route)
+    return timer
 
 
 @contextmanager
@@ -126,22 +143,12 @@ def route_of(request: BaseRequest) -> str:
     return UNMATCHED if resource is None else resource.canonical
 
 
-@web.middleware
-async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: sees the final status, error pages and redirects included."""
-    start = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        route = route_of(request)
-        REQUESTS.labels(route=route, status=str(status)).inc()
-        REQUEST_SECONDS.labels(route=route).observe(time.perf_counter() - start)
+def count_request(request: BaseRequest, status: int, seconds: float) -> None:
+    """Count one answered request by route template and status, and time it; the server's
+    one middleware calls this outermost, so error pages and redirects are counted too."""
+    route = route_of(request)
+    _child(REQUESTS, route, str(status)).inc()
+    _timer(route).observe(seconds)
 
 
 class RouteAccessLogger(AbstractAccessLogger):

@@ -11,10 +11,13 @@ import datetime
 import math
 import time
 from collections.abc import Callable
-from functools import cache
+from dataclasses import replace
+from functools import cache, lru_cache
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import MultiDict
 
 from mirror import metrics
 from mirror.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
@@ -45,17 +48,29 @@ LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes 
 MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
+READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
 
 
 def reader_of(request: web.Request) -> Reader:
     """The reader's choices, from the query string and ``Accept-Language`` only."""
-    config = request.app[CONFIG]
-    return Reader.from_request(
-        request.path,
-        request.query,
+    return replace(choices_of(request), path=request.path)
+
+
+def choices_of(request: web.Request) -> Reader:
+    """The reader's choices without the page's path: all a page kept in memory depends on."""
+    return reader_choices(
+        request.rel_url.raw_query_string,
         request.headers.get("Accept-Language", ""),
-        config.reader.low_bandwidth,
+        request.app[CONFIG].reader.low_bandwidth,
     )
+
+
+@lru_cache(maxsize=READER_CACHE)
+def reader_choices(raw_query: str, accept_language: str, lite_default: bool) -> Reader:
+    """Parsed once per query and ``Accept-Language``: readers send few distinct ones, and
+    negotiating a language on every cache hit cost more than answering from memory."""
+    query = MultiDict(parse_qsl(raw_query, keep_blank_values=True))
+    return Reader.from_request("/", query, accept_language, lite_default)
 
 
 def base_url(request: web.Request) -> str:
@@ -162,18 +177,24 @@ async def page_response(request: web.Request, url: str) -> web.Response:
 async def _article(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
     """A page rendered once per stored version and reader view, then answered from memory
     while fresh, with a strong ETag and a 304 for a reader who has it already."""
-    reader = reader_of(request)
-    view_key = (reader.language.tag, reader.lite, reader.explicit_language, reader.explicit_lite)
-    key = f"{token} {view_key} {base_url(request)}"
-    rendered = request.app[RENDERED].get(key)
+    app = request.app
+    choices = choices_of(request)
+    key = f"{token} {view_key(choices)} {base_url(request)}"
+    rendered = app[RENDERED].get(key)
     if rendered is None:
+        reader = replace(choices, path=request.path)
         rendered = await _render(request, token, target(), reader)
-        request.app[RENDERED].put(key, rendered)
+        app[RENDERED].put(key, rendered)
     else:
         metrics.count_cache("hit")
-    response = respond(request, rendered, request.app[CONFIG].cache)
-    response.headers["Vary"] = "Accept-Encoding, Accept-Language"
-    return response
+    return respond(request, rendered, app[CONFIG].cache)
+
+
+def view_key(reader: Reader) -> str:
+    """What of the reader's choices a rendered page depends on, as part of its memory key."""
+    return (
+        f"{reader.language.tag} {reader.lite:d}{reader.explicit_language:d}{reader.explicit_lite:d}"
+    )
 
 
 async def _render(request: web.Request, token: str, url: str, reader: Reader) -> Rendered:

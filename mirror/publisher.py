@@ -6,8 +6,8 @@
 - ``/.well-known/mirrors.json``: the signed manifest of this mirror's addresses, re-signed
   daily so it never expires while the mirror runs;
 - on every page, "if this address is blocked, try: …" with the alternate addresses. Pages
-  read them from a context variable set per request, so templates rendered outside a
-  request (tests, ``mirror extract``) show nothing.
+  read them from a context variable that the server's middleware sets per request, so
+  templates rendered outside a request (tests, ``mirror extract``) show nothing.
 """
 
 from __future__ import annotations
@@ -22,24 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mirror import manifest
 from mirror.errors import NotFound
 from mirror.pages import reader_of
-from mirror.render import ALTERNATES, environment, render_page
+from mirror.render import environment, render_page
 from mirror.settings import Config, public_url
 
 RESIGN_AFTER = datetime.timedelta(days=1)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def middleware(config: Config) -> Callable[..., Awaitable[web.StreamResponse]]:
-    alternates = config.publisher.alternates
-
-    @web.middleware
-    async def with_alternates(request: web.Request, handler: Handler) -> web.StreamResponse:
-        ALTERNATES.set(alternates)
-        return await handler(request)
-
-    return with_alternates
 
 
 def all_addresses(config: Config) -> list[str]:

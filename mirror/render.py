@@ -95,7 +95,7 @@ class SiteListing:
     failed: bool = False
 
 
-# The alternate addresses of this mirror, set per request by ``publisher.middleware``;
+# The alternate addresses of this mirror, set per request by the server's middleware;
 # templates rendered outside a request (tests, ``mirror extract``) show none.
 ALTERNATES: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "alternates", default=()

@@ -27,7 +27,11 @@ from mirror.settings import CacheConfig
 
 YEAR_SECONDS = 31536000  # what "no limit" on stale-if-error means to a downstream cache
 ENTRY_OVERHEAD = 512
-HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
+# A kept page is one rendering per interface language, so it varies by that header too.
+HTML_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Vary": "Accept-Encoding, Accept-Language",
+}
 
 
 @dataclass(frozen=True)

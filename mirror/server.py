@@ -9,22 +9,24 @@ so reader addresses and the URLs they read are never written down.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from mirror import limits, metrics, pages, publisher
 from mirror.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
 from mirror.cache import PageCache, open_store
-from mirror.compress import compression
+from mirror.compress import compressed
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
-from mirror.render import render_error
+from mirror.render import ALTERNATES, render_error
 from mirror.responses import RenderedPages
 from mirror.settings import Config
 from mirror.sitefeeds import SiteFeeds
@@ -59,13 +61,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(config: Config) -> web.Application:
     guard = limits.Guard(config)
     app = web.Application(
-        middlewares=[
-            metrics.count_requests,
-            compression,
-            publisher.middleware(config),
-            error_pages,
-            guard.middleware,
-        ],
+        middlewares=[front(config, guard)],
         client_max_size=64 * 1024,
     )
     app.on_cleanup.append(guard.close)
@@ -115,10 +111,40 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["Strict-Transport-Security"] = HSTS
 
 
-@web.middleware
-async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+def front(config: Config, guard: limits.Guard) -> Middleware:
+    """The one middleware: what used to be five layers (metrics, compression, alternates,
+    error pages, guard) cost a coroutine and a handler partial each on every request.
+
+    Outermost first: count the final status (error pages and redirects included), compress,
+    set the alternate addresses that pages show, render errors as pages, then the guard.
+    """
+    alternates = config.publisher.alternates
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 500
+        try:
+            ALTERNATES.set(alternates)
+            response = await _answer(request, handler, guard)
+            compressed(request, response)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.count_request(request, status, time.perf_counter() - start)
+
+    return middleware
+
+
+async def _answer(
+    request: web.Request, handler: Handler, guard: limits.Guard
+) -> web.StreamResponse:
     """Render every error, ours or aiohttp's, as a page with the right status."""
     try:
+        await guard.admit(request)
         return await handler(request)
     except MirrorError as error:
         return _error_response(request, error)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import feedparser
 import lxml.html
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from mirror.links import Kind
+from mirror.pages import reader_choices, view_key
+from mirror.render import Reader
 from mirror.server import LINKS
 from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
 from tests.feed_fixtures import long_rss
@@ -158,3 +162,21 @@ async def test_article_page_weighs_under_30_kb_compressed(running_mirror: Runnin
 async def test_uyghur_quote_survives_the_pipeline(running_mirror: RunningMirror) -> None:
     _, html = await running_mirror.get(page_path(running_mirror, CHINESE_URL))
     assert tree(html).xpath("//blockquote[@lang='ug'][@dir='rtl']")
+
+
+def test_reader_choices_parse_the_raw_query_as_aiohttp_does() -> None:
+    for raw in ["hl=ug&lite=1", "hl=%75%67&lite=0&page=3", "lite=1&lite=0&hl=xx", "page=2+", ""]:
+        request = make_mocked_request("GET", f"/s/cdt/?{raw}", headers={"Accept-Language": "ru"})
+        expected = Reader.from_request("/s/cdt/", request.query, "ru", lite_default=True)
+        choices = reader_choices(request.rel_url.raw_query_string, "ru", True)
+        assert replace(choices, path="/s/cdt/") == expected, raw
+
+
+def test_view_key_tells_every_view_apart() -> None:
+    readers = [
+        Reader.from_request("/", query, language, lite_default=False)
+        for query in [{}, {"hl": "ug"}, {"hl": "en"}, {"lite": "1"}, {"lite": "0"}]
+        for language in ["", "ug"]
+    ]
+    views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
+    assert len({view_key(reader) for reader in readers}) == len(views)
