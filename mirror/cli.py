@@ -50,79 +50,68 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
+Run = Callable[[argparse.Namespace], int]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mirror", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _command(commands, "serve", _serve, "serve the mirror over HTTPS")
+    _command(commands, "link", _link, "print the mirror URL for an article URL").add_argument("url")
 
-    serve = commands.add_parser("serve", help="serve the mirror over HTTPS")
-    serve.add_argument("--config", type=Path, help="TOML configuration file")
-    serve.set_defaults(run=_serve)
-
-    link = commands.add_parser("link", help="print the mirror URL for an article URL")
-    link.add_argument("url")
-    link.add_argument("--config", type=Path, help="TOML configuration file")
-    link.set_defaults(run=_link)
-
-    extract = commands.add_parser("extract", help="reader-mode HTML of a page read from stdin")
+    extract = _command(commands, "extract", _extract, "reader-mode HTML of a page read from stdin")
     extract.add_argument("--url", required=True, help="the page's URL (for relative links)")
     extract.add_argument("--charset", help="charset from the HTTP header, if known")
-    extract.add_argument("--config", type=Path, help="TOML configuration (for its site rules)")
     extract.add_argument(
         "--explain", action="store_true", help="which rule or heuristic chose the body (stderr)"
     )
-    extract.set_defaults(run=_extract)
 
-    cache = commands.add_parser("cache", help="look into and trim the cache")
-    actions = cache.add_subparsers(required=True, metavar="ACTION")
-    for name, run, help_text in (
-        ("stats", _cache_stats, "how many entries and bytes the store holds"),
-        ("purge", _cache_purge, "forget the stored page and image of one URL"),
-        ("prune", _cache_prune, "drop expired entries and evict down to the size bound"),
-    ):
-        action = actions.add_parser(name, help=help_text)
-        if name == "purge":
-            action.add_argument("url")
-        action.add_argument("--config", type=Path, help="TOML configuration file")
-        action.set_defaults(run=run)
-    filters = commands.add_parser("filters", help="manage the ad and tracker lists")
-    filter_commands = filters.add_subparsers(required=True, metavar="ACTION")
-    update = filter_commands.add_parser("update", help="download the lists into the data dir")
-    update.add_argument("--config", type=Path, help="TOML configuration file")
-    update.set_defaults(run=_update_filters)
-    export = commands.add_parser("export", help="write a static mirror of a site")
+    cache = _group(commands, "cache", "look into and trim the cache")
+    _command(cache, "stats", _cache_stats, "how many entries and bytes the store holds")
+    _command(cache, "purge", _cache_purge, "forget the stored page and image of one URL")
+    cache.choices["purge"].add_argument("url")
+    _command(cache, "prune", _cache_prune, "drop expired entries and evict down to the size bound")
+
+    filters = _group(commands, "filters", "manage the ad and tracker lists")
+    _command(filters, "update", _update_filters, "download the lists into the data dir")
+
+    export = _command(commands, "export", _export, "write a static mirror of a site")
     export.add_argument("--site", required=True, help="the site's name in the configuration")
     export.add_argument("--out", required=True, type=Path, help="directory to write into")
     export.add_argument("--since", type=_date, help="only articles published on or after")
     export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
-    export.add_argument("--config", type=Path, help="TOML configuration file")
-    export.set_defaults(run=_export)
 
-    _add_key_commands(commands)
+    keys = _group(commands, "keys", "token keys: list, rotate, init")
+    _command(
+        keys, "list", _keys_list, "list token key ids (never the keys); * marks the current one"
+    )
+    _command(
+        keys, "rotate", _keys_rotate, "add a new current token key; old keys keep opening links"
+    )
+    _command(
+        keys, "init", _keys_init, "create every missing key in the data dir (before replicas start)"
+    )
+
+    signing = _group(commands, "manifest", "the signed mirror manifest: sign, verify")
+    _command(signing, "sign", _manifest_sign, "print a signed manifest of our addresses")
+    verify = _command(signing, "verify", _manifest_verify, "check a manifest file (exit 1 if bad)")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
     return parser
 
 
-def _add_key_commands(commands: Any) -> None:
-    keys = commands.add_parser("keys", help="token keys: list, rotate, init")
-    keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
-    for name, run, text in [
-        ("list", _keys_list, "list token key ids (never the keys); * marks the current one"),
-        ("rotate", _keys_rotate, "add a new current token key; old keys keep opening links"),
-        ("init", _keys_init, "create every missing key in the data dir (before replicas start)"),
-    ]:
-        action = keys_commands.add_parser(name, help=text)
-        action.add_argument("--config", type=Path, help="TOML configuration file")
-        action.set_defaults(run=run)
+def _group(commands: Any, name: str, help_text: str) -> Any:
+    """A command made of actions (``mirror cache stats``); returns where actions are added."""
+    group = commands.add_parser(name, help=help_text)
+    return group.add_subparsers(required=True, metavar="ACTION")
 
-    signing = commands.add_parser("manifest", help="the signed mirror manifest: sign, verify")
-    signing_commands = signing.add_subparsers(required=True, metavar="ACTION")
-    sign = signing_commands.add_parser("sign", help="print a signed manifest of our addresses")
-    sign.add_argument("--config", type=Path, help="TOML configuration file")
-    sign.set_defaults(run=_manifest_sign)
-    verify = signing_commands.add_parser("verify", help="check a manifest file (exit 1 if bad)")
-    verify.add_argument("file", type=Path)
-    verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
-    verify.add_argument("--config", type=Path, help="TOML configuration file")
-    verify.set_defaults(run=_manifest_verify)
+
+def _command(commands: Any, name: str, run: Run, help_text: str) -> argparse.ArgumentParser:
+    """A command (or action) that reads the configuration; every one takes ``--config``."""
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    command.add_argument("--config", type=Path, help="TOML configuration file")
+    command.set_defaults(run=run)
+    return command
 
 
 def _date(text: str) -> datetime.datetime:

@@ -109,12 +109,16 @@ def rotate_token_ring(data_dir: Path) -> KeyRing:
 
 def load_cache_key(data_dir: Path) -> bytes:
     """The key that hashes cache keys and encrypts stored bodies (created if missing)."""
-    path = data_dir / CACHE_KEY_FILE
+    return load_raw_key(data_dir / CACHE_KEY_FILE, CACHE_KEY_BYTES)
+
+
+def load_raw_key(path: Path, size: int) -> bytes:
+    """``size`` random bytes kept in ``path``: made (mode 0600) on first use, then read."""
     if not path.exists():
-        create_secret_file(path, secrets.token_bytes(CACHE_KEY_BYTES))
+        create_secret_file(path, secrets.token_bytes(size))
     key = path.read_bytes()
-    if len(key) != CACHE_KEY_BYTES:
-        raise ConfigError(f"{path} must hold exactly {CACHE_KEY_BYTES} bytes")
+    if len(key) != size:
+        raise ConfigError(f"{path} must hold exactly {size} bytes")
     return key
 
 

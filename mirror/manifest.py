@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from mirror.errors import MirrorError
-from mirror.keys import b64decode, b64encode, create_secret_file
+from mirror.errors import ConfigError, MirrorError
+from mirror.keys import b64decode, b64encode, load_raw_key
 
 MANIFEST_KEY_FILE = "manifest.key"
 KEY_BYTES = 32
@@ -53,12 +52,10 @@ class Manifest:
 
 def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     """The data dir's manifest key, made (mode 0600) on first use."""
-    path = data_dir / MANIFEST_KEY_FILE
-    if not path.exists():
-        create_secret_file(path, secrets.token_bytes(KEY_BYTES))
-    raw = path.read_bytes()
-    if len(raw) != KEY_BYTES:
-        raise ManifestError(f"{path} must hold exactly {KEY_BYTES} bytes")
+    try:
+        raw = load_raw_key(data_dir / MANIFEST_KEY_FILE, KEY_BYTES)
+    except ConfigError as exc:
+        raise ManifestError(exc.detail) from exc
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
