@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache, partial
 from urllib.parse import urljoin
 
 import lxml.html
+from lxml import etree
 from lxml.html import HtmlElement
 
 from mirror.article import LeadImage
@@ -23,11 +25,14 @@ from mirror.textdir import guess_language
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})|(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 TITLE_KEYS = ("og:title", "twitter:title")
-TITLE_PATHS = ("(//h1)[1]//text()", "//title/text()")
+TITLE_PATHS = (etree.XPath("(//h1)[1]//text()"), etree.XPath("//title/text()"))
 AUTHOR_KEYS = ("author", "article:author")
-AUTHOR_PATHS = ("(//a[@rel='author'])[1]//text()",)
+AUTHOR_PATHS = (etree.XPath("(//a[@rel='author'])[1]//text()"),)
 DATE_KEYS = ("article:published_time", "datepublished", "date", "pubdate", "publishdate")
-DATE_PATHS = ("//*[@itemprop='datePublished']/@datetime", "(//time[@datetime])[1]/@datetime")
+DATE_PATHS = (
+    etree.XPath("//*[@itemprop='datePublished']/@datetime"),
+    etree.XPath("(//time[@datetime])[1]/@datetime"),
+)
 
 
 @dataclass(frozen=True)
@@ -58,21 +63,21 @@ class PageMeta:
 def read_meta(page: HtmlElement, url: str, rule: SiteRule | None) -> PageMeta:
     """Metadata of ``page``: the site rule's parts first, then the page's own markup."""
     metas = _meta_values(page)
-    linked = linked_data(page)
+    linked = cache(partial(linked_data, page))  # JSON-LD is parsed only when needed
     return PageMeta(
         title=_rule_text(page, rule, "title")
         or _first(metas, TITLE_KEYS)
         or _first_path(page, TITLE_PATHS)
-        or linked.headline,
+        or linked().headline,
         byline=_rule_text(page, rule, "author")
         or _first(metas, AUTHOR_KEYS)
         or _first_path(page, AUTHOR_PATHS)
-        or linked.author,
+        or linked().author,
         published=_date(
             _rule_text(page, rule, "date")
             or _first(metas, DATE_KEYS)
             or _first_path(page, DATE_PATHS)
-            or linked.published
+            or linked().published
         ),
         lang=_language(page, metas),
         site_name=metas.get("og:site_name", ""),
@@ -99,9 +104,10 @@ def _first(metas: dict[str, str], keys: tuple[str, ...]) -> str:
     return next((metas[k] for k in keys if k in metas and "://" not in metas[k]), "")
 
 
-def _first_path(page: HtmlElement, paths: tuple[str, ...]) -> str:
+def _first_path(page: HtmlElement, paths: tuple[etree.XPath, ...]) -> str:
     for path in paths:
-        for value in page.xpath(path):
+        found = path(page)
+        for value in found if isinstance(found, list) else ():
             text = " ".join(str(value).split())
             if text:
                 return text

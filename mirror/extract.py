@@ -45,6 +45,16 @@ from mirror.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, t
 PAGE_PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
 )
+# lxml.html looks up each element's class in Python, once per element touched; this
+# lookup runs in C. It gives up only the form-control classes, which nothing here uses.
+PAGE_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
 MIN_CHARS = 120
 MIN_SHARE = 0.015
 PARAGRAPH_MIN_CHARS = 40
@@ -56,10 +66,7 @@ SECOND_OPINION_GAIN = 1.5
 SAME_TEXT = 0.9
 WHOLE_PAGE_SHARE = 0.99
 LISTING_TEASERS = 3
-_EMBEDS = lxml.etree.XPath(
-    "//blockquote[contains(@class, 'twitter-tweet') or contains(@class, 'instagram-media')"
-    " or contains(@class, 'tiktok-embed') or contains(@class, 'reddit-card')]"
-)
+_EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
 
 
@@ -81,7 +88,7 @@ def extract_article(
 ) -> tuple[Article, HtmlElement]:
     """The article's metadata and its body as a new element (the page is not modified)."""
     rule = (rules or packaged_rules()).for_url(url)
-    embeds = _EMBEDS(page)
+    embeds = _embeds(page)
     work = copy.deepcopy(page) if rule is not None or embeds else page
     if rule is not None:
         rule.strip_from(work)
@@ -194,7 +201,7 @@ def _readability(work: HtmlElement) -> HtmlElement:
 
 def _chars(element: HtmlElement) -> int:
     """Characters of text without whitespace, so CJK (no spaces) and spaced scripts compare."""
-    return len("".join(element.text_content().split()))
+    return sum(map(len, element.text_content().split()))
 
 
 def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
@@ -211,7 +218,7 @@ def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
     if not isinstance(document, Document) or document.body is None or not len(document.body):
         return None
     produced = lxml.etree.tostring(convert_to_html(document.body), encoding="unicode")
-    body = lxml.html.document_fromstring(produced).find("body")
+    body = lxml.html.document_fromstring(produced, parser=PAGE_PARSER).find("body")
     if body is not None:
         body.tag = "div"
     return body
@@ -223,10 +230,10 @@ def _add_continuations(work: HtmlElement, body: HtmlElement) -> int:
     Only near cousins (sharing the holder's parent or grandparent) that read as prose —
     several real paragraphs, few links — and that the body does not already hold.
     """
-    holder = _paragraph_holder(work, body)
+    kept = _texts(body)
+    holder = _paragraph_holder(work, kept)
     if holder is None or not holder.get("class"):
         return 0
-    kept = _texts(body)
     scope = _ancestor(holder, CONTINUATION_DEPTH)
     added = 0
     for chunk in scope.iterdescendants(str(holder.tag)):
@@ -255,9 +262,9 @@ def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
     return element
 
 
-def _paragraph_holder(work: HtmlElement, body: HtmlElement) -> HtmlElement | None:
-    """The nearest common ancestor, in the page, of the paragraphs the body kept."""
-    kept = _texts(body)
+def _paragraph_holder(work: HtmlElement, kept: set[str]) -> HtmlElement | None:
+    """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
+    holds their texts)."""
     texts = ((p, p.text_content()) for p in work.iter("p"))
     chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and normal(t) in kept]
     if len(chosen) < 2:
@@ -286,7 +293,7 @@ def _free_embeds(work: HtmlElement) -> None:
 
     A wrapper is an ancestor whose only other children are scripts (the embed's loader).
     """
-    for quote in _EMBEDS(work):
+    for quote in _embeds(work):
         element: HtmlElement | None = quote
         while element is not None and element.tag not in ("body", "article"):
             element.attrib.pop("class", None)
@@ -295,6 +302,15 @@ def _free_embeds(work: HtmlElement) -> None:
             if parent is None or (parent.text or "").strip() or _has_other_content(parent, element):
                 break
             element = parent
+
+
+def _embeds(page: HtmlElement) -> list[HtmlElement]:
+    """Quoted social posts: blockquotes with an embed's class (lxml finds them in C)."""
+    return [
+        quote
+        for quote in page.iter("blockquote")
+        if any(name in (quote.get("class") or "") for name in _EMBED_CLASSES)
+    ]
 
 
 def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -65,7 +65,9 @@ class FilterEngine:
         kind = RESOURCE_TYPES.get(element, "other")
         return bool(self.engine.check_network_urls(url, page_url, kind).matched)
 
-    def hiding_selectors(self, page_url: str, classes: set[str], ids: set[str]) -> set[str]:
+    def hiding_selectors(
+        self, page_url: str, classes: Collection[str], ids: Collection[str]
+    ) -> set[str]:
         """CSS selectors of elements to remove from ``page_url``: per-site and generic.
 
         adblock-rust returns the generic rules keyed by a class or id only for the classes

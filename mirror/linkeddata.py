@@ -38,7 +38,9 @@ class LinkedData:
 
 def linked_data(page: HtmlElement) -> LinkedData:
     """The first article-typed JSON-LD node's fields; empty when there is none."""
-    for script in page.xpath("//script[@type='application/ld+json']"):
+    for script in page.iter("script"):
+        if script.get("type") != "application/ld+json":
+            continue
         try:
             data = json.loads(script.text or "")
         except (ValueError, RecursionError):

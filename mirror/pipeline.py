@@ -35,7 +35,13 @@ from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.siterules import SiteRules, load_site_rules
 from mirror.strip import strip_junk, strip_page
-from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
+from mirror.urls import (
+    FETCHED_ELEMENTS,
+    absolutize,
+    clean_url,
+    document_base,
+    promote_lazy_images,
+)
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -55,29 +61,35 @@ def process_page(
     ``rules`` are the ad and tracker lists; ``site_rules`` the reader-mode rules per site.
     """
     rules = rules or default_rules()
-    page = prepare_page(decode_html(body, charset), url, rules)
+    page, base = prepare_page(decode_html(body, charset), url, rules)
     article, content = extract_article(page, url, site_rules)
     if article.full_page:
         count("extraction_fallback")
-    clean = clean_body(content, url, rules)
+    clean = clean_body(content, url, base, rules)
     return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean)
 
 
-def prepare_page(text: str, url: str, rules: StripRules) -> HtmlElement:
-    """Parse once → promote lazy images → absolutize (``<base>`` honoured) → strip ads.
+def prepare_page(text: str, url: str, rules: StripRules) -> tuple[HtmlElement, str]:
+    """Parse once → promote lazy images → absolutize resources → strip ads; the page and
+    its base URL (``<base href>`` honoured, before the sanitiser removes it).
 
     Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
-    images are promoted and URLs made absolute first, so that the rules see real URLs.
+    images are promoted and the URLs of resources made absolute first, so that the rules
+    see the requests a browser would make. Links wait for ``clean_body``: a page has
+    hundreds, the article a few.
     """
     page = parse_page(text)
+    base = document_base(page, url)
     promote_lazy_images(page)
-    absolutize(page, document_base(page, url))
+    absolutize(page, base, FETCHED_ELEMENTS)
     count_stripped(strip_page(page, url, rules), 0)
-    return page
+    return page, base
 
 
-def clean_body(content: HtmlElement, url: str, rules: StripRules) -> str:
-    """Strip what extraction kept (pixels, trackers, parameters), then sanitise, last."""
+def clean_body(content: HtmlElement, url: str, base: str, rules: StripRules) -> str:
+    """Absolutize what extraction kept, strip it (pixels, trackers, parameters), then
+    sanitise, last."""
+    absolutize(content, base)
     before = len(lxml.html.tostring(content, encoding="unicode"))
     report = strip_junk(content, url, rules)
     stripped = lxml.html.tostring(content, encoding="unicode")

@@ -19,12 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 from mirror.filters import RESOURCE_TYPES, StripRules, compile_selector
+from mirror.hiding import page_words
 from mirror.urls import clean_url, map_urls, parse_srcset
 
 # Class/id tokens that mark something other than the article, drawn from EasyList's generic
@@ -40,23 +39,6 @@ PIXEL_MAX = 2
 RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster")
 NEVER_REMOVED = frozenset({"html", "head", "body"})
 PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a"}
-_PARENTHESISED = re.compile(r"\([^()]*\)")
-_WORD = re.compile(r"[\w-]+")
-_NAMED = re.compile(r"[.#]([\w-]+)")
-_ATTRIBUTE_TEST = re.compile(
-    r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
-)
-# Words on nearly every page: requiring them would rule nothing out.
-_EVERYWHERE = frozenset(
-    {"href", "src", "class", "style", "title", "alt", "rel", "type", "name", "http", "https"}
-    | {"www", "com", "net", "org", "html", "div", "span"}
-)
-# Where an attribute operator pins the value's edge, a word at that edge is whole.
-_ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
-_ANCHORS_END = frozenset({"=", "$=", "~="})
-# Elements with attributes: the others add nothing to the page's classes, ids or markup,
-# and skipping them in C saves making a Python object for each.
-_WITH_ATTRIBUTES = etree.XPath("descendant-or-self::*[@*]")
 
 
 @dataclass(frozen=True)
@@ -68,26 +50,18 @@ class StripReport:
 
 
 def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
-    """Remove blocked resources and hidden elements from the whole ``page``; URLs absolute.
+    """Remove blocked resources and hidden elements from the whole ``page``, whose resource
+    URLs are absolute (``mirror.hiding`` says how the hiding rules stay cheap).
 
     Links are left to ``strip_junk``: a page has hundreds, the article a few.
     """
-    classes: set[str] = set()
-    ids: set[str] = set()
-    markup: list[str] = []
-    for element in _WITH_ATTRIBUTES(page):
-        attributes = element.attrib
-        for item in attributes.items():
-            markup += item
-        classes.update((attributes.get("class") or "").split())
-        if attributes.get("id"):
-            ids.add(attributes["id"])
+    words = page_words(page)
     resources = page.iter(*PAGE_RESOURCES)
     blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
-    selectors = rules.engine.hiding_selectors(page_url, classes, ids)
-    hidden = _select(page, _present(selectors, " ".join(markup).lower()))
-    own = _select(page, rules.site(page_url).remove)
-    return _unlink(page, blocked) + _remove(page, [*hidden, *own])
+    selectors = rules.engine.hiding_selectors(page_url, words.classes, words.ids)
+    hidden = words.possible(selectors)
+    own = rules.site(page_url).remove
+    return _unlink(page, blocked) + _remove(page, _select(page, [*hidden, *own]))
 
 
 def strip_junk(body: HtmlElement, page_url: str, rules: StripRules) -> StripReport:
@@ -150,73 +124,6 @@ def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
         for url in _resource_urls(element)
         if url.startswith(("http://", "https://"))
     )
-
-
-def _present(selectors: Iterable[str], lowered_markup: str) -> list[str]:
-    """The selectors whose required word occurs in the page's attributes (a cheap prefilter).
-
-    Most of EasyList's few hundred generic selectors name an ad server's URL or an ad
-    widget's id; on any one page nearly all are absent. A selector's word is searched for
-    in the attribute text; a whole word must also stand alone there, which a pattern checks
-    for the few words found (splitting all of a page's attributes into words costs more).
-    """
-    kept = []
-    for selector in selectors:
-        required = _required_word(selector)
-        if required is None or (
-            required[0] in lowered_markup
-            and (not required[1] or _stands_alone(required[0], lowered_markup))
-        ):
-            kept.append(selector)
-    return kept
-
-
-def _stands_alone(word: str, text: str) -> bool:
-    """Whether ``word`` (made of ``_WORD`` characters) occurs in ``text`` as a whole word.
-
-    The pattern starts with the word itself, which the regex engine finds fast; the
-    character before each find is checked apart (a look-behind first would be slow).
-    """
-    for found in _word_then_boundary(word).finditer(text):
-        start = found.start()
-        if start == 0 or not _WORD.match(text, start - 1):
-            return True
-    return False
-
-
-@lru_cache(maxsize=8192)
-def _word_then_boundary(word: str) -> re.Pattern[str]:
-    return re.compile(re.escape(word) + r"(?![\w-])")
-
-
-@lru_cache(maxsize=8192)
-def _required_word(selector: str) -> tuple[str, bool] | None:
-    """A word that any element matching ``selector`` carries in its attributes, and whether
-    it stands whole there (bounded by non-word characters) or may be part of a longer word.
-
-    Words inside parentheses (``:not(...)``, ``:has(...)``) are not required, so they are
-    cut first; None means no word is safe to require, and the selector is always tried.
-    """
-    outer = selector
-    while _PARENTHESISED.search(outer):
-        outer = _PARENTHESISED.sub("", outer)
-    if "," in outer:
-        return None
-    found: list[tuple[str, bool]] = []
-    for test in _ATTRIBUTE_TEST.finditer(outer):
-        name, operator = test.group(1), test.group(2) or ""
-        found.append((name, True))
-        value = next((g for g in test.groups()[2:] if g is not None), "")
-        for word in _WORD.finditer(value):
-            left = word.start() > 0 or operator in _ANCHORS_START
-            right = word.end() < len(value) or operator in _ANCHORS_END
-            found.append((word.group(), left and right))
-    found += [(name, True) for name in _NAMED.findall(_ATTRIBUTE_TEST.sub("", outer))]
-    usable = [(w.lower(), whole) for w, whole in found if len(w) >= 3]
-    usable = [(w, whole) for w, whole in usable if w not in _EVERYWHERE]
-    if not usable:
-        return None
-    return max(usable, key=lambda item: (item[1], len(item[0])))
 
 
 def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:

@@ -34,6 +34,10 @@ URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "del": ("cite",),
     "ins": ("cite",),
 }
+# Elements whose URL the browser requests by itself; the others are links and citations.
+FETCHED_ELEMENTS = tuple(
+    t for t in URL_ATTRIBUTES if t not in {"a", "area", "q", "blockquote", "del", "ins"}
+)
 SRCSET_ATTRIBUTES = ("srcset",)
 # Lazy-loading scripts keep the real image here and a placeholder (or nothing) in src; with
 # scripts gone, the real one must be promoted, or the reader sees a blank.
@@ -108,13 +112,16 @@ def format_srcset(candidates: list[tuple[str, str]]) -> str:
     return ", ".join(f"{url} {d}".strip() for url, d in candidates)
 
 
-def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+def iter_url_attributes(
+    root: HtmlElement, elements: tuple[str, ...] = tuple(URL_ATTRIBUTES)
+) -> Iterator[tuple[HtmlElement, str]]:
     """Every (element, attribute) pair under ``root`` that holds a URL or a srcset.
 
-    The single URLs come first, then the srcsets, each in document order: lxml finds the
-    elements in C, so a page's many other elements never become Python objects.
+    The single URLs of ``elements`` come first, then the srcsets, each in document order:
+    lxml finds the elements in C, so a page's many other elements never become Python
+    objects.
     """
-    for element in root.iter(*URL_ATTRIBUTES):
+    for element in root.iter(*elements):
         for attribute in URL_ATTRIBUTES.get(str(element.tag), ()):
             if element.get(attribute) is not None:
                 yield element, attribute
@@ -122,13 +129,17 @@ def iter_url_attributes(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
         yield value.getparent(), value.attrname
 
 
-def map_urls(root: HtmlElement, change: Callable[[str], str]) -> None:
-    """Replace every URL under ``root`` by ``change(url)``, srcset candidates included.
+def map_urls(
+    root: HtmlElement,
+    change: Callable[[str], str],
+    elements: tuple[str, ...] = tuple(URL_ATTRIBUTES),
+) -> None:
+    """Replace every URL of ``elements`` under ``root`` by ``change(url)``, srcsets included.
 
     An attribute is written only when its value changes: most URLs on a page stay as
     they are, and writing them back costs as much as the rest of the walk.
     """
-    for element, attribute in iter_url_attributes(root):
+    for element, attribute in iter_url_attributes(root, elements):
         original = element.get(attribute, "")
         value = _URL_CONTROLS.sub("", original)
         if attribute in SRCSET_ATTRIBUTES:
@@ -165,9 +176,12 @@ def _first_attribute(element: HtmlElement, names: tuple[str, ...]) -> str:
     return ""
 
 
-def absolutize(root: HtmlElement, base: str) -> None:
-    """Make every URL under ``root`` absolute against ``base``; fragments stay fragments."""
-    map_urls(root, lambda url: url if url.startswith(_KEPT_AS_IS) else urljoin(base, url))
+def absolutize(
+    root: HtmlElement, base: str, elements: tuple[str, ...] = tuple(URL_ATTRIBUTES)
+) -> None:
+    """Make the URLs of ``elements`` under ``root`` absolute against ``base`` (srcsets on any
+    element too); fragments stay fragments."""
+    map_urls(root, lambda url: url if url.startswith(_KEPT_AS_IS) else urljoin(base, url), elements)
 
 
 # Already absolute (most URLs on a page), or a fragment: urljoin would return them unchanged.
@@ -176,8 +190,6 @@ _KEPT_AS_IS = ("#", "http://", "https://")
 
 def document_base(page: HtmlElement, url: str) -> str:
     """The base URL of a page: its first ``<base href>`` resolved against ``url``."""
-    for href in page.xpath("//base/@href")[:1]:
-        candidate = urljoin(url, str(href).strip())
-        if urlsplit(candidate).scheme in {"http", "https"}:
-            return candidate
-    return url
+    href = next((b.get("href") for b in page.iter("base") if b.get("href") is not None), None)
+    candidate = url if href is None else urljoin(url, href.strip())
+    return candidate if urlsplit(candidate).scheme in {"http", "https"} else url

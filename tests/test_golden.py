@@ -66,11 +66,11 @@ def inputs() -> dict[str, tuple[bytes, str]]:
 
 def transform(raw: bytes, url: str, links: LinkBuilder) -> tuple[str, str]:
     """The sanitised body, and the body as served (rewritten)."""
-    page = prepare_page(decode_html(raw, None), url, RULES)
+    page, base = prepare_page(decode_html(raw, None), url, RULES)
     body = page.find("body")
     assert isinstance(body, HtmlElement)
     same_site = url.split("/")[2]
-    clean = clean_body(body, url, RULES)
+    clean = clean_body(body, url, base, RULES)
     return clean, rewrite_body(clean, links, lambda u: u.split("/")[2:3] == [same_site])
 
 

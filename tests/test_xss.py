@@ -79,11 +79,11 @@ def whole_page_output(n: int, payloads: list[str]) -> str:
     """Every transform but extraction, on the whole body (nothing is left to the extractor)."""
     url = PAGE_URL.format(n=n)
     rules = default_rules()
-    page = prepare_page(decode_html(origin_page(n, payloads), "utf-8"), url, rules)
+    page, base = prepare_page(decode_html(origin_page(n, payloads), "utf-8"), url, rules)
     body = page.find("body")
     assert body is not None
     links = LinkBuilder(KeyRing.of([bytes(64)]))
-    return rewrite_body(clean_body(body, url, rules), links, lambda u: "xss" in u)
+    return rewrite_body(clean_body(body, url, base, rules), links, lambda u: "xss" in u)
 
 
 async def load_and_check(context: BrowserContext, url: str) -> tuple[list[str], list[str], int]:
