@@ -15,8 +15,10 @@ The body comes from, in order:
    one.
 
 Ruby readings and ``<pre><code>`` that trafilatura flattens are put back
-(``mirror.restore``), and right-to-left blocks get ``dir="rtl"``. The page handed in is
-never modified.
+(``mirror.restore``), and right-to-left blocks get ``dir="rtl"``. Once its metadata is
+read, the page handed in loses what no reader sees (scripts but JSON-LD, styles, SVG,
+``noscript``, ``link`` and ``meta``): every extractor would drop them, and each of the
+page copies that trafilatura makes is then smaller.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.articlemeta import read_meta
+from mirror.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.linkeddata import linked_data
 from mirror.restore import restore_image_sizes, restore_ruby, untangle_code
 from mirror.siterules import SiteRule, SiteRules, packaged_rules
-from mirror.textdir import mark_rtl_blocks, page_direction
+from mirror.textdir import declared_direction, mark_rtl_blocks, text_direction
 from mirror.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
 
 PAGE_PARSER = lxml.html.HTMLParser(
@@ -67,6 +70,7 @@ SAME_TEXT = 0.9
 WHOLE_PAGE_SHARE = 0.99
 LISTING_TEASERS = 3
 _EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
+_UNSEEN = ("style", "noscript", "svg", "link", "meta")
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
 
 
@@ -86,7 +90,8 @@ def parse_page(text: str) -> HtmlElement:
 def extract_article(
     page: HtmlElement, url: str, rules: SiteRules | None = None
 ) -> tuple[Article, HtmlElement]:
-    """The article's metadata and its body as a new element (the page is not modified)."""
+    """The article's metadata and its body as a new element; ``page`` loses what no reader
+    sees (the module's docstring says what)."""
     rule = (rules or packaged_rules()).for_url(url)
     embeds = _embeds(page)
     work = copy.deepcopy(page) if rule is not None or embeds else page
@@ -95,6 +100,8 @@ def extract_article(
     if embeds:
         _free_embeds(work)
     meta = read_meta(work, url, rule)
+    declared = declared_direction(page)
+    _drop_unseen(work)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
     drop_title_heading(choice.body, meta.title)
@@ -113,7 +120,7 @@ def extract_article(
         byline=meta.byline,
         published=meta.published,
         lang=meta.lang,
-        direction=page_direction(page, choice.body.text_content()),
+        direction=text_direction(choice.body.text_content(), declared),
         lead_image=meta.lead_image,
         site_name=meta.site_name,
         extracted_by=choice.how,
@@ -357,8 +364,18 @@ def _visible_chars(work: HtmlElement) -> int:
     body = work.find("body")
     if body is None:
         return 0
-    hidden = sum(_chars(e) for e in body.iter("script", "style", "noscript", "template"))
+    raw = sum(sum(map(len, (e.text or "").split())) for e in body.iter("script", "style"))
+    hidden = raw + sum(_chars(e) for e in body.iter("noscript", "template"))
     return _chars(body) - hidden
+
+
+def _drop_unseen(work: HtmlElement) -> None:
+    """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
+    reads it to spot forums and to rescue a short extraction)."""
+    lxml.etree.strip_elements(work, *_UNSEEN, with_tail=False)
+    for script in list(work.iter("script")):
+        if script.get("type") != LINKED_DATA_TYPE:
+            script.drop_tree()
 
 
 def _drop_invisible(element: HtmlElement) -> None:

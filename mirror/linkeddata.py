@@ -25,6 +25,7 @@ ARTICLE_TYPES = frozenset(
     }
 )
 MAX_NODES = 2000
+SCRIPT_TYPE = "application/ld+json"
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class LinkedData:
 def linked_data(page: HtmlElement) -> LinkedData:
     """The first article-typed JSON-LD node's fields; empty when there is none."""
     for script in page.iter("script"):
-        if script.get("type") != "application/ld+json":
+        if script.get("type") != SCRIPT_TYPE:
             continue
         try:
             data = json.loads(script.text or "")

@@ -38,7 +38,9 @@ JUNK_PATTERN = re.compile(
 PIXEL_MAX = 2
 RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster")
 NEVER_REMOVED = frozenset({"html", "head", "body"})
-PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a"}
+# Scripts and stylesheets never reach a reader (extraction and the sanitiser drop every one),
+# so the page pass does not ask the lists about them; the body pass checks every type.
+PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a", "script", "link"}
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,10 @@ def _resource_urls(element: HtmlElement) -> Iterator[str]:
 
 def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
     tag = str(element.tag)
-    return any(
-        rules.engine.blocks(url, page_url, tag)
-        for url in _resource_urls(element)
-        if url.startswith(("http://", "https://"))
-    )
+    for url in _resource_urls(element):
+        if url.startswith(("http://", "https://")) and rules.engine.blocks(url, page_url, tag):
+            return True
+    return False
 
 
 def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:

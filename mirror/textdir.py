@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 RTL_SHARE = 0.3
 _RTL_BIDI = frozenset({"R", "AL"})
 _CSS_DIRECTION = re.compile(r"direction\s*:\s*(rtl|ltr)", re.IGNORECASE)
 _CSS_ROOT_RULE = re.compile(r"(?:^|[\s,}])(?:html|body|:root)\s*[^{]*\{([^}]*)\}", re.IGNORECASE)
-_STYLES_WITH_DIRECTION = etree.XPath("//style[contains(., 'direction')]")
 _RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _BLOCKS = ("p", "blockquote", "li", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "td", "th")
 _SCRIPTS = (
@@ -44,11 +42,6 @@ def text_direction(text: str, declared: str = "") -> str:
     return "ltr"
 
 
-def page_direction(page: HtmlElement, text: str) -> str:
-    """The article's direction: declared in markup, then in CSS, then read from ``text``."""
-    return text_direction(text, declared_direction(page))
-
-
 def declared_direction(page: HtmlElement) -> str:
     """``rtl``/``ltr`` as the page sets it on its root or body, in markup or CSS; else ``""``."""
     body = page.find("body")
@@ -60,8 +53,11 @@ def declared_direction(page: HtmlElement) -> str:
         match = _CSS_DIRECTION.search(element.get("style") or "")
         if match:
             return match.group(1).lower()
-    for style in _STYLES_WITH_DIRECTION(page):
-        for rule in _CSS_ROOT_RULE.finditer(style.text or ""):
+    for style in page.iter("style"):
+        css = style.text or ""
+        if "direction" not in css:
+            continue
+        for rule in _CSS_ROOT_RULE.finditer(css):
             match = _CSS_DIRECTION.search(rule.group(1))
             if match:
                 return match.group(1).lower()

@@ -39,23 +39,37 @@ def strip(body: str, strip_rules: StripRules | None = None) -> tuple[str, int]:
     return html_of(page), removed
 
 
+RESOURCES = (
+    '<p>Story text</p><script src="https://ads.example/a.js"></script>'
+    '<iframe src="https://x.ads.example/frame"></iframe>'
+    '<img src="https://tracker.example/p.gif" alt="pixel">'
+    '<picture><source srcset="https://ads.example/banner.webp 1x"></picture>'
+    '<video poster="https://ads.example/p.jpg"></video>'
+    '<link rel="stylesheet" href="https://ads.example/s.css">'
+    '<img src="https://ads.example/allowed/chart.png" alt="allowed">'
+    '<script src="https://tracker.example/t.js"></script>'
+)
+
+
 def test_network_rules_remove_elements_whose_resource_is_blocked() -> None:
-    html, removed = strip(
-        '<p>Story text</p><script src="https://ads.example/a.js"></script>'
-        '<iframe src="https://x.ads.example/frame"></iframe>'
-        '<img src="https://tracker.example/p.gif" alt="pixel">'
-        '<picture><source srcset="https://ads.example/banner.webp 1x"></picture>'
-        '<video poster="https://ads.example/p.jpg"></video>'
-        '<link rel="stylesheet" href="https://ads.example/s.css">'
-        '<img src="https://ads.example/allowed/chart.png" alt="allowed">'
-        '<script src="https://tracker.example/t.js"></script>'
-    )
+    body = lxml.html.fragment_fromstring(RESOURCES, create_parent="div")
+    report = strip_junk(body, PAGE_URL, rules())
+    html = html_of(body)
     assert "Story text" in html
     for gone in ("a.js", "frame", "p.gif", "banner.webp", "p.jpg", "s.css"):
         assert gone not in html, gone
     assert "allowed/chart.png" in html  # an @@ exception
     assert "tracker.example/t.js" in html  # the rule is for images only
-    assert removed == 6
+    assert report.elements == 6
+
+
+def test_page_pass_removes_blocked_resources_a_reader_could_see() -> None:
+    """Scripts and stylesheets are left to extraction and the sanitiser, which drop all."""
+    html, removed = strip(RESOURCES)
+    for gone in ("frame", "p.gif", "banner.webp", "p.jpg"):
+        assert gone not in html, gone
+    assert "a.js" in html and "s.css" in html
+    assert removed == 4
 
 
 def test_blocked_link_loses_its_href_and_keeps_its_text() -> None:
