@@ -34,9 +34,8 @@ from mirror.metrics import count, count_cache, count_stripped, origin_fetch
 from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.siterules import SiteRules, load_site_rules
-from mirror.strip import strip_junk, strip_page
+from mirror.strip import PAGE_RESOURCES, strip_junk, strip_page
 from mirror.urls import (
-    FETCHED_ELEMENTS,
     absolutize,
     clean_url,
     document_base,
@@ -74,14 +73,14 @@ def prepare_page(text: str, url: str, rules: StripRules) -> tuple[HtmlElement, s
     its base URL (``<base href>`` honoured, before the sanitiser removes it).
 
     Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
-    images are promoted and the URLs of resources made absolute first, so that the rules
-    see the requests a browser would make. Links wait for ``clean_body``: a page has
-    hundreds, the article a few.
+    images are promoted and the URLs of the resources they check made absolute first, so
+    that the rules see the requests a browser would make. Links wait for ``clean_body``: a
+    page has hundreds, the article a few.
     """
     page = parse_page(text)
     base = document_base(page, url)
     promote_lazy_images(page)
-    absolutize(page, base, FETCHED_ELEMENTS)
+    absolutize(page, base, PAGE_RESOURCES)
     count_stripped(strip_page(page, url, rules), 0)
     return page, base
 

@@ -40,7 +40,7 @@ RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster")
 NEVER_REMOVED = frozenset({"html", "head", "body"})
 # Scripts and stylesheets never reach a reader (extraction and the sanitiser drop every one),
 # so the page pass does not ask the lists about them; the body pass checks every type.
-PAGE_RESOURCES = frozenset(RESOURCE_TYPES) - {"a", "script", "link"}
+PAGE_RESOURCES = tuple(sorted(set(RESOURCE_TYPES) - {"a", "script", "link"}))
 
 
 @dataclass(frozen=True)

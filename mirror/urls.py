@@ -34,10 +34,6 @@ URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "del": ("cite",),
     "ins": ("cite",),
 }
-# Elements whose URL the browser requests by itself; the others are links and citations.
-FETCHED_ELEMENTS = tuple(
-    t for t in URL_ATTRIBUTES if t not in {"a", "area", "q", "blockquote", "del", "ins"}
-)
 SRCSET_ATTRIBUTES = ("srcset",)
 # Lazy-loading scripts keep the real image here and a placeholder (or nothing) in src; with
 # scripts gone, the real one must be promoted, or the reader sees a blank.

@@ -24,6 +24,10 @@ def test_direction_declared_in_markup_or_css() -> None:
     assert declared_direction(page(css + "<body><p>x</p></body></html>")) == "rtl"
     other = "<html><head><style>.quote{direction: rtl}</style></head><body><p>x</p></body></html>"
     assert declared_direction(page(other)) == ""
+    inner = "<style>.body-text{direction:rtl} @media print{body{color:red}}</style><p>x</p>"
+    assert declared_direction(page(inner)) == ""
+    nested = "<style>@media screen{ :root{direction:rtl} }</style><p>x</p>"
+    assert declared_direction(page(nested)) == "rtl"
 
 
 def test_rtl_blocks_in_an_ltr_body_get_their_own_direction() -> None:
