@@ -3,19 +3,23 @@
 With EasyList and EasyPrivacy loaded, adblock-rust hands back some five hundred selectors
 for a typical page (its per-site rules and the generic ones that are not a bare class or
 id), and each one tried walks the whole page. Nearly all name something the page does not
-have: a selector names words that any element it matches carries in its attributes
-(``a[href^="https://ads.x/"]`` needs ``ads``, ``[data-ad-slot]`` an attribute of that
-name). The page's attribute names and values are cut into words once; a whole word is then
-a set lookup and a part of a word one search in the page's distinct words, and only the
-selectors whose words are all there are tried.
+have: a selector requires words in given attributes (``a[href^="https://ads.x/"]`` needs
+``ads`` in an ``href``, ``.ad-box`` the class ``ad-box``), attributes by name
+(``[data-ad-slot]``) and elements by name (``amp-ad``). Only the selectors whose
+requirements the page meets are tried.
+
+The page is read as little as the selectors need. Its classes and ids are read at once
+(adblock-rust asks for them). For a few selectors, other attributes are read one by one,
+as they are asked for. For many, every attribute name and value is read in one pass and
+cut into words, and a word is looked up without regard to the attribute that holds it
+(cheaper than sorting the words by attribute, and still a safe answer).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Collection
+from functools import cached_property, lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -25,7 +29,9 @@ _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
 _WORD = re.compile(r"[\w-]+")
 _PARENTHESISED = re.compile(r"\([^()]*\)")
-_NAMED = re.compile(r"[.#]([\w-]+)")
+_CLASS = re.compile(r"\.([\w-]+)")
+_ID = re.compile(r"#([\w-]+)")
+_TYPE = re.compile(r"(?:^|[\s>+~])([A-Za-z][\w-]*)")
 _ATTRIBUTE_TEST = re.compile(
     r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
 )
@@ -38,92 +44,127 @@ _EVERYWHERE = frozenset(
 _ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
 _ANCHORS_END = frozenset({"=", "$=", "~="})
 MIN_WORD = 3
-# Above this many selectors, the page's words are collected once rather than searched for.
+# Above this many selectors, every attribute of the page is read in one pass.
 SEARCHES = 40
+# A requirement: (attribute, word, whole). The word stands in a value of the attribute,
+# whole or as a part of a longer word; with no attribute, the word is an attribute's name.
+Requirement = tuple[str, str, bool]
 
 
-@dataclass(frozen=True)
-class PageWords:
-    """A page's classes and ids (as written), and its attribute names and values as text."""
+class PageAttributes:
+    """What a page's elements carry, read lazily; classes and ids (as written) at once."""
 
-    classes: frozenset[str]
-    ids: frozenset[str]
-    text: str
+    def __init__(self, page: HtmlElement) -> None:
+        self._page = page
+        self.classes = frozenset(" ".join(_CLASSES(page)).split())
+        self.ids = frozenset(_IDS(page))
+        self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
+        self._words: dict[str, frozenset[str]] = {}
 
     def possible(self, selectors: Collection[str]) -> list[str]:
-        """The ``selectors`` whose required words the page has: the others cannot match.
+        """The ``selectors`` whose requirements the page meets: the others cannot match."""
+        meets = self._meets_anywhere if len(selectors) > SEARCHES else self._meets
+        kept = [s for s in selectors if all(meets(r) for r in requirements(s))]
+        return [s for s in kept if required_tags(s) <= self._tags]
 
-        A few selectors are checked with a search each; for many, cutting the text into
-        words first (a set) is cheaper than searching it again and again.
-        """
-        has: Callable[[str], bool]
-        has_part: Callable[[str], bool]
-        if len(selectors) > SEARCHES:
-            words = set(_WORD.findall(self.text))
-            has = words.__contains__
-            has_part = " ".join(words).__contains__
-        else:
-            has = self._stands_alone
-            has_part = self.text.__contains__
-        return [
-            selector
-            for selector in selectors
-            if all((has if whole else has_part)(w) for w, whole in required_words(selector))
-        ]
+    @cached_property
+    def _tags(self) -> frozenset[str]:
+        return frozenset(str(e.tag) for e in self._page.iter(etree.Element))
 
-    def _stands_alone(self, word: str) -> bool:
-        """Whether ``word`` occurs in the text with no word character before or after it.
+    def _meets(self, requirement: Requirement) -> bool:
+        attribute, word, whole = requirement
+        if not attribute:
+            return _has_attribute(self._page, word)
+        if whole:
+            return word in self._words_of(attribute)
+        return word in self._text_of(attribute)
 
-        The pattern starts with the word itself, which the regex engine finds fast; the
-        character before each find is checked apart (a look-behind first would be slow).
-        """
-        if word not in self.text:
-            return False
-        for found in _word_then_boundary(word).finditer(self.text):
-            start = found.start()
-            if start == 0 or not _WORD.match(self.text, start - 1):
-                return True
-        return False
+    def _meets_anywhere(self, requirement: Requirement) -> bool:
+        _, word, whole = requirement
+        return word in (self._all_words if whole else self._all_words_text)
+
+    @cached_property
+    def _all_words(self) -> frozenset[str]:
+        """The words of every attribute name and value, read in one pass."""
+        attributes = _ATTRIBUTES(self._page)
+        names = {a.attrname for a in attributes}
+        return frozenset(_WORD.findall(" ".join(names.union(attributes)).lower()))
+
+    @cached_property
+    def _all_words_text(self) -> str:
+        return " ".join(self._all_words)
+
+    def _text_of(self, attribute: str) -> str:
+        if attribute not in self._texts:
+            values = _attribute_values(self._page, attribute)
+            self._texts[attribute] = " ".join(values).lower()
+        return self._texts[attribute]
+
+    def _words_of(self, attribute: str) -> frozenset[str]:
+        if attribute not in self._words:
+            self._words[attribute] = frozenset(_WORD.findall(self._text_of(attribute)))
+        return self._words[attribute]
 
 
-def page_words(page: HtmlElement) -> PageWords:
-    """Read the attributes of ``page`` once; lxml collects them in C."""
-    attributes = _ATTRIBUTES(page)
-    names = {a.attrname for a in attributes}
-    return PageWords(
-        classes=frozenset(" ".join(_CLASSES(page)).split()),
-        ids=frozenset(_IDS(page)),
-        text=" ".join(names.union(attributes)).lower(),
-    )
+def _attribute_values(page: HtmlElement, name: str) -> list[str]:
+    path = _values_path(name)
+    found = path(page) if path is not None else []
+    return [str(v) for v in found] if isinstance(found, list) else []
+
+
+def _has_attribute(page: HtmlElement, name: str) -> bool:
+    path = _values_path(name)
+    return path is None or bool(path(page))
+
+
+@lru_cache(maxsize=1024)
+def _values_path(name: str) -> etree.XPath | None:
+    """The values of attribute ``name`` everywhere; None for a name XPath cannot say."""
+    try:
+        return etree.XPath(f"//@{name}", smart_strings=False)
+    except etree.XPathSyntaxError:
+        return None
 
 
 @lru_cache(maxsize=8192)
-def _word_then_boundary(word: str) -> re.Pattern[str]:
-    return re.compile(re.escape(word) + r"(?![\w-])")
+def required_tags(selector: str) -> frozenset[str]:
+    """The element names (lower case, as lxml has them) that ``selector`` requires on the
+    page, outside parentheses; a list of selectors requires none."""
+    outer = _outside_parentheses(selector)
+    if "," in outer:
+        return frozenset()
+    return frozenset(t.lower() for t in _TYPE.findall(_ATTRIBUTE_TEST.sub("", outer)))
 
 
 @lru_cache(maxsize=8192)
-def required_words(selector: str) -> tuple[tuple[str, bool], ...]:
-    """The words (lower case) that any element matching ``selector`` carries in an attribute
-    name or value, each with whether it stands whole there or may be part of a longer word.
+def requirements(selector: str) -> tuple[Requirement, ...]:
+    """What any element matching ``selector`` carries: words in its attribute values and
+    attributes by name, all lower case.
 
     Words inside parentheses (``:not(...)``, ``:has(...)``) are not required, so they are
     cut first; a list of selectors (``a, b``) requires nothing, and is always tried.
     """
-    outer = selector
-    while _PARENTHESISED.search(outer):
-        outer = _PARENTHESISED.sub("", outer)
+    outer = _outside_parentheses(selector)
     if "," in outer:
         return ()
-    found: list[tuple[str, bool]] = []
+    found: list[Requirement] = []
     for test in _ATTRIBUTE_TEST.finditer(outer):
-        name, operator = test.group(1), test.group(2) or ""
-        found.append((name, True))
+        name, operator = test.group(1).lower(), test.group(2) or ""
+        found.append(("", name, True))
         value = next((g for g in test.groups()[2:] if g is not None), "")
         for word in _WORD.finditer(value):
             left = word.start() > 0 or operator in _ANCHORS_START
             right = word.end() < len(value) or operator in _ANCHORS_END
-            found.append((word.group(), left and right))
-    found += [(name, True) for name in _NAMED.findall(_ATTRIBUTE_TEST.sub("", outer))]
-    usable = {(w.lower(), whole) for w, whole in found if len(w) >= MIN_WORD}
-    return tuple(sorted((w, whole) for w, whole in usable if w not in _EVERYWHERE))
+            found.append((name, word.group(), left and right))
+    rest = _ATTRIBUTE_TEST.sub("", outer)
+    found += [("class", name, True) for name in _CLASS.findall(rest)]
+    found += [("id", name, True) for name in _ID.findall(rest)]
+    usable = {(a, w.lower(), whole) for a, w, whole in found if len(w) >= MIN_WORD}
+    return tuple(sorted(r for r in usable if r[1] not in _EVERYWHERE))
+
+
+def _outside_parentheses(selector: str) -> str:
+    outer = selector
+    while _PARENTHESISED.search(outer):
+        outer = _PARENTHESISED.sub("", outer)
+    return outer

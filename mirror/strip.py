@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from mirror.filters import RESOURCE_TYPES, StripRules, compile_selector
-from mirror.hiding import page_words
+from mirror.hiding import PageAttributes
 from mirror.urls import clean_url, map_urls, parse_srcset
 
 # Class/id tokens that mark something other than the article, drawn from EasyList's generic
@@ -57,11 +57,11 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
 
     Links are left to ``strip_junk``: a page has hundreds, the article a few.
     """
-    words = page_words(page)
+    attributes = PageAttributes(page)
     resources = page.iter(*PAGE_RESOURCES)
     blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
-    selectors = rules.engine.hiding_selectors(page_url, words.classes, words.ids)
-    hidden = words.possible(selectors)
+    selectors = rules.engine.hiding_selectors(page_url, attributes.classes, attributes.ids)
+    hidden = attributes.possible(selectors)
     own = rules.site(page_url).remove
     return _unlink(page, blocked) + _remove(page, _select(page, [*hidden, *own]))
 

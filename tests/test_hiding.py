@@ -3,7 +3,7 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from mirror.hiding import SEARCHES, page_words, required_words
+from mirror.hiding import SEARCHES, PageAttributes, required_tags, requirements
 
 
 def page_of(body: str) -> lxml.html.HtmlElement:
@@ -12,54 +12,71 @@ def page_of(body: str) -> lxml.html.HtmlElement:
 
 PAGE = page_of(
     '<div class="ad-holder Lead" id="x-banner2" data-slot="leaderboard">'
-    '<a href="https://click.example/go?id=42">go</a><span title="广告，sponsor">s</span></div>'
+    '<a href="https://click.example/go?id=42" onclick="track()">go</a>'
+    '<span title="广告，sponsor">s</span></div>'
 )
 
 
-def test_page_words_read_classes_ids_and_attribute_text() -> None:
-    words = page_words(PAGE)
-    assert words.classes == {"ad-holder", "Lead"}
-    assert words.ids == {"x-banner2"}
-    assert "data-slot" in words.text
-    assert "https://click.example/go?id=42" in words.text
+def test_classes_and_ids_are_read_as_written() -> None:
+    attributes = PageAttributes(PAGE)
+    assert attributes.classes == {"ad-holder", "Lead"}
+    assert attributes.ids == {"x-banner2"}
 
 
-@pytest.mark.parametrize(
-    ("selector", "may_match"),
-    [
-        ("#banner", False),  # only inside "x-banner2"
-        (".holder", False),  # "ad-holder" is one word
-        ('[data-slot="leaderboard"]', True),
-        (".LEAD", True),  # attribute words are compared in lower case
-        ('[id^="x-ban"]', True),  # a part of a word
-        ('[id^="y-ban"]', False),
-        ('a[href^="https://click.example/"]', True),
-        ('a[href^="https://clack.test/"]', False),
-        (".sponsor", True),  # cut at a fullwidth comma
-        ("[data-slot]", True),  # attribute names count too
-        ("[data-missing]", False),
-        ('.lead[data-slot="banner"]', False),  # every word is required
-        ("div > span", True),  # no word to require
-        (".absent:not(.lead)", False),  # words in parentheses are not required
-        (".gone, .other", True),  # a list: no one word is required
-    ],
-)
+# (selector, may match when attributes are read one by one, when read all at once)
+CASES = [
+    ("#banner", False, False),  # only inside "x-banner2"
+    ("#x-banner2", True, True),
+    (".holder", False, False),  # "ad-holder" is one word
+    ('[data-slot="leaderboard"]', True, True),
+    ('[data-slot="banner"]', False, False),
+    ('[title*="leaderboard"]', False, True),  # read at once, the attribute is not told
+    (".LEAD", True, True),  # compared in lower case
+    ('[id^="x-ban"]', True, True),  # a part of a word
+    ('[id^="y-ban"]', False, False),
+    ('a[href^="https://click.example/"]', True, True),
+    ('a[href^="https://clack.test/"]', False, False),
+    ('[title~="sponsor"]', True, True),  # cut at a fullwidth comma
+    ("[data-slot]", True, True),  # attributes by name
+    ("[onclick]", True, True),
+    ("[data-missing]", False, False),
+    ('.lead[data-slot="banner"]', False, False),  # every requirement counts
+    ("div > span", True, True),  # no word to require
+    (".absent:not(.lead)", False, False),  # words in parentheses are not required
+    (".gone, .other", True, True),  # a list requires nothing
+    ("amp-ad", False, False),  # element names count too
+    ("div span.lead", True, True),
+    ("span > a[href*='click']", True, True),
+    ("section .lead", False, False),
+]
+
+
+@pytest.mark.parametrize(("selector", "one_by_one", "at_once"), CASES)
 def test_prefilter_rules_out_only_selectors_that_cannot_match(
-    selector: str, may_match: bool
+    selector: str, one_by_one: bool, at_once: bool
 ) -> None:
-    """The same answer whether the words are searched for or collected first."""
-    words = page_words(PAGE)
-    assert words.possible([selector]) == ([selector] if may_match else [])
+    assert PageAttributes(PAGE).possible([selector]) == ([selector] if one_by_one else [])
     many = [f"{selector}:nth-child({n})" for n in range(SEARCHES + 1)]
-    assert words.possible(many) == (many if may_match else [])
+    assert PageAttributes(PAGE).possible(many) == (many if at_once else [])
 
 
-def test_required_words_are_those_outside_parentheses() -> None:
-    assert required_words('a[href^="https://ads.example.com/banner"]') == (
-        ("ads", True),
-        ("banner", False),
-        ("example", True),
+def test_required_tags_are_the_type_selectors_outside_parentheses() -> None:
+    assert required_tags("AMP-AD") == {"amp-ad"}
+    assert required_tags('div.x > a[href^="https://x/"] + span:not(p)') == {"div", "a", "span"}
+    assert required_tags(".x #y [data-z] :first-child") == set()
+    assert required_tags("ins, amp-ad") == set()
+
+
+def test_requirements_are_words_in_attributes_outside_parentheses() -> None:
+    assert requirements('a[href^="https://ads.example.com/banner"]') == (
+        ("href", "ads", True),
+        ("href", "banner", False),
+        ("href", "example", True),
     )
-    assert required_words('[id^="div-gpt-ad"]') == (("div-gpt-ad", False),)
-    assert required_words(".ad-box:not(.kept) > img") == (("ad-box", True),)
-    assert required_words("div > span") == ()
+    assert requirements('[id^="div-gpt-ad"]') == (("id", "div-gpt-ad", False),)
+    assert requirements("[data-ad-slot]") == (("", "data-ad-slot", True),)
+    assert requirements(".ad-box:not(.kept) > img#top") == (
+        ("class", "ad-box", True),
+        ("id", "top", True),
+    )
+    assert requirements("div > span") == ()
