@@ -179,16 +179,15 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
 async def _serve_forever(
     config: Config, sock: socket.socket, tls: tuple[Path, Path] | None
 ) -> None:
-    from mirror.server import create_app
+    from mirror.server import create_app, start_runner
 
     access_log = logging.getLogger("mirror.access") if config.server.access_log else None
-    runner = web.AppRunner(
+    runner = await start_runner(
         create_app(config),
         access_log=access_log,
         access_log_class=RouteAccessLogger,
         handle_signals=False,
     )
-    await runner.setup()
     ssl_context = server_context(*tls) if tls else None
     site = web.SockSite(runner, sock, ssl_context=ssl_context)
     await site.start()

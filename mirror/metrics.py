@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -28,27 +30,73 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 REGISTRY = CollectorRegistry()
 
-REQUESTS = Counter(
-    "mirror_requests",
-    "Requests answered, by route template and status.",
-    ["route", "status"],
-    registry=REGISTRY,
+
+class LoopCounter:
+    """A labelled counter for the event loop's hot path, read by Prometheus when scraped.
+
+    prometheus_client's counter takes a lock and runs Python code on every increment, which
+    cost as much as the rest of a cache hit; these are plain dictionary entries, safe
+    because every increment happens on the event loop's one thread.
+    """
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, *values: str) -> None:
+        self.counts[values] = self.counts.get(values, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for values, count in list(self.counts.items()):
+            family.add_metric(values, count)
+        yield family
+
+
+class LoopHistogram:
+    """A histogram by one label for the event loop's hot path (see ``LoopCounter``)."""
+
+    def __init__(self, name: str, documentation: str, label: str) -> None:
+        self.name, self.documentation, self.label = name, documentation, label
+        self.buckets = Histogram.DEFAULT_BUCKETS[:-1]  # the last is +Inf
+        self.counts: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def observe(self, value: str, seconds: float) -> None:
+        counts = self.counts.get(value)
+        if counts is None:
+            counts = self.counts[value] = [0] * (len(self.buckets) + 1)
+            self.sums[value] = 0.0
+        counts[bisect_left(self.buckets, seconds)] += 1
+        self.sums[value] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        bounds = [*map(floatToGoString, self.buckets), "+Inf"]
+        for value, counts in list(self.counts.items()):
+            cumulative = list(zip(bounds, accumulate(counts), strict=True))
+            family.add_metric([value], cumulative, self.sums[value])
+        yield family
+
+
+REQUESTS = LoopCounter(
+    "mirror_requests", "Requests answered, by route template and status.", ("route", "status")
 )
-REQUEST_SECONDS = Histogram(
-    "mirror_request_seconds",
-    "Time to answer a request, by route template.",
-    ["route"],
-    registry=REGISTRY,
+REQUEST_SECONDS = LoopHistogram(
+    "mirror_request_seconds", "Time to answer a request, by route template.", "route"
 )
-CACHE_LOOKUPS = Counter(
+CACHE_LOOKUPS = LoopCounter(
     "mirror_cache_lookups",
     "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served).",
-    ["result"],
-    registry=REGISTRY,
+    ("result",),
 )
+for _collector in (REQUESTS, REQUEST_SECONDS, CACHE_LOOKUPS):
+    REGISTRY.register(_collector)
 ORIGIN_FETCH_SECONDS = Histogram(
     "mirror_origin_fetch_seconds",
     "Time of one origin fetch, success or failure.",
@@ -84,8 +132,8 @@ EVENT_COUNTER = Counter(
     registry=REGISTRY,
 )
 UNMATCHED = "unmatched"
-_CHILDREN: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
-_TIMERS: dict[str, Histogram] = {}
+# Where a request answered before routing keeps its route template.
+ROUTE_KEY = web.RequestKey("mirror.route", str)
 
 Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
 
@@ -103,23 +151,7 @@ def count_stripped(elements: int, stripped_bytes: int) -> None:
 
 
 def count_cache(result: str) -> None:
-    _child(CACHE_LOOKUPS, result).inc()
-
-
-def _child(metric: Counter, *labels: str) -> Counter:
-    """The labelled child, looked up once per label set: ``labels()`` costs more than the
-    increment, and every label set is from a closed list, so the table stays small."""
-    child = _CHILDREN.get((metric, labels))
-    if child is None:
-        child = _CHILDREN[(metric, labels)] = metric.labels(*labels)
-    return child
-
-
-def _timer(route: str) -> Histogram:
-    timer = _TIMERS.get(route)
-    if timer is None:
-        timer = _TIMERS[route] = REQUEST_SECONDS.labels(route=route)
-    return timer
+    CACHE_LOOKUPS.inc(result)
 
 
 @contextmanager
@@ -136,9 +168,12 @@ def origin_fetch() -> Iterator[None]:
 
 
 def route_of(request: BaseRequest) -> str:
-    """The template of the route that matched (``/m/{token}``), never the concrete path."""
+    """The template of the route that matched (``/m/{token}``), never the concrete path; for
+    a request answered before routing (``mirror.frontdoor``), the template it set."""
     if not isinstance(request, web.Request):
         return UNMATCHED
+    if request.match_info is None:  # answered before routing
+        return request.get(ROUTE_KEY, UNMATCHED)
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
 
@@ -146,9 +181,13 @@ def route_of(request: BaseRequest) -> str:
 def count_request(request: BaseRequest, status: int, seconds: float) -> None:
     """Count one answered request by route template and status, and time it; the server's
     one middleware calls this outermost, so error pages and redirects are counted too."""
-    route = route_of(request)
-    _child(REQUESTS, route, str(status)).inc()
-    _timer(route).observe(seconds)
+    count_route(route_of(request), status, seconds)
+
+
+def count_route(route: str, status: int, seconds: float) -> None:
+    """Count one request answered by ``route`` (a template), and time it."""
+    REQUESTS.inc(route, str(status))
+    REQUEST_SECONDS.observe(route, seconds)
 
 
 class RouteAccessLogger(AbstractAccessLogger):

@@ -39,7 +39,7 @@ from mirror.render import (
 )
 from mirror.responses import Rendered, respond
 from mirror.rewrite import rewrite_body
-from mirror.settings import Site
+from mirror.settings import Config, Site
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 HOME_ENTRIES = 5
@@ -75,8 +75,11 @@ def reader_choices(raw_query: str, accept_language: str, lite_default: bool) -> 
 
 def base_url(request: web.Request) -> str:
     """The mirror's address as readers reach it: configured, else the request's own."""
-    configured = request.app[CONFIG].server.public_url
-    return configured or f"{request.scheme}://{request.host}"
+    return address_of(request.app[CONFIG], request)
+
+
+def address_of(config: Config, request: web.BaseRequest) -> str:
+    return config.server.public_url or f"{request.scheme}://{request.host}"
 
 
 def html_page(text: str, cache_control: str = "no-cache") -> web.Response:
@@ -178,8 +181,7 @@ async def _article(request: web.Request, token: str, target: Callable[[], str]) 
     """A page rendered once per stored version and reader view, then answered from memory
     while fresh, with a strong ETag and a 304 for a reader who has it already."""
     app = request.app
-    choices = choices_of(request)
-    key = f"{token} {view_key(choices)} {base_url(request)}"
+    choices, key = memory_key(app, request, token, request.rel_url.raw_query_string)
     rendered = app[RENDERED].get(key)
     if rendered is None:
         reader = replace(choices, path=request.path)
@@ -188,6 +190,23 @@ async def _article(request: web.Request, token: str, target: Callable[[], str]) 
     else:
         metrics.count_cache("hit")
     return respond(request, rendered, app[CONFIG].cache)
+
+
+def memory_key(
+    app: web.Application, request: web.BaseRequest, token: str, raw_query: str
+) -> tuple[Reader, str]:
+    """The reader's choices, and the key of the page's rendering kept in memory for them."""
+    config = app[CONFIG]
+    accept_language = request.headers.get("Accept-Language", "")
+    choices, view = reader_view(raw_query, accept_language, config.reader.low_bandwidth)
+    return choices, f"{token} {view} {address_of(config, request)}"
+
+
+@lru_cache(maxsize=READER_CACHE)
+def reader_view(raw_query: str, accept_language: str, lite_default: bool) -> tuple[Reader, str]:
+    """The reader's choices and their ``view_key``, made once per query and language."""
+    choices = reader_choices(raw_query, accept_language, lite_default)
+    return choices, view_key(choices)
 
 
 def view_key(reader: Reader) -> str:

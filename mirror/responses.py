@@ -18,15 +18,35 @@ import gzip
 import hashlib
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from aiohttp import web
 
 from mirror.settings import CacheConfig
 
+# Every response carries these (the server's response-prepare signal adds them to the
+# others): no script, no host but this one, no referrer, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
+    ),
+}
+HSTS = "max-age=31536000"
 YEAR_SECONDS = 31536000  # what "no limit" on stale-if-error means to a downstream cache
 ENTRY_OVERHEAD = 512
+HEADER_VARIANTS = 8  # (second, gzip, HTTPS) header sets kept per page
+NOT_IN_304 = frozenset({"Content-Type", "Content-Encoding"})
 # A kept page is one rendering per interface language, so it varies by that header too.
 HTML_HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -38,8 +58,8 @@ HTML_HEADERS = {
 class Rendered:
     """One rendered page, in both encodings, and until when it is fresh.
 
-    The headers that never change for these bytes are made here, once, so answering a
-    repeat reader costs a dictionary copy and the time-dependent ``Cache-Control``.
+    Its response headers are made here, once per second (``Cache-Control`` counts down the
+    freshness left) and variant, so answering a repeat reader costs no header building.
     """
 
     body: bytes
@@ -47,6 +67,9 @@ class Rendered:
     etag: str
     fresh_until: float
     stale: bool = False
+    _headers: dict[tuple[int, bool, bool], dict[str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, html: str, fresh_until: float, stale: bool = False) -> Rendered:
@@ -61,11 +84,28 @@ class Rendered:
 
     @cached_property
     def plain_headers(self) -> dict[str, str]:
-        return {**HTML_HEADERS, "ETag": f'"{self.etag}"'}
+        return {**HTML_HEADERS, **SECURITY_HEADERS, "ETag": f'"{self.etag}"'}
 
     @cached_property
     def gzip_headers(self) -> dict[str, str]:
-        return {**HTML_HEADERS, "ETag": f'"{self.etag}-gz"', "Content-Encoding": "gzip"}
+        etag = f'"{self.etag}-gz"'
+        return {**HTML_HEADERS, **SECURITY_HEADERS, "ETag": etag, "Content-Encoding": "gzip"}
+
+    def headers(self, zipped: bool, secure: bool, config: CacheConfig) -> dict[str, str]:
+        """The response's headers now; not to be changed (``web.Response`` copies them)."""
+        second = int(time.time())
+        variant = (second, zipped, secure)
+        made = self._headers.get(variant)
+        if made is None:
+            if len(self._headers) >= HEADER_VARIANTS:
+                self._headers.clear()
+            made = dict(self.gzip_headers if zipped else self.plain_headers)
+            # As it will be at the end of this second: a downstream cache never keeps it longer.
+            made["Cache-Control"] = cache_control(self, config, now=second + 1)
+            if secure:
+                made["Strict-Transport-Security"] = HSTS
+            self._headers[variant] = made
+        return made
 
 
 class RenderedPages:
@@ -100,16 +140,15 @@ class RenderedPages:
         self._bytes -= self._entries.pop(key).size + len(key)
 
 
-def respond(request: web.Request, rendered: Rendered, config: CacheConfig) -> web.Response:
-    """The page as a response: 304 when the reader's copy is current, gzip when accepted."""
+def respond(request: web.BaseRequest, rendered: Rendered, config: CacheConfig) -> web.Response:
+    """The page as a response: 304 when the reader's copy is current, gzip when accepted;
+    with every security header, so that it is whole without the server's signal."""
     zipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    headers = dict(rendered.gzip_headers if zipped else rendered.plain_headers)
-    headers["Cache-Control"] = cache_control(rendered, config)
+    headers = rendered.headers(zipped, request.secure, config)
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
-        headers.pop("Content-Type")
-        headers.pop("Content-Encoding", None)
-        return web.Response(status=304, headers=headers)
+        unchanged = {k: v for k, v in headers.items() if k not in NOT_IN_304}
+        return web.Response(status=304, headers=unchanged)
     return web.Response(body=rendered.gzipped if zipped else rendered.body, headers=headers)
 
 

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -23,11 +24,12 @@ from mirror.cache import PageCache, open_store
 from mirror.compress import compressed
 from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
 from mirror.fetch import Fetcher
+from mirror.frontdoor import front_door
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.render import ALTERNATES, render_error
-from mirror.responses import RenderedPages
+from mirror.responses import HSTS, SECURITY_HEADERS, RenderedPages
 from mirror.settings import Config
 from mirror.sitefeeds import SiteFeeds
 
@@ -36,24 +38,8 @@ log = logging.getLogger(__name__)
 IMAGE_MAX_AGE = 86400
 MAX_FORM_URL = 8192
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": (
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-        "microphone=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
-    ),
-}
-HSTS = "max-age=31536000"
 
-__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app"]
+__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app", "start_runner"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -89,6 +75,16 @@ def create_app(config: Config) -> web.Application:
     metrics.add_routes(app, readiness)
     publisher.add_routes(app, config, pages.page_response)
     return app
+
+
+async def start_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
+    """Set up ``app`` for serving, with the front door (``mirror.frontdoor``) before it."""
+    runner = web.AppRunner(app, **kwargs)
+    await runner.setup()
+    server = runner.server
+    assert server is not None
+    server.request_handler = front_door(app, server.request_handler)
+    return runner
 
 
 async def _mirror_context(app: web.Application) -> AsyncIterator[None]:

@@ -26,7 +26,7 @@ from mirror.cache import PageCache
 from mirror.fetch import Fetcher
 from mirror.keys import load_cache_key
 from mirror.pipeline import Mirror
-from mirror.server import create_app
+from mirror.server import create_app, start_runner
 from mirror.settings import Config, load_config
 from mirror.store_sqlite import SqliteStore
 from mirror.tls import ensure_self_signed, fingerprint, server_context
@@ -105,10 +105,14 @@ def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable
 
 
 async def start_tls_site(
-    app: web.Application, context: ssl.SSLContext
+    app: web.Application, context: ssl.SSLContext, front_door: bool = False
 ) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    """``app`` over TLS on a free port; with ``front_door``, set up as ``mirror serve`` does."""
+    if front_door:
+        runner = await start_runner(app, access_log=None)
+    else:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
     server = site._server
@@ -205,7 +209,7 @@ async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
     """The mirror for ``config`` over HTTPS on loopback, with a client pinned to it."""
     cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
     app = create_app(config)
-    runner, port = await start_tls_site(app, server_context(cert, key))
+    runner, port = await start_tls_site(app, server_context(cert, key), front_door=True)
     pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
     connector = aiohttp.TCPConnector(ssl=pinned)
     try:

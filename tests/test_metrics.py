@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mirror import metrics
@@ -231,3 +232,21 @@ async def test_no_reader_address_or_url_in_logs_or_metrics(
     secrets += [CHINESE_URL, "xinjiang", ORIGIN_HOST, "example.org", token]
     for secret in secrets:
         assert secret not in everything, secret
+
+
+def test_loop_counters_and_histograms_read_as_prometheus_ones() -> None:
+    registry = CollectorRegistry()
+    counter = metrics.LoopCounter("demo_requests", "Demo.", ("route", "status"))
+    histogram = metrics.LoopHistogram("demo_seconds", "Demo.", "route")
+    registry.register(counter)
+    registry.register(histogram)
+    for seconds in (0.001, 0.005, 0.3, 20.0):
+        counter.inc("/a", "200")
+        histogram.observe("/a", seconds)
+    text = generate_latest(registry).decode()
+    assert sample(text, "demo_requests_total", route="/a", status="200") == 4
+    assert sample(text, "demo_seconds_bucket", route="/a", le="0.005") == 2  # le: at most
+    assert sample(text, "demo_seconds_bucket", route="/a", le="0.5") == 3
+    assert sample(text, "demo_seconds_bucket", route="/a", le="+Inf") == 4
+    assert sample(text, "demo_seconds_count", route="/a") == 4
+    assert sample(text, "demo_seconds_sum", route="/a") == pytest.approx(20.306)
