@@ -137,7 +137,16 @@ def _serve(args: argparse.Namespace) -> int:
         if config.server.workers == 1:
             asyncio.run(_serve_forever(config, sock, tls))
             return 0
+        asyncio.run(_create_cache_file(config))
         return _serve_workers(config, sock, tls)
+
+
+async def _create_cache_file(config: Config) -> None:
+    """Make the SQLite cache file before the workers exist: processes creating one new file
+    at once can meet in SQLite's lock upgrade, where one is refused rather than made to wait."""
+    if config.cache.store == "sqlite":
+        async with open_store(config.cache, config.server.data_dir):
+            pass
 
 
 STOPPED = frozenset({0, -signal.SIGTERM, -signal.SIGINT})

@@ -22,7 +22,8 @@ from mirror import metrics
 from mirror.appkeys import CONFIG, RENDERED
 from mirror.compress import choose_coding
 from mirror.pages import memory_key
-from mirror.responses import accepts_gzip, respond
+from mirror.responses import RenderedPages, accepts_gzip, respond
+from mirror.settings import Config
 
 ARTICLE_PREFIX = "/m/"
 ARTICLE_ROUTE = "/m/{token}"
@@ -30,17 +31,20 @@ ARTICLE_ROUTE = "/m/{token}"
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
-def front_door(app: web.Application, handler: Handler) -> Handler:
-    """``handler`` (the application's), with kept articles answered before it."""
-    if app[CONFIG].limits.rate > 0:
+def front_door(app: web.Application, handler: Handler, log_routes: bool = False) -> Handler:
+    """``handler`` (the application's), with kept articles answered before it;
+    ``log_routes`` when an access log names each request's route."""
+    config, kept = app[CONFIG], app[RENDERED]
+    if config.limits.rate > 0:
         return handler
 
     async def answer(request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "GET" and request.raw_path.startswith(ARTICLE_PREFIX):
             start = time.perf_counter()
-            response = kept_article(app, request)
+            response = kept_article(config, kept, request)
             if response is not None:
-                request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
+                if log_routes:
+                    request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
                 metrics.count_cache("hit")
                 metrics.count_route(ARTICLE_ROUTE, response.status, time.perf_counter() - start)
                 return response
@@ -49,7 +53,9 @@ def front_door(app: web.Application, handler: Handler) -> Handler:
     return answer
 
 
-def kept_article(app: web.Application, request: web.BaseRequest) -> web.Response | None:
+def kept_article(
+    config: Config, kept: RenderedPages, request: web.BaseRequest
+) -> web.Response | None:
     """The kept rendering of the article asked for, as the article route would send it; None
     when it is not kept or the answer needs more (a token in an unusual form, a reader who
     takes only an encoding that is made per request)."""
@@ -58,8 +64,8 @@ def kept_article(app: web.Application, request: web.BaseRequest) -> web.Response
     if not token or "/" in token or "%" in token:
         return None
     accept_encoding = request.headers.get("Accept-Encoding", "")
-    if not accepts_gzip(accept_encoding) and choose_coding(accept_encoding) is not None:
+    if choose_coding(accept_encoding) == "br" and not accepts_gzip(accept_encoding):
         return None
-    _, key = memory_key(app, request, token, raw_query)
-    rendered = app[RENDERED].get(key)
-    return None if rendered is None else respond(request, rendered, app[CONFIG].cache)
+    _, key = memory_key(config, request, token, raw_query)
+    rendered = kept.get(key)
+    return None if rendered is None else respond(request, rendered, config.cache)

@@ -170,10 +170,11 @@ def origin_fetch() -> Iterator[None]:
 def route_of(request: BaseRequest) -> str:
     """The template of the route that matched (``/m/{token}``), never the concrete path; for
     a request answered before routing (``mirror.frontdoor``), the template it set."""
+    answered = request.get(ROUTE_KEY)
+    if answered is not None:
+        return str(answered)
     if not isinstance(request, web.Request):
         return UNMATCHED
-    if request.match_info is None:  # answered before routing
-        return request.get(ROUTE_KEY, UNMATCHED)
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
 

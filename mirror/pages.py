@@ -181,7 +181,8 @@ async def _article(request: web.Request, token: str, target: Callable[[], str]) 
     """A page rendered once per stored version and reader view, then answered from memory
     while fresh, with a strong ETag and a 304 for a reader who has it already."""
     app = request.app
-    choices, key = memory_key(app, request, token, request.rel_url.raw_query_string)
+    raw_query = request.rel_url.raw_query_string
+    choices, key = memory_key(app[CONFIG], request, token, raw_query)
     rendered = app[RENDERED].get(key)
     if rendered is None:
         reader = replace(choices, path=request.path)
@@ -193,10 +194,9 @@ async def _article(request: web.Request, token: str, target: Callable[[], str]) 
 
 
 def memory_key(
-    app: web.Application, request: web.BaseRequest, token: str, raw_query: str
+    config: Config, request: web.BaseRequest, token: str, raw_query: str
 ) -> tuple[Reader, str]:
     """The reader's choices, and the key of the page's rendering kept in memory for them."""
-    config = app[CONFIG]
     accept_language = request.headers.get("Accept-Language", "")
     choices, view = reader_view(raw_query, accept_language, config.reader.low_bandwidth)
     return choices, f"{token} {view} {address_of(config, request)}"

@@ -83,7 +83,8 @@ async def start_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
     await runner.setup()
     server = runner.server
     assert server is not None
-    server.request_handler = front_door(app, server.request_handler)
+    log_routes = "access_log" not in kwargs or kwargs["access_log"] is not None
+    server.request_handler = front_door(app, server.request_handler, log_routes)
     return runner
 
 

@@ -226,6 +226,7 @@ async def test_no_reader_address_or_url_in_logs_or_metrics(
     for line in ("GET /m/{token} 200", "GET /r/{token} 200", "GET /s/{site}/{path} 502",
                  "error handling a request: BadHttpMessage"):  # fmt: skip
         assert line in logs, logs
+    assert logs.count("GET /m/{token} 200") == 2  # rendered, then answered at the front door
     everything = logs + scraped
     token = token_path.rsplit("/", 1)[1]
     secrets = [READER_ADDRESS, READER_AGENT, "reader-agent-marker", ARTICLE_URL, ARTICLE_PATH]
