@@ -9,10 +9,10 @@ have: a selector requires words in given attributes (``a[href^="https://ads.x/"]
 requirements the page meets are tried.
 
 The page is read as little as the selectors need. Its classes and ids are read at once
-(adblock-rust asks for them). For a few selectors, other attributes are read one by one,
-as they are asked for. For many, every attribute name and value is read in one pass and
-cut into words, and a word is looked up without regard to the attribute that holds it
-(cheaper than sorting the words by attribute, and still a safe answer).
+(adblock-rust asks for them); other attributes one by one, as selectors ask for them. Many
+selectors are first sifted by the words of every attribute name and value, read in one pass
+and looked up without regard to the attribute that holds them (cheaper than sorting the
+words by attribute); the few left are then held to the attributes they name.
 """
 
 from __future__ import annotations
@@ -62,9 +62,15 @@ class PageAttributes:
         self._words: dict[str, frozenset[str]] = {}
 
     def possible(self, selectors: Collection[str]) -> list[str]:
-        """The ``selectors`` whose requirements the page meets: the others cannot match."""
-        meets = self._meets_anywhere if len(selectors) > SEARCHES else self._meets
-        kept = [s for s in selectors if all(meets(r) for r in requirements(s))]
+        """The ``selectors`` whose requirements the page meets: the others cannot match.
+
+        Many selectors are sifted first by words anywhere in the page's attributes; the few
+        left are then held to the attributes they name, as a few selectors are at once.
+        """
+        kept = list(selectors)
+        if len(kept) > SEARCHES:
+            kept = [s for s in kept if all(map(self._meets_anywhere, requirements(s)))]
+        kept = [s for s in kept if all(map(self._meets, requirements(s)))]
         return [s for s in kept if required_tags(s) <= self._tags]
 
     @cached_property
