@@ -35,12 +35,7 @@ from mirror.sanitise import sanitise
 from mirror.settings import Config
 from mirror.siterules import SiteRules, load_site_rules
 from mirror.strip import PAGE_RESOURCES, strip_junk, strip_page
-from mirror.urls import (
-    absolutize,
-    clean_url,
-    document_base,
-    promote_lazy_images,
-)
+from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"

@@ -39,6 +39,23 @@ def test_process_page_gb18030_comes_out_whole() -> None:
     assert article.lang == "zh-CN"
 
 
+def test_links_and_images_come_out_absolute_against_the_base() -> None:
+    """Links are made absolute after extraction, with the base the page declared."""
+    prose = "".join(
+        f"<p>Paragraph {n} of the story, long enough to be kept as prose.</p>" for n in range(8)
+    )
+    page = (
+        '<html><head><base href="/archive/"><title>A story</title></head><body><article>'
+        f'<h1>A story</h1>{prose}<p>See <a href="other/">the other story</a> and '
+        '<a href="#notes">notes</a>.</p><img src="pics/a.jpg" alt="a picture">'
+        "</article></body></html>"
+    ).encode()
+    body = process_page(page, "utf-8", "https://chinadigitaltimes.net/2024/01/story/").body
+    assert 'href="https://chinadigitaltimes.net/archive/other/"' in body
+    assert 'href="#notes"' in body
+    assert 'src="https://chinadigitaltimes.net/archive/pics/a.jpg"' in body
+
+
 @pytest.mark.parametrize(
     "junk", [b"", b"\x00\xff\xfe garbage", b"<html><body></html>", b"<" * 5000]
 )
