@@ -60,6 +60,8 @@ class PageAttributes:
         self.ids = frozenset(_IDS(page))
         self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
         self._words: dict[str, frozenset[str]] = {}
+        self._names: dict[str, bool] = {}
+        self._all_names: frozenset[str] | None = None
 
     def possible(self, selectors: Collection[str]) -> list[str]:
         """The ``selectors`` whose requirements the page meets: the others cannot match.
@@ -80,7 +82,7 @@ class PageAttributes:
     def _meets(self, requirement: Requirement) -> bool:
         attribute, word, whole = requirement
         if not attribute:
-            return _has_attribute(self._page, word)
+            return self._has_name(word)
         if whole:
             return word in self._words_of(attribute)
         return word in self._text_of(attribute)
@@ -91,10 +93,21 @@ class PageAttributes:
 
     @cached_property
     def _all_words(self) -> frozenset[str]:
-        """The words of every attribute name and value, read in one pass."""
+        """The words of every attribute name and value, read in one pass (which tells every
+        attribute name there is, too)."""
         attributes = _ATTRIBUTES(self._page)
-        names = {a.attrname for a in attributes}
+        names = {str(a.attrname) for a in attributes}
+        self._all_names = frozenset(names)
         return frozenset(_WORD.findall(" ".join(names.union(attributes)).lower()))
+
+    def _has_name(self, name: str) -> bool:
+        """Whether any element has an attribute ``name``; one walk per name, or none once
+        every attribute has been read."""
+        if self._all_names is not None:
+            return name in self._all_names
+        if name not in self._names:
+            self._names[name] = _has_attribute(self._page, name)
+        return self._names[name]
 
     @cached_property
     def _all_words_text(self) -> str:
