@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -44,6 +45,15 @@ SECURITY_HEADERS = {
     ),
 }
 HSTS = "max-age=31536000"
+
+
+def add_security_headers(headers: MutableMapping[str, str], secure: bool) -> None:
+    """Every security header, and HSTS over HTTPS: one rule for every response."""
+    headers.update(SECURITY_HEADERS)
+    if secure:
+        headers["Strict-Transport-Security"] = HSTS
+
+
 YEAR_SECONDS = 31536000  # what "no limit" on stale-if-error means to a downstream cache
 ENTRY_OVERHEAD = 512
 CACHED_ENCODINGS = 256
@@ -86,12 +96,11 @@ class Rendered:
 
     @cached_property
     def plain_headers(self) -> dict[str, str]:
-        return {**HTML_HEADERS, **SECURITY_HEADERS, "ETag": f'"{self.etag}"'}
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}"'}
 
     @cached_property
     def gzip_headers(self) -> dict[str, str]:
-        etag = f'"{self.etag}-gz"'
-        return {**HTML_HEADERS, **SECURITY_HEADERS, "ETag": etag, "Content-Encoding": "gzip"}
+        return {**HTML_HEADERS, "ETag": f'"{self.etag}-gz"', "Content-Encoding": "gzip"}
 
     def headers(self, zipped: bool, secure: bool, config: CacheConfig) -> CIMultiDict[str]:
         """The response's headers now; not to be changed (``web.Response`` copies them, and
@@ -105,8 +114,7 @@ class Rendered:
             made = CIMultiDict(self.gzip_headers if zipped else self.plain_headers)
             # As it will be at the end of this second: a downstream cache never keeps it longer.
             made["Cache-Control"] = cache_control(self, config, now=second + 1)
-            if secure:
-                made["Strict-Transport-Security"] = HSTS
+            add_security_headers(made, secure)
             self._headers[variant] = made
         return made
 

@@ -29,7 +29,7 @@ from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.render import ALTERNATES, render_error
-from mirror.responses import HSTS, SECURITY_HEADERS, RenderedPages
+from mirror.responses import RenderedPages, add_security_headers
 from mirror.settings import Config
 from mirror.sitefeeds import SiteFeeds
 
@@ -103,9 +103,7 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(SECURITY_HEADERS)
-    if request.secure:
-        response.headers["Strict-Transport-Security"] = HSTS
+    add_security_headers(response.headers, request.secure)
 
 
 def front(config: Config, guard: limits.Guard) -> Middleware:

@@ -104,10 +104,11 @@ def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable
     return handler
 
 
-async def start_tls_site(
-    app: web.Application, context: ssl.SSLContext, front_door: bool = False
+async def start_site(
+    app: web.Application, context: ssl.SSLContext | None = None, front_door: bool = False
 ) -> tuple[web.AppRunner, int]:
-    """``app`` over TLS on a free port; with ``front_door``, set up as ``mirror serve`` does."""
+    """``app`` on a free loopback port, over TLS with ``context``; with ``front_door``, set
+    up as ``mirror serve`` does. Returns the runner (clean it up) and the port."""
     if front_door:
         runner = await start_runner(app, access_log=None)
     else:
@@ -146,7 +147,7 @@ async def origin(test_ca: trustme.CA) -> AsyncIterator[Origin]:
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", dispatch)
-    runner, state.port = await start_tls_site(app, context)
+    runner, state.port = await start_site(app, context)
     yield state
     await runner.cleanup()
 
@@ -209,7 +210,7 @@ async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
     """The mirror for ``config`` over HTTPS on loopback, with a client pinned to it."""
     cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
     app = create_app(config)
-    runner, port = await start_tls_site(app, server_context(cert, key), front_door=True)
+    runner, port = await start_site(app, server_context(cert, key), front_door=True)
     pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
     connector = aiohttp.TCPConnector(ssl=pinned)
     try:

@@ -16,7 +16,7 @@ import trustme
 from aiohttp import web
 
 from mirror.settings import Config, load_config
-from tests.conftest import start_tls_site
+from tests.conftest import start_site
 
 LIST_HOST = "easylist.to"
 EASYLIST_URL = f"https://{LIST_HOST}/easylist/easylist.txt"
@@ -68,7 +68,7 @@ async def list_origin(test_ca: trustme.CA) -> AsyncIterator[ListOrigin]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", serve)
-    runner, state.port = await start_tls_site(app, context)
+    runner, state.port = await start_site(app, context)
     yield state
     await runner.cleanup()
 

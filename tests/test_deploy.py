@@ -24,12 +24,11 @@ import aiohttp
 import pytest
 import trustme
 import yaml
-from aiohttp import web
 
 from mirror import manifest
 from mirror.server import create_app
 from mirror.settings import SETTINGS, Config
-from tests.conftest import Origin, serve_mirror
+from tests.conftest import Origin, serve_mirror, start_site
 from tests.operator_fixtures import (
     free_port,
     operator_config,
@@ -294,13 +293,9 @@ def nginx_site_for_test(tmp_path: Path, mirror_port: int, https_port: int) -> Pa
 @asynccontextmanager
 async def plain_mirror(config: Config) -> AsyncIterator[int]:
     """The mirror as mirror.service runs it: plain HTTP on loopback; yields its port."""
-    runner = web.AppRunner(create_app(config), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
+    runner, port = await start_site(create_app(config), front_door=True)
     try:
-        yield site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        yield port
     finally:
         await runner.cleanup()
 

@@ -15,7 +15,7 @@ from mirror.frontdoor import front_door
 from mirror.links import Kind
 from mirror.server import LINKS, create_app
 from mirror.settings import Config
-from tests.conftest import ARTICLE_URL, Origin
+from tests.conftest import ARTICLE_URL, Origin, start_site
 
 # Headers that differ between any two responses, whoever answers.
 PER_RESPONSE = {"Date", "Cache-Control"}
@@ -43,14 +43,10 @@ class Door:
 @pytest.fixture
 async def door(config: Config, origin: Origin) -> AsyncIterator[Door]:
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    runner, port = await start_site(app)
     assert runner.server is not None
     app_handler = runner.server.request_handler
     async with aiohttp.ClientSession() as client:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         door = Door(app, client, f"http://127.0.0.1:{port}")
 
         async def counted(request: web.BaseRequest) -> web.StreamResponse:

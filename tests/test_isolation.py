@@ -27,7 +27,7 @@ from mirror.server import LINKS, create_app
 from mirror.settings import load_config
 from mirror.tls import ensure_self_signed, fingerprint, server_context
 from tests.browser import chromium, visit
-from tests.conftest import SHARED, start_tls_site, tiny_png
+from tests.conftest import SHARED, start_site, tiny_png
 
 BENCH = SHARED / "bench" / "extraction"
 PAGE_COUNT = 20
@@ -54,16 +54,6 @@ def hosts_named(pages: list[RealPage]) -> set[str]:
     return {h for h in hosts if all(0 < len(label) < 64 for label in h.split("."))}
 
 
-async def start_plain_site(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port: int = site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    return runner, port
-
-
 @pytest.fixture
 async def mirror_of_real_pages(
     test_ca: trustme.CA, ca_file: Path, write_config: Callable[..., Path]
@@ -83,8 +73,8 @@ async def mirror_of_real_pages(
     test_ca.issue_cert(*hosts).configure_cert(context)
     app = web.Application()
     app.router.add_get("/{tail:.*}", serve)
-    tls_runner, tls_port = await start_tls_site(app, context)
-    plain_runner, plain_port = await start_plain_site(app)
+    tls_runner, tls_port = await start_site(app, context)
+    plain_runner, plain_port = await start_site(app)
     pins = [f"{h}:443:127.0.0.1:{tls_port}" for h in hosts]
     pins += [f"{h}:80:127.0.0.1:{plain_port}" for h in hosts]
     config = load_config(
@@ -97,7 +87,7 @@ async def mirror_of_real_pages(
     )
     cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
     mirror_app = create_app(config)
-    mirror_runner, port = await start_tls_site(mirror_app, server_context(cert, key))
+    mirror_runner, port = await start_site(mirror_app, server_context(cert, key))
     base = f"https://127.0.0.1:{port}"
     pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pinned)) as client:

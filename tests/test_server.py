@@ -20,7 +20,14 @@ from mirror.links import Kind, LinkBuilder
 from mirror.server import LINKS, MIRROR, create_app
 from mirror.settings import Config
 from tests.browser import chromium, visit
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin, RunningMirror
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    LEAD_IMAGE_PATH,
+    Origin,
+    RunningMirror,
+    start_site,
+)
 from tests.nginx import caching_proxy
 from tests.text_checks import assert_in_order, visible_text
 
@@ -150,12 +157,7 @@ async def test_browser_requests_only_the_mirror(running_mirror: RunningMirror) -
 @asynccontextmanager
 async def plain_mirror(config: Config) -> AsyncIterator[tuple[web.AppRunner, str]]:
     """The mirror over plain HTTP, as it runs behind a TLS-terminating proxy or CDN."""
-    runner = web.AppRunner(create_app(config), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    runner, port = await start_site(create_app(config), front_door=True)
     try:
         yield runner, f"http://127.0.0.1:{port}"
     finally:

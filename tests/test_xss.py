@@ -23,7 +23,7 @@ from mirror.pipeline import clean_body, prepare_page
 from mirror.rewrite import rewrite_body
 from mirror.server import LINKS
 from tests.browser import chromium
-from tests.conftest import Origin, RunningMirror
+from tests.conftest import Origin, RunningMirror, start_site
 from tests.xss_payloads import PAYLOADS
 
 BATCHES = 4
@@ -123,12 +123,7 @@ async def bare_server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    assert site._server is not None
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    runner, port = await start_site(app)
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
 
