@@ -42,7 +42,7 @@ test: lint typecheck unit
 
 # After changing interface text: refresh messages.pot and merge it into every catalog.
 catalogs: $(VENV)/.installed-runtime
-	$(BIN)/python -m mirror.i18n
+	$(BIN)/python -m mirror.render.i18n
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -25,10 +25,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from mirror.fetch import PAGE_TYPES, Fetcher
+from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.links import Kind
-from mirror.server import LINKS, create_app
 from mirror.settings import load_config
+from mirror.web.server import LINKS, create_app
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARTICLE = SHARED / "fixtures" / "cdt" / "article.html"

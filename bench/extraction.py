@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/extraction.py [--repeat 3] [--limit N]
 
-Scores our extractor (``mirror.extract``, in-process: parse → extract → serialise), the same
+Scores our extractor (``mirror.transform.extract``, in-process: parse → extract → serialise),
+the same
 through the whole pure pipeline (``process_page``: decode → extract → strip → sanitise),
 trafilatura alone (``include_comments=False``, as in the benchmark table) and
 readability-lxml's ``summary()`` with the benchmark's own metric, imported from
@@ -27,8 +28,8 @@ import lxml.html
 import readability
 import trafilatura
 
-from mirror.extract import extract_article, parse_page
-from mirror.pipeline import process_page
+from mirror.pipeline import read_page
+from mirror.transform.extract import extract_article, parse_page
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 Extractor = Callable[[str, str], str]
@@ -51,7 +52,7 @@ def ours(html: str, url: str) -> str:
 
 
 def pipeline(html: str, url: str) -> str:
-    return process_page(html.encode("utf-8"), "utf-8", url).body
+    return read_page(html.encode("utf-8"), "utf-8", url).body
 
 
 def trafilatura_alone(html: str, url: str) -> str:

@@ -37,11 +37,12 @@ from pathlib import Path
 
 import aiohttp
 
-from mirror.cache import PageCache, StoredPage
+from mirror.article import StoredPage
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import process_page
-from mirror.store_sqlite import SqliteStore
+from mirror.pipeline import read_page
+from mirror.store.cache import PageCache
+from mirror.store.sqlite import SqliteStore
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARTICLE = SHARED / "fixtures" / "cdt" / "article.html"
@@ -191,7 +192,7 @@ def write_config(directory: Path, workers: int) -> Path:
 
 async def store_articles(data_dir: Path, urls: list[str]) -> None:
     """Store the CDT article (fresh) under each URL, as if fetched a moment ago."""
-    article = process_page(ARTICLE.read_bytes(), "utf-8", ARTICLE_URL)
+    article = read_page(ARTICLE.read_bytes(), "utf-8", ARTICLE_URL)
     store = SqliteStore(data_dir / "cache.sqlite3", 1 << 31, 0)
     async with PageCache(store, load_cache_key(data_dir)) as cache:
         for number, url in enumerate(urls):

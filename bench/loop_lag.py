@@ -28,8 +28,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mirror.decode import decode_html
-from mirror.fetch import PAGE_TYPES, Fetcher
+from mirror.fetch.client import PAGE_TYPES, Fetcher
+from mirror.fetch.decode import decode_html
 from mirror.settings import ConnectPin, load_config
 
 PAGES = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction" / "pages"

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import trafilatura
 
-from mirror.decode import decode_html
-from mirror.extract import extract_article
-from mirror.filters import StripRules, build_engine, list_texts
+from mirror.fetch.decode import decode_html
 from mirror.keys import KeyRing
 from mirror.links import LinkBuilder
-from mirror.pipeline import clean_body, prepare_page
-from mirror.rewrite import rewrite_body
+from mirror.transform.extract import extract_article
+from mirror.transform.filters import StripRules, build_engine, list_texts
+from mirror.transform.page import clean_body, prepare_page
+from mirror.transform.rewrite import rewrite_body
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction"
 STAGES = ("prepare", "extract", "clean", "rewrite")

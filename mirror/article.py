@@ -1,8 +1,14 @@
-"""The article as the pipeline hands it from stage to stage and stores it."""
+"""The article as the pipeline hands it from stage to stage, stores it and serves it.
+
+Value types shared by the store, the pipeline and rendering live here, below all three.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,3 +41,39 @@ class Article:
     site_name: str = ""
     extracted_by: str = ""
     full_page: bool = False
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A processed article and what we know about its fetch."""
+
+    article: Article
+    fetched_at: float
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def age(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.fetched_at
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredPage:
+        raw: dict[str, Any] = json.loads(data)
+        article = dict(raw["article"])
+        lead = article.pop("lead_image")
+        return cls(
+            article=Article(**article, lead_image=LeadImage(**lead) if lead else None),
+            fetched_at=raw["fetched_at"],
+            etag=raw["etag"],
+            last_modified=raw["last_modified"],
+        )
+
+
+@dataclass
+class Served:
+    """A stored page and whether it is older than its freshness (served from a saved copy)."""
+
+    stored: StoredPage
+    stale: bool = False

@@ -17,17 +17,19 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from mirror import manifest
-from mirror.cache import PageCache, StoreUnavailable, open_store
 from mirror.errors import ConfigError, MirrorError
-from mirror.fetch import Fetcher
-from mirror.filters import LIST_DIR, UpdateResult, update_lists
+from mirror.fetch.client import Fetcher
+from mirror.filterlists import UpdateResult, update_lists
 from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.metrics import RouteAccessLogger, configure_logging
 from mirror.settings import Config, load_config, public_url
-from mirror.siterules import load_site_rules
-from mirror.tls import ensure_self_signed, fingerprint, server_context
+from mirror.store.base import StoreUnavailable
+from mirror.store.cache import PageCache, open_store
+from mirror.transform.filters import LIST_DIR
+from mirror.transform.siterules import load_site_rules
+from mirror.web import manifest
+from mirror.web.metrics import RouteAccessLogger, configure_logging
+from mirror.web.tls import ensure_self_signed, fingerprint, server_context
 
 T = TypeVar("T")
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -188,7 +190,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
 async def _serve_forever(
     config: Config, sock: socket.socket, tls: tuple[Path, Path] | None
 ) -> None:
-    from mirror.server import create_app, start_runner
+    from mirror.web.server import create_app, start_runner
 
     access_log = logging.getLogger("mirror.access") if config.server.access_log else None
     runner = await start_runner(
@@ -278,11 +280,11 @@ async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from mirror.pipeline import process_page
-    from mirror.render import environment
+    from mirror.pipeline import read_page
+    from mirror.render.html import environment
 
     rules = load_site_rules(load_config(args.config).server.data_dir) if args.config else None
-    article = process_page(sys.stdin.buffer.read(), args.charset, args.url, site_rules=rules)
+    article = read_page(sys.stdin.buffer.read(), args.charset, args.url, site_rules=rules)
     if args.explain:
         print(f"mirror: body chosen by {article.extracted_by}", file=sys.stderr)
     page = environment().get_template("extract.html").render(article=article)
@@ -307,7 +309,7 @@ async def _fetch_lists(config: Config) -> list[UpdateResult]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from mirror.export import run_export
+    from mirror.share.export import run_export
 
     config = load_config(args.config)
     depth = config.export.depth if args.depth is None else args.depth
@@ -342,7 +344,7 @@ def _keys_init(args: argparse.Namespace) -> int:
 
 
 def _manifest_sign(args: argparse.Namespace) -> int:
-    from mirror.publisher import all_addresses
+    from mirror.web.publisher import all_addresses
 
     config = load_config(args.config)
     key = manifest.load_signing_key(config.server.data_dir)

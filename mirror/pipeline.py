@@ -5,7 +5,7 @@
 
 ``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
-once per stored version and process (``mirror.responses`` keeps the result in memory), so
+once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
 """
 
@@ -16,26 +16,21 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Generic, Self, TypeVar
 
-import lxml.html
-from lxml.html import HtmlElement
-
-from mirror.article import Article
-from mirror.cache import PageCache, StoredImage, StoredPage, StoreUnavailable
-from mirror.decode import decode_html
+from mirror.article import Article, Served, StoredPage
+from mirror.counters import count_cache, origin_fetch
 from mirror.errors import FetchError, SiteNotMirrored
-from mirror.extract import extract_article, parse_page
-from mirror.fetch import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
-from mirror.filters import StripRules, default_rules, load_rules
-from mirror.images import checked_image
-from mirror.metrics import count, count_cache, count_stripped, origin_fetch
-from mirror.sanitise import sanitise
+from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
+from mirror.fetch.decode import decode_html
 from mirror.settings import Config
-from mirror.siterules import SiteRules, load_site_rules
-from mirror.strip import PAGE_RESOURCES, strip_junk, strip_page
-from mirror.urls import absolutize, clean_url, document_base, promote_lazy_images
+from mirror.store.base import StoreUnavailable
+from mirror.store.cache import PageCache, StoredImage
+from mirror.transform.filters import StripRules, load_rules
+from mirror.transform.images import checked_image
+from mirror.transform.page import process_page
+from mirror.transform.siterules import ReaderModeRules, load_site_rules
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -43,60 +38,15 @@ READINESS_PROBE = b"mirror readiness probe"
 log = logging.getLogger(__name__)
 
 
-def process_page(
+def read_page(
     body: bytes,
     charset: str | None,
     url: str,
     rules: StripRules | None = None,
-    site_rules: SiteRules | None = None,
+    site_rules: ReaderModeRules | None = None,
 ) -> Article:
-    """decode → prepare the page → extract → clean the body; pure, no I/O.
-
-    ``rules`` are the ad and tracker lists; ``site_rules`` the reader-mode rules per site.
-    """
-    rules = rules or default_rules()
-    page, base = prepare_page(decode_html(body, charset), url, rules)
-    article, content = extract_article(page, url, site_rules)
-    if article.full_page:
-        count("extraction_fallback")
-    clean = clean_body(content, url, base, rules)
-    return replace(article, url=clean_url(url, rules.site(url).keep_params), body=clean)
-
-
-def prepare_page(text: str, url: str, rules: StripRules) -> tuple[HtmlElement, str]:
-    """Parse once → promote lazy images → absolutize resources → strip ads; the page and
-    its base URL (``<base href>`` honoured, before the sanitiser removes it).
-
-    Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
-    images are promoted and the URLs of the resources they check made absolute first, so
-    that the rules see the requests a browser would make. Links wait for ``clean_body``: a
-    page has hundreds, the article a few.
-    """
-    page = parse_page(text)
-    base = document_base(page, url)
-    promote_lazy_images(page)
-    absolutize(page, base, PAGE_RESOURCES)
-    count_stripped(strip_page(page, url, rules), 0)
-    return page, base
-
-
-def clean_body(content: HtmlElement, url: str, base: str, rules: StripRules) -> str:
-    """Absolutize what extraction kept, strip it (pixels, trackers, parameters), then
-    sanitise, last."""
-    absolutize(content, base)
-    before = len(lxml.html.tostring(content, encoding="unicode"))
-    report = strip_junk(content, url, rules)
-    stripped = lxml.html.tostring(content, encoding="unicode")
-    count_stripped(report.elements, before - len(stripped))
-    return sanitise(stripped)
-
-
-@dataclass
-class Served:
-    """A stored page and whether it is older than its freshness (served from a saved copy)."""
-
-    stored: StoredPage
-    stale: bool = False
+    """decode → ``process_page``: the bytes an origin sent, as a clean article; pure."""
+    return process_page(decode_html(body, charset), url, rules, site_rules)
 
 
 T = TypeVar("T")
@@ -295,7 +245,7 @@ class Mirror:
             await self._cache.put_page(url, confirmed)
             return confirmed
         article = await asyncio.to_thread(
-            process_page,
+            read_page,
             fetched.body,
             fetched.charset,
             fetched.final_url,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mirror.cache import Store
-from mirror.store_redis import RedisStore
-from mirror.store_sqlite import SqliteStore
+from mirror.store.base import Store
+from mirror.store.redis import RedisStore
+from mirror.store.sqlite import SqliteStore
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"

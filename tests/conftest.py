@@ -1,6 +1,6 @@
 """Shared test fixtures: a real TLS origin on loopback under real host names, and configs.
 
-The origin serves ``../shared/fixtures/cdt`` at their real URLs with certificates from a
+The origin serves ``tests/fixtures/cdt`` at their real URLs with certificates from a
 test CA made by trustme; the mirror reaches it through ``connect_to`` and ``ca_file``.
 """
 
@@ -22,19 +22,18 @@ import pytest
 import trustme
 from aiohttp import web
 
-from mirror.cache import PageCache
-from mirror.fetch import Fetcher
+from mirror.fetch.client import Fetcher
 from mirror.keys import load_cache_key
 from mirror.pipeline import Mirror
-from mirror.server import create_app, start_runner
 from mirror.settings import Config, load_config
-from mirror.store_sqlite import SqliteStore
-from mirror.tls import ensure_self_signed, fingerprint, server_context
+from mirror.store.cache import PageCache
+from mirror.store.sqlite import SqliteStore
+from mirror.web.server import create_app, start_runner
+from mirror.web.tls import ensure_self_signed, fingerprint, server_context
+from tests.paths import CDT
 
 pytest_plugins = ["tests.cache_fixtures", "tests.filter_fixtures"]
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CDT = SHARED / "fixtures" / "cdt"
 ORIGIN_HOST = "chinadigitaltimes.net"
 ARTICLE_URL = (
     "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"

@@ -16,15 +16,16 @@ import lxml.html
 import pytest
 from aiohttp import web
 
-from mirror.article import Article
-from mirror.cache import PageCache, StoredImage, StoredPage
+from mirror.article import Article, StoredPage
 from mirror.cli import main
 from mirror.keys import b64encode, load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
-from mirror.store_sqlite import SqliteStore
+from mirror.store.cache import PageCache, StoredImage
+from mirror.store.sqlite import SqliteStore
 from tests.cache_fixtures import RedisServer, free_port
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, Origin
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.paths import CDT
 from tests.text_checks import assert_in_order, fold
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
@@ -54,10 +55,10 @@ def test_extract_prints_the_article_body(expected: dict[str, Any]) -> None:
 
 
 async def test_extract_matches_the_served_body(config: Config, expected: dict[str, Any]) -> None:
-    from mirror.pipeline import process_page
+    from mirror.pipeline import read_page
 
     result = run_mirror("extract", "--url", ARTICLE_URL, stdin=(CDT / "article.html").read_bytes())
-    served_body = process_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL).body
+    served_body = read_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL).body
     assert served_body in result.stdout.decode("utf-8")
 
 

@@ -25,9 +25,10 @@ import pytest
 import trustme
 import yaml
 
-from mirror import manifest
-from mirror.server import create_app
 from mirror.settings import SETTINGS, Config
+from mirror.web import manifest
+from mirror.web.server import create_app
+from tests import paths
 from tests.conftest import Origin, serve_mirror, start_site
 from tests.operator_fixtures import (
     free_port,
@@ -37,7 +38,7 @@ from tests.operator_fixtures import (
     wait_for_port,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = paths.ROOT
 DEPLOY = ROOT / "deploy"
 VENV_BIN = Path(sys.executable).parent
 # The Redis store's settings arrive with issue 6's branch; on a tree without it they are

@@ -7,20 +7,21 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from mirror.cache import PageCache
 from mirror.errors import OriginStatus, SiteNotMirrored
-from mirror.fetch import Fetcher
-from mirror.pipeline import Mirror, RecentErrors, SingleFlight, process_page
+from mirror.fetch.client import Fetcher
+from mirror.pipeline import Mirror, RecentErrors, SingleFlight, read_page
 from mirror.settings import CacheConfig, Config
-from mirror.store_sqlite import SqliteStore
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CDT, LEAD_IMAGE_PATH, Origin
+from mirror.store.cache import PageCache
+from mirror.store.sqlite import SqliteStore
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin
+from tests.paths import CDT
 from tests.text_checks import assert_in_order, visible_text
 
 NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
 
 
 def test_process_page_cleans_the_cdt_article(expected: dict[str, Any]) -> None:
-    article = process_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL)
+    article = read_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL)
     text = visible_text(article.body)
     assert_in_order(text, expected["paragraphs_in_order"])
     for junk in expected["must_not_contain_text"]:
@@ -33,7 +34,7 @@ def test_process_page_cleans_the_cdt_article(expected: dict[str, Any]) -> None:
 
 def test_process_page_gb18030_comes_out_whole() -> None:
     body = (CDT / "article-zh-gb18030.html").read_bytes()
-    article = process_page(body, None, "https://chinadigitaltimes.net/chinese/2018/11/x/")
+    article = read_page(body, None, "https://chinadigitaltimes.net/chinese/2018/11/x/")
     assert "维吾尔" in article.body
     assert "بىز ئۆز تىلىمىزدا" in article.body
     assert article.lang == "zh-CN"
@@ -50,7 +51,7 @@ def test_links_and_images_come_out_absolute_against_the_base() -> None:
         '<a href="#notes">notes</a>.</p><img src="pics/a.jpg" alt="a picture">'
         "</article></body></html>"
     ).encode()
-    body = process_page(page, "utf-8", "https://chinadigitaltimes.net/2024/01/story/").body
+    body = read_page(page, "utf-8", "https://chinadigitaltimes.net/2024/01/story/").body
     assert 'href="https://chinadigitaltimes.net/archive/other/"' in body
     assert 'href="#notes"' in body
     assert 'src="https://chinadigitaltimes.net/archive/pics/a.jpg"' in body
@@ -60,7 +61,7 @@ def test_links_and_images_come_out_absolute_against_the_base() -> None:
     "junk", [b"", b"\x00\xff\xfe garbage", b"<html><body></html>", b"<" * 5000]
 )
 def test_process_page_survives_hostile_bytes(junk: bytes) -> None:
-    article = process_page(junk, None, "https://chinadigitaltimes.net/x")
+    article = read_page(junk, None, "https://chinadigitaltimes.net/x")
     assert "<script" not in article.body
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from mirror.errors import ConfigError
 from mirror.settings import SETTINGS, SITE_FIELDS, ConnectPin, Setting, load_config, public_url
+from tests import paths
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = paths.ROOT / "README.md"
 
 
 def readme_rows() -> dict[str, list[str]]:

@@ -15,13 +15,13 @@ import pytest
 from aiohttp import web
 from playwright.async_api import BrowserContext, Dialog, Page
 
-from mirror.decode import decode_html
-from mirror.filters import default_rules
+from mirror.fetch.decode import decode_html
 from mirror.keys import KeyRing
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import clean_body, prepare_page
-from mirror.rewrite import rewrite_body
-from mirror.server import LINKS
+from mirror.transform.filters import default_rules
+from mirror.transform.page import clean_body, prepare_page
+from mirror.transform.rewrite import rewrite_body
+from mirror.web.server import LINKS
 from tests.browser import chromium
 from tests.conftest import Origin, RunningMirror, start_site
 from tests.xss_payloads import PAYLOADS

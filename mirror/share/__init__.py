@@ -1,0 +1,1 @@
+"""What travels beyond the web page: feeds, single-file downloads, EPUB and static exports."""

@@ -1,0 +1,152 @@
+"""Articles as files that travel where links are filtered: one self-contained HTML page.
+
+The file must work opened from disk with no network: styles inline, images inlined as
+``data:`` URIs up to a byte budget (the rest become their alt text), no ``srcset`` or
+``<source>`` left to reach for, and a CSP in the page itself that forbids loading anything.
+Nothing in the file or its name says who downloaded it: the name comes from the title.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import lxml.html
+from lxml.html import HtmlElement
+
+from mirror.article import Article
+from mirror.errors import MirrorError
+from mirror.render.html import Reader, inner_html, render_page
+from mirror.store.cache import StoredImage
+
+FILE_NAME_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image fetched for a download, with the name it gets inside an EPUB."""
+
+    url: str
+    content_type: str
+    data: bytes
+    name: str
+
+    def data_uri(self) -> str:
+        return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def image_urls(body_html: str) -> list[str]:
+    """The web images of a stored body, in document order, each once."""
+    if not body_html.strip():
+        return []
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    found = [img.get("src", "") for img in root.iter("img")]
+    web = [u for u in found if urlsplit(u).scheme in {"http", "https"}]
+    return list(dict.fromkeys(web))
+
+
+async def collect_images(
+    urls: list[str], fetch: Callable[[str], Awaitable[StoredImage]], budget: int
+) -> dict[str, Image]:
+    """Fetch images in order while they fit in ``budget`` bytes; failures are skipped."""
+    images: dict[str, Image] = {}
+    spent = 0
+    for url in urls:
+        try:
+            fetched = await fetch(url)
+        except MirrorError:
+            continue
+        if spent + len(fetched.body) > budget:
+            continue
+        spent += len(fetched.body)
+        extension = fetched.content_type.split("/", 1)[1]
+        name = f"images/{len(images) + 1}.{extension}"
+        images[url] = Image(url, fetched.content_type, fetched.body, name)
+    return images
+
+
+def prepare_body(
+    body_html: str, src_for: Callable[[str], str | None], href_for: Callable[[str], str]
+) -> HtmlElement:
+    """The stored body for a file: images swapped by ``src_for`` (or for their alt text when
+    it gives ``None``), responsive sources dropped, link targets mapped by ``href_for``."""
+    root = lxml.html.fragment_fromstring(body_html or "", create_parent="div")
+    for source in list(root.iter("source")):
+        source.drop_tag()  # libxml2's HTML parser may nest the next element inside it
+    for image in list(root.iter("img")):
+        for attribute in ("srcset", "sizes", "loading"):
+            image.attrib.pop(attribute, None)
+        src = src_for(image.get("src", ""))
+        if src is None:
+            _replace_with_alt(image)
+        else:
+            image.set("src", src)
+    for anchor in root.iter("a"):
+        href = anchor.get("href")
+        if href is not None and urlsplit(href).scheme in {"http", "https"}:
+            anchor.set("href", href_for(href))
+    return root
+
+
+def _replace_with_alt(image: HtmlElement) -> None:
+    alt = image.get("alt", "").strip()
+    parent = image.getparent()
+    assert parent is not None, "prepare_body wraps the body in a parent"
+    if not alt:
+        image.drop_tree()
+        return
+    note = lxml.html.Element("span")
+    note.set("class", "image-alt")
+    note.text = f"[{alt}]"
+    note.tail = image.tail
+    parent.replace(image, note)
+
+
+@dataclass(frozen=True)
+class Download:
+    """What both file formats need: the article, where it is read online, and when copied."""
+
+    article: Article
+    share_url: str
+    fetched: datetime.datetime
+    site_name: str = ""
+
+
+def single_file(
+    reader: Reader,
+    download: Download,
+    body_html: str,
+    images: Mapping[str, Image],
+    css: str,
+    href_for: Callable[[str], str],
+) -> str:
+    """The article as one HTML file with everything it shows inside it."""
+    root = prepare_body(
+        body_html, lambda url: images[url].data_uri() if url in images else None, href_for
+    )
+    return render_page(
+        reader,
+        "download.html",
+        article=download.article,
+        body=inner_html(root),
+        css=css,
+        share_url=download.share_url,
+        fetched=download.fetched,
+        site_name=download.site_name,
+    )
+
+
+def content_disposition(title: str, extension: str) -> str:
+    """An attachment header naming the file after the title (ASCII fallback, RFC 6266)."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    ascii_stem = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower()[:FILE_NAME_CHARS]
+    unicode_stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split())
+    unicode_stem = unicode_stem[:FILE_NAME_CHARS]
+    fallback = f"{ascii_stem or 'article'}.{extension}"
+    encoded = quote(f"{unicode_stem or 'article'}.{extension}", safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

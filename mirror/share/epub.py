@@ -1,0 +1,79 @@
+"""Articles as EPUB 3 e-books, built with the standard library's zipfile.
+
+An EPUB is a ZIP whose first entry is ``mimetype``, stored uncompressed, then
+``META-INF/container.xml`` pointing at the package document (OPF), whose manifest lists
+every file and whose spine gives the reading order. The identifier is derived from the
+article's address, so every copy of one article is the same book and carries nothing
+about who downloaded it.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from io import BytesIO
+
+from lxml import etree
+
+from mirror.render.html import Reader, render_page
+from mirror.share.download import Download, Image, prepare_body
+
+MEDIA_TYPE = "application/epub+zip"
+EPUB_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+CONTAINER = """<?xml version="1.0" encoding="utf-8"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+<rootfiles>
+<rootfile full-path="OEBPS/package.opf" media-type="application/oebps-package+xml"/>
+</rootfiles>
+</container>
+"""
+STYLE = """body { line-height: 1.6; }
+h1 { line-height: 1.25; }
+img { max-width: 100%; height: auto; }
+blockquote { margin: 1em 0; padding-inline-start: 1em; border-inline-start: 3px solid #888; }
+.meta, .provenance { color: #555; font-size: .9em; }
+.provenance { word-break: break-all; }
+"""
+
+
+def build_epub(
+    reader: Reader,
+    download: Download,
+    body_html: str,
+    images: Mapping[str, Image],
+    href_for: Callable[[str], str],
+) -> bytes:
+    """The article as an EPUB 3 file (images that are not EPUB core types are left out)."""
+    usable = {url: image for url, image in images.items() if image.content_type in EPUB_IMAGE_TYPES}
+    root = prepare_body(
+        body_html, lambda url: usable[url].name if url in usable else None, href_for
+    )
+    body = "".join(etree.tostring(child, method="xml", encoding="unicode") for child in root)
+    body = html.escape(root.text or "", quote=False) + body
+    lang = download.article.lang or "und"
+    context = {
+        "article": download.article,
+        "lang": lang,
+        "site_name": download.site_name,
+        "body": body,
+        "images": list(usable.values()),
+        "identifier": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, download.article.url)}",
+        "modified": download.fetched.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), MEDIA_TYPE, zipfile.ZIP_STORED)
+        files = {
+            "META-INF/container.xml": CONTAINER,
+            "OEBPS/package.opf": render_page(reader, "epub-package.opf", **context),
+            "OEBPS/nav.xhtml": render_page(reader, "epub-nav.xhtml", **context),
+            "OEBPS/article.xhtml": render_page(reader, "epub-chapter.xhtml", **context),
+            "OEBPS/style.css": STYLE,
+        }
+        for name, text in files.items():
+            archive.writestr(name, text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+        for image in usable.values():
+            archive.writestr(f"OEBPS/{image.name}", image.data, zipfile.ZIP_STORED)
+    return buffer.getvalue()

@@ -1,0 +1,414 @@
+"""Static export, the collateral-freedom way: a site's articles as plain files.
+
+``mirror export --site NAME --out DIR`` reads the site's feeds, follows internal links to
+``export.depth``, runs every page through the same pipeline as the server
+(``process_page``), and writes a self-contained copy: one ``index.html`` per article under
+``articles/``, images under ``media/``, the stylesheet, an index page and an RSS feed. Every
+link is relative, so any static host, CDN bucket or IPFS can serve the directory, and a
+censor must block the host itself rather than one site on it.
+
+It is resumable and incremental: each processed article is kept as JSON in the data dir
+(``exports/<site>-<hash of DIR>/``, so DIR holds only what is published) and never fetched
+again, so an interrupted run picks up where it stopped and a later run adds only new
+articles (``--since`` skips feed items older than a date).
+
+Pages are re-rendered from the kept articles on every run, so old pages gain links to new
+ones. The run ends with a check that no file references any host at all: not the origin,
+not a third party.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import json
+import posixpath
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote, urlsplit
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+from mirror.article import Article, LeadImage
+from mirror.errors import ConfigError, MirrorError
+from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
+from mirror.pipeline import read_page
+from mirror.render.html import environment
+from mirror.settings import Config, Site
+from mirror.share.feeds import FeedError, FeedItem, read_items
+from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
+
+STATE_DIR = "exports"
+STATIC_FILES = [
+    Path(__file__).resolve().parents[2] / "static" / n for n in ("mirror.css", "favicon.svg")
+]
+IMAGE_SUFFIXES = {
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/avif": ".avif",
+}
+SAFE_SEGMENT = re.compile(r"[^\w.~-]")
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ExportedArticle:
+    """One processed article as kept between runs: the article and where it was found."""
+
+    article: Article
+    published: str
+    fetched: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ExportedArticle:
+        raw = json.loads(text)
+        article = dict(raw["article"])
+        lead = article.pop("lead_image")
+        return cls(
+            article=Article(**article, lead_image=LeadImage(**lead) if lead else None),
+            published=raw["published"],
+            fetched=raw["fetched"],
+        )
+
+
+@dataclass
+class ExportReport:
+    pages: int = 0
+    new_pages: int = 0
+    images: int = 0
+    skipped: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def summary(self) -> str:
+        lines = [
+            f"mirror: exported {self.pages} articles ({self.new_pages} new), {self.images} images",
+            *(f"mirror: skipped {reason}" for reason in self.skipped),
+            *(f"mirror: REFERENCES A HOST: {v}" for v in self.violations),
+        ]
+        return "\n".join(lines)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; one line per step otherwise (logs, CI)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+
+    def show(self, done: int, total: int, label: str) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} {label}"
+        self._stream.write(f"\r{bar[:100]:<100}" if self._tty else bar + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._tty:
+            self._stream.write("\n")
+
+
+# Paths -------------------------------------------------------------------------------------
+
+
+def state_dir(config: Config, site: Site, out: Path) -> Path:
+    """Where the run's kept articles live: in the data dir, never in what gets published."""
+    where = hashlib.sha256(str(out.resolve()).encode("utf-8")).hexdigest()[:12]
+    return config.server.data_dir / STATE_DIR / f"{site.name}-{where}"
+
+
+def article_file(url: str) -> str:
+    """Where the article at ``url`` is written: ``articles/<origin path>/index.html``.
+
+    Segments are reduced to safe characters (no ``..``, no separators); when that changes
+    the path, or the URL has a query, a short hash keeps distinct URLs apart.
+    """
+    parts = urlsplit(url)
+    raw = [s for s in parts.path.split("/") if s]
+    safe = [SAFE_SEGMENT.sub("_", s)[:80] for s in raw if s not in {".", ".."}]
+    if safe != raw or parts.query or not safe:
+        safe.append("h" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:10])
+    return posixpath.join("articles", *safe, "index.html")
+
+
+def media_file(url: str, content_type: str) -> str:
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    return f"media/{digest}{IMAGE_SUFFIXES.get(content_type, '.jpg')}"
+
+
+def relative(target: str, from_file: str) -> str:
+    """The href from the page ``from_file`` to ``target`` (both relative to the export root)."""
+    return quote(posixpath.relpath(target, posixpath.dirname(from_file) or "."))
+
+
+# Localising a page -------------------------------------------------------------------------
+
+
+def localise(body_html: str, page: str, pages: dict[str, str], media: dict[str, str]) -> str:
+    """``body_html`` with links to exported pages and images made relative to ``page``.
+
+    Anything else that names a host is removed: links to pages not exported (or on other
+    sites) keep their text and lose the link; images that were not saved are dropped.
+    Pure: the maps say what exists.
+    """
+    if not body_html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    for anchor in list(root.iter("a")):
+        _localise_anchor(anchor, page, pages)
+    for element in list(root.iter("img", "source")):
+        _localise_image(element, page, media)
+    for element, attribute in list(iter_url_attributes(root)):
+        if urlsplit(element.get(attribute, "")).netloc:
+            del element.attrib[attribute]
+    return (root.text or "") + "".join(lxml.html.tostring(c, encoding="unicode") for c in root)
+
+
+def _localise_anchor(anchor: HtmlElement, page: str, pages: dict[str, str]) -> None:
+    href = anchor.get("href", "")
+    if href.startswith("#") or not href:
+        return
+    target = pages.get(clean_url(href.split("#", 1)[0]))
+    if target is None:
+        anchor.drop_tag()
+        return
+    anchor.attrib.clear()
+    anchor.set("href", relative(target, page))
+
+
+def _localise_image(element: HtmlElement, page: str, media: dict[str, str]) -> None:
+    element.attrib.pop("srcset", None)
+    saved = media.get(element.get("src", ""))
+    if saved is None:
+        element.drop_tree()
+        return
+    element.set("src", relative(saved, page))
+
+
+def image_urls(body_html: str) -> list[str]:
+    if not body_html.strip():
+        return []
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    return [src for img in root.iter("img") if (src := img.get("src", "")).startswith("http")]
+
+
+def page_links(body_html: str, site: Site, config: Config) -> list[str]:
+    """Links in ``body_html`` to other pages of ``site``."""
+    if not body_html.strip():
+        return []
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    hrefs = (a.get("href", "").split("#", 1)[0] for a in root.iter("a"))
+    return [clean_url(h) for h in hrefs if h and config.site_for(h) == site]
+
+
+# The host check ----------------------------------------------------------------------------
+
+
+def find_host_references(out: Path) -> list[str]:
+    """Every URL in the export that names a host (``file: url``); an export must have none."""
+    found = []
+    for path in sorted(out.rglob("*")):
+        if path.suffix not in {".html", ".xml", ".css"}:
+            continue
+        where = path.relative_to(out).as_posix()
+        found += [f"{where}: {url}" for url in _urls_in(path) if _names_host(url)]
+    return found
+
+
+def _names_host(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.netloc) or parts.scheme not in {"", "mailto"}
+
+
+def _urls_in(path: Path) -> Iterator[str]:
+    text = path.read_text("utf-8")
+    if path.suffix == ".css":
+        yield from CSS_URL.findall(text)
+        return
+    if path.suffix == ".xml":
+        root = lxml.etree.fromstring(text.encode("utf-8"))
+        yield from (link.text or "" for link in root.iter("link"))
+        for description in root.iter("description"):
+            yield from _html_urls(description.text or "")
+        return
+    yield from _html_urls(text)
+
+
+def _html_urls(text: str) -> Iterator[str]:
+    if not text.strip():
+        return
+    for element in lxml.html.document_fromstring(text).iter():
+        if not isinstance(element.tag, str):
+            continue
+        for name in ("href", "src", "action", "poster", "cite", "data", "formaction"):
+            if element.get(name) is not None:
+                yield element.get(name, "")
+        yield from (u for u, _ in parse_srcset(element.get("srcset", "")))
+        yield from CSS_URL.findall(element.get("style", ""))
+
+
+# The run -----------------------------------------------------------------------------------
+
+
+class Exporter:
+    """One export run of one site into one directory."""
+
+    def __init__(self, config: Config, site: Site, out: Path, fetcher: Fetcher) -> None:
+        self._config = config
+        self._site = site
+        self._out = out
+        self._fetcher = fetcher
+        self._state = state_dir(config, site, out)
+        self.report = ExportReport()
+
+    async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
+        """Breadth first from the feed items, ``depth`` links deep, skipping kept articles."""
+        dates = {clean_url(i.link): i.published for i in items}
+        frontier = list(dict.fromkeys(dates))
+        seen = set(frontier)
+        for level in range(depth + 1):
+            found: list[str] = []
+            for number, url in enumerate(frontier, 1):
+                progress.show(number, len(frontier), f"level {level}: {urlsplit(url).path}")
+                kept = await self._article(url, dates.get(url))
+                if kept is not None and level < depth:
+                    found += page_links(kept.article.body, self._site, self._config)
+            frontier = [u for u in dict.fromkeys(found) if u not in seen]
+            seen.update(frontier)
+
+    async def _article(
+        self, url: str, published: datetime.datetime | None
+    ) -> ExportedArticle | None:
+        path = self._kept_path(url)
+        if path.exists():
+            return ExportedArticle.from_json(path.read_text("utf-8"))
+        try:
+            fetched = await self._fetcher.fetch(url, PAGE_TYPES)
+            article = await asyncio.to_thread(
+                read_page, fetched.body, fetched.charset, fetched.final_url
+            )
+            await self._save_images(article.body)
+        except MirrorError as error:
+            self.report.skipped.append(f"{url} ({type(error).__name__})")
+            return None
+        now = datetime.datetime.now(datetime.UTC)
+        stamp = published.isoformat() if published else article.published
+        kept = ExportedArticle(article=article, published=stamp, fetched=now.isoformat())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(kept.to_json(), "utf-8")
+        self.report.new_pages += 1
+        return kept
+
+    async def _save_images(self, body: str) -> None:
+        index = self._media_index()
+        for url in image_urls(body):
+            if url in index:
+                continue
+            try:
+                image = await self._fetcher.fetch(url, IMAGE_TYPES)
+            except MirrorError:
+                continue
+            name = media_file(url, image.content_type)
+            (self._out / name).parent.mkdir(parents=True, exist_ok=True)
+            (self._out / name).write_bytes(image.body)
+            index[url] = name
+            self._state.mkdir(parents=True, exist_ok=True)
+            (self._state / "media.json").write_text(json.dumps(index), "utf-8")
+
+    def _media_index(self) -> dict[str, str]:
+        """Saved images by URL; one whose file is gone counts as not saved."""
+        path = self._state / "media.json"
+        index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+        return {url: name for url, name in index.items() if (self._out / name).is_file()}
+
+    def _kept_path(self, url: str) -> Path:
+        return self._state / "articles" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def kept_articles(self) -> list[ExportedArticle]:
+        folder = self._state / "articles"
+        kept = [ExportedArticle.from_json(p.read_text("utf-8")) for p in folder.glob("*.json")]
+        return sorted(kept, key=lambda k: k.published, reverse=True)
+
+    def write_site(self) -> None:
+        """Render every kept article, the index and the feed; copy the stylesheet."""
+        kept = self.kept_articles()
+        pages = {clean_url(k.article.url): article_file(k.article.url) for k in kept}
+        media = self._media_index()
+        for item in kept:
+            page = pages[clean_url(item.article.url)]
+            body = localise(item.article.body, page, pages, media)
+            self._write(page, self._render("export_article.html", page, item=item, body=body))
+        entries = [(k, pages[clean_url(k.article.url)]) for k in kept]
+        self._write("index.html", self._render("export_index.html", "index.html", entries=entries))
+        bodies = [localise(k.article.body, "feed.xml", pages, media) for k in kept]
+        feed = self._render("export_feed.xml", "feed.xml", entries=entries, bodies=bodies)
+        self._write("feed.xml", feed)
+        (self._out / "static").mkdir(parents=True, exist_ok=True)
+        for static in STATIC_FILES:
+            shutil.copyfile(static, self._out / "static" / static.name)
+        self.report.pages = len(kept)
+        self.report.images = len(media)
+
+    def _render(self, template: str, page: str, **values: object) -> str:
+        return (
+            environment()
+            .get_template(template)
+            .render(site=self._site, here=page, relative=relative, **values)
+        )
+
+    def _write(self, name: str, text: str) -> None:
+        path = self._out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+
+
+async def feed_items(fetcher: Fetcher, site: Site) -> list[FeedItem]:
+    items: list[FeedItem] = []
+    for feed in site.feeds:
+        fetched = await fetcher.fetch(feed, FEED_TYPES)
+        try:
+            items += read_items(fetched.body)
+        except FeedError:
+            continue  # a feed that does not parse lists nothing; the others still count
+    return [i for i in items if urlsplit(i.link).scheme in {"http", "https"}]
+
+
+async def run_export(
+    config: Config,
+    site_name: str,
+    out: Path,
+    depth: int,
+    since: datetime.datetime | None = None,
+    stream: TextIO | None = None,
+) -> ExportReport:
+    """Export ``site_name`` into ``out``; the report lists skipped pages and host references."""
+    site = next((s for s in config.sites if s.name == site_name), None)
+    if site is None:
+        raise ConfigError(f"no site named {site_name!r} in the configuration")
+    progress = Progress(stream or sys.stderr)
+    async with Fetcher(config.fetch) as fetcher:
+        items = await feed_items(fetcher, site)
+        if since is not None:
+            items = [i for i in items if i.published is None or i.published >= since]
+        exporter = Exporter(config, site, out, fetcher)
+        await exporter.crawl([i for i in items if config.site_for(i.link) == site], depth, progress)
+    progress.close()
+    exporter.write_site()
+    exporter.report.violations = find_host_references(out)
+    return exporter.report

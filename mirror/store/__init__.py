@@ -1,0 +1,1 @@
+"""The cache: sealed entries (``cache``) on SQLite (``sqlite``) or Redis (``redis``)."""

@@ -1,0 +1,197 @@
+"""The cache: what is stored, how it is sealed, and the store interface behind it.
+
+Nothing readable at rest. Entries are keyed by an HMAC of the kind and URL and hold the
+stored value encrypted with AES-GCM (the entry key is the associated data, so a value
+cannot be moved under another key). A seized disk or Redis dump tells neither which URLs
+were read nor what they said.
+
+Two stores implement ``Store`` (opaque bytes under opaque keys): SQLite in the data dir
+(``mirror.store.sqlite``, the default) and Redis for many instances (``mirror.store.redis``).
+``PageCache`` puts typed, sealed entries into either. A store that fails (Redis down, a
+locked file) raises ``StoreUnavailable``; ``PageCache`` turns that into a miss or a skipped
+write, so the mirror keeps serving from the origin while its store is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from mirror.article import StoredPage
+from mirror.settings import CacheConfig
+from mirror.store.base import Store, StoreUnavailable
+from mirror.store.redis import RedisStore
+from mirror.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+NONCE_BYTES = 12
+CACHE_FILE = "cache.sqlite3"
+LOCK_SECONDS = 30
+POLL_SECONDS = 0.05
+
+
+def open_store(config: CacheConfig, data_dir: Path) -> Store:
+    """The store the configuration names; not yet opened."""
+    if config.store == "redis":
+        return RedisStore(config.redis_url, config.redis_prefix, config.keep_seconds)
+    return SqliteStore(data_dir / CACHE_FILE, config.max_bytes, config.keep_seconds)
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image as the origin sent it (already checked to be a raster type)."""
+
+    content_type: str
+    body: bytes
+    fetched_at: float
+
+    def age(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.fetched_at
+
+    def to_bytes(self) -> bytes:
+        head = json.dumps({"content_type": self.content_type, "fetched_at": self.fetched_at})
+        return head.encode("ascii") + b"\n" + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredImage:
+        head, body = data.split(b"\n", 1)
+        raw = json.loads(head)
+        return cls(content_type=raw["content_type"], body=body, fetched_at=raw["fetched_at"])
+
+
+class Sealer:
+    """Keyed hashing of URLs and authenticated encryption of stored values."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._mac_key = _derive(secret, b"mirror cache key hashing")
+        self._aead = AESGCM(_derive(secret, b"mirror cache body encryption"))
+
+    def row_key(self, kind: str, url: str) -> bytes:
+        message = kind.encode("ascii") + b"\0" + url.encode("utf-8")
+        return hmac.new(self._mac_key, message, hashlib.sha256).digest()
+
+    def seal(self, row_key: bytes, data: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, row_key)
+
+    def open(self, row_key: bytes, sealed: bytes) -> bytes:
+        return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], row_key)
+
+
+def _derive(secret: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+
+
+class PageCache:
+    """Typed, sealed entries in a ``Store``; a failing store is a miss, never an error."""
+
+    def __init__(self, store: Store, secret: bytes) -> None:
+        self.store = store
+        self._sealer = Sealer(secret)
+
+    async def __aenter__(self) -> Self:
+        await self.store.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.store.__aexit__(*exc)
+
+    async def get_page(self, url: str) -> StoredPage | None:
+        data = await self._get("page", url)
+        return None if data is None else StoredPage.from_bytes(data)
+
+    async def put_page(self, url: str, page: StoredPage) -> None:
+        await self._put("page", url, page.to_bytes())
+
+    async def get_image(self, url: str) -> StoredImage | None:
+        data = await self._get("image", url)
+        return None if data is None else StoredImage.from_bytes(data)
+
+    async def put_image(self, url: str, image: StoredImage) -> None:
+        await self._put("image", url, image.to_bytes())
+
+    async def purge(self, url: str) -> int:
+        """Forget the page and the image stored for ``url``; how many entries went."""
+        deleted = 0
+        for kind in ("page", "image"):
+            deleted += await self.store.delete(self._sealer.row_key(kind, url))
+        return deleted
+
+    @asynccontextmanager
+    async def flight(self, url: str) -> AsyncIterator[bool]:
+        """Whether this instance leads the fetch of ``url`` (the store's lock was free).
+
+        Without a working store every instance leads: fetching twice beats not serving.
+        """
+        key = self._sealer.row_key("lock", url)
+        try:
+            token = await self.store.acquire(key, LOCK_SECONDS)
+        except StoreUnavailable:
+            yield True
+            return
+        try:
+            yield token is not None
+        finally:
+            if token is not None:
+                await _quietly(self.store.release(key, token))
+
+    async def wait_for_page(self, url: str, newer_than: float, timeout: float) -> StoredPage | None:
+        """A copy of ``url`` newer than ``newer_than``, once the leading instance stores it."""
+        key = self._sealer.row_key("lock", url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            page = await self.get_page(url)
+            if page is not None and page.fetched_at > newer_than:
+                return page
+            try:
+                if not await self.store.held(key):
+                    return None
+            except StoreUnavailable:
+                return None
+            await asyncio.sleep(POLL_SECONDS)
+        return None
+
+    async def _get(self, kind: str, url: str) -> bytes | None:
+        key = self._sealer.row_key(kind, url)
+        try:
+            sealed = await self.store.get(key)
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, reading from the origin: %s", exc)
+            return None
+        if sealed is None:
+            return None
+        try:
+            return self._sealer.open(key, sealed)
+        except InvalidTag:
+            log.warning("cache entry failed authentication; ignored")
+            return None
+
+    async def _put(self, kind: str, url: str, data: bytes) -> None:
+        key = self._sealer.row_key(kind, url)
+        try:
+            await self.store.put(key, self._sealer.seal(key, data))
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, entry not stored: %s", exc)
+
+
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except StoreUnavailable:
+        log.warning("cache store unavailable while releasing a lock; it will expire")

@@ -1,0 +1,123 @@
+"""The shared store for many instances: Redis through ``redis.asyncio``.
+
+Every key starts with the configured prefix, so one Redis can serve several mirrors or
+other programs. Entries carry a TTL (``cache.keep_seconds``) renewed on every read, so
+what readers still read stays and the rest expires. Locks (``SET NX PX`` and a
+compare-and-delete script) let one instance fetch a URL while the others wait for its copy.
+
+Redis being down must not take the mirror down: every failure becomes ``StoreUnavailable``
+after one short attempt (no retries, short timeouts), and for a second after a failure the
+store answers ``StoreUnavailable`` at once instead of making each request wait to connect.
+The client reconnects on its own once Redis is back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Self, TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from mirror.store.base import StoreUnavailable
+
+T = TypeVar("T")
+
+TIMEOUT_SECONDS = 1.0
+BACKOFF_SECONDS = 1.0
+RELEASE_SCRIPT = """
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("DEL", KEYS[1])
+end
+return 0
+"""
+
+
+class RedisStore:
+    """``Store`` on a Redis server; use as an async context manager."""
+
+    def __init__(self, url: str, prefix: str, keep_seconds: int) -> None:
+        self.prefix = prefix.encode("utf-8")
+        self._keep_seconds = keep_seconds
+        self._redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._release = self._redis.register_script(RELEASE_SCRIPT)
+        self._down_until = 0.0
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._redis.aclose()
+
+    def _entry(self, key: bytes) -> bytes:
+        return self.prefix + b"e:" + key.hex().encode("ascii")
+
+    def _lock(self, key: bytes) -> bytes:
+        return self.prefix + b"l:" + key.hex().encode("ascii")
+
+    async def get(self, key: bytes) -> bytes | None:
+        if self._keep_seconds:
+            value = await self._call(
+                lambda: self._redis.getex(self._entry(key), ex=self._keep_seconds)
+            )
+        else:
+            value = await self._call(lambda: self._redis.get(self._entry(key)))
+        assert value is None or isinstance(value, bytes), "responses are not decoded"
+        return value
+
+    async def put(self, key: bytes, value: bytes) -> None:
+        ttl = self._keep_seconds or None
+        await self._call(lambda: self._redis.set(self._entry(key), value, ex=ttl))
+
+    async def delete(self, key: bytes) -> bool:
+        return bool(await self._call(lambda: self._redis.delete(self._entry(key))))
+
+    async def acquire(self, key: bytes, seconds: int) -> str | None:
+        token = secrets.token_hex(16)
+        taken = await self._call(
+            lambda: self._redis.set(self._lock(key), token, nx=True, ex=seconds)
+        )
+        return token if taken else None
+
+    async def release(self, key: bytes, token: str) -> None:
+        await self._call(lambda: self._release(keys=[self._lock(key)], args=[token]))
+
+    async def held(self, key: bytes) -> bool:
+        return bool(await self._call(lambda: self._redis.exists(self._lock(key))))
+
+    async def stats(self) -> dict[str, int]:
+        entries = value_bytes = 0
+        try:
+            async for name in self._redis.scan_iter(match=self._pattern(b"e:*"), count=1000):
+                entries += 1
+                value_bytes += await self._call(partial(self._redis.strlen, name))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc
+        return {"entries": entries, "value_bytes": value_bytes}
+
+    async def prune(self) -> int:
+        """Redis expires entries by their TTL and evicts by its own ``maxmemory-policy``."""
+        return 0
+
+    def _pattern(self, suffix: bytes) -> bytes:
+        escaped = (b"\\" + bytes([c]) if c in b"*?[]\\" else bytes([c]) for c in self.prefix)
+        return b"".join(escaped) + suffix
+
+    async def _call(self, command: Callable[[], Awaitable[T]]) -> T:
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("redis: down, retrying shortly")
+        try:
+            return await command()
+        except (RedisError, OSError) as exc:
+            self._down_until = time.monotonic() + BACKOFF_SECONDS
+            raise StoreUnavailable(f"redis: {type(exc).__name__}") from exc

@@ -1,0 +1,388 @@
+"""Reader mode: find the article in a parsed page, and never lose it.
+
+The body comes from, in order:
+
+1. the site's rule (``mirror.transform.siterules``) when its ``body:`` matches;
+2. trafilatura's boilerplate heuristics, helped before and after: social embeds (tweets,
+   Instagram posts) lose the wrapper classes that make trafilatura throw them away, since
+   a quoted post is part of the story; continuation chunks — elements that repeat the
+   class of the element holding the chosen paragraphs (stories cut into several ``body``
+   blocks) — are added back; ``mirror.transform.tidy`` drops what boilerplate is left;
+3. readability-lxml, asked only when trafilatura kept little or fell back to the whole
+   page's text, and taken when it does better (so it costs nothing on most pages);
+4. the whole page, flagged on the ``Article``, when what is left is a handful of words or
+   the page is a front page or a listing, because a dropped article is worse than a noisy
+   one.
+
+Ruby readings and ``<pre><code>`` that trafilatura flattens are put back
+(``mirror.transform.restore``), and right-to-left blocks get ``dir="rtl"``. Once its metadata is
+read, the page handed in loses what no reader sees (scripts but JSON-LD, styles, SVG,
+``noscript``, ``link`` and ``meta``): every extractor would drop them, and each of the
+page copies that trafilatura makes is then smaller.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import lxml.etree
+import lxml.html
+import readability
+import trafilatura
+from lxml.html import HtmlElement
+from readability.readability import Unparseable
+from trafilatura.htmlprocessing import convert_to_html
+from trafilatura.settings import Document
+
+from mirror.article import Article
+from mirror.transform.articlemeta import read_meta
+from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
+from mirror.transform.linkeddata import linked_data
+from mirror.transform.restore import restore_image_sizes, restore_ruby, untangle_code
+from mirror.transform.siterules import ReaderModeRules, SiteRule, packaged_rules
+from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
+from mirror.transform.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
+
+PAGE_PARSER = lxml.html.HTMLParser(
+    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+)
+# lxml.html looks up each element's class in Python, once per element touched; this
+# lookup runs in C. It gives up only the form-control classes, which nothing here uses.
+PAGE_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+MIN_CHARS = 120
+MIN_SHARE = 0.015
+PARAGRAPH_MIN_CHARS = 40
+CONTINUATION_DEPTH = 2
+MAX_LINK_DENSITY = 0.3
+WEAK_CHARS = 500
+WEAK_SHARE = 0.05
+SECOND_OPINION_GAIN = 1.5
+SAME_TEXT = 0.9
+WHOLE_PAGE_SHARE = 0.99
+LISTING_TEASERS = 3
+_EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
+_UNSEEN = ("style", "noscript", "svg", "link", "meta")
+_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A candidate body and how it was chosen (what ``mirror extract --explain`` prints)."""
+
+    body: HtmlElement
+    how: str
+
+
+def parse_page(text: str) -> HtmlElement:
+    """Parse a page once for every stage; comments and PIs go, since they split text runs."""
+    return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
+
+
+def extract_article(
+    page: HtmlElement, url: str, rules: ReaderModeRules | None = None
+) -> tuple[Article, HtmlElement]:
+    """The article's metadata and its body as a new element; ``page`` loses what no reader
+    sees (the module's docstring says what)."""
+    rule = (rules or packaged_rules()).for_url(url)
+    embeds = _embeds(page)
+    work = copy.deepcopy(page) if rule is not None or embeds else page
+    if rule is not None:
+        rule.strip_from(work)
+    if embeds:
+        _free_embeds(work)
+    meta = read_meta(work, url, rule)
+    declared = declared_direction(page)
+    _drop_unseen(work)
+    page_chars = _visible_chars(work)
+    choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
+    drop_title_heading(choice.body, meta.title)
+    full_page = _not_an_article(work, url, meta.kind) or _too_little(choice.body, work, page_chars)
+    if full_page is not None:
+        choice = full_page
+    restore_ruby(page, choice.body)
+    untangle_code(choice.body)
+    meta.place_lead_image(choice.body)
+    restore_image_sizes(page, choice.body)
+    mark_rtl_blocks(choice.body)
+    article = Article(
+        url=url,
+        title=meta.title,
+        body="",
+        byline=meta.byline,
+        published=meta.published,
+        lang=meta.lang,
+        direction=text_direction(choice.body.text_content(), declared),
+        lead_image=meta.lead_image,
+        site_name=meta.site_name,
+        extracted_by=choice.how,
+        full_page=full_page is not None,
+    )
+    return article, choice.body
+
+
+def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
+    if rule is None:
+        return None
+    found = [n for n in rule.first(work, rule.body) if isinstance(n, HtmlElement)]
+    if not found:
+        return None
+    body = lxml.html.Element("div")
+    for node in found:
+        body.append(copy.deepcopy(node))
+    _drop_invisible(body)
+    how = f"site rule {rule.name}: body {_matched_path(work, rule)}"
+    if not rule.prune:
+        return Choice(body, how)
+    wrapper = lxml.html.Element("html")
+    inner = lxml.html.Element("body")
+    wrapper.append(inner)
+    inner.append(body)
+    pruned = _trafilatura(wrapper)
+    return Choice(pruned, how + ", pruned by trafilatura") if pruned is not None else None
+
+
+def _by_heuristics(work: HtmlElement, page_chars: int) -> Choice:
+    body = _trafilatura(work)
+    kept = 0 if body is None else _chars(body)
+    dump = kept >= WHOLE_PAGE_SHARE * page_chars > 0
+    if body is None or dump or _is_weak(kept, page_chars):
+        second = _readability(work)
+        if body is None or _better_second(second, body, dump):
+            return Choice(
+                second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
+            )
+    added = _add_continuations(work, body)
+    dropped = tidy(body)
+    how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
+    how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
+    return Choice(body, how)
+
+
+def _better_second(second: HtmlElement, first: HtmlElement, dump: bool) -> bool:
+    """readability wins with clearly more text, or as much text and more structure, or
+    any real text when trafilatura fell back to the whole page.
+
+    trafilatura's last resort dumps the page's text, and on short pages flattens it into
+    one paragraph.
+    """
+    more, same = _chars(second), _chars(first) * SAME_TEXT
+    if dump:
+        return MIN_CHARS <= more < same
+    return more > SECOND_OPINION_GAIN * _chars(first) or (
+        more >= same and _blocks(second) > _blocks(first)
+    )
+
+
+def _blocks(element: HtmlElement) -> int:
+    return sum(1 for _ in element.iter(*TEXT_BLOCKS))
+
+
+def _is_weak(kept: int, page_chars: int) -> bool:
+    return kept < WEAK_CHARS or kept < WEAK_SHARE * page_chars
+
+
+def _readability(work: HtmlElement) -> HtmlElement:
+    """readability-lxml's pick: a second opinion, asked only when trafilatura kept little.
+
+    It turns any failure inside into ``Unparseable``; that is an empty opinion, and the
+    whole-page fallback still stands behind it.
+    """
+    try:
+        summary = readability.Document(copy.deepcopy(work)).summary(html_partial=True)
+    except Unparseable:
+        return lxml.html.Element("div")
+    wrapper = lxml.html.fromstring(f"<div>{summary}</div>", parser=PAGE_PARSER)
+    body = lxml.html.Element("div")
+    body.extend(wrapper.xpath("//body/*") or list(wrapper))
+    return body
+
+
+def _chars(element: HtmlElement) -> int:
+    """Characters of text without whitespace, so CJK (no spaces) and spaced scripts compare."""
+    return sum(map(len, element.text_content().split()))
+
+
+def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
+    document = trafilatura.bare_extraction(
+        tree,
+        fast=True,
+        output_format="html",
+        include_formatting=True,
+        include_links=True,
+        include_images=True,
+        include_tables=True,
+        include_comments=False,
+    )
+    if not isinstance(document, Document) or document.body is None or not len(document.body):
+        return None
+    produced = lxml.etree.tostring(convert_to_html(document.body), encoding="unicode")
+    body = lxml.html.document_fromstring(produced, parser=PAGE_PARSER).find("body")
+    if body is not None:
+        body.tag = "div"
+    return body
+
+
+def _add_continuations(work: HtmlElement, body: HtmlElement) -> int:
+    """Add chunks that repeat the class of the element holding the chosen paragraphs.
+
+    Only near cousins (sharing the holder's parent or grandparent) that read as prose —
+    several real paragraphs, few links — and that the body does not already hold.
+    """
+    kept = _texts(body)
+    holder = _paragraph_holder(work, kept)
+    if holder is None or not holder.get("class"):
+        return 0
+    scope = _ancestor(holder, CONTINUATION_DEPTH)
+    added = 0
+    for chunk in scope.iterdescendants(str(holder.tag)):
+        if chunk.get("class") != holder.get("class") or chunk is holder or _inside(chunk, holder):
+            continue
+        prose = [p for p in chunk.iter("p") if _is_prose(p)]
+        if len(prose) < 2 or link_density(chunk) > MAX_LINK_DENSITY:
+            continue
+        if any(normal(p.text_content()) in kept for p in prose):
+            continue
+        piece = copy.deepcopy(chunk)
+        _drop_invisible(piece)
+        piece.tag = "div"
+        piece.attrib.clear()
+        body.append(piece)
+        added += 1
+    return added
+
+
+def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
+    for _ in range(levels):
+        parent = element.getparent()
+        if parent is None:
+            break
+        element = parent
+    return element
+
+
+def _paragraph_holder(work: HtmlElement, kept: set[str]) -> HtmlElement | None:
+    """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
+    holds their texts)."""
+    texts = ((p, p.text_content()) for p in work.iter("p"))
+    chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and normal(t) in kept]
+    if len(chosen) < 2:
+        return None
+    common = [a for a in chosen[0].iterancestors()]
+    for p in chosen[1:]:
+        ancestors = set(p.iterancestors())
+        common = [a for a in common if a in ancestors]
+    return common[0] if common else None
+
+
+def _texts(body: HtmlElement) -> set[str]:
+    return {normal(p.text_content()) for p in body.iter("p")}
+
+
+def _is_prose(p: HtmlElement) -> bool:
+    return len(p.text_content()) >= PARAGRAPH_MIN_CHARS
+
+
+def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
+    return any(a is ancestor for a in element.iterancestors())
+
+
+def _free_embeds(work: HtmlElement) -> None:
+    """Unmark social embeds and their wrappers so the heuristics keep them.
+
+    A wrapper is an ancestor whose only other children are scripts (the embed's loader).
+    """
+    for quote in _embeds(work):
+        element: HtmlElement | None = quote
+        while element is not None and element.tag not in ("body", "article"):
+            element.attrib.pop("class", None)
+            element.attrib.pop("id", None)
+            parent = element.getparent()
+            if parent is None or (parent.text or "").strip() or _has_other_content(parent, element):
+                break
+            element = parent
+
+
+def _embeds(page: HtmlElement) -> list[HtmlElement]:
+    """Quoted social posts: blockquotes with an embed's class (lxml finds them in C)."""
+    return [
+        quote
+        for quote in page.iter("blockquote")
+        if any(name in (quote.get("class") or "") for name in _EMBED_CLASSES)
+    ]
+
+
+def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
+    return any(c is not child and c.tag not in _INVISIBLE for c in parent)
+
+
+def _too_little(body: HtmlElement, work: HtmlElement, page_chars: int) -> Choice | None:
+    """The whole page when the body holds a handful of words or a sliver of the page."""
+    kept = _chars(body)
+    if kept >= MIN_CHARS and kept >= MIN_SHARE * page_chars:
+        return None
+    return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
+
+
+def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
+    """The whole page for a site's front page, or a page that lists several articles.
+
+    A listing says so: Open Graph type ``website``, no schema.org article, and several
+    ``<article>`` teasers. Real articles with a wrong ``og:type`` have at most one.
+    """
+    if urlsplit(url).path in ("", "/"):
+        return _whole_page(work, "full page: a site's front page is not an article")
+    if og_type != "website":
+        return None
+    teasers = sum(1 for _ in work.iter("article"))
+    if teasers >= LISTING_TEASERS and not linked_data(work).headline:
+        return _whole_page(work, f"full page: a listing of {teasers} articles")
+    return None
+
+
+def _whole_page(work: HtmlElement, how: str) -> Choice | None:
+    page_body = work.find("body")
+    if page_body is None:
+        return None
+    whole = copy.deepcopy(page_body)
+    _drop_invisible(whole)
+    whole.tag = "div"
+    whole.attrib.clear()
+    return Choice(whole, how)
+
+
+def _visible_chars(work: HtmlElement) -> int:
+    """Characters of the page's visible text, whitespace left out (CJK has no spaces)."""
+    body = work.find("body")
+    if body is None:
+        return 0
+    raw = sum(sum(map(len, (e.text or "").split())) for e in body.iter("script", "style"))
+    hidden = raw + sum(_chars(e) for e in body.iter("noscript", "template"))
+    return _chars(body) - hidden
+
+
+def _drop_unseen(work: HtmlElement) -> None:
+    """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
+    reads it to spot forums and to rescue a short extraction)."""
+    lxml.etree.strip_elements(work, *_UNSEEN, with_tail=False)
+    for script in list(work.iter("script")):
+        if script.get("type") != LINKED_DATA_TYPE:
+            script.drop_tree()
+
+
+def _drop_invisible(element: HtmlElement) -> None:
+    for node in list(element.iter(*_INVISIBLE)):
+        if node is not element and node.getparent() is not None:
+            node.drop_tree()
+
+
+def _matched_path(work: HtmlElement, rule: SiteRule) -> str:
+    return next(p for p in rule.body if work.xpath(p))

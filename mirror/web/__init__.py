@@ -1,0 +1,1 @@
+"""The HTTP side: the server, its routes and front door, responses, limits, TLS, metrics."""

@@ -1,0 +1,17 @@
+"""Typed keys for what the application holds, shared by the server and the page handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mirror.links import LinkBuilder
+from mirror.pipeline import Mirror
+from mirror.settings import Config
+from mirror.share.sitefeeds import SiteFeeds
+from mirror.web.responses import RenderedPages
+
+CONFIG = web.AppKey("config", Config)
+MIRROR = web.AppKey("mirror", Mirror)
+LINKS = web.AppKey("links", LinkBuilder)
+FEEDS = web.AppKey("feeds", SiteFeeds)
+RENDERED = web.AppKey("rendered", RenderedPages)

@@ -1,0 +1,103 @@
+"""Observability without surveillance, the HTTP side: ``/metrics``, health probes, the
+access log and request counting.
+
+The counters themselves live in ``mirror.counters`` (closed label sets, no URL or address).
+The access log, off by default, follows the same rule: method, route template, status and
+time, nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from mirror.counters import REGISTRY, REQUEST_SECONDS, REQUESTS
+
+UNMATCHED = "unmatched"
+# Where a request answered before routing keeps its route template.
+ROUTE_KEY = web.RequestKey("mirror.route", str)
+
+Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
+
+
+def route_of(request: BaseRequest) -> str:
+    """The template of the route that matched (``/m/{token}``), never the concrete path; for
+    a request answered before routing (``mirror.web.frontdoor``), the template it set."""
+    answered = request.get(ROUTE_KEY)
+    if answered is not None:
+        return str(answered)
+    if not isinstance(request, web.Request):
+        return UNMATCHED
+    resource = request.match_info.route.resource
+    return UNMATCHED if resource is None else resource.canonical
+
+
+def count_request(request: BaseRequest, status: int, seconds: float) -> None:
+    """Count one answered request by route template and status, and time it; the server's
+    one middleware calls this outermost, so error pages and redirects are counted too."""
+    count_route(route_of(request), status, seconds)
+
+
+def count_route(route: str, status: int, seconds: float) -> None:
+    """Count one request answered by ``route`` (a template), and time it."""
+    REQUESTS.inc(route, str(status))
+    REQUEST_SECONDS.observe(route, seconds)
+
+
+class RouteAccessLogger(AbstractAccessLogger):
+    """One line per request with no address, no URL, no user agent, no referrer."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %.1fms", request.method, route_of(request), response.status, time * 1000
+        )
+
+
+class ServerErrorScrubber(logging.Filter):
+    """aiohttp logs a malformed request as "Error handling request from <address>", with an
+    exception that may quote the request line: keep only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aiohttp.server"):
+            kind = type(record.exc_info[1]).__name__ if record.exc_info else "unknown"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                f"error handling a request: {kind}",
+                (),
+                None,
+                None,
+            )
+        return True
+
+
+def configure_logging() -> None:
+    """Log to stderr, with aiohttp's per-request error lines scrubbed of who and what."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(ServerErrorScrubber())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def add_routes(app: web.Application, probe: Probe) -> None:
+    """``/readyz`` (every probe true, else 503) and ``/metrics`` (Prometheus text format)."""
+
+    async def readyz(request: web.Request) -> web.Response:
+        results = await probe(request.app)
+        ready = all(results.values())
+        text = "".join(f"{name} {'ok' if ok else 'failing'}\n" for name, ok in results.items())
+        return web.Response(
+            text=text, status=200 if ready else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(REGISTRY))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.add_routes([web.get("/readyz", readyz), web.get("/metrics", metrics)])

@@ -1,0 +1,306 @@
+"""The reader's pages: home, site index, article, about, downloads and re-published feeds.
+
+Handlers gather what a page shows and hand it to ``render``; they hold no markup. Every
+page knows its reader (language and low-bandwidth choice) from the request alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import cache, lru_cache
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from multidict import MultiDict
+
+from mirror import counters
+from mirror.article import Served
+from mirror.errors import NotFound
+from mirror.links import Kind
+from mirror.render.html import (
+    ArticleView,
+    Entry,
+    Reader,
+    SiteListing,
+    render_about,
+    render_article,
+    render_home,
+    render_site,
+)
+from mirror.settings import Config, Site
+from mirror.share.download import (
+    Download,
+    collect_images,
+    content_disposition,
+    image_urls,
+    single_file,
+)
+from mirror.share.epub import MEDIA_TYPE, build_epub
+from mirror.share.feeds import FeedError, FeedItem, FeedLinks, republish
+from mirror.transform.rewrite import rewrite_body
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.responses import Rendered, respond
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+HOME_ENTRIES = 5
+PAGE_ENTRIES = 20
+LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes on behind it
+MAX_PAGE = 1000
+STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
+STATIC_MAX_AGE = 3600
+READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
+
+
+def reader_of(request: web.Request) -> Reader:
+    """The reader's choices, from the query string and ``Accept-Language`` only."""
+    return replace(choices_of(request), path=request.path)
+
+
+def choices_of(request: web.Request) -> Reader:
+    """The reader's choices without the page's path: all a page kept in memory depends on."""
+    return reader_choices(
+        request.rel_url.raw_query_string,
+        request.headers.get("Accept-Language", ""),
+        request.app[CONFIG].reader.low_bandwidth,
+    )
+
+
+@lru_cache(maxsize=READER_CACHE)
+def reader_choices(raw_query: str, accept_language: str, lite_default: bool) -> Reader:
+    """Parsed once per query and ``Accept-Language``: readers send few distinct ones, and
+    negotiating a language on every cache hit cost more than answering from memory."""
+    query = MultiDict(parse_qsl(raw_query, keep_blank_values=True))
+    return Reader.from_request("/", query, accept_language, lite_default)
+
+
+def base_url(request: web.Request) -> str:
+    """The mirror's address as readers reach it: configured, else the request's own."""
+    return address_of(request.app[CONFIG], request)
+
+
+def address_of(config: Config, request: web.BaseRequest) -> str:
+    return config.server.public_url or f"{request.scheme}://{request.host}"
+
+
+def html_page(text: str, cache_control: str = "no-cache") -> web.Response:
+    return web.Response(
+        text=text,
+        content_type="text/html",
+        headers={"Cache-Control": cache_control, "Vary": "Accept-Language"},
+    )
+
+
+def site_named(request: web.Request) -> Site:
+    name = request.match_info["site"]
+    for site in request.app[CONFIG].sites:
+        if site.name == name:
+            return site
+    raise NotFound
+
+
+def entries_for(request: web.Request, items: tuple[FeedItem, ...], reader: Reader) -> list[Entry]:
+    links = request.app[LINKS]
+    mirrored = request.app[MIRROR].is_mirrored
+    return [
+        Entry(
+            title=item.title or item.link,
+            href=reader.link(links.path(item.link, Kind.PAGE)),
+            published=item.published,
+            summary=item.summary,
+        )
+        for item in items
+        if item.link and mirrored(item.link)
+    ]
+
+
+async def home(request: web.Request) -> web.Response:
+    reader = reader_of(request)
+    sites = request.app[CONFIG].sites
+    feeds = request.app[FEEDS]
+    latest = await asyncio.gather(*(feeds.latest(site, LIST_WAIT_SECONDS) for site in sites))
+    listings = [
+        SiteListing(
+            site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
+        )
+        for site, news in zip(sites, latest, strict=True)
+    ]
+    return html_page(render_home(reader, listings))
+
+
+async def site_index(request: web.Request) -> web.Response:
+    site = site_named(request)
+    reader = reader_of(request)
+    latest = await request.app[FEEDS].latest(site, LIST_WAIT_SECONDS)
+    pages = max(1, math.ceil(len(latest.items) / PAGE_ENTRIES))
+    page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
+    if not 1 <= page <= min(pages, MAX_PAGE):
+        raise NotFound
+    shown = latest.items[(page - 1) * PAGE_ENTRIES : page * PAGE_ENTRIES]
+    entries = entries_for(request, shown, reader)
+    return html_page(render_site(reader, site, entries, page, pages, latest.failed))
+
+
+async def site_feed(request: web.Request) -> web.Response:
+    """A site's feed (``?n=2`` for its second), in its own format, through the mirror."""
+    site = site_named(request)
+    number = request.query.get("n", "1")
+    if not number.isdigit() or not 1 <= int(number) <= len(site.feeds):
+        raise NotFound
+    body = await request.app[FEEDS].body(site.feeds[int(number) - 1])
+    base = base_url(request)
+    mirror = request.app[MIRROR]
+    links = FeedLinks(base, request.app[LINKS], mirror.is_mirrored)
+    try:
+        out, kind = republish(body, links, f"{base}/s/{site.name}/", f"{base}{request.path_qs}")
+    except FeedError as exc:
+        raise NotFound from exc
+    return web.Response(
+        body=out,
+        content_type=kind,
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def _served(request: web.Request) -> tuple[str, Served]:
+    url = request.app[LINKS].open(request.match_info["token"], Kind.PAGE)
+    return url, await request.app[MIRROR].page(url)
+
+
+async def article(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    return await _article(request, token, lambda: request.app[LINKS].open(token, Kind.PAGE))
+
+
+async def page_response(request: web.Request, url: str) -> web.Response:
+    """The article at ``url`` (the publisher's path form), through the same memory."""
+    return await _article(request, request.app[LINKS].seal(url, Kind.PAGE), lambda: url)
+
+
+async def _article(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
+    """A page rendered once per stored version and reader view, then answered from memory
+    while fresh, with a strong ETag and a 304 for a reader who has it already."""
+    app = request.app
+    raw_query = request.rel_url.raw_query_string
+    choices, key = memory_key(app[CONFIG], request, token, raw_query)
+    rendered = app[RENDERED].get(key)
+    if rendered is None:
+        reader = replace(choices, path=request.path)
+        rendered = await _render(request, token, target(), reader)
+        app[RENDERED].put(key, rendered)
+    else:
+        counters.count_cache("hit")
+    return respond(request, rendered, app[CONFIG].cache)
+
+
+def memory_key(
+    config: Config, request: web.BaseRequest, token: str, raw_query: str
+) -> tuple[Reader, str]:
+    """The reader's choices, and the key of the page's rendering kept in memory for them."""
+    accept_language = request.headers.get("Accept-Language", "")
+    choices, view = reader_view(raw_query, accept_language, config.reader.low_bandwidth)
+    return choices, f"{token} {view} {address_of(config, request)}"
+
+
+@lru_cache(maxsize=READER_CACHE)
+def reader_view(raw_query: str, accept_language: str, lite_default: bool) -> tuple[Reader, str]:
+    """The reader's choices and their ``view_key``, made once per query and language."""
+    choices = reader_choices(raw_query, accept_language, lite_default)
+    return choices, view_key(choices)
+
+
+def view_key(reader: Reader) -> str:
+    """What of the reader's choices a rendered page depends on, as part of its memory key."""
+    return (
+        f"{reader.language.tag} {reader.lite:d}{reader.explicit_language:d}{reader.explicit_lite:d}"
+    )
+
+
+async def _render(request: web.Request, token: str, url: str, reader: Reader) -> Rendered:
+    links, mirror, config = request.app[LINKS], request.app[MIRROR], request.app[CONFIG]
+    served = await mirror.page(url)
+    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
+    view = ArticleView(
+        share_url=base_url(request) + links.path(url, Kind.PAGE),
+        site=config.site_for(url),
+        download_path=f"/d/{token}",
+    )
+    if served.stale:
+        fresh_until = time.time() + config.cache.error_seconds
+    else:
+        fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
+    return Rendered.of(render_article(reader, served, body, view), fresh_until, served.stale)
+
+
+async def download(request: web.Request) -> web.Response:
+    """The article as one HTML file or an EPUB, images inside, named after its title."""
+    reader = reader_of(request)
+    config = request.app[CONFIG]
+    mirror = request.app[MIRROR]
+    links = request.app[LINKS]
+    url, served = await _served(request)
+    stored = served.stored
+    site = config.site_for(url)
+    base = base_url(request)
+    images = await collect_images(
+        image_urls(stored.article.body), mirror.image, config.reader.download_image_bytes
+    )
+    details = Download(
+        article=stored.article,
+        share_url=base + links.path(url, Kind.PAGE),
+        fetched=datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC),
+        site_name=site.display_name if site else stored.article.site_name,
+    )
+
+    def href_for(target: str) -> str:
+        return base + links.path(target, Kind.PAGE) if mirror.is_mirrored(target) else target
+
+    extension = request.match_info["format"]
+    if extension == "epub":
+        book = build_epub(reader, details, stored.article.body, images, href_for)
+        return _attachment(book, MEDIA_TYPE, stored.article.title, extension)
+    css = static_bytes("mirror.css").decode("utf-8")
+    page = single_file(reader, details, stored.article.body, images, css, href_for)
+    return _attachment(page.encode("utf-8"), "text/html", stored.article.title, extension)
+
+
+def _attachment(body: bytes, content_type: str, title: str, extension: str) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset="utf-8" if content_type.startswith("text/") else None,
+        headers={
+            "Content-Disposition": content_disposition(title, extension),
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+async def about(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    return html_page(render_about(reader_of(request), config.reader, config.sites))
+
+
+@cache
+def static_bytes(name: str) -> bytes:
+    """A static file's bytes, read once (the set of names is fixed by ``STATIC_TYPES``)."""
+    return (STATIC_DIR / name).read_bytes()
+
+
+async def static_file(request: web.Request) -> web.Response:
+    """Served from memory so the compression middleware can compress it."""
+    name = request.match_info["name"]
+    suffix = Path(name).suffix
+    if suffix not in STATIC_TYPES or name not in {p.name for p in STATIC_DIR.iterdir()}:
+        raise NotFound
+    return web.Response(
+        body=static_bytes(name),
+        content_type=STATIC_TYPES[suffix],
+        headers={"Cache-Control": f"public, max-age={STATIC_MAX_AGE}"},
+    )

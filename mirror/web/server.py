@@ -1,0 +1,213 @@
+"""The aiohttp application: routes, security headers, and the one place errors are rendered.
+
+Readers' safety shapes it: every response (errors and static files included) carries a
+CSP that forbids scripts and any host but this one, no referrer, and HSTS over HTTPS; the
+access log is off by default and, when on, names only the route template (``metrics.py``),
+so reader addresses and the URLs they read are never written down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
+from mirror.fetch.client import Fetcher
+from mirror.keys import load_cache_key, load_token_ring
+from mirror.links import Kind, LinkBuilder
+from mirror.pipeline import Mirror
+from mirror.render.html import ALTERNATES, render_error
+from mirror.settings import Config
+from mirror.share.sitefeeds import SiteFeeds
+from mirror.store.cache import PageCache, open_store
+from mirror.web import limits, metrics, pages, publisher
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.compress import compressed
+from mirror.web.frontdoor import front_door
+from mirror.web.responses import RenderedPages, add_security_headers
+
+log = logging.getLogger(__name__)
+
+IMAGE_MAX_AGE = 86400
+MAX_FORM_URL = 8192
+
+
+__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app", "start_runner"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(config: Config) -> web.Application:
+    guard = limits.Guard(config)
+    app = web.Application(
+        middlewares=[front(config, guard)],
+        client_max_size=64 * 1024,
+    )
+    app.on_cleanup.append(guard.close)
+    app[CONFIG] = config
+    app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
+    app[RENDERED] = RenderedPages(config.cache.memory_bytes)
+    app.cleanup_ctx.append(_mirror_context)
+    app.on_response_prepare.append(_security_headers)
+    app.add_routes(
+        [
+            web.get("/", pages.home),
+            web.get("/about", pages.about),
+            web.get("/s/{site}/", pages.site_index),
+            web.get("/s/{site}/feed", pages.site_feed),
+            web.post("/open", open_url),
+            web.get("/m/{token}", pages.article),
+            web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
+            web.get("/r/{token}", image),
+            web.get("/healthz", healthz),
+            web.get("/favicon.ico", favicon),
+            web.get("/static/{name}", pages.static_file),
+        ]
+    )
+    app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
+    metrics.add_routes(app, readiness)
+    publisher.add_routes(app, config, pages.page_response)
+    return app
+
+
+async def start_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
+    """Set up ``app`` for serving, with the front door (``mirror.web.frontdoor``) before it."""
+    runner = web.AppRunner(app, **kwargs)
+    await runner.setup()
+    server = runner.server
+    assert server is not None
+    log_routes = "access_log" not in kwargs or kwargs["access_log"] is not None
+    server.request_handler = front_door(app, server.request_handler, log_routes)
+    return runner
+
+
+async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    data_dir = config.server.data_dir
+    secret = load_cache_key(data_dir)
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        PageCache(open_store(config.cache, data_dir), secret) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+    ):
+        app[MIRROR] = mirror
+        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds)
+        yield
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    add_security_headers(response.headers, request.secure)
+
+
+def front(config: Config, guard: limits.Guard) -> Middleware:
+    """The one middleware: what used to be five layers (metrics, compression, alternates,
+    error pages, guard) cost a coroutine and a handler partial each on every request.
+
+    Outermost first: count the final status (error pages and redirects included), compress,
+    set the alternate addresses that pages show, render errors as pages, then the guard.
+    """
+    alternates = config.publisher.alternates
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 500
+        try:
+            ALTERNATES.set(alternates)
+            response = await _answer(request, handler, guard)
+            compressed(request, response)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.count_request(request, status, time.perf_counter() - start)
+
+    return middleware
+
+
+async def _answer(
+    request: web.Request, handler: Handler, guard: limits.Guard
+) -> web.StreamResponse:
+    """Render every error, ours or aiohttp's, as a page with the right status."""
+    try:
+        await guard.admit(request)
+        return await handler(request)
+    except MirrorError as error:
+        return _error_response(request, error)
+    except web.HTTPNotFound:
+        return _error_response(request, NotFound())
+    except web.HTTPMethodNotAllowed:
+        return _error_response(request, BadRequest("That kind of request is not served here."), 405)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.error("internal error: %s", type(exc).__name__)
+        return _error_response(request, MirrorError())
+
+
+def _error_response(
+    request: web.Request, error: MirrorError, status: int | None = None
+) -> web.Response:
+    status = status or error.status
+    # The language links of an error page lead home: the failed path may hold a wrong key or
+    # a token, and an error page must not echo either.
+    reader = replace(pages.reader_of(request), path="/", params={})
+    return web.Response(
+        text=render_error(reader, error, status),
+        status=status,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "Vary": "Accept-Language"},
+    )
+
+
+async def open_url(request: web.Request) -> web.Response:
+    """The home page's form: a URL in, a 303 to its opaque mirror link out."""
+    form = await request.post()
+    url = str(form.get("url", "")).strip()
+    if len(url) > MAX_FORM_URL or urlsplit(url).scheme not in {"http", "https"}:
+        raise BadRequest
+    config = request.app[CONFIG]
+    if config.site_for(url) is None and not limits.may_open_any_site(request, config):
+        raise SiteNotMirrored
+    reader = pages.reader_of(request)
+    raise web.HTTPSeeOther(reader.link(request.app[LINKS].path(url, Kind.PAGE)))
+
+
+async def image(request: web.Request) -> web.Response:
+    """A proxied raster image; its type comes from its bytes, never from the origin's word."""
+    url = request.app[LINKS].open(request.match_info["token"], Kind.IMAGE)
+    stored = await request.app[MIRROR].image(url)
+    return web.Response(
+        body=stored.body,
+        content_type=stored.content_type,
+        headers={"Cache-Control": f"public, max-age={IMAGE_MAX_AGE}, immutable"},
+    )
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for it whatever the page says; answer rather than log a 404."""
+    return web.FileResponse(
+        pages.STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
+
+
+async def readiness(app: web.Application) -> dict[str, bool]:
+    """``/readyz``: the page store answers and a token key is loaded."""
+    mirror = app.get(MIRROR)
+    return {
+        "cache": mirror is not None and await mirror.ready(),
+        "token_key": app[LINKS].ring.current in app[LINKS].ring.keys,
+    }

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from mirror.fetch.decode import codec_for_label, decode_html, sniff_encoding
+from tests.paths import CDT
+
+UYGHUR = "بىز ئۆز تىلىمىزدا ئوقۇشنى خالايمىز"
+
+
+def test_gb18030_fixture_declared_gb2312_in_meta_only() -> None:
+    body = (CDT / "article-zh-gb18030.html").read_bytes()
+    assert sniff_encoding(body, None) == "gb18030"
+    text = decode_html(body, None)
+    assert "新疆" in text
+    assert UYGHUR in text
+    assert "\ufffd" not in text
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("gb2312", "gb18030"),
+        ("GBK", "gb18030"),
+        ("big5", "big5hkscs"),
+        ("iso-8859-1", "cp1252"),
+        ("ascii", "cp1252"),
+        ("utf8", "utf-8"),
+        ("UTF-8", "utf-8"),
+        ("shift_jis", "cp932"),
+        ("utf-7", None),
+        ("no-such-charset", None),
+        (None, None),
+    ],
+)
+def test_labels_map_as_whatwg_says(label: str | None, codec: str | None) -> None:
+    assert codec_for_label(label) == codec
+
+
+def test_bom_beats_header_and_meta() -> None:
+    body = codecs.BOM_UTF8 + '<meta charset="gbk"><p>é</p>'.encode()
+    assert sniff_encoding(body, "iso-8859-1") == "utf-8"
+    assert decode_html(body, "iso-8859-1") == '<meta charset="gbk"><p>é</p>'
+
+
+def test_header_beats_meta() -> None:
+    body = '<meta charset="utf-8"><p>é</p>'.encode("cp1252")
+    assert decode_html(body, "windows-1252").endswith("é</p>")
+
+
+def test_meta_http_equiv_is_found() -> None:
+    body = '<meta http-equiv="Content-Type" content="text/html; charset=big5"><p>臺灣</p>'
+    assert decode_html(body.encode("big5"), None).endswith("臺灣</p>")
+
+
+def test_meta_after_1024_bytes_is_ignored() -> None:
+    body = b"<!--" + b" " * 1100 + b'--><meta charset="gbk">' + "中文".encode()
+    assert sniff_encoding(body, None) == "utf-8"
+
+
+def test_undeclared_legacy_chinese_is_detected() -> None:
+    text = "<p>" + "中国数字时代报道新疆的再教育营。" * 20 + "</p>"
+    assert "新疆" in decode_html(text.encode("gb18030"), None)
+
+
+def test_utf7_header_is_not_honoured() -> None:
+    assert sniff_encoding(b"<p>+ADw-script+AD4-</p>", "utf-7") == "utf-8"
+
+
+def test_meta_inside_a_comment_is_ignored() -> None:
+    body = '<!-- <meta charset="big5"> --><meta charset="gbk"><p>中文</p>'.encode("gbk")
+    assert sniff_encoding(body, None) == "gb18030"
+    assert sniff_encoding(b'<!-- <meta charset="big5">', None) == "utf-8"
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("gb2312", "维吾尔族 €"),
+        ("big5", "臺灣 香港"),
+        ("iso-8859-1", "café “quoted”"),
+        ("ascii", "naïve \u2013 dash"),
+        ("shift_jis", "日本語"),
+        ("euc-kr", "한국어"),
+        ("koi8-r", "Свобода"),
+    ],
+)
+def test_header_only_charsets_decode_as_browsers_do(label: str, text: str) -> None:
+    codec = codec_for_label(label)
+    assert codec is not None
+    assert decode_html(f"<p>{text}</p>".encode(codec), label) == f"<p>{text}</p>"

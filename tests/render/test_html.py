@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+
+from mirror import errors
+from mirror.article import Article, Served, StoredPage
+from mirror.render.html import (
+    ArticleView,
+    Reader,
+    SiteListing,
+    present_body,
+    reading_minutes,
+    render_about,
+    render_article,
+    render_error,
+    render_home,
+)
+from mirror.render.i18n import LANGUAGES
+from mirror.settings import ReaderConfig, Site
+
+CDT = Site(name="cdt", origin="https://chinadigitaltimes.net", title="CDT")
+ERRORS = [
+    value
+    for value in vars(errors).values()
+    if isinstance(value, type) and issubclass(value, errors.MirrorError)
+]
+
+
+def reader(tag: str = "en", lite: bool = False) -> Reader:
+    return Reader(LANGUAGES[tag], lite)
+
+
+def article_html(article: Article, stale: bool = False, tag: str = "en") -> str:
+    served = Served(StoredPage(article, fetched_at=0.0), stale=stale)
+    return render_article(reader(tag), served, article.body, ArticleView(share_url="https://m/x"))
+
+
+def test_metadata_is_escaped_body_is_not() -> None:
+    article = Article(
+        url="https://a.example/<x>", title="<script>alert(1)</script>", body="<p>b</p>"
+    )
+    html = article_html(article)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert '<p dir="auto">b</p>' in html
+    assert "January 1, 1970" in html
+
+
+def test_stale_copy_is_announced_in_the_readers_language() -> None:
+    article = Article(url="https://a.example/", title="t", body="")
+    assert "Saved copy from January 1, 1970" in article_html(article, stale=True)
+    assert "Сохранённая копия от 1 января 1970" in article_html(article, stale=True, tag="ru")
+    assert "Saved copy" not in article_html(article)
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("tag", list(LANGUAGES))
+def test_every_error_has_a_page_in_every_language(
+    error: type[errors.MirrorError], tag: str
+) -> None:
+    shown = error.__new__(error)
+    errors.MirrorError.__init__(shown, "detail for the curious")
+    html = render_error(reader(tag), shown, shown.status)
+    assert f'<html lang="{tag}" dir="{LANGUAGES[tag].direction}">' in html
+    if tag == "en":
+        assert error.title in html and error.hint in html
+    else:
+        assert error.title not in html and error.hint not in html
+    assert "detail for the curious" in html
+    assert str(shown.status) in html
+    assert 'href="/"' in html and 'href="/about"' in html
+
+
+def test_full_page_fallback_is_announced() -> None:
+    view = ArticleView(share_url="https://m/x")
+    article = Article(url="https://a.example/", title="t", body="", full_page=True)
+    html = render_article(reader(), Served(StoredPage(article, fetched_at=0.0)), "", view)
+    assert "could not find the article on this page" in html
+    plain = Article(url="https://a.example/", title="t", body="")
+    served = Served(StoredPage(plain, fetched_at=0.0))
+    assert "could not find" not in render_article(reader(), served, "", view)
+
+
+def test_home_lists_sites_and_failures() -> None:
+    html = render_home(reader(), [SiteListing(CDT, (), failed=True)])
+    assert "CDT" in html and "chinadigitaltimes.net" in html
+    assert "could not be loaded" in html
+
+
+def test_about_names_the_operator() -> None:
+    settings = ReaderConfig(operator="Friends of the Press", contact="mirror@example.org")
+    html = render_about(reader(), settings, (CDT,))
+    assert "Friends of the Press" in html and "mirror@example.org" in html
+    assert "has not given a name" not in html
+
+
+def test_reader_links_carry_only_explicit_choices() -> None:
+    implicit = Reader.from_request("/s/cdt/", {"page": "2"}, "ru", lite_default=True)
+    assert implicit.language.tag == "ru" and implicit.lite
+    assert implicit.link("/") == "/"
+    assert implicit.with_language("fa") == "/s/cdt/?hl=fa&page=2"
+    assert implicit.with_lite(False) == "/s/cdt/?lite=0&page=2"
+    explicit = Reader.from_request("/", {"hl": "ug", "lite": "1"}, "ru", lite_default=False)
+    assert explicit.link("/m/t") == "/m/t?hl=ug&lite=1"
+    ignored = Reader.from_request("/", {"hl": "xx", "lite": "2"}, "", lite_default=False)
+    assert ignored.link("/") == "/" and not ignored.lite
+
+
+def test_reading_time_counts_words_and_cjk_characters() -> None:
+    assert reading_minutes("") == 1
+    assert reading_minutes("<p>" + "word " * 2300 + "</p>") == 10
+    assert reading_minutes("<p>" + "字" * 4000 + "</p>") == 10
+
+
+def test_present_body_marks_directions_and_hides_images_on_request() -> None:
+    body = (
+        '<p>text</p><blockquote dir="rtl"><p dir="rtl">متن</p></blockquote>'
+        '<figure><img src="/r/abc" alt="A photo"><figcaption>c</figcaption></figure>'
+        '<picture><source srcset="/r/def 2x"><img src="/r/ghi"></picture>'
+    )
+    shown = present_body(body, lite=False)
+    assert '<p dir="auto">text</p>' in shown and '<blockquote dir="rtl">' in shown
+    assert '<img src="/r/abc"' in shown
+    lite = present_body(body, lite=True, image_label="Show image")
+    assert "<img" not in lite and "<source" not in lite
+    assert '<a href="/r/abc" class="image-request">A photo</a>' in lite
+    assert '<a href="/r/ghi" class="image-request">Show image</a>' in lite

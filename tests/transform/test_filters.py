@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mirror.settings import Config
+from mirror.transform.filters import (
+    BrokenList,
+    FilterEngine,
+    build_engine,
+    check_list,
+    compile_selector,
+    default_rules,
+    load_rules,
+)
+from tests.filter_fixtures import (
+    EASYLIST,
+    EASYPRIVACY,
+)
+
+PAGE = "https://news.example/story/"
+
+
+def engine() -> FilterEngine:
+    return build_engine([EASYLIST, EASYPRIVACY])
+
+
+def test_network_rules_by_resource_type() -> None:
+    rules = engine()
+    assert rules.blocks("https://cdn.ads-fixture.example/a.js", PAGE, "script")
+    assert rules.blocks("https://beacon-fixture.example/p.gif", PAGE, "img")
+    assert not rules.blocks("https://news.example/photo.jpg", PAGE, "img")
+
+
+def test_hiding_selectors_only_for_classes_present() -> None:
+    rules = engine()
+    assert ".fixture-ad" in rules.hiding_selectors(PAGE, {"fixture-ad", "x"}, set())
+    assert ".fixture-ad" not in rules.hiding_selectors(PAGE, {"x"}, set())
+
+
+def test_builtin_list_strips_the_common_networks_on_a_fresh_install() -> None:
+    rules = default_rules().engine
+    for url in (
+        "https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js",
+        "https://www.googletagmanager.com/gtag/js?id=UA-1",
+        "https://connect.facebook.net/en_US/fbevents.js",
+        "https://www.facebook.com/tr?id=1&ev=PageView",
+        "https://pixel.quantserve.com/pixel/p-1.gif",
+        "https://images.taboola.com/x.jpg",
+        "https://stats.wp.com/e-201846.js",
+    ):
+        assert rules.blocks(url, PAGE, "script"), url
+    assert not rules.blocks("https://www.facebook.com/cdtimes", PAGE, "a")
+    assert not rules.blocks("https://chinadigitaltimes.net/wp-content/x.jpg", PAGE, "img")
+    assert ".adsbygoogle" in rules.hiding_selectors(PAGE, {"adsbygoogle"}, set())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n", "<!doctype html><title>Error</title>", "[Adblock Plus 2.0]\n! only comments\n"],
+)
+def test_broken_lists_are_refused(text: str) -> None:
+    with pytest.raises(BrokenList):
+        check_list(text)
+
+
+def test_a_real_list_header_passes() -> None:
+    check_list("\ufeff[Adblock Plus 2.0]\n! c\n||x.example^\n")
+
+
+def test_selectors_compile_or_are_refused() -> None:
+    assert compile_selector("div.ad > p") is not None
+    assert compile_selector("div:-abp-has(.x)") is None
+    assert compile_selector("div[") is None
+
+
+def test_bad_site_selector_stops_start_up(config: Config) -> None:
+    from dataclasses import replace
+
+    from mirror.errors import ConfigError
+
+    site = replace(config.sites[0], remove=("div[",))
+    with pytest.raises(ConfigError):
+        load_rules(replace(config, sites=(site,)))
+
+
+def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> None:
+    from mirror.settings import load_config
+
+    config = load_config(
+        write_config(
+            '[[sites]]\nname = "cdt"\norigin = "https://chinadigitaltimes.net"\n'
+            'remove = ["aside#secondary", ".cdt-popup"]\nkeep_params = ["S_CID"]\n'
+        ),
+        environ={},
+    )
+    rules = load_rules(config)
+    site = rules.site("https://chinadigitaltimes.net/2018/11/x/")
+    assert site.remove == ("aside#secondary", ".cdt-popup")
+    assert site.keep_params == frozenset({"s_cid"})
+    assert rules.site("https://other.example/").remove == ()

@@ -1,0 +1,182 @@
+"""The reader's pages over HTTPS: site index, feed, article, languages, low-bandwidth, weight."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import feedparser
+import lxml.html
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from mirror.links import Kind
+from mirror.render.html import Reader
+from mirror.web.pages import reader_choices, view_key
+from mirror.web.server import LINKS
+from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
+from tests.feed_fixtures import long_rss
+
+WEIGHT_LIMIT = 30 * 1024
+
+
+def page_path(mirror: RunningMirror, url: str = ARTICLE_URL) -> str:
+    return mirror.app[LINKS].path(url, Kind.PAGE)
+
+
+def tree(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
+async def test_home_lists_latest_articles_as_mirror_links(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get("/")
+    hrefs = {a.get("href") for a in tree(html).iter("a")}
+    assert page_path(running_mirror) in hrefs
+    assert page_path(running_mirror, CHINESE_URL) in hrefs
+    assert "/s/cdt/" in hrefs
+    assert "Western Countries Turn Up the Heat on Xinjiang" in html
+    assert "chinadigitaltimes.net/2018" not in html
+
+
+async def test_site_index_is_paginated(running_mirror: RunningMirror, origin: Origin) -> None:
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=long_rss(45), content_type="application/rss+xml")
+
+    origin.routes["/feed/"] = feed
+    _, first = await running_mirror.get("/s/cdt/")
+    assert "Story 0" in first and "Story 19" in first and "Story 20" not in first
+    assert tree(first).xpath("//a[@rel='next']/@href") == ["/s/cdt/?page=2"]
+    _, last = await running_mirror.get("/s/cdt/?page=3")
+    assert "Story 40" in last and "Story 44" in last and "Story 39" not in last
+    assert tree(last).xpath("//a[@rel='prev']/@href") == ["/s/cdt/?page=2"]
+    assert tree(last).xpath("//a[@rel='next']") == []
+    for missing in ("/s/cdt/?page=4", "/s/cdt/?page=0", "/s/nosuch/", "/s/nosuch/feed"):
+        response, _ = await running_mirror.get(missing)
+        assert response.status == 404, missing
+
+
+async def test_site_feed_points_into_the_mirror(running_mirror: RunningMirror) -> None:
+    response, body = await running_mirror.get("/s/cdt/feed")
+    assert response.status == 200
+    assert response.content_type == "application/rss+xml"
+    result = feedparser.parse(body)
+    assert not result.bozo
+    assert len(result.entries) == 3
+    for entry in result.entries:
+        assert entry.link.startswith(running_mirror.base + "/m/"), entry.link
+        for mark in ("stats.wp.com", "<script", "utm_source"):
+            assert mark not in entry.summary
+    token = urlsplit(result.entries[0].link).path.rsplit("/", 1)[1]
+    assert running_mirror.app[LINKS].open(token, Kind.PAGE) == ARTICLE_URL
+    response, _ = await running_mirror.get("/s/cdt/feed?n=2")
+    assert response.status == 404
+
+
+async def test_article_page_shows_where_it_came_from(running_mirror: RunningMirror) -> None:
+    path = page_path(running_mirror)
+    _, html = await running_mirror.get(path)
+    page = tree(html)
+    assert page.xpath("string(//h1)") == "Western Countries Turn Up the Heat on Xinjiang"
+    meta = page.xpath("string(//p[@class='meta'])")
+    assert "China Digital Times" in meta and "November 16, 2018" in meta and "min read" in meta
+    assert page.xpath("//input[@id='share']/@value") == [running_mirror.base + path]
+    assert page.xpath("//input[@id='share']/@readonly")
+    assert ARTICLE_URL in page.xpath("string(//span[@class='original'])")
+    live = page.xpath(f"//a[@href='{ARTICLE_URL}']")
+    assert live and all(a.xpath("ancestor::details") for a in live)
+    token = path.rsplit("/", 1)[1]
+    assert set(page.xpath("//p[@class='downloads']/a/@href")) == {
+        f"/d/{token}.html",
+        f"/d/{token}.epub",
+    }
+    assert page.xpath("//a[@class='site']/@href") == ["/s/cdt/"]
+
+
+async def test_images_are_lazy_and_low_bandwidth_hides_them(running_mirror: RunningMirror) -> None:
+    path = page_path(running_mirror)
+    _, html = await running_mirror.get(path)
+    images = tree(html).xpath("//div[@class='body']//img")
+    assert images and all(img.get("loading") == "lazy" for img in images)
+    _, lite = await running_mirror.get(path + "?lite=1")
+    page = tree(lite)
+    assert page.xpath("//div[@class='body']//img") == []
+    requests = page.xpath("//a[@class='image-request']/@href")
+    assert requests and all(href.startswith("/r/") for href in requests)
+    assert page.xpath("//a[@class='brand']/@href") == ["/?lite=1"]
+    assert page.xpath("//p[@class='bandwidth']/a/@href") == [path + "?lite=0"]
+
+
+async def test_language_from_header_and_from_link(running_mirror: RunningMirror) -> None:
+    _, persian = await running_mirror.get("/", headers={"Accept-Language": "fa-IR,fa;q=0.9"})
+    assert '<html lang="fa" dir="rtl">' in persian
+    assert "خبرهای مسدودشده را بخوانید" in persian
+    response, russian = await running_mirror.get("/about?hl=ru", headers={"Accept-Language": "fa"})
+    assert '<html lang="ru" dir="ltr">' in russian
+    assert "Об этом зеркале" in russian
+    assert "Accept-Language" in response.headers["Vary"]
+    links = tree(russian).xpath("//nav[@class='languages']//a")
+    assert {a.get("hreflang"): a.get("href") for a in links}["zh-Hant"] == "/about?hl=zh-Hant"
+    assert tree(russian).xpath("//a[@class='brand']/@href") == ["/?hl=ru"]
+    _, uyghur = await running_mirror.get("/m/nonsense?hl=ug")
+    assert '<html lang="ug" dir="rtl">' in uyghur and "بەت تېپىلمىدى" in uyghur
+
+
+async def test_open_form_keeps_the_chosen_language(running_mirror: RunningMirror) -> None:
+    async with running_mirror.client.post(
+        running_mirror.base + "/open?hl=zh-Hant",
+        data={"url": ARTICLE_URL},
+        allow_redirects=False,
+    ) as response:
+        location = urlsplit(response.headers["Location"])
+    assert location.path == page_path(running_mirror)
+    assert parse_qs(location.query) == {"hl": ["zh-Hant"]}
+
+
+async def test_about_page(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get("/about")
+    assert "The operator of this mirror has not given a name." in html
+    assert "make serve" in html and "China Digital Times" in html
+
+
+async def wire_bytes(mirror: RunningMirror, path: str, coding: str) -> int:
+    """Bytes on the wire for ``path`` (not decompressed), fetched from the test mirror."""
+    connector = aiohttp.TCPConnector(ssl=False)
+    async with (
+        aiohttp.ClientSession(connector=connector, auto_decompress=False) as raw,
+        raw.get(mirror.base + path, headers={"Accept-Encoding": coding}) as response,
+    ):
+        assert response.headers["Content-Encoding"] == coding
+        return len(await response.read())
+
+
+async def test_article_page_weighs_under_30_kb_compressed(running_mirror: RunningMirror) -> None:
+    path = page_path(running_mirror)
+    for coding in ("br", "gzip"):
+        weight = await wire_bytes(running_mirror, path, coding)
+        weight += await wire_bytes(running_mirror, "/static/mirror.css", coding)
+        print(f"article page + CSS, {coding}: {weight} bytes")
+        assert weight <= WEIGHT_LIMIT, (coding, weight)
+
+
+async def test_uyghur_quote_survives_the_pipeline(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(page_path(running_mirror, CHINESE_URL))
+    assert tree(html).xpath("//blockquote[@lang='ug'][@dir='rtl']")
+
+
+def test_reader_choices_parse_the_raw_query_as_aiohttp_does() -> None:
+    for raw in ["hl=ug&lite=1", "hl=%75%67&lite=0&page=3", "lite=1&lite=0&hl=xx", "page=2+", ""]:
+        request = make_mocked_request("GET", f"/s/cdt/?{raw}", headers={"Accept-Language": "ru"})
+        expected = Reader.from_request("/s/cdt/", request.query, "ru", lite_default=True)
+        choices = reader_choices(request.rel_url.raw_query_string, "ru", True)
+        assert replace(choices, path="/s/cdt/") == expected, raw
+
+
+def test_view_key_tells_every_view_apart() -> None:
+    readers = [
+        Reader.from_request("/", query, language, lite_default=False)
+        for query in [{}, {"hl": "ug"}, {"hl": "en"}, {"lite": "1"}, {"lite": "0"}]
+        for language in ["", "ug"]
+    ]
+    views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
+    assert len({view_key(reader) for reader in readers}) == len(views)
