@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,15 @@ async def run(installed: Installed, cwd: Path, *args: str) -> tuple[int, str, st
     out, err = await asyncio.wait_for(process.communicate(), 300)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+def test_the_wheel_holds_every_package_and_resource(installed: Installed) -> None:
+    """``packages`` is a list in pyproject.toml: a new sub-package must be added to it."""
+    held = set(zipfile.ZipFile(installed.wheel).namelist())
+    inits = {p.relative_to(ROOT).as_posix() for p in (ROOT / "mirror").rglob("__init__.py")}
+    assert inits <= held, inits - held
+    assert {"mirror/static/mirror.css", "mirror/static/favicon.svg"} <= held
+    assert "mirror/render/locale/ru/LC_MESSAGES/messages.po" in held
 
 
 def test_the_venv_imports_the_wheel_not_the_checkout(installed: Installed, empty_dir: Path) -> None:
