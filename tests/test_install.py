@@ -188,7 +188,9 @@ async def test_installed_mirror_refuses_to_start_without_its_stylesheet(
     kept = tmp_path / "mirror.css"
     shutil.move(stylesheet, kept)
     try:
-        code, printed, err = await run(installed, empty_dir, "serve")
+        # No config file: were the check skipped, serve would stop at once on that instead.
+        absent = str(tmp_path / "absent.toml")
+        code, printed, err = await run(installed, empty_dir, "serve", "--config", absent)
     finally:
         shutil.move(kept, stylesheet)
     assert code == 2
