@@ -22,6 +22,7 @@ from mirror.fetch.client import Fetcher
 from mirror.filterlists import UpdateResult, update_lists
 from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
+from mirror.resources import check as check_resources
 from mirror.settings import Config, load_config, public_url
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, open_store
@@ -125,6 +126,7 @@ def _date(text: str) -> datetime.datetime:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    check_resources()
     config = load_config(args.config)
     configure_logging()
     load_token_ring(config.server.data_dir, config.server.token_key)  # made once, before workers

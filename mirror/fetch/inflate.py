@@ -10,12 +10,18 @@ in reverse order, each layer with the same limit.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Callable
 from typing import Protocol
 
 import brotli
-from backports.zstd import ZstdDecompressor, ZstdError
+
+# zstd is in the standard library from 3.14 on; backports.zstd is the same module before.
+if sys.version_info >= (3, 14):
+    from compression.zstd import ZstdDecompressor, ZstdError
+else:
+    from backports.zstd import ZstdDecompressor, ZstdError
 
 
 class BodyTooLarge(Exception):

@@ -2,9 +2,10 @@
 
 The reader's language comes from an explicit ``?hl=`` parameter (a link, so it works
 without JavaScript and without cookies) or else from ``Accept-Language``. Catalogs are
-gettext ``.po`` files under ``mirror/locale``; Babel compiles them in memory the first
-time a language is used, so a fresh clone needs no build step and no ``.mo`` file can go
-stale. English is the source language and needs no catalog.
+gettext ``.po`` files under ``mirror/render/locale``, read through ``importlib.resources``
+(the wheel carries them); Babel compiles them in memory the first time a language is used,
+so a fresh clone needs no build step and no ``.mo`` file can go stale. English is the source
+language and needs no catalog.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,11 @@ from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
 from jinja2.ext import babel_extract
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+# The source tree, for ``make catalogs`` only (a developer's command that writes catalogs);
+# the running mirror reads catalogs through ``catalog`` and templates through Jinja's loader.
+SOURCE_DIR = Path(__file__).resolve().parent
+LOCALE_DIR = SOURCE_DIR / "locale"
+TEMPLATE_DIR = SOURCE_DIR / "templates"
 GETTEXT_FUNCTIONS = ("_", "gettext")
 DEFAULT = "en"
 
@@ -101,7 +106,9 @@ def choose(explicit: str | None, accept_language: str) -> tuple[Language, bool]:
 
 def catalog(language: Language) -> Catalog:
     """The parsed ``.po`` catalog of a language (not for English, the source language)."""
-    path = LOCALE_DIR / language.catalog_dir / "LC_MESSAGES" / "messages.po"
+    path = files("mirror.render").joinpath(
+        "locale", language.catalog_dir, "LC_MESSAGES", "messages.po"
+    )
     with path.open("rb") as handle:
         return read_po(handle, locale=language.catalog_dir)
 
@@ -141,7 +148,7 @@ def source_messages() -> list[str]:
     for template in sorted(TEMPLATE_DIR.iterdir()):
         with template.open("rb") as handle:
             found.extend(_singular(babel_extract(handle, GETTEXT_FUNCTIONS, [], {})))
-    for module in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+    for module in sorted(SOURCE_DIR.parent.rglob("*.py")):
         with module.open("rb") as handle:
             found.extend(
                 _singular(extract_python(handle, dict.fromkeys(GETTEXT_FUNCTIONS), [], {}))

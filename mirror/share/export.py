@@ -25,7 +25,6 @@ import hashlib
 import json
 import posixpath
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -42,14 +41,12 @@ from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
 from mirror.pipeline import read_page
 from mirror.render.html import environment
+from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.feeds import FeedError, FeedItem, read_items
 from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
 
 STATE_DIR = "exports"
-STATIC_FILES = [
-    Path(__file__).resolve().parents[2] / "static" / n for n in ("mirror.css", "favicon.svg")
-]
 IMAGE_SUFFIXES = {
     "image/png": ".png",
     "image/gif": ".gif",
@@ -360,8 +357,8 @@ class Exporter:
         feed = self._render("export_feed.xml", "feed.xml", entries=entries, bodies=bodies)
         self._write("feed.xml", feed)
         (self._out / "static").mkdir(parents=True, exist_ok=True)
-        for static in STATIC_FILES:
-            shutil.copyfile(static, self._out / "static" / static.name)
+        for name in static_names():
+            (self._out / "static" / name).write_bytes(static_bytes(name))
         self.report.pages = len(kept)
         self.report.images = len(media)
 

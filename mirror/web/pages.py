@@ -12,8 +12,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
+from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -33,6 +33,7 @@ from mirror.render.html import (
     render_home,
     render_site,
 )
+from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.download import (
     Download,
@@ -47,7 +48,6 @@ from mirror.transform.rewrite import rewrite_body
 from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
 from mirror.web.responses import Rendered, respond
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
 LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes on behind it
@@ -287,17 +287,16 @@ async def about(request: web.Request) -> web.Response:
     return html_page(render_about(reader_of(request), config.reader, config.sites))
 
 
-@cache
-def static_bytes(name: str) -> bytes:
-    """A static file's bytes, read once (the set of names is fixed by ``STATIC_TYPES``)."""
-    return (STATIC_DIR / name).read_bytes()
-
-
 async def static_file(request: web.Request) -> web.Response:
-    """Served from memory so the compression middleware can compress it."""
-    name = request.match_info["name"]
-    suffix = Path(name).suffix
-    if suffix not in STATIC_TYPES or name not in {p.name for p in STATIC_DIR.iterdir()}:
+    """Served from memory so the compression middleware can compress it; a name the package
+    does not hold is a 404, whatever the reason it is missing."""
+    return static_response(request.match_info["name"])
+
+
+def static_response(name: str) -> web.Response:
+    """A packaged static file by name (``/static/NAME``, and the favicon)."""
+    suffix = PurePosixPath(name).suffix
+    if suffix not in STATIC_TYPES or name not in static_names():
         raise NotFound
     return web.Response(
         body=static_bytes(name),

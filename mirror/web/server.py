@@ -193,11 +193,9 @@ async def image(request: web.Request) -> web.Response:
     )
 
 
-async def favicon(request: web.Request) -> web.FileResponse:
+async def favicon(request: web.Request) -> web.Response:
     """Browsers ask for it whatever the page says; answer rather than log a 404."""
-    return web.FileResponse(
-        pages.STATIC_DIR / "favicon.svg", headers={"Content-Type": "image/svg+xml"}
-    )
+    return pages.static_response("favicon.svg")
 
 
 async def healthz(request: web.Request) -> web.Response:

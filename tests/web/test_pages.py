@@ -8,9 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import feedparser
 import lxml.html
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from mirror import resources
 from mirror.links import Kind
 from mirror.render.html import Reader
 from mirror.web.pages import reader_choices, view_key
@@ -157,6 +159,35 @@ async def test_article_page_weighs_under_30_kb_compressed(running_mirror: Runnin
         weight += await wire_bytes(running_mirror, "/static/mirror.css", coding)
         print(f"article page + CSS, {coding}: {weight} bytes")
         assert weight <= WEIGHT_LIMIT, (coding, weight)
+
+
+async def test_static_files_and_favicon_are_served_with_their_types(
+    running_mirror: RunningMirror,
+) -> None:
+    for path, name, content_type in (
+        ("/static/mirror.css", "mirror.css", "text/css"),
+        ("/static/favicon.svg", "favicon.svg", "image/svg+xml"),
+        ("/favicon.ico", "favicon.svg", "image/svg+xml"),
+    ):
+        response, body = await running_mirror.get_bytes(path)
+        assert (response.status, response.content_type) == (200, content_type), path
+        assert body == resources.static_bytes(name)
+
+
+async def test_a_missing_static_file_is_a_404_never_a_500(
+    running_mirror: RunningMirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for path in ("/static/gone.css", "/static/__init__.py", "/static/..%2F..%2Fpyproject.toml"):
+        response, _ = await running_mirror.get(path)
+        assert response.status == 404, path
+    monkeypatch.setattr(resources, "STATIC", "mirror.nowhere")  # a wheel built without it
+    resources.static_names.cache_clear()
+    try:
+        for path in ("/static/mirror.css", "/favicon.ico"):
+            response, _ = await running_mirror.get(path)
+            assert response.status == 404, path
+    finally:
+        resources.static_names.cache_clear()
 
 
 async def test_uyghur_quote_survives_the_pipeline(running_mirror: RunningMirror) -> None:
