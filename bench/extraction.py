@@ -52,7 +52,10 @@ VARIANTS: dict[str, Sequence[Any]] = {
     "weak_share": (0.02, 0.1),
     "second_opinion_gain": (1.2, 2.0),
     "same_text": (0.8, 0.95),
+    "listing_items": (3, 8),
+    "listing_share": (0.4, 0.8),
     "continuations": (False,),
+    "left_out": (False,),
 }
 
 

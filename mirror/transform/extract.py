@@ -14,11 +14,12 @@ The body comes from, in order:
    the page is a front page or a listing, because a dropped article is worse than a noisy
    one.
 
-Ruby readings and ``<pre><code>`` that trafilatura flattens are put back
-(``mirror.transform.restore``), and right-to-left blocks get ``dir="rtl"``. Once its metadata is
-read, the page handed in loses what no reader sees (scripts but JSON-LD, styles, SVG,
-``noscript``, ``link`` and ``meta``): every extractor would drop them, and each of the
-page copies that trafilatura makes is then smaller.
+Formulas become their TeX as text before any extractor sees them, and ruby readings and
+``<pre><code>`` that trafilatura flattens are put back (``mirror.transform.restore``), and
+right-to-left blocks get ``dir="rtl"``. Once its metadata is read, the page handed in
+loses what no reader sees (scripts but JSON-LD, styles, SVG, ``noscript``, ``link`` and
+``meta``): every extractor would drop them, and each of the page copies that trafilatura
+makes is then smaller.
 """
 
 from __future__ import annotations
@@ -38,13 +39,27 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
+from mirror.transform.leftout import restore_left_out
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
-from mirror.transform.restore import restore_image_sizes, restore_ruby, untangle_code
+from mirror.transform.restore import (
+    formulas_as_text,
+    has_formulas,
+    restore_image_sizes,
+    restore_ruby,
+    untangle_code,
+)
 from mirror.transform.siterules import ReaderModeRules, SiteRule, packaged_rules
 from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
 from mirror.transform.tidy import STEPS as TIDY_STEPS
-from mirror.transform.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
+from mirror.transform.tidy import (
+    TEXT_BLOCKS,
+    drop_title_heading,
+    is_short_teaser,
+    link_density,
+    normal,
+    tidy,
+)
 
 PAGE_PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
@@ -78,10 +93,14 @@ class ExtractParams:
     left out, so a threshold that only fits the pages it was tuned on shows up there.
 
     ``min_chars``/``min_share``: below this many characters, or this share of the page's
-    visible text, the whole page is served. ``weak_chars``/``weak_share``: below these,
+    visible text, the whole page is served; so it is when ``listing_items`` short teasers
+    (list items that open with a link) hold ``listing_share`` of the body's text, as on
+    search results and archives. ``weak_chars``/``weak_share``: below these,
     trafilatura's pick is weak and readability-lxml is asked too; it wins with
     ``second_opinion_gain`` times the text, or ``same_text`` of it and more blocks.
-    ``continuations`` adds back story chunks; ``tidy_steps`` names the tidying steps run.
+    ``continuations`` adds back story chunks; ``left_out`` puts back blocks left out
+    between kept paragraphs (``mirror.transform.leftout``); ``tidy_steps`` names the
+    tidying steps run.
     """
 
     min_chars: int = 120
@@ -90,7 +109,10 @@ class ExtractParams:
     weak_share: float = 0.05
     second_opinion_gain: float = 1.5
     same_text: float = 0.9
+    listing_items: int = 5
+    listing_share: float = 0.6
     continuations: bool = True
+    left_out: bool = True
     tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
 
 
@@ -119,20 +141,24 @@ def extract_article(
     """The article's metadata and its body as a new element; ``page`` loses what no reader
     sees (the module's docstring says what)."""
     rule = (rules or packaged_rules()).for_url(url)
-    embeds = _embeds(page)
-    work = copy.deepcopy(page) if rule is not None or embeds else page
+    embeds, formulas = _embeds(page), has_formulas(page)
+    work = copy.deepcopy(page) if rule is not None or embeds or formulas else page
     if rule is not None:
         rule.strip_from(work)
     if embeds:
         _free_embeds(work)
+    if formulas:
+        formulas_as_text(work)
     meta = read_meta(work, url, rule)
     declared = declared_direction(page)
     _drop_unseen(work)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars, params)
     drop_title_heading(choice.body, meta.title)
-    full_page = _not_an_article(work, url, meta.kind) or _too_little(
-        choice.body, work, page_chars, params
+    full_page = (
+        _not_an_article(work, url, meta.kind)
+        or (rule is None and _teasers(choice.body, work, params))
+        or _too_little(choice.body, work, page_chars, params)
     )
     if full_page is not None:
         choice = full_page
@@ -189,8 +215,10 @@ def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) ->
                 second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
             )
     added = _add_continuations(work, body) if params.continuations else 0
+    restored = restore_left_out(work, body) if params.left_out else 0
     dropped = tidy(body, params.tidy_steps)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
+    how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
 
@@ -378,6 +406,22 @@ def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
     if teasers >= LISTING_TEASERS and not linked_data(work).headline:
         return _whole_page(work, f"full page: a listing of {teasers} articles")
     return None
+
+
+def _teasers(body: HtmlElement, work: HtmlElement, params: ExtractParams) -> Choice | None:
+    """The whole page when the body the heuristics chose is a list of teasers.
+
+    Search results, archives and tag pages carry no ``og:type`` or ``<article>`` teasers to
+    tell them by; what the heuristics keep of them is their list of results, each opening
+    with a linked headline. A roundup's items go on with a paragraph of story, so they are
+    too long to count.
+    """
+    items = [li for li in body.iter("li") if is_short_teaser(li)]
+    if len(items) < params.listing_items:
+        return None
+    if sum(map(_chars, items)) < params.listing_share * _chars(body):
+        return None
+    return _whole_page(work, f"full page: a list of {len(items)} teasers")
 
 
 def _whole_page(work: HtmlElement, how: str) -> Choice | None:

@@ -180,10 +180,12 @@ def _is_teaser(block: HtmlElement) -> bool:
     items = block.getparent()
     if block.tag != "li" or items is None or len(items) < TEASER_ITEMS:
         return False
-    return all(
-        _opens_with_link(item) and len(normal(item.text_content())) < TAIL_BLOCK_CHARS
-        for item in items
-    )
+    return all(is_short_teaser(item) for item in items)
+
+
+def is_short_teaser(item: HtmlElement) -> bool:
+    """A short block that opens with a link: another story's headline and a line of summary."""
+    return _opens_with_link(item) and len(normal(item.text_content())) < TAIL_BLOCK_CHARS
 
 
 def _opens_with_link(item: HtmlElement) -> bool:
