@@ -14,11 +14,12 @@ The body comes from, in order:
    the page is a front page or a listing, because a dropped article is worse than a noisy
    one.
 
-Ruby readings and ``<pre><code>`` that trafilatura flattens are put back
-(``mirror.transform.restore``), and right-to-left blocks get ``dir="rtl"``. Once its metadata is
-read, the page handed in loses what no reader sees (scripts but JSON-LD, styles, SVG,
-``noscript``, ``link`` and ``meta``): every extractor would drop them, and each of the
-page copies that trafilatura makes is then smaller.
+Formulas become their TeX as text before any extractor sees them, and ruby readings and
+``<pre><code>`` that trafilatura flattens are put back (``mirror.transform.restore``), and
+right-to-left blocks get ``dir="rtl"``. Once its metadata is read, the page handed in
+loses what no reader sees (scripts but JSON-LD, styles, SVG, ``noscript``, ``link`` and
+``meta``): every extractor would drop them, and each of the page copies that trafilatura
+makes is then smaller.
 """
 
 from __future__ import annotations
@@ -38,12 +39,27 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
+from mirror.transform.leftout import restore_left_out
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
-from mirror.transform.restore import restore_image_sizes, restore_ruby, untangle_code
+from mirror.transform.restore import (
+    formulas_as_text,
+    has_formulas,
+    restore_image_sizes,
+    restore_ruby,
+    untangle_code,
+)
 from mirror.transform.siterules import ReaderModeRules, SiteRule, packaged_rules
 from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
-from mirror.transform.tidy import TEXT_BLOCKS, drop_title_heading, link_density, normal, tidy
+from mirror.transform.tidy import STEPS as TIDY_STEPS
+from mirror.transform.tidy import (
+    TEXT_BLOCKS,
+    drop_title_heading,
+    is_short_teaser,
+    link_density,
+    normal,
+    tidy,
+)
 
 PAGE_PARSER = lxml.html.HTMLParser(
     remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
@@ -58,20 +74,49 @@ PAGE_PARSER.set_element_class_lookup(
         entity=lxml.html.HtmlEntity,
     )
 )
-MIN_CHARS = 120
-MIN_SHARE = 0.015
 PARAGRAPH_MIN_CHARS = 40
 CONTINUATION_DEPTH = 2
 MAX_LINK_DENSITY = 0.3
-WEAK_CHARS = 500
-WEAK_SHARE = 0.05
-SECOND_OPINION_GAIN = 1.5
-SAME_TEXT = 0.9
 WHOLE_PAGE_SHARE = 0.99
 LISTING_TEASERS = 3
 _EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
 _UNSEEN = ("style", "noscript", "svg", "link", "meta")
 _INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
+
+
+@dataclass(frozen=True)
+class ExtractParams:
+    """The reader's tunable choices, in one place so they can be measured honestly.
+
+    The defaults are what the reader does; ``bench/extraction.py --folds 5`` picks among
+    candidate values on four fifths of the benchmark pages and scores the pick on the fifth
+    left out, so a threshold that only fits the pages it was tuned on shows up there.
+
+    ``min_chars``/``min_share``: below this many characters, or this share of the page's
+    visible text, the whole page is served; so it is when ``listing_items`` short teasers
+    (list items that open with a link) hold ``listing_share`` of the body's text, as on
+    search results and archives. ``weak_chars``/``weak_share``: below these,
+    trafilatura's pick is weak and readability-lxml is asked too; it wins with
+    ``second_opinion_gain`` times the text, or ``same_text`` of it and more blocks.
+    ``continuations`` adds back story chunks; ``left_out`` puts back blocks left out
+    between kept paragraphs (``mirror.transform.leftout``); ``tidy_steps`` names the
+    tidying steps run.
+    """
+
+    min_chars: int = 120
+    min_share: float = 0.015
+    weak_chars: int = 500
+    weak_share: float = 0.05
+    second_opinion_gain: float = 1.5
+    same_text: float = 0.9
+    listing_items: int = 5
+    listing_share: float = 0.6
+    continuations: bool = True
+    left_out: bool = True
+    tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
+
+
+DEFAULT_PARAMS = ExtractParams()
 
 
 @dataclass(frozen=True)
@@ -88,24 +133,33 @@ def parse_page(text: str) -> HtmlElement:
 
 
 def extract_article(
-    page: HtmlElement, url: str, rules: ReaderModeRules | None = None
+    page: HtmlElement,
+    url: str,
+    rules: ReaderModeRules | None = None,
+    params: ExtractParams = DEFAULT_PARAMS,
 ) -> tuple[Article, HtmlElement]:
     """The article's metadata and its body as a new element; ``page`` loses what no reader
     sees (the module's docstring says what)."""
     rule = (rules or packaged_rules()).for_url(url)
-    embeds = _embeds(page)
-    work = copy.deepcopy(page) if rule is not None or embeds else page
+    embeds, formulas = _embeds(page), has_formulas(page)
+    work = copy.deepcopy(page) if rule is not None or embeds or formulas else page
     if rule is not None:
         rule.strip_from(work)
     if embeds:
         _free_embeds(work)
+    if formulas:
+        formulas_as_text(work)
     meta = read_meta(work, url, rule)
     declared = declared_direction(page)
     _drop_unseen(work)
     page_chars = _visible_chars(work)
-    choice = _by_rule(work, rule) or _by_heuristics(work, page_chars)
+    choice = _by_rule(work, rule) or _by_heuristics(work, page_chars, params)
     drop_title_heading(choice.body, meta.title)
-    full_page = _not_an_article(work, url, meta.kind) or _too_little(choice.body, work, page_chars)
+    full_page = (
+        _not_an_article(work, url, meta.kind)
+        or (rule is None and _teasers(choice.body, work, params))
+        or _too_little(choice.body, work, page_chars, params)
+    )
     if full_page is not None:
         choice = full_page
     restore_ruby(page, choice.body)
@@ -150,34 +204,38 @@ def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
     return Choice(pruned, how + ", pruned by trafilatura") if pruned is not None else None
 
 
-def _by_heuristics(work: HtmlElement, page_chars: int) -> Choice:
+def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) -> Choice:
     body = _trafilatura(work)
     kept = 0 if body is None else _chars(body)
     dump = kept >= WHOLE_PAGE_SHARE * page_chars > 0
-    if body is None or dump or _is_weak(kept, page_chars):
+    if body is None or dump or _is_weak(kept, page_chars, params):
         second = _readability(work)
-        if body is None or _better_second(second, body, dump):
+        if body is None or _better_second(second, body, dump, params):
             return Choice(
                 second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
             )
-    added = _add_continuations(work, body)
-    dropped = tidy(body)
+    added = _add_continuations(work, body) if params.continuations else 0
+    restored = restore_left_out(work, body) if params.left_out else 0
+    dropped = tidy(body, params.tidy_steps)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
+    how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
 
 
-def _better_second(second: HtmlElement, first: HtmlElement, dump: bool) -> bool:
+def _better_second(
+    second: HtmlElement, first: HtmlElement, dump: bool, params: ExtractParams
+) -> bool:
     """readability wins with clearly more text, or as much text and more structure, or
     any real text when trafilatura fell back to the whole page.
 
     trafilatura's last resort dumps the page's text, and on short pages flattens it into
     one paragraph.
     """
-    more, same = _chars(second), _chars(first) * SAME_TEXT
+    more, same = _chars(second), _chars(first) * params.same_text
     if dump:
-        return MIN_CHARS <= more < same
-    return more > SECOND_OPINION_GAIN * _chars(first) or (
+        return params.min_chars <= more < same
+    return more > params.second_opinion_gain * _chars(first) or (
         more >= same and _blocks(second) > _blocks(first)
     )
 
@@ -186,8 +244,8 @@ def _blocks(element: HtmlElement) -> int:
     return sum(1 for _ in element.iter(*TEXT_BLOCKS))
 
 
-def _is_weak(kept: int, page_chars: int) -> bool:
-    return kept < WEAK_CHARS or kept < WEAK_SHARE * page_chars
+def _is_weak(kept: int, page_chars: int, params: ExtractParams) -> bool:
+    return kept < params.weak_chars or kept < params.weak_share * page_chars
 
 
 def _readability(work: HtmlElement) -> HtmlElement:
@@ -324,10 +382,12 @@ def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
     return any(c is not child and c.tag not in _INVISIBLE for c in parent)
 
 
-def _too_little(body: HtmlElement, work: HtmlElement, page_chars: int) -> Choice | None:
+def _too_little(
+    body: HtmlElement, work: HtmlElement, page_chars: int, params: ExtractParams
+) -> Choice | None:
     """The whole page when the body holds a handful of words or a sliver of the page."""
     kept = _chars(body)
-    if kept >= MIN_CHARS and kept >= MIN_SHARE * page_chars:
+    if kept >= params.min_chars and kept >= params.min_share * page_chars:
         return None
     return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
 
@@ -346,6 +406,22 @@ def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
     if teasers >= LISTING_TEASERS and not linked_data(work).headline:
         return _whole_page(work, f"full page: a listing of {teasers} articles")
     return None
+
+
+def _teasers(body: HtmlElement, work: HtmlElement, params: ExtractParams) -> Choice | None:
+    """The whole page when the body the heuristics chose is a list of teasers.
+
+    Search results, archives and tag pages carry no ``og:type`` or ``<article>`` teasers to
+    tell them by; what the heuristics keep of them is their list of results, each opening
+    with a linked headline. A roundup's items go on with a paragraph of story, so they are
+    too long to count.
+    """
+    items = [li for li in body.iter("li") if is_short_teaser(li)]
+    if len(items) < params.listing_items:
+        return None
+    if sum(map(_chars, items)) < params.listing_share * _chars(body):
+        return None
+    return _whole_page(work, f"full page: a list of {len(items)} teasers")
 
 
 def _whole_page(work: HtmlElement, how: str) -> Choice | None:

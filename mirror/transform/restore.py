@@ -1,9 +1,15 @@
-"""Put back markup that the boilerplate heuristics flatten: ruby, code and image sizes.
+"""Put back markup that the boilerplate heuristics flatten: ruby, code, image sizes, formulas.
 
 trafilatura keeps a ruby's base text but drops the ``<rt>`` reading, so a Japanese or
 Chinese reader loses the pronunciation the author gave; it also nests ``<pre>`` inside
 ``<pre>`` for ``<pre><code>``; and it drops images' ``width``/``height``. These run on the
 extracted body, with the page as reference.
+
+Formulas are the exception, handled before extraction: MathJax's TeX sits in ``<script
+type="math/tex">``, which every extractor drops, and the sanitiser drops MathML whole (its
+namespace tricks are an XSS vector), so a sentence would lose its formula. Each becomes its
+TeX as plain text, between ``\\( \\)`` (or ``\\[ \\]`` for a displayed one), which
+readers of mathematics read and MathJax or KaTeX can typeset again.
 """
 
 from __future__ import annotations
@@ -12,6 +18,18 @@ import lxml.html
 from lxml.html import HtmlElement
 
 _READING = ("rt", "rp")
+_TEX = "application/x-tex"
+_MATH_SCRIPT = "math/tex"
+# How MathML's layout elements read in TeX, and how many children each takes.
+_LAYOUT = {
+    "msup": ("{0}^{{{1}}}", 2),
+    "msub": ("{0}_{{{1}}}", 2),
+    "msubsup": ("{0}_{{{1}}}^{{{2}}}", 3),
+    "mfrac": ("\\frac{{{0}}}{{{1}}}", 2),
+    "mroot": ("\\sqrt[{1}]{{{0}}}", 2),
+    "mover": ("\\overset{{{1}}}{{{0}}}", 2),
+    "munder": ("\\underset{{{1}}}{{{0}}}", 2),
+}
 
 
 def restore_ruby(page: HtmlElement, body: HtmlElement) -> int:
@@ -82,3 +100,60 @@ def _wrap_first(body: HtmlElement, base: str, ruby: HtmlElement) -> bool:
             owner.addnext(copy)
         return True
     return False
+
+
+def has_formulas(page: HtmlElement) -> bool:
+    """Whether the page holds MathML or MathJax's TeX scripts (lxml looks in C)."""
+    if page.find(".//math") is not None:
+        return True
+    return any(_MATH_SCRIPT in (s.get("type") or "") for s in page.iter("script"))
+
+
+def formulas_as_text(page: HtmlElement) -> int:
+    """Replace each formula (MathML, or MathJax's TeX script) with its TeX as text."""
+    replaced = 0
+    for script in list(page.iter("script")):
+        kind = script.get("type") or ""
+        if kind.startswith(_MATH_SCRIPT):
+            _as_text(script, script.text or "", "mode=display" in kind)
+            replaced += 1
+    for formula in list(page.iter("math")):
+        if formula.getparent() is None or any(a.tag == "math" for a in formula.iterancestors()):
+            continue
+        tex = formula.get("alttext") or _annotation(formula) or _linear(formula)
+        _as_text(formula, tex, formula.get("display") == "block")
+        replaced += 1
+    return replaced
+
+
+def _annotation(formula: HtmlElement) -> str:
+    for note in formula.iter("annotation"):
+        if note.get("encoding") == _TEX:
+            return (note.text or "").strip()
+    return ""
+
+
+def _linear(element: HtmlElement) -> str:
+    """Presentation MathML read as TeX: tokens as written, layouts as ``_LAYOUT`` says."""
+    tag = element.tag
+    if tag in ("annotation", "annotation-xml"):
+        return ""
+    parts = [_linear(child) for child in element if isinstance(child.tag, str)]
+    if tag == "semantics":
+        return parts[0] if parts else ""
+    if tag == "msqrt":
+        return "\\sqrt{" + "".join(parts) + "}"
+    layout, arity = _LAYOUT.get(str(tag), ("", 0))
+    if layout and len(parts) == arity:
+        return layout.format(*parts)
+    return (element.text or "").strip() + "".join(parts)
+
+
+def _as_text(element: HtmlElement, tex: str, display: bool) -> None:
+    opening, closing = ("\\[", "\\]") if display else ("\\(", "\\)")
+    span = lxml.html.Element("span")
+    span.text = f"{opening}{' '.join(tex.split())}{closing}"
+    span.tail = element.tail
+    parent = element.getparent()
+    if parent is not None:
+        parent.replace(element, span)

@@ -8,7 +8,7 @@ import lxml.html
 import pytest
 
 from mirror.fetch.decode import decode_html
-from mirror.transform.extract import extract_article, parse_page
+from mirror.transform.extract import ExtractParams, extract_article, parse_page
 from mirror.transform.siterules import ReaderModeRules
 from tests import paths
 from tests.conftest import ARTICLE_URL
@@ -184,6 +184,19 @@ def test_story_split_into_chunks_comes_whole() -> None:
     text = fold(body.text_content())
     assert_in_order(text, [f"First part {i}." for i in range(8)])
     assert_in_order(text, [f"Second part {i}." for i in range(4)])
+
+
+def test_params_turn_optional_rules_off() -> None:
+    paragraphs = "".join(f"<p>{PARA * 4}Part {i}.</p>" for i in range(6))
+    calls = "<p>Subscribe to our newsletter for the latest updates.</p>"
+    html = f"<html><body><article>{paragraphs}{calls}</article></body></html>"
+    url = "https://news.example/2019/calls"
+    _, body = extract_article(parse_page(html), url, params=ExtractParams())
+    assert "Subscribe" not in fold(body.text_content())
+    bare = ExtractParams(tidy_steps=frozenset())
+    article, body = extract_article(parse_page(html), url, params=bare)
+    assert "Subscribe to our newsletter" in fold(body.text_content())
+    assert "dropped" not in article.extracted_by
 
 
 def test_embedded_tweet_is_kept_as_a_quote() -> None:

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import lxml.html
 
-from mirror.transform.restore import restore_image_sizes, restore_ruby, untangle_code
+from mirror.transform.restore import (
+    formulas_as_text,
+    has_formulas,
+    restore_image_sizes,
+    restore_ruby,
+    untangle_code,
+)
 
 
 def _html(markup: str) -> lxml.html.HtmlElement:
@@ -66,3 +72,26 @@ def test_image_sizes_come_back_from_the_page() -> None:
     assert (a.get("width"), a.get("height")) == ("1024", "576")
     assert b.get("width") is None and b.get("height") is None
     assert (c.get("width"), c.get("height")) == ("20", None)
+
+
+def test_formulas_become_their_tex_as_text() -> None:
+    page = _html(
+        '<p>Area <math alttext="A = \\pi r^2"><mi>A</mi></math>, then '
+        '<math><semantics><mi>x</mi><annotation encoding="application/x-tex">x_1</annotation>'
+        '</semantics></math> and <script type="math/tex; mode=display">e^{i\\pi}</script>'
+        '<math display="block"><mfrac><mi>a</mi><msqrt><mn>2</mn></msqrt></mfrac></math>'
+        "<math><msubsup><mi>y</mi><mi>i</mi><mn>2</mn></msubsup></math> end.</p>"
+    )
+    assert has_formulas(page)
+    assert formulas_as_text(page) == 5
+    assert not has_formulas(page)
+    assert page.text_content() == (
+        "Area \\(A = \\pi r^2\\), then \\(x_1\\) and \\[e^{i\\pi}\\]"
+        "\\[\\frac{a}{\\sqrt{2}}\\]\\(y_{i}^{2}\\) end."
+    )
+
+
+def test_a_page_without_formulas_is_left_alone() -> None:
+    page = _html("<p>No <script>var math = 1;</script> formulas here.</p>")
+    assert not has_formulas(page)
+    assert formulas_as_text(page) == 0

@@ -146,3 +146,12 @@ def test_copies_of_a_caption_go_and_a_doubled_caption_is_written_once() -> None:
     assert text.count(caption) == 2
     assert f"{caption}Photo: A. Photographer" in text
     assert text.endswith(normal(STORY))
+
+
+def test_only_the_named_steps_run() -> None:
+    links = "".join(f"<li><a href='/{i}'>Other story {i}</a></li>" for i in range(4))
+    body = _body(f"<p>{STORY}</p><ul>{links}</ul><p>{STORY}</p>")
+    assert tidy(body, {"repeats", "tail_calls"}) == 0
+    assert "Other story 3" in _text(body)
+    assert tidy(body, {"link_lists"}) == 1
+    assert "Other story" not in _text(body)
