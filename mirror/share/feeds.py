@@ -55,7 +55,6 @@ SUMMARY_CHARS = 280
 ATOM_VERSIONS = frozenset({"atom01", "atom02", "atom03", "atom10"})
 RSS_TYPE = "application/rss+xml"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# What XML 1.0 cannot hold; a forgiving parse of a broken feed can still return it.
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 Parsed = Mapping[str, Any]  # feedparser's dictionaries: a feed, an entry, a text construct
@@ -115,7 +114,7 @@ def read_items(body: bytes, url: str = "") -> list[FeedItem]:
 
 def _item(entry: Parsed) -> FeedItem:
     return FeedItem(
-        title=_title(entry),
+        title=_words(entry.get("title_detail")),
         link=clean_url(entry.get("link", "")),
         published=_date(entry),
         summary=_plain(sanitise(_html(_summary(entry) or _content(entry)))),
@@ -136,13 +135,13 @@ def _html(construct: Parsed | None) -> str:
     """The HTML of a text construct (title, summary, content), whatever its type."""
     if construct is None:
         return ""
-    value = str(construct.get("value", ""))
+    value = _xml(str(construct.get("value", "")))
     return value if construct.get("type") in HTML_TYPES else html.escape(value)
 
 
-def _title(parsed: Parsed) -> str:
-    """A title as plain text: markup in titles is dropped, as feed readers show them as text."""
-    return _text(sanitise(_html(parsed.get("title_detail"))))
+def _words(construct: Parsed | None) -> str:
+    """A title or subtitle as plain text: feed readers show them as text, so markup goes."""
+    return _text(sanitise(_html(construct)))
 
 
 def _date(parsed: Parsed) -> datetime.datetime | None:
@@ -208,7 +207,12 @@ def republish(body: bytes, links: FeedLinks, site_url: str, feed_url: str) -> tu
 def _add(parent: etree._Element, tag: str, text: str, **attributes: str) -> None:
     """A child element holding ``text``; none when there is no text to hold."""
     if text:
-        etree.SubElement(parent, tag, attributes).text = NOT_XML.sub("", text)
+        etree.SubElement(parent, tag, attributes).text = _xml(text)
+
+
+def _xml(text: str) -> str:
+    """``text`` without what XML cannot hold, which a forgiving parse can return."""
+    return NOT_XML.sub("", text)
 
 
 def _identity(parsed: Parsed, links: FeedLinks, fallback: str = "") -> str:
@@ -236,9 +240,9 @@ def _rss(parsed: Parsed, links: FeedLinks, site_url: str, feed_url: str) -> etre
     root = etree.Element("rss", version="2.0", nsmap={"atom": ATOM, "content": CONTENT, "dc": DC})
     channel = etree.SubElement(root, "channel")
     etree.SubElement(channel, f"{{{ATOM}}}link", href=feed_url, rel="self", type=RSS_TYPE)
-    _add(channel, "title", _title(feed) or site_url)
+    _add(channel, "title", _words(feed.get("title_detail")) or site_url)
     _add(channel, "link", site_url)
-    _add(channel, "description", _text(_html(feed.get("subtitle_detail"))))
+    _add(channel, "description", _words(feed.get("subtitle_detail")))
     _add(channel, "language", str(feed.get("language") or ""))
     _add(channel, "lastBuildDate", _rfc822(_moment(feed, "updated")))
     for entry in parsed["entries"]:
@@ -249,7 +253,7 @@ def _rss(parsed: Parsed, links: FeedLinks, site_url: str, feed_url: str) -> etre
 def _rss_item(item: etree._Element, entry: Parsed, links: FeedLinks) -> None:
     link = str(entry.get("link", ""))
     page = links.page(link)
-    _add(item, "title", _title(entry))
+    _add(item, "title", _words(entry.get("title_detail")))
     _add(item, "link", page)
     _add(item, "guid", _identity(entry, links), isPermaLink="false")
     _add(item, "pubDate", _rfc822(_date(entry)))
@@ -266,8 +270,8 @@ def _atom(parsed: Parsed, links: FeedLinks, site_url: str, feed_url: str) -> etr
     etree.SubElement(root, f"{{{ATOM}}}link", href=site_url, rel="alternate")
     etree.SubElement(root, f"{{{ATOM}}}link", href=feed_url, rel="self")
     _add(root, f"{{{ATOM}}}id", _identity(feed, links, site_url))
-    _add(root, f"{{{ATOM}}}title", _title(feed) or site_url)
-    _add(root, f"{{{ATOM}}}subtitle", _text(_html(feed.get("subtitle_detail"))))
+    _add(root, f"{{{ATOM}}}title", _words(feed.get("title_detail")) or site_url)
+    _add(root, f"{{{ATOM}}}subtitle", _words(feed.get("subtitle_detail")))
     _add(root, f"{{{ATOM}}}updated", _iso(_moment(feed, "updated") or _moment(feed, "published")))
     for entry in parsed["entries"]:
         _atom_entry(etree.SubElement(root, f"{{{ATOM}}}entry"), entry, links)
@@ -278,15 +282,16 @@ def _atom_entry(element: etree._Element, entry: Parsed, links: FeedLinks) -> Non
     link = str(entry.get("link", ""))
     page = links.page(link)
     _add(element, f"{{{ATOM}}}id", _identity(entry, links))
-    _add(element, f"{{{ATOM}}}title", _title(entry))
+    _add(element, f"{{{ATOM}}}title", _words(entry.get("title_detail")))
     _add(element, f"{{{ATOM}}}updated", _iso(_moment(entry, "updated") or _date(entry)))
     _add(element, f"{{{ATOM}}}published", _iso(_moment(entry, "published")))
     if entry.get("author"):
-        _add(etree.SubElement(element, f"{{{ATOM}}}author"), f"{{{ATOM}}}name", entry["author"])
+        author = etree.SubElement(element, f"{{{ATOM}}}author")
+        _add(author, f"{{{ATOM}}}name", str(entry["author"]))
     if page:
-        etree.SubElement(element, f"{{{ATOM}}}link", href=page, rel="alternate")
+        etree.SubElement(element, f"{{{ATOM}}}link", href=_xml(page), rel="alternate")
     for tag in entry.get("tags", []):
         if tag.get("term"):
-            etree.SubElement(element, f"{{{ATOM}}}category", term=str(tag["term"]))
+            etree.SubElement(element, f"{{{ATOM}}}category", term=_xml(str(tag["term"])))
     _add(element, f"{{{ATOM}}}summary", _cleaned(_summary(entry), link, links), type="html")
     _add(element, f"{{{ATOM}}}content", _cleaned(_content(entry), link, links), type="html")
