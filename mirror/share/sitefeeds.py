@@ -79,7 +79,7 @@ class SiteFeeds:
             fetching.add_done_callback(_retrieve)
             try:
                 body = await asyncio.wait_for(asyncio.shield(fetching), wait)
-                for item in read_items(body):
+                for item in read_items(body, url):
                     items.setdefault(item.link, item)
             except (MirrorError, FeedError, TimeoutError):
                 failed = True

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import datetime
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import feedparser
+import lxml.html
 import pytest
 
 from mirror.links import Kind
 from mirror.share.feeds import FeedError, FeedLinks, read_items, republish
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_PATH
 from tests.feed_fixtures import ATOM_FEED, MIRROR_BASE, link_builder
-from tests.paths import CDT
+from tests.paths import CDT, FIXTURES
 
 CDT_FEED = (CDT / "feed.xml").read_bytes()
 TRACKERS = ("stats.wp.com", "google-analytics", "utm_", "<script", "onclick")
@@ -140,3 +145,183 @@ def test_feed_items_rss_atom_and_hostile_xml() -> None:
     assert [i.title for i in read_items(entity)] == ["&x;"]  # never expanded, never fetched
     with pytest.raises(FeedError):
         read_items(b"<not xml")
+
+
+FEEDS = FIXTURES / "feeds"
+NEWS = {"news.example"}
+
+
+def news_links() -> FeedLinks:
+    return FeedLinks(MIRROR_BASE, link_builder(), lambda url: urlsplit(url).hostname in NEWS)
+
+
+def republished(name: str) -> tuple[feedparser.FeedParserDict, bytes]:
+    out, _ = republish((FEEDS / name).read_bytes(), news_links(), MIRROR_BASE + "/s/n/", "/f")
+    result = feedparser.parse(out)
+    assert not result.bozo, result.get("bozo_exception")
+    return result, out
+
+
+def opened(url: str, kind: Kind = Kind.PAGE) -> str:
+    """The origin URL behind a mirror URL, which must be one."""
+    assert url.startswith(f"{MIRROR_BASE}/{kind.value}/"), url
+    return link_builder().open(url.rsplit("/", 1)[1], kind)
+
+
+def entry_html(entry: feedparser.FeedParserDict) -> lxml.html.HtmlElement:
+    """An entry's summary and content, in one tree."""
+    constructs = [*entry.get("content", []), entry.get("summary_detail", {})]
+    html = " ".join(c.get("value", "") for c in constructs)
+    return lxml.html.fragment_fromstring(html, create_parent="div")
+
+
+def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=datetime.UTC)
+
+
+def test_rss1_rdf_items_are_read() -> None:
+    items = read_items((FEEDS / "rss1.rdf").read_bytes())
+    assert [(i.title, i.link, i.published) for i in items] == [
+        ("Harbour reopens", "https://news.example/2024/06/harbour?id=7", utc(2024, 6, 3, 5, 30)),
+        ("River levels fall", "https://news.example/2024/06/river", utc(2024, 6, 2, 18)),
+    ]
+    assert items[0].summary == "Ships return to the harbour."
+
+
+def test_rss1_rdf_is_republished_as_clean_rss2() -> None:
+    result, out = republished("rss1.rdf")
+    assert result.version == "rss20"
+    first = result.entries[0]
+    assert opened(first.link) == "https://news.example/2024/06/harbour?id=7"
+    assert opened(first.id) == "https://news.example/2024/06/harbour"
+    html = entry_html(first)
+    assert html.xpath("string(.//b)") == "return"
+    assert [opened(href) for href in html.xpath(".//a/@href")] == [
+        "https://news.example/2024/06/river"
+    ]
+    for mark in (b"track()", b"steal()", b"stats.wp.com", b"news.example/"):
+        assert mark not in out, mark
+
+
+def test_atom_html_and_xhtml_content_resolve_against_xml_base() -> None:
+    items = read_items((FEEDS / "atom-base.xml").read_bytes())
+    assert [(i.title, i.link, i.published) for i in items] == [
+        ("Talks resume & stall", "https://news.example/2024/06/talks", utc(2024, 6, 4, 13, 15)),
+        ("Quiet border", "https://news.example/world/border", utc(2024, 6, 3, 10)),
+    ]
+    assert [i.summary for i in items] == ["Negotiators met again.", "See the map"]
+    result, out = republished("atom-base.xml")
+    assert result.version == "atom10"
+    talks, border = (entry_html(e) for e in result.entries)
+    assert {opened(href) for href in talks.xpath(".//a/@href")} == {
+        "https://news.example/2024/06/day-two"
+    }
+    [image] = talks.xpath(".//img/@src")
+    assert opened(image, Kind.IMAGE) == "https://news.example/2024/06/img/table.jpg"
+    assert [opened(href) for href in border.xpath(".//a/@href")] == [
+        "https://news.example/maps/north.html"
+    ]
+    assert result.entries[0].title == "Talks resume & stall"
+    for mark in (b"alert(", b"onmouseover", b"google-analytics", b"<iframe", b"cdn.example"):
+        assert mark not in out, mark
+
+
+def test_broken_xml_still_gives_its_items() -> None:
+    items = read_items((FEEDS / "broken.xml").read_bytes())
+    assert [(i.title, i.link, i.published) for i in items] == [
+        ("Fish & chips prices rise", "https://news.example/2024/06/fish", utc(2024, 6, 3, 7, 30)),
+        ("Second item survives", "https://news.example/2024/06/second", utc(2024, 6, 2, 7, 30)),
+    ]
+    assert items[0].summary == "Prices rose again.Cod is dearer"
+    result, out = republished("broken.xml")
+    assert result.feed.title == "Tom & Jerry's News"
+    assert "<b>dearer</b>" in result.entries[0].summary
+    for mark in (b"track()", b"stats.wp.com", b"utm_"):
+        assert mark not in out, mark
+
+
+def test_bytes_in_another_encoding_than_declared_are_read() -> None:
+    [item] = read_items((FEEDS / "cp1252.xml").read_bytes())
+    assert item.title == "Cafés réouvrent – enfin"
+    assert item.summary == "À Paris."
+    assert item.published == utc(2024, 6, 1, 8)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<rss version="2.0"><channel><title>Bell\x07</title><item><title>Form\x0cfeed</title>'
+        b"<link>https://other.example/a\x01b</link><category>c\x01at</category></item>"
+        b"</channel></rss>",
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Bell\x07</title><entry>'
+        b'<title>Form\x0cfeed</title><link href="https://other.example/a\x01b"/>'
+        b'<category term="c\x01at"/></entry></feed>',
+    ],
+    ids=["rss", "atom"],
+)
+def test_characters_xml_cannot_hold_are_dropped(body: bytes) -> None:
+    assert [i.title for i in read_items(body)] == ["Formfeed"]
+    result = feedparser.parse(republish(body, news_links(), MIRROR_BASE, "/f")[0])
+    assert not result.bozo, result.get("bozo_exception")
+    [entry] = result.entries
+    assert (result.feed.title, entry.title) == ("Bell", "Formfeed")
+    assert (entry.link, entry.tags[0].term) == ("https://other.example/ab", "cat")
+
+
+def test_relative_links_resolve_against_the_feed_address() -> None:
+    body = b'<rss version="2.0"><channel><item><link>../2024/a</link></item></channel></rss>'
+    [item] = read_items(body, "https://news.example/feeds/all.xml")
+    assert item.link == "https://news.example/2024/a"
+
+
+def test_feed_bytes_are_never_taken_for_a_file_name(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(CDT_FEED)
+    with pytest.raises(FeedError):
+        read_items(str(feed).encode())
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers with a DTD that would define the entities, and notes every request."""
+
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = b'<!ENTITY leak "FETCHED">'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: requests are counted, not logged."""
+
+
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Recorder.asked.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# feedparser deletes a DOCTYPE that starts a line; after the XML declaration only the XML
+# parser's settings keep its DTD and entities unread.
+@pytest.mark.parametrize("padding", [b"", b"\n"], ids=["after-declaration", "own-line"])
+def test_feeds_never_fetch_dtds_or_entities(recorder: str, padding: bytes) -> None:
+    body = (
+        b'<?xml version="1.0"?>' + padding + b"<!DOCTYPE rss SYSTEM "
+        b'"' + recorder.encode() + b'/dtd" [<!ENTITY % ext SYSTEM "' + recorder.encode() + b'/pe">'
+        b'%ext; <!ENTITY out SYSTEM "' + recorder.encode() + b'/ge">]>'
+        b'<rss version="2.0"><channel><title>&out;&leak;</title><item><title>A &out;</title>'
+        b"<link>https://news.example/a</link></item></channel></rss>"
+    )
+    items = read_items(body)
+    out, _ = republish(body, news_links(), MIRROR_BASE, "/f")
+    assert [i.link for i in items] == ["https://news.example/a"]
+    assert "FETCHED" not in items[0].title and b"FETCHED" not in out
+    assert Recorder.asked == []
