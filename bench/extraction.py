@@ -3,14 +3,13 @@
     .venv/bin/python bench/extraction.py [--repeat 3] [--limit N]
 
 Scores our extractor (``mirror.transform.extract``, in-process: parse → extract → serialise),
-the same
-through the whole pure pipeline (``process_page``: decode → extract → strip → sanitise),
-trafilatura alone (``include_comments=False``, as in the benchmark table) and
+the same through the whole pure pipeline (``process_page``: decode → extract → strip →
+sanitise), trafilatura alone (``include_comments=False``, as in the benchmark table) and
 readability-lxml's ``summary()`` with the benchmark's own metric, imported from
-``../shared/bench/extract_eval.py``. Pages are run interleaved (every extractor on a page
-before the next page) and each timing is the fastest of ``--repeat`` runs, so a busy machine
-slows all of them alike. Prints a Markdown table and the ratio of our median time to
-trafilatura's.
+``extract_eval.py`` beside the pages (``../shared/bench/``; ``bench/data.py`` says where).
+Pages are run interleaved (every extractor on a page before the next page) and each timing
+is the fastest of ``--repeat`` runs, so a busy machine slows all of them alike. Prints a
+Markdown table and the ratio of our median time to trafilatura's.
 """
 
 from __future__ import annotations
@@ -21,25 +20,25 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 
 import lxml.html
 import readability
 import trafilatura
+from data import bench_data
 
 from mirror.pipeline import read_page
 from mirror.transform.extract import extract_article, parse_page
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 Extractor = Callable[[str, str], str]
 
 
 def _evaluator() -> ModuleType:
-    path = SHARED / "bench" / "extract_eval.py"
+    """The shared folder's scoring tool, beside the pages as in ``shared/bench/``: not ours."""
+    path = bench_data().parent / "extract_eval.py"
     spec = importlib.util.spec_from_file_location("extract_eval", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path}")
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the scoring tool {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules["extract_eval"] = module
     spec.loader.exec_module(module)
@@ -88,7 +87,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N pages")
     args = parser.parse_args()
     evaluator = _evaluator()
-    pages = list(evaluator.load_scrapinghub(SHARED / "bench" / "extraction"))[: args.limit]
+    pages = list(evaluator.load_scrapinghub(bench_data()))[: args.limit]
     scores: dict[str, list[object]] = {name: [] for name in EXTRACTORS}
     times: dict[str, list[float]] = {name: [] for name in EXTRACTORS}
     for n, page in enumerate(pages, 1):
