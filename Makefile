@@ -45,5 +45,15 @@ test: lint typecheck unit
 catalogs: $(VENV)/.installed-runtime
 	$(BIN)/python -m mirror.render.i18n
 
+# The benchmark pages (publishers' copyright, never in the repository) where the tests and
+# bench/ read them: fetched from the upstream repository at a pinned commit when absent.
+MIRROR_BENCH_DATA ?= ../shared/bench/extraction
+BENCH_DATA_COMMIT := 4a3bc979f76c0df73cb95fe272e2fc1b96f9f010
+BENCH_DATA_URL ?= https://github.com/scrapinghub/article-extraction-benchmark/archive/$(BENCH_DATA_COMMIT).tar.gz
+
+.PHONY: bench-data
+bench-data:
+	$(PYTHON) scripts/bench-data.py $(MIRROR_BENCH_DATA) $(BENCH_DATA_URL)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -24,14 +24,13 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from data import CDT_ARTICLE
 
 from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.links import Kind
 from mirror.settings import load_config
 from mirror.web.server import LINKS, create_app
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ARTICLE = SHARED / "fixtures" / "cdt" / "article.html"
 HOST = "bench-origin.test"
 URL = f"http://{HOST}/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
 ORIGIN_DELAY = 0.2
@@ -49,7 +48,7 @@ async def start(app: web.Application) -> tuple[web.AppRunner, int]:
 
 async def run(readers: int) -> int:
     hits: Counter[str] = Counter()
-    body = ARTICLE.read_bytes()
+    body = CDT_ARTICLE.read_bytes()
 
     async def article(request: web.Request) -> web.Response:
         hits[request.path] += 1

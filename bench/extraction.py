@@ -6,8 +6,7 @@ Scores our extractor (``mirror.transform.extract``, in-process: parse → extrac
 the same through the whole pure pipeline (``process_page``: decode → extract → strip →
 sanitise), trafilatura alone (``include_comments=False``, as in the benchmark table) and
 readability-lxml's ``summary()`` with the benchmark's own metric, imported from
-``extract_eval.py`` beside the pages (``MIRROR_BENCH_DATA``, default
-``../shared/bench/extraction``). Pages are run interleaved (every extractor on a page before
+``extract_eval.py`` beside the pages (``../shared/bench/``; ``bench/data.py`` says where). Pages are run interleaved (every extractor on a page before
 the next page) and each timing is the fastest of ``--repeat`` runs, so a busy machine slows
 all of them alike. Prints a Markdown table and the ratio of our median time to
 trafilatura's.
@@ -23,25 +22,22 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import lxml.html
 import readability
 import trafilatura
+from data import bench_data
 
 from mirror.pipeline import read_page
 from mirror.transform.extract import DEFAULT_PARAMS, ExtractParams, extract_article, parse_page
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("MIRROR_BENCH_DATA", ROOT.parent / "shared/bench/extraction"))
 Extractor = Callable[[str, str], str]
 OURS = "mirror (extract_article)"
 # Each tunable choice moved one step either way from its default; optional rules left out.
@@ -60,10 +56,11 @@ VARIANTS: dict[str, Sequence[Any]] = {
 
 
 def _evaluator() -> ModuleType:
-    path = DATA.parent / "extract_eval.py"
+    """The shared folder's scoring tool, beside the pages as in ``shared/bench/``: not ours."""
+    path = bench_data().parent / "extract_eval.py"
     spec = importlib.util.spec_from_file_location("extract_eval", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path}")
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the scoring tool {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules["extract_eval"] = module
     spec.loader.exec_module(module)
@@ -131,7 +128,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=0, help="cross-validate over K folds")
     args = parser.parse_args()
     evaluator = _evaluator()
-    pages = list(evaluator.load_scrapinghub(DATA))[: args.limit]
+    pages = list(evaluator.load_scrapinghub(bench_data()))[: args.limit]
     scores: dict[str, list[Any]] = {name: [] for name in EXTRACTORS}
     times: dict[str, list[float]] = {name: [] for name in EXTRACTORS}
     for n, page in enumerate(pages, 1):

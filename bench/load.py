@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
+from data import CDT_ARTICLE
 
 from mirror.article import StoredPage
 from mirror.keys import load_cache_key, load_token_ring
@@ -44,8 +45,6 @@ from mirror.pipeline import read_page
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ARTICLE = SHARED / "fixtures" / "cdt" / "article.html"
 ARTICLE_URL = (
     "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
 )
@@ -192,7 +191,7 @@ def write_config(directory: Path, workers: int) -> Path:
 
 async def store_articles(data_dir: Path, urls: list[str]) -> None:
     """Store the CDT article (fresh) under each URL, as if fetched a moment ago."""
-    article = read_page(ARTICLE.read_bytes(), "utf-8", ARTICLE_URL)
+    article = read_page(CDT_ARTICLE.read_bytes(), "utf-8", ARTICLE_URL)
     store = SqliteStore(data_dir / "cache.sqlite3", 1 << 31, 0)
     async with PageCache(store, load_cache_key(data_dir)) as cache:
         for number, url in enumerate(urls):

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/loop_lag.py [--limit-ms 50]
 
-The 181 pages of ``../shared/bench/extraction/pages`` are served gzip-compressed and with no
-charset in the header (so decoding does its whole WHATWG sniffing) by an origin in another
+The 181 benchmark pages (``bench/data.py`` says where) are served gzip-compressed and with
+no charset in the header (so decoding does its whole WHATWG sniffing) by an origin in another
 process, each under its own host name (181 ``connect_to`` pins to one loopback port), and
 fetched all at once by one ``Fetcher`` and decoded as the pipeline decodes
 (``decode_html`` in a worker thread). A ticker measures how late the loop wakes it every
@@ -27,18 +27,22 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 
 from aiohttp import web
+from data import bench_data
 
 from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.decode import decode_html
 from mirror.settings import ConnectPin, load_config
 
-PAGES = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction" / "pages"
 TICK = 0.005
+
+
+def pages() -> list[Path]:
+    return sorted((bench_data() / "pages").glob("*.html"))
 
 
 def serve_pages(ports: Queue[int]) -> None:
     """The origin process: every page at /<name>, gzip-compressed once up front."""
-    bodies = {p.name: gzip.compress(p.read_bytes()) for p in sorted(PAGES.glob("*.html"))}
+    bodies = {p.name: gzip.compress(p.read_bytes()) for p in pages()}
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(
@@ -105,7 +109,7 @@ async def fetch_and_decode(fetcher: Fetcher, url: str) -> int:
 
 
 async def run(port: int, limit_ms: float) -> int:
-    names = [p.name for p in sorted(PAGES.glob("*.html"))]
+    names = [p.name for p in pages()]
     hosts = [f"p{i}.bench.test" for i in range(len(names))]
     fetch = replace(
         load_config(None, environ={}).fetch,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import trafilatura
+from data import bench_data
 
 from mirror.fetch.decode import decode_html
 from mirror.keys import KeyRing
@@ -33,7 +34,6 @@ from mirror.transform.filters import StripRules, build_engine, list_texts
 from mirror.transform.page import clean_body, prepare_page
 from mirror.transform.rewrite import rewrite_body
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction"
 STAGES = ("prepare", "extract", "clean", "rewrite")
 
 
@@ -85,8 +85,9 @@ def main() -> None:
     texts = list_texts(None) + [p.read_text("utf-8") for p in args.lists]
     rules = StripRules(build_engine(texts))
     links = LinkBuilder(KeyRing.of([secrets.token_bytes(64)]))
-    truth = json.loads((BENCH / "ground-truth.json").read_text("utf-8"))
-    pages = sorted((BENCH / "pages").glob("*.html"))
+    bench = bench_data()
+    truth = json.loads((bench / "ground-truth.json").read_text("utf-8"))
+    pages = sorted((bench / "pages").glob("*.html"))
     totals: list[float] = []
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     trafilatura_alone: list[float] = []

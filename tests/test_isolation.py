@@ -1,6 +1,6 @@
 """Twenty real news pages through the mirror, in real Chromium: only the mirror is asked.
 
-The pages (``../shared/bench/extraction/pages``) are served at their real URLs by a local
+The benchmark pages (``paths.bench_data()``) are served at their real URLs by a local
 origin, over TLS and plain HTTP, with every host they name pinned to it (``connect_to``),
 so the mirror's fetches never leave the machine and the browser's requests are the only
 thing measured. With JavaScript on and off, every request must go to the mirror.
@@ -30,7 +30,6 @@ from tests import paths
 from tests.browser import chromium, visit
 from tests.conftest import start_site, tiny_png
 
-BENCH = paths.BENCH_DATA
 PAGE_COUNT = 20
 _HOST = re.compile(rb"(?:https?:)?//([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,24})(?![a-z0-9.-])", re.I)
 
@@ -43,9 +42,10 @@ class RealPage:
 
 def real_pages() -> list[RealPage]:
     """Twenty pages spread over the set (every ninth, by name)."""
-    truth = json.loads((BENCH / "ground-truth.json").read_text("utf-8"))
-    paths = sorted((BENCH / "pages").glob("*.html"))[::9][:PAGE_COUNT]
-    return [RealPage(truth[p.stem]["url"], p.read_bytes()) for p in paths]
+    bench = paths.bench_data()
+    truth = json.loads((bench / "ground-truth.json").read_text("utf-8"))
+    chosen = sorted((bench / "pages").glob("*.html"))[::9][:PAGE_COUNT]
+    return [RealPage(truth[p.stem]["url"], p.read_bytes()) for p in chosen]
 
 
 def hosts_named(pages: list[RealPage]) -> set[str]:

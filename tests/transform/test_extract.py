@@ -16,7 +16,6 @@ from tests.paths import CDT
 from tests.text_checks import assert_in_order, fold
 
 CHINESE_URL = "https://chinadigitaltimes.net/chinese/2018/11/xinjiang-families/"
-BENCH = paths.BENCH_DATA
 GOLDEN = paths.GOLDEN / "extract"
 # Benchmark pages whose structure is pinned: a recipe (headings, lists, figure), a game
 # report (tables, embedded tweets as blockquotes, lists) and a guide (many headings).
@@ -267,9 +266,10 @@ def _outline(body: lxml.html.HtmlElement) -> str:
 
 @pytest.mark.parametrize("prefix", sorted(GOLDEN_PAGES))
 def test_benchmark_page_structure_matches_golden(prefix: str) -> None:
-    truth = __import__("json").loads((BENCH / "ground-truth.json").read_text("utf-8"))
+    bench = paths.bench_data()
+    truth = __import__("json").loads((bench / "ground-truth.json").read_text("utf-8"))
     page_id = next(k for k in truth if k.startswith(prefix))
-    html = (BENCH / "pages" / f"{page_id}.html").read_bytes().decode("utf-8-sig")
+    html = (bench / "pages" / f"{page_id}.html").read_bytes().decode("utf-8-sig")
     _, body = _extract(html, truth[page_id]["url"])
     outline = _outline(body)
     golden = GOLDEN / f"{GOLDEN_PAGES[prefix]}.outline"

@@ -1,11 +1,11 @@
 """Golden pairs for the transforms: origin page → the mirror's output for its whole body.
 
-Input pages are read from ``../shared`` (never copied here); the expected outputs in
-``tests/golden/`` are ours. The whole ``<body>`` goes through every stage but extraction
-(which issue-specific extractors may change): promote lazy images, absolutize, strip the
-page with the built-in rules, strip the body, sanitise, rewrite with a fixed token key.
-After an intended change, regenerate with ``MIRROR_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
-and read the diff.
+Inputs are the CDT fixture and benchmark pages, read from ``paths.bench_data()`` when a test
+runs (never copied here); the expected outputs in ``tests/golden/`` are ours. The whole
+``<body>`` goes through every stage but extraction (which issue-specific extractors may
+change): promote lazy images, absolutize, strip the page with the built-in rules, strip the
+body, sanitise, rewrite with a fixed token key. After an intended change, regenerate with
+``MIRROR_UPDATE_GOLDEN=1 pytest tests/transform/test_golden.py`` and read the diff.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from tests.conftest import ARTICLE_URL
 from tests.paths import CDT
 
 GOLDEN = paths.GOLDEN
-PAGES = paths.BENCH_DATA / "pages"
 REAL_PAGES = {
     "panarmenian": "d90bda7ed14d",
     "mspoweruser": "aade2ec8d1e7",
@@ -54,15 +53,14 @@ RULES = StripRules(
 )
 
 
-def real_page(prefix: str) -> tuple[bytes, str]:
-    (path,) = PAGES.glob(f"{prefix}*.html")
-    truth = json.loads((PAGES.parent / "ground-truth.json").read_text("utf-8"))
+def source(name: str) -> tuple[bytes, str]:
+    """The named input page and its URL: the CDT fixture, or a benchmark page."""
+    if name == "cdt":
+        return (CDT / "article.html").read_bytes(), ARTICLE_URL
+    bench = paths.bench_data()
+    (path,) = (bench / "pages").glob(f"{REAL_PAGES[name]}*.html")
+    truth = json.loads((bench / "ground-truth.json").read_text("utf-8"))
     return path.read_bytes(), truth[path.stem]["url"]
-
-
-def inputs() -> dict[str, tuple[bytes, str]]:
-    pages = {name: real_page(prefix) for name, prefix in REAL_PAGES.items()}
-    return {"cdt": ((CDT / "article.html").read_bytes(), ARTICLE_URL), **pages}
 
 
 def transform(raw: bytes, url: str, links: LinkBuilder) -> tuple[str, str]:
@@ -75,9 +73,9 @@ def transform(raw: bytes, url: str, links: LinkBuilder) -> tuple[str, str]:
     return clean, rewrite_body(clean, links, lambda u: u.split("/")[2:3] == [same_site])
 
 
-@pytest.mark.parametrize(("name", "source"), inputs().items(), ids=list(inputs()))
-def test_golden(name: str, source: tuple[bytes, str]) -> None:
-    clean, output = transform(*source, ReadableLinks(KEYS))
+@pytest.mark.parametrize("name", ["cdt", *REAL_PAGES])
+def test_golden(name: str) -> None:
+    clean, output = transform(*source(name), ReadableLinks(KEYS))
     golden = GOLDEN / f"{name}.html"
     if os.environ.get("MIRROR_UPDATE_GOLDEN"):
         golden.write_text(output, "utf-8")
