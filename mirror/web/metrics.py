@@ -32,11 +32,12 @@ Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
 
 def route_of(request: BaseRequest) -> str:
     """The template of the route that matched (``/m/{token}``), never the concrete path; for
-    a request answered before routing (``mirror.web.frontdoor``), the template it set."""
+    a request answered before routing (``mirror.web.frontdoor``), the template it set; for
+    one aiohttp refused before routing (malformed), none: its ``match_info`` would assert."""
     answered = request.get(ROUTE_KEY)
     if answered is not None:
         return str(answered)
-    if not isinstance(request, web.Request):
+    if not isinstance(request, web.Request) or request._match_info is None:
         return UNMATCHED
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
