@@ -166,6 +166,14 @@ async def test_an_article_the_origin_does_not_have_is_a_404_naming_the_site(
     assert "Этой статьи нет на сайте China Digital Times" in visible_text(translated)
 
 
+async def test_in_open_mode_an_absent_article_names_the_host(config: Config) -> None:
+    opened = replace(config, sites=(), server=replace(config.server, open_mode=True))
+    async with serve_mirror(opened) as mirror:
+        response, html = await mirror.get(article_path(mirror, ARTICLE_URL + "gone/"))
+    assert response.status == 404
+    assert "This article is not on chinadigitaltimes.net" in visible_text(html)
+
+
 @pytest.mark.parametrize("behaviour", ["refuse", "closed"])
 async def test_a_failing_proxy_is_a_plain_error_page_and_its_credentials_stay_unsaid(
     config: Config, caplog: pytest.LogCaptureFixture, behaviour: str
