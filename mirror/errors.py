@@ -20,9 +20,12 @@ fails stores nothing.
         ├── TooManyRedirects         502  more than the redirect limit, or a loop
         ├── OriginBroken             502  corrupt or truncated body, unknown encoding
         └── OriginStatus             502  an error status, or a Retry-After still running
+            └── NotAtOrigin          404  the origin has no such page (404 or 410)
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 
 class MirrorError(Exception):
@@ -107,3 +110,24 @@ class OriginStatus(FetchError):
     def __init__(self, origin_status: int, detail: str = "") -> None:
         super().__init__(detail or f"The site answered with status {origin_status}.")
         self.origin_status = origin_status
+
+
+class NotAtOrigin(OriginStatus):
+    """The origin says the page does not exist: the reader's link is wrong or the article
+    was removed, so the honest answer is a 404 naming the site, not "could not be reached"."""
+
+    status = 404
+    title = "This article is not on %(site)s"
+    hint = (
+        "The site has no page at this address: the link may be incomplete, or the article "
+        "was moved or removed. Look for it in the list of articles of this site on the "
+        "start page."
+    )
+
+    def __init__(self, origin_status: int, url: str) -> None:
+        super().__init__(origin_status)
+        self.url = url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""

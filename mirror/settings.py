@@ -395,7 +395,7 @@ class FetchConfig:
     header_timeout: float
     accept_language: str
     allowed_ports: frozenset[int]
-    proxy: str
+    proxy: str = field(repr=False)  # may carry the proxy's user name and password
     per_origin_connections: int
     max_concurrent: int
     max_retry_after: int
@@ -412,7 +412,7 @@ class CacheConfig:
     max_bytes: int = 1024 * MIB
     keep_seconds: int = 31536000
     memory_bytes: int = 32 * MIB
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
     redis_prefix: str = "mirror:"
 
 

@@ -1,4 +1,5 @@
-"""Test seams for the fetcher: a table-driven DNS, a socket-layer connection counter, bombs.
+"""Test seams for the fetcher: a table-driven DNS, a socket-layer connection counter, bombs,
+proxies that tunnel and proxies that fail.
 
 ``Attempts`` wraps the running event loop's ``sock_connect`` (which aiohttp's happy-eyeballs
 connect calls for every TCP connection): it records each attempt and refuses any that is not
@@ -12,6 +13,7 @@ import errno
 import socket
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,3 +172,44 @@ async def tunnel_proxy_fixture(origin: Origin) -> AsyncIterator[TunnelProxy]:
     yield proxy
     server.close()
     await server.wait_closed()
+
+
+@asynccontextmanager
+async def failing_proxy(behaviour: str) -> AsyncIterator[int]:
+    """The port of a proxy that fails as real ones do: ``refuse`` the credentials (HTTP 407,
+    or a SOCKS5 authentication failure), ``hang up`` on the request, or be ``closed``."""
+    if behaviour == "closed":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        yield port
+        return
+    server = await asyncio.start_server(
+        _refuse if behaviour == "refuse" else _hang_up, "127.0.0.1", 0
+    )
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    if await reader.readexactly(1) == b"\x05":
+        await reader.readexactly((await reader.readexactly(1))[0])
+        writer.write(b"\x05\x02")  # user name and password, please
+        await reader.readexactly(1)
+        await reader.readexactly((await reader.readexactly(1))[0])
+        await reader.readexactly((await reader.readexactly(1))[0])
+        writer.write(b"\x01\x01")  # wrong
+    else:
+        while (await reader.readline()).strip():
+            pass
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readline()
+    writer.close()

@@ -8,7 +8,9 @@ from mirror.errors import (
     FetchError,
     MirrorError,
     NotAnArticle,
+    NotAtOrigin,
     OriginBroken,
+    OriginStatus,
     OriginTimeout,
     OriginUnreachable,
     TooLarge,
@@ -37,7 +39,15 @@ def test_statuses_are_http_errors_and_fetch_errors_are_502_family() -> None:
     for cls in all_errors():
         assert 400 <= cls.status < 600
         assert cls.title and cls.hint
-    assert {c.status for c in all_errors() if issubclass(c, FetchError)} <= {403, 415, 502, 504}
+    statuses = {c.status for c in all_errors() if issubclass(c, FetchError)}
+    assert statuses <= {403, 404, 415, 502, 504}
+
+
+def test_an_absent_page_is_a_404_that_knows_its_site() -> None:
+    absent = NotAtOrigin(410, "https://news.example:8443/2024/gone/")
+    assert isinstance(absent, OriginStatus) and absent.status == 404
+    assert (absent.origin_status, absent.host) == (410, "news.example")
+    assert "410" in absent.detail
 
 
 @pytest.mark.parametrize(

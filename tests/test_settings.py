@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mirror.errors import ConfigError
+from mirror.keys import b64encode
 from mirror.settings import SETTINGS, SITE_FIELDS, ConnectPin, Setting, load_config, public_url
 from tests import paths
 
@@ -131,3 +132,22 @@ def test_site_name_must_be_a_slug(write_config: Callable[[str], Path], name: str
     path = write_config(f'[[sites]]\nname = "{name}"\norigin = "https://example.org"\n')
     with pytest.raises(ConfigError):
         load_config(path, environ={})
+
+
+def test_repr_shows_no_password_proxy_credentials_or_key(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load_config(
+        write_config(
+            '[cache]\nredis_url = "redis://:s3cret-redis@127.0.0.1:6379/0"\n'
+            '[fetch]\nproxy = "socks5h://user:s3cret-proxy@127.0.0.1:9050"\n'
+            '[limits]\nredis_url = "redis://:s3cret-limits@127.0.0.1:6379/1"\n'
+            '[server]\naccess_key = "s3cret-access-0123456789"\n'
+        ),
+        environ={"MIRROR_SERVER_TOKEN_KEY": b64encode(bytes(range(64)))},
+    )
+    assert config.cache.redis_url.startswith("redis://:s3cret-redis@")  # kept, only unsaid
+    assert config.fetch.proxy.startswith("socks5h://user:s3cret-proxy@")
+    text = repr(config)
+    for kept in ("s3cret", "127.0.0.1:9050", b64encode(bytes(range(64)))):
+        assert kept not in text, kept

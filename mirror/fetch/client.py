@@ -57,6 +57,7 @@ from mirror.errors import (
     AddressNotAllowed,
     BadRequest,
     NotAnArticle,
+    NotAtOrigin,
     OriginBroken,
     OriginStatus,
     OriginTimeout,
@@ -84,6 +85,8 @@ FEED_TYPES = frozenset(
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BACKOFF_STATUSES = frozenset({429, 503})
+ABSENT_STATUSES = frozenset({404, 410})
+PROXY_FAILED = "The site could not be reached through the proxy."
 BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
 CHUNK_BYTES = 64 * 1024
 
@@ -258,14 +261,15 @@ def translated_errors(config: FetchConfig) -> Iterator[None]:
             raise AddressNotAllowed("The site's address is not public.") from exc
         raise OriginUnreachable(str(exc.os_error)) from exc
     except (aiohttp_socks.ProxyError, aiohttp_socks.ProxyConnectionError) as exc:
-        raise OriginUnreachable(f"The proxy failed: {exc}") from exc
+        # Their text names the proxy and may quote its address with the credentials.
+        raise OriginUnreachable(PROXY_FAILED) from exc
     except (aiohttp.ClientPayloadError, asyncio.IncompleteReadError) as exc:
         raise OriginBroken("The page was cut short.") from exc
     except BodyTooLarge as exc:
         raise TooLarge(f"The page is over the limit of {config.max_bytes} bytes.") from exc
     except BrokenEncoding as exc:
         raise OriginBroken(f"The page is not valid: {exc}.") from exc
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         raise OriginUnreachable(type(exc).__name__) from exc
     finally:
         _REFUSED.reset(token)
@@ -409,6 +413,8 @@ class Fetcher:
                     return NotModified(url)
                 if response.status in BACKOFF_STATUSES:
                     self._backoff.record(origin, response.headers.get("Retry-After"))
+                if response.status in ABSENT_STATUSES:
+                    raise NotAtOrigin(response.status, url)
                 if response.status != 200:
                     raise OriginStatus(response.status)
                 if response.content_type not in accept:
@@ -467,4 +473,5 @@ class Fetcher:
             raise BadRequest(f"Write the address as {address}.")
         if address is None and self._config.proxy.startswith(("http:", "socks5:")):
             assert self._resolver is not None, "Fetcher used outside its context"
-            await self._resolver.resolve(host, port)
+            with translated_errors(self._config):
+                await self._resolver.resolve(host, port)

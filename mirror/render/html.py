@@ -173,13 +173,15 @@ def render_article(reader: Reader, served: Served, body_html: str, view: Article
     )
 
 
-def render_error(reader: Reader, error: MirrorError, status: int) -> str:
+def render_error(reader: Reader, error: MirrorError, status: int, site: str = "") -> str:
+    """The error page; ``site`` is the name an error's words may give as ``%(site)s``."""
     gettext = translations(reader.language.tag).gettext
+    words = {"site": site}
     return render_page(
         reader,
         "error.html",
-        title=gettext(error.title),
-        hint=gettext(error.hint),
+        title=gettext(error.title) % words,
+        hint=gettext(error.hint) % words,
         detail=error.detail,
         status=status,
     )

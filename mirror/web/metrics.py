@@ -3,13 +3,15 @@ access log and request counting.
 
 The counters themselves live in ``mirror.counters`` (closed label sets, no URL or address).
 The access log, off by default, follows the same rule: method, route template, status and
-time, nothing else.
+time, nothing else. An unexpected exception is logged as its type and the places it passed
+through (``described``), never its message: messages quote URLs, addresses and secrets.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -23,16 +25,19 @@ UNMATCHED = "unmatched"
 # Where a request answered before routing keeps its route template.
 ROUTE_KEY = web.RequestKey("mirror.route", str)
 
+MAX_CHAINED = 8  # causes described beyond the exception itself; a longer chain is cut
+
 Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
 
 
 def route_of(request: BaseRequest) -> str:
     """The template of the route that matched (``/m/{token}``), never the concrete path; for
-    a request answered before routing (``mirror.web.frontdoor``), the template it set."""
+    a request answered before routing (``mirror.web.frontdoor``), the template it set; for
+    one aiohttp refused before routing (malformed), none: its ``match_info`` would assert."""
     answered = request.get(ROUTE_KEY)
     if answered is not None:
         return str(answered)
-    if not isinstance(request, web.Request):
+    if not isinstance(request, web.Request) or request._match_info is None:
         return UNMATCHED
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
@@ -59,13 +64,51 @@ class RouteAccessLogger(AbstractAccessLogger):
         )
 
 
+def described(exc: BaseException) -> str:
+    """What an operator needs to find a bug, and nothing a reader sent: the type of ``exc``
+    and of its causes, each with its frames (file, line, function), no message and no
+    source line (either may hold a URL, a token, an address or a key)."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) <= MAX_CHAINED:
+        parts.append(_type_name(current) + _frames(current))
+        current = _cause(current)
+    return "\ncaused by ".join(parts)
+
+
+def _type_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def _frames(exc: BaseException) -> str:
+    """The traceback's frames, outermost first; source lines are not read (nor logged)."""
+    frames = traceback.StackSummary.extract(
+        traceback.walk_tb(exc.__traceback__), lookup_lines=False
+    )
+    return "".join(f'\n  File "{f.filename}", line {f.lineno}, in {f.name}' for f in frames)
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """The exception ``exc`` was raised from or while handling, as a traceback shows it."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
+
+
 class ServerErrorScrubber(logging.Filter):
-    """aiohttp logs a malformed request as "Error handling request from <address>", with an
-    exception that may quote the request line: keep only the kind of error."""
+    """aiohttp logs a malformed request as "Error handling request from <address>", and an
+    exception our middleware did not catch with its message: keep the kind of error and
+    its frames only (``described``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith("aiohttp.server"):
-            kind = type(record.exc_info[1]).__name__ if record.exc_info else "unknown"
+            error = record.exc_info[1] if record.exc_info else None
+            kind = "unknown" if error is None else described(error)
             record.msg, record.args, record.exc_info, record.exc_text = (
                 f"error handling a request: {kind}",
                 (),

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from mirror.errors import BadRequest, MirrorError, NotFound, SiteNotMirrored
+from mirror.errors import BadRequest, MirrorError, NotAtOrigin, NotFound, SiteNotMirrored
 from mirror.fetch.client import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
@@ -150,7 +150,7 @@ async def _answer(
     except web.HTTPException:
         raise
     except Exception as exc:
-        log.error("internal error: %s", type(exc).__name__)
+        log.error("internal error: %s", metrics.described(exc))
         return _error_response(request, MirrorError())
 
 
@@ -161,12 +161,22 @@ def _error_response(
     # The language links of an error page lead home: the failed path may hold a wrong key or
     # a token, and an error page must not echo either.
     reader = replace(pages.reader_of(request), path="/", params={})
+    site = _site_name(request.app[CONFIG], error)
     return web.Response(
-        text=render_error(reader, error, status),
+        text=render_error(reader, error, status, site),
         status=status,
         content_type="text/html",
         headers={"Cache-Control": "no-store", "Vary": "Accept-Language"},
     )
+
+
+def _site_name(config: Config, error: MirrorError) -> str:
+    """The name an error page gives the site an article was asked of: its configured title,
+    else (open mode) its host name."""
+    if not isinstance(error, NotAtOrigin):
+        return ""
+    site = config.site_for(error.url)
+    return error.host if site is None else site.display_name
 
 
 async def open_url(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ from mirror.errors import (
     BadRequest,
     FetchError,
     NotAnArticle,
+    NotAtOrigin,
     OriginBroken,
     OriginStatus,
     OriginTimeout,
@@ -33,7 +34,13 @@ from mirror.errors import (
     TooLarge,
     TooManyRedirects,
 )
-from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, _retry_after_seconds
+from mirror.fetch.client import (
+    IMAGE_TYPES,
+    PAGE_TYPES,
+    PROXY_FAILED,
+    Fetcher,
+    _retry_after_seconds,
+)
 from mirror.fetch.decode import decode_html
 from mirror.keys import load_cache_key
 from mirror.links import Kind
@@ -57,6 +64,7 @@ from tests.fetch_fixtures import (
     TunnelProxy,
     attempts_fixture,
     brotli_bomb,
+    failing_proxy,
     gzip_bomb,
     tunnel_proxy_fixture,
     zstd_bomb,
@@ -138,8 +146,22 @@ async def test_wrong_content_type_and_error_status(fetcher: Fetcher, origin: Ori
         await fetcher.fetch(f"{SITE}/json/", PAGE_TYPES)
     with pytest.raises(NotAnArticle):
         await fetcher.fetch(ARTICLE_URL, IMAGE_TYPES)
-    with pytest.raises(OriginStatus):
-        await fetcher.fetch(f"{SITE}/missing/", PAGE_TYPES)
+    origin.routes["/gone/"] = answer_status(410)
+    origin.routes["/broken/"] = answer_status(500)
+    for absent in ("/missing/", "/gone/"):
+        with pytest.raises(NotAtOrigin) as missing:
+            await fetcher.fetch(f"{SITE}{absent}", PAGE_TYPES)
+        assert (missing.value.status, missing.value.url) == (404, f"{SITE}{absent}")
+    with pytest.raises(OriginStatus) as broken:
+        await fetcher.fetch(f"{SITE}/broken/", PAGE_TYPES)
+    assert not isinstance(broken.value, NotAtOrigin) and broken.value.status == 502
+
+
+def answer_status(status: int) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, text="the origin's own error page")
+
+    return handler
 
 
 async def test_untrusted_certificate_is_refused(config: Config, origin: Origin) -> None:
@@ -447,6 +469,29 @@ async def test_upstream_proxy_from_config_only(
     assert tunnel_proxy.targets == [f"{ORIGIN_HOST}:443"]
     proxy, through_proxy = ("127.0.0.1", tunnel_proxy.listen_port), ("127.0.0.1", origin.port)
     assert sorted(attempts.made) == sorted([proxy, through_proxy])
+
+
+@pytest.mark.parametrize(
+    ("scheme", "behaviour", "its_words"),
+    [
+        ("http", "refuse", "407"),
+        ("http", "hang up", "Invalid proxy response"),
+        ("http", "closed", "connect to proxy"),
+        ("socks5h", "refuse", "authentication"),
+        ("socks5h", "closed", "connect to proxy"),
+    ],
+)
+async def test_a_failing_proxy_is_a_plain_error_without_its_words_or_credentials(
+    config: Config, scheme: str, behaviour: str, its_words: str
+) -> None:
+    names = TableResolver({ORIGIN_HOST: [["93.184.216.34"]]})
+    async with failing_proxy(behaviour) as port:
+        proxied = replace(config.fetch, proxy=f"{scheme}://user:s3cret@127.0.0.1:{port}")
+        async with Fetcher(replace(proxied, connect_to=()), names) as fetcher:
+            with pytest.raises(OriginUnreachable) as failed:
+                await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+    assert failed.value.detail == PROXY_FAILED == str(failed.value)
+    assert its_words.lower() in str(failed.value.__cause__).lower()  # what is kept back
 
 
 @pytest.mark.parametrize(

@@ -60,12 +60,15 @@ def test_every_error_has_a_page_in_every_language(
 ) -> None:
     shown = error.__new__(error)
     errors.MirrorError.__init__(shown, "detail for the curious")
-    html = render_error(reader(tag), shown, shown.status)
+    html = render_error(reader(tag), shown, shown.status, "Example Site")
     assert f'<html lang="{tag}" dir="{LANGUAGES[tag].direction}">' in html
+    words = {"site": "Example Site"}
+    title, hint = error.title % words, error.hint % words
     if tag == "en":
-        assert error.title in html and error.hint in html
+        assert title in html and hint in html
     else:
-        assert error.title not in html and error.hint not in html
+        assert title not in html and hint not in html
+    assert ("Example Site" in html) == ("%(site)s" in error.title + error.hint)
     assert "detail for the curious" in html
     assert str(shown.status) in html
     assert 'href="/"' in html and 'href="/about"' in html

@@ -19,6 +19,7 @@ from mirror.errors import OriginStatus
 from mirror.links import Kind
 from mirror.pipeline import read_page
 from mirror.store.sqlite import SqliteStore
+from mirror.web.metrics import described
 from mirror.web.server import LINKS
 from tests.conftest import (
     ARTICLE_PATH,
@@ -76,18 +77,18 @@ async def test_requests_cache_fetches_and_stripping_are_counted(
     missing, _ = await running_mirror.get(
         running_mirror.app[LINKS].path(ARTICLE_URL + "x", Kind.PAGE)
     )
-    assert missing.status == 502
+    assert missing.status == 404
     after = await scrape(running_mirror)
 
     def grew(name: str, **labels: str) -> float:
         return sample(after, name, **labels) - sample(before, name, **labels)
 
     assert grew("mirror_requests_total", route="/m/{token}", status="200") == 2
-    assert grew("mirror_requests_total", route="/m/{token}", status="502") == 1
+    assert grew("mirror_requests_total", route="/m/{token}", status="404") == 1
     assert grew("mirror_cache_lookups_total", result="miss") == 1
     assert grew("mirror_cache_lookups_total", result="hit") == 1
     assert grew("mirror_origin_fetch_seconds_count") == 2
-    assert grew("mirror_origin_fetch_errors_total", kind="OriginStatus") == 1
+    assert grew("mirror_origin_fetch_errors_total", kind="NotAtOrigin") == 1
     assert grew("mirror_stripped_bytes_total") > 0  # the CDT body loses tracking parameters
 
 
@@ -219,17 +220,19 @@ async def test_no_reader_address_or_url_in_logs_or_metrics(
         out, err = await asyncio.wait_for(process.communicate(), 30)
     assert [line.rsplit(" ", 1)[1] for line in seen] == ["200"] * 4 + [
         "404",
-        "502",
+        "404",
         "200",
         "403",
         "400",
     ]
     assert origin.hits[LEAD_IMAGE_PATH] == 1
     logs = first + out.decode() + err.decode()
-    for line in ("GET /m/{token} 200", "GET /r/{token} 200", "GET /s/{site}/{path} 502",
-                 "error handling a request: BadHttpMessage"):  # fmt: skip
+    for line in ("GET /m/{token} 200", "GET /r/{token} 200", "GET /s/{site}/{path} 404",
+                 "error handling a request: aiohttp.http_exceptions.BadHttpMessage"):  # fmt: skip
         assert line in logs, logs
     assert logs.count("GET /m/{token} 200") == 2  # rendered, then answered at the front door
+    assert logs.count("error handling a request") == 1  # logging the refusal did not fail too
+    assert re.search(r"BadHttpMessage\n  File \"[^\"]+\", line \d+, in \w+", logs), logs
     everything = logs + scraped
     token = token_path.rsplit("/", 1)[1]
     secrets = [READER_ADDRESS, READER_AGENT, "reader-agent-marker", ARTICLE_URL, ARTICLE_PATH]
@@ -254,3 +257,26 @@ def test_loop_counters_and_histograms_read_as_prometheus_ones() -> None:
     assert sample(text, "demo_seconds_bucket", route="/a", le="+Inf") == 4
     assert sample(text, "demo_seconds_count", route="/a") == 4
     assert sample(text, "demo_seconds_sum", route="/a") == pytest.approx(20.306)
+
+
+def look_up_the_secret() -> None:
+    raise KeyError("s3cret-key from 10.1.2.3")
+
+
+def fail_on_behalf_of_a_reader() -> None:
+    try:
+        look_up_the_secret()
+    except KeyError as exc:
+        raise RuntimeError("https://origin.example/x for 10.1.2.3") from exc
+
+
+def test_an_exception_is_described_by_its_types_and_frames_not_its_words() -> None:
+    with pytest.raises(RuntimeError) as failed:
+        fail_on_behalf_of_a_reader()
+    text = described(failed.value)
+    outer, inner = text.split("\ncaused by ")
+    assert outer.startswith("RuntimeError\n") and outer.endswith("in fail_on_behalf_of_a_reader")
+    assert inner.startswith("KeyError\n") and inner.endswith("in look_up_the_secret")
+    assert f'File "{__file__}", line ' in inner
+    for kept in ("s3cret", "10.1.2.3", "origin.example", "raise "):  # nor the source lines
+        assert kept not in text, kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from mirror.keys import load_token_ring
 from mirror.links import Kind, LinkBuilder
+from mirror.pipeline import Mirror
 from mirror.settings import Config
 from mirror.web.server import LINKS, MIRROR, create_app
 from tests.browser import chromium, visit
@@ -26,8 +28,10 @@ from tests.conftest import (
     LEAD_IMAGE_PATH,
     Origin,
     RunningMirror,
+    serve_mirror,
     start_site,
 )
+from tests.fetch_fixtures import failing_proxy
 from tests.nginx import caching_proxy
 from tests.text_checks import assert_in_order, visible_text
 
@@ -113,6 +117,78 @@ async def test_tampered_token_is_a_plain_404(running_mirror: RunningMirror) -> N
     response, html = await running_mirror.get(tampered)
     assert response.status == 404
     assert "chinadigitaltimes" not in html
+
+
+SECRET_MESSAGE = "secret https://origin.example/x from 10.1.2.3"
+
+
+async def exploding_page(self: Mirror, url: str) -> None:
+    raise RuntimeError(SECRET_MESSAGE)
+
+
+async def test_an_unexpected_error_is_logged_as_its_type_and_frames_only(
+    config: Config, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(Mirror, "page", exploding_page)
+    caplog.set_level(logging.DEBUG)
+    async with serve_mirror(config) as mirror:
+        path = article_path(mirror)
+        response, html = await mirror.get(path)
+    assert response.status == 500
+    assert "Something went wrong" in html
+    logged = caplog.text
+    assert "internal error: RuntimeError" in logged
+    assert "in exploding_page" in logged and "in article" in logged  # the frames, innermost last
+    assert f'File "{__file__}"' in logged
+    token = path.rsplit("/", 1)[1]
+    for kept in ("secret", "origin.example", "10.1.2.3", token, ARTICLE_URL, "127.0.0.1"):
+        assert kept not in logged, kept
+        assert kept not in html, kept
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_an_article_the_origin_does_not_have_is_a_404_naming_the_site(
+    running_mirror: RunningMirror, origin: Origin, status: int
+) -> None:
+    async def absent(request: web.Request) -> web.Response:
+        return web.Response(status=status, text="the origin's own error page")
+
+    origin.routes["/2024/01/no-such-article/"] = absent
+    path = article_path(running_mirror, "https://chinadigitaltimes.net/2024/01/no-such-article/")
+    response, html = await running_mirror.get(path)
+    assert response.status == 404
+    text = visible_text(html)
+    assert "This article is not on China Digital Times" in text
+    assert "list of articles of this site" in text
+    assert "could not be reached" not in text and "origin's own" not in text
+    russian, translated = await running_mirror.get(path + "?hl=ru")
+    assert russian.status == 404
+    assert "Этой статьи нет на сайте China Digital Times" in visible_text(translated)
+
+
+async def test_in_open_mode_an_absent_article_names_the_host(config: Config) -> None:
+    opened = replace(config, sites=(), server=replace(config.server, open_mode=True))
+    async with serve_mirror(opened) as mirror:
+        response, html = await mirror.get(article_path(mirror, ARTICLE_URL + "gone/"))
+    assert response.status == 404
+    assert "This article is not on chinadigitaltimes.net" in visible_text(html)
+
+
+@pytest.mark.parametrize("behaviour", ["refuse", "closed"])
+async def test_a_failing_proxy_is_a_plain_error_page_and_its_credentials_stay_unsaid(
+    config: Config, caplog: pytest.LogCaptureFixture, behaviour: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with failing_proxy(behaviour) as port:
+        proxy = f"socks5h://user:s3cret@127.0.0.1:{port}"
+        fetch = replace(config.fetch, proxy=proxy, connect_to=())
+        async with serve_mirror(replace(config, fetch=fetch)) as mirror:
+            response, html = await mirror.get(article_path(mirror))
+    assert response.status == 502
+    assert "The original site could not be reached" in html
+    shown = (html + caplog.text).lower()
+    for kept in ("s3cret", "user:", "authentication", "connect to proxy", f":{port}"):
+        assert kept not in shown, kept
 
 
 async def test_open_form_redirects_to_token(running_mirror: RunningMirror) -> None:
