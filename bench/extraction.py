@@ -6,10 +6,10 @@ Scores our extractor (``mirror.transform.extract``, in-process: parse → extrac
 the same through the whole pure pipeline (``process_page``: decode → extract → strip →
 sanitise), trafilatura alone (``include_comments=False``, as in the benchmark table) and
 readability-lxml's ``summary()`` with the benchmark's own metric, imported from
-``extract_eval.py`` beside the pages (``../shared/bench/``; ``bench/data.py`` says where). Pages are run interleaved (every extractor on a page before
-the next page) and each timing is the fastest of ``--repeat`` runs, so a busy machine slows
-all of them alike. Prints a Markdown table and the ratio of our median time to
-trafilatura's.
+``extract_eval.py`` beside the pages (``../shared/bench/``; ``bench/data.py`` says where).
+Pages are run interleaved (every extractor on a page before the next page) and each timing
+is the fastest of ``--repeat`` runs, so a busy machine slows all of them alike. Prints a
+Markdown table and the ratio of our median time to trafilatura's.
 
 The reader was tuned on these very pages, so its score on them flatters it. ``--folds K``
 measures it honestly: the pages, sorted by id, are dealt into K folds; for each fold the
