@@ -36,7 +36,7 @@ typecheck: $(VENV)/.installed-test
 system-deps:
 	scripts/system-deps.sh
 
-unit: $(VENV)/.installed-test system-deps
+unit: $(VENV)/.installed-test system-deps bench-data
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -133,7 +133,7 @@ def load_site_rules(data_dir: Path | None = None) -> ReaderModeRules:
 
 @cache
 def packaged_rules() -> ReaderModeRules:
-    """The rules shipped in ``mirror/data/site-rules``."""
+    """The rules shipped in ``mirror/transform/data/site-rules``."""
     folder = files("mirror.transform").joinpath("data", "site-rules")
     rules = {}
     for entry in folder.iterdir():
