@@ -1,9 +1,11 @@
 """Static export, the collateral-freedom way: a site's articles as plain files.
 
 ``mirror export --site NAME --out DIR`` reads the site's feeds, follows internal links to
-``export.depth``, runs every page through the same pipeline as the server
-(``process_page``), and writes a self-contained copy: one ``index.html`` per article under
-``articles/``, images under ``media/``, the stylesheet, an index page and an RSS feed. Every
+``export.depth``, runs every page through the same pipeline as the server, with the same
+rules (``pipeline.load_page_rules``: downloaded lists, the data dir's site rules, each
+site's ``remove`` and ``keep_params``), and writes a self-contained copy: one
+``index.html`` per article under ``articles/``, images under ``media/``, the stylesheet, an
+index page and an RSS feed. Every
 link is relative, so any static host, CDN bucket or IPFS can serve the directory, and a
 censor must block the host itself rather than one site on it.
 
@@ -40,7 +42,7 @@ from lxml.html import HtmlElement
 from mirror.article import Article, LeadImage
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pipeline import read_page
+from mirror.pipeline import load_page_rules, read_page
 from mirror.render.html import environment
 from mirror.settings import Config, Site
 from mirror.share.feeds import FeedError, FeedItem, read_items
@@ -275,6 +277,7 @@ class Exporter:
         self._out = out
         self._fetcher = fetcher
         self._state = state_dir(config, site, out)
+        self._rules = load_page_rules(config)
         self.report = ExportReport()
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
@@ -301,7 +304,7 @@ class Exporter:
         try:
             fetched = await self._fetcher.fetch(url, PAGE_TYPES)
             article = await asyncio.to_thread(
-                read_page, fetched.body, fetched.charset, fetched.final_url
+                read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
             )
             await self._save_images(article.body)
         except MirrorError as error:
