@@ -39,7 +39,7 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-from mirror.article import Article, LeadImage
+from mirror.article import Article
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
 from mirror.pipeline import load_page_rules, read_page
@@ -76,10 +76,8 @@ class ExportedArticle:
     @classmethod
     def from_json(cls, text: str) -> ExportedArticle:
         raw = json.loads(text)
-        article = dict(raw["article"])
-        lead = article.pop("lead_image")
         return cls(
-            article=Article(**article, lead_image=LeadImage(**lead) if lead else None),
+            article=Article.from_dict(raw["article"]),
             published=raw["published"],
             fetched=raw["fetched"],
         )
