@@ -23,9 +23,9 @@ from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store.cache import PageCache, StoredImage
 from mirror.store.sqlite import SqliteStore
-from tests.cache_fixtures import RedisServer, free_port
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.paths import CDT
+from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
