@@ -62,6 +62,23 @@ async def test_extract_matches_the_served_body(config: Config, expected: dict[st
     assert served_body in result.stdout.decode("utf-8")
 
 
+def test_extract_with_a_config_uses_the_sites_rules(tmp_path: Path) -> None:
+    """``mirror extract --config`` processes with the server's rules (``load_page_rules``):
+    the site's ``remove`` drops the quotes, its ``keep_params`` keeps ``fbclid``."""
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(
+        '[[sites]]\nname = "cdt"\norigin = "https://chinadigitaltimes.net"\n'
+        'remove = ["blockquote"]\nkeep_params = ["fbclid"]\n'
+    )
+    article = (CDT / "article.html").read_bytes()
+    result = run_mirror("extract", "--url", ARTICLE_URL, "--config", str(toml), stdin=article)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode("utf-8")
+    assert "<blockquote" not in out and "?fbclid=IwAR2xQ9vZ" in out
+    plain = run_mirror("extract", "--url", ARTICLE_URL, stdin=article).stdout.decode("utf-8")
+    assert "<blockquote" in plain and "fbclid" not in plain
+
+
 def test_extract_gb18030_from_stdin() -> None:
     url = "https://chinadigitaltimes.net/chinese/2018/11/xinjiang-families/"
     result = run_mirror(
