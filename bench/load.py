@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
+import repo_root  # noqa: F401  (puts the repository root on the path, for tests.servers)
 from data import CDT_ARTICLE
 
 from mirror.article import StoredPage
@@ -44,6 +44,7 @@ from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import read_page
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
+from tests.servers import free_port, nginx
 
 ARTICLE_URL = (
     "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
@@ -51,7 +52,6 @@ ARTICLE_URL = (
 WRK = "/usr/bin/wrk"
 ONE = "mirror, 1 worker"
 BARE = "bare aiohttp"
-NGINX = "/usr/sbin/nginx"
 
 CONFIG = """
 [server]
@@ -69,7 +69,6 @@ origin = "https://chinadigitaltimes.net"
 """
 
 NGINX_CONFIG = """
-daemon off;
 master_process off;
 worker_processes 1;
 pid {dir}/nginx.pid;
@@ -122,13 +121,6 @@ class Load:
     errors: int
     timeouts: int
     cpu_us_per_request: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(url: str, timeout: float = 30.0) -> None:
@@ -296,21 +288,18 @@ def median(runs: list[Load]) -> Load:
 def start_baselines(directory: Path, running: contextlib.ExitStack) -> dict[str, tuple[str, int]]:
     """nginx from a static file and bare aiohttp from memory, serving the mirror's bytes."""
     nginx_port, bare_port = free_port(), free_port()
-    conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONFIG.format(dir=directory, port=nginx_port))
+    config = NGINX_CONFIG.format(dir=directory, port=nginx_port)
+    static = running.enter_context(nginx(directory, config, nginx_port))
     bare_args = [str(directory / "page.html"), str(directory / "headers.json"), str(bare_port)]
-    commands = {
-        "nginx, static file": (nginx_port, [NGINX, "-p", str(directory), "-c", str(conf)]),
-        "bare aiohttp": (bare_port, [sys.executable, "-c", BARE_AIOHTTP, *bare_args]),
+    bare = subprocess.Popen([sys.executable, "-c", BARE_AIOHTTP, *bare_args])
+    running.callback(stop, bare)
+    url = f"http://127.0.0.1:{bare_port}/article"
+    wait_for(url)
+    return {
+        "nginx, static file": (f"http://127.0.0.1:{nginx_port}/article", static.pid),
+        "bare aiohttp": (url, bare.pid),
+        "bare aiohttp, + headers": (url + "-with-headers", bare.pid),
     }
-    urls: dict[str, tuple[str, int]] = {}
-    for name, (port, command) in commands.items():
-        process = subprocess.Popen(command)
-        running.callback(stop, process)
-        urls[name] = (f"http://127.0.0.1:{port}/article", process.pid)
-        wait_for(urls[name][0])
-    urls["bare aiohttp, + headers"] = (urls["bare aiohttp"][0] + "-with-headers", process.pid)
-    return urls
 
 
 def memory(directory: Path, articles: int) -> tuple[float, int]:

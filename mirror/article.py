@@ -42,6 +42,14 @@ class Article:
     extracted_by: str = ""
     full_page: bool = False
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Article:
+        """The article ``dataclasses.asdict`` made, read back (the store's and the export's
+        JSON): the lead image, a nested dict there, becomes a ``LeadImage`` again."""
+        fields = dict(raw)
+        lead = fields.pop("lead_image")
+        return cls(**fields, lead_image=LeadImage(**lead) if lead else None)
+
 
 @dataclass(frozen=True)
 class StoredPage:
@@ -61,10 +69,8 @@ class StoredPage:
     @classmethod
     def from_bytes(cls, data: bytes) -> StoredPage:
         raw: dict[str, Any] = json.loads(data)
-        article = dict(raw["article"])
-        lead = article.pop("lead_image")
         return cls(
-            article=Article(**article, lead_image=LeadImage(**lead) if lead else None),
+            article=Article.from_dict(raw["article"]),
             fetched_at=raw["fetched_at"],
             etag=raw["etag"],
             last_modified=raw["last_modified"],

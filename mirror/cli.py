@@ -27,7 +27,6 @@ from mirror.settings import Config, load_config, public_url
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, open_store
 from mirror.transform.filters import LIST_DIR
-from mirror.transform.siterules import load_site_rules
 from mirror.web import manifest
 from mirror.web.metrics import RouteAccessLogger, configure_logging
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
@@ -282,11 +281,11 @@ async def _with_cache(config: Config, action: Callable[[PageCache], Awaitable[T]
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from mirror.pipeline import read_page
+    from mirror.pipeline import load_page_rules, read_page
     from mirror.render.html import environment
 
-    rules = load_site_rules(load_config(args.config).server.data_dir) if args.config else None
-    article = read_page(sys.stdin.buffer.read(), args.charset, args.url, site_rules=rules)
+    rules = load_page_rules(load_config(args.config) if args.config else None)
+    article = read_page(sys.stdin.buffer.read(), args.charset, args.url, rules)
     if args.explain:
         print(f"mirror: body chosen by {article.extracted_by}", file=sys.stderr)
     page = environment().get_template("extract.html").render(article=article)

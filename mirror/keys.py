@@ -17,6 +17,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from mirror.errors import ConfigError
 
 TOKEN_KEY_BYTES = 64  # AES-256-SIV takes a 512-bit key
@@ -33,6 +36,12 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def derive(secret: bytes, info: bytes) -> bytes:
+    """A 32-byte key for one purpose (``info``) from ``secret`` (HKDF-SHA256): one secret
+    serves several uses, and no use learns the key of another."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
 
 def key_id(key: bytes) -> str:

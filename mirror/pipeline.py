@@ -16,7 +16,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
 
 from mirror.article import Article, Served, StoredPage
@@ -27,10 +27,10 @@ from mirror.fetch.decode import decode_html
 from mirror.settings import Config
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage
-from mirror.transform.filters import StripRules, load_rules
+from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
 from mirror.transform.page import process_page
-from mirror.transform.siterules import ReaderModeRules, load_site_rules
+from mirror.transform.siterules import ReaderModeRules, load_site_rules, packaged_rules
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -38,15 +38,33 @@ READINESS_PROBE = b"mirror readiness probe"
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PageRules:
+    """Every rule a page is processed with: the ad and tracker lists with each site's
+    ``remove`` and ``keep_params`` (strip), and the reader-mode rules (extract).
+
+    One value made by one loader, so the server, ``mirror extract`` and ``mirror export``
+    cannot process the same page differently.
+    """
+
+    strip: StripRules
+    reader: ReaderModeRules
+
+
+def load_page_rules(config: Config | None) -> PageRules:
+    """The rules of ``config``: downloaded lists and site rules from its data dir, and its
+    sites' own; without a config, the built-in ones alone."""
+    if config is None:
+        return PageRules(default_rules(), packaged_rules())
+    return PageRules(load_rules(config), load_site_rules(config.server.data_dir))
+
+
 def read_page(
-    body: bytes,
-    charset: str | None,
-    url: str,
-    rules: StripRules | None = None,
-    site_rules: ReaderModeRules | None = None,
+    body: bytes, charset: str | None, url: str, rules: PageRules | None = None
 ) -> Article:
     """decode → ``process_page``: the bytes an origin sent, as a clean article; pure."""
-    return process_page(decode_html(body, charset), url, rules, site_rules)
+    rules = rules or load_page_rules(None)
+    return process_page(decode_html(body, charset), url, rules.strip, rules.reader)
 
 
 T = TypeVar("T")
@@ -125,8 +143,7 @@ class Mirror:
         self._images: SingleFlight[StoredImage] = SingleFlight()
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
-        self._rules = load_rules(config)
-        self._site_rules = load_site_rules(config.server.data_dir)
+        self._rules = load_page_rules(config)
 
     async def __aenter__(self) -> Self:
         return self
@@ -250,7 +267,6 @@ class Mirror:
             fetched.charset,
             fetched.final_url,
             self._rules,
-            self._site_rules,
         )
         stored = StoredPage(
             article=article,

@@ -6,17 +6,13 @@ temp directory and listens on a free loopback port.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.cache_fixtures import free_port, wait_for_port
-
-NGINX = "/usr/sbin/nginx"
+from tests.servers import free_port, nginx
 
 CONFIG = """
-daemon off;
 master_process off;
 worker_processes 1;
 pid {dir}/nginx.pid;
@@ -49,21 +45,5 @@ http {{
 def caching_proxy(directory: Path, upstream: int) -> Iterator[int]:
     """nginx with ``proxy_cache`` in front of ``127.0.0.1:upstream``; yields its port."""
     port = free_port()
-    conf = directory / "nginx.conf"
-    conf.write_text(CONFIG.format(dir=directory, port=port, upstream=upstream))
-    with (directory / "stdout.log").open("wb") as output:
-        process = subprocess.Popen(
-            [NGINX, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")],
-            stderr=subprocess.STDOUT,
-            stdout=output,
-        )
-    try:
-        try:
-            wait_for_port(port)
-        except TimeoutError as exc:
-            log = (directory / "stdout.log").read_text() + (directory / "error.log").read_text()
-            raise RuntimeError(f"nginx did not start: {log}") from exc
+    with nginx(directory, CONFIG.format(dir=directory, port=port, upstream=upstream), port):
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)

@@ -23,9 +23,9 @@ from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store.cache import PageCache, StoredImage
 from mirror.store.sqlite import SqliteStore
-from tests.cache_fixtures import RedisServer, free_port
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.paths import CDT
+from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
@@ -60,6 +60,23 @@ async def test_extract_matches_the_served_body(config: Config, expected: dict[st
     result = run_mirror("extract", "--url", ARTICLE_URL, stdin=(CDT / "article.html").read_bytes())
     served_body = read_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL).body
     assert served_body in result.stdout.decode("utf-8")
+
+
+def test_extract_with_a_config_uses_the_sites_rules(tmp_path: Path) -> None:
+    """``mirror extract --config`` processes with the server's rules (``load_page_rules``):
+    the site's ``remove`` drops the quotes, its ``keep_params`` keeps ``fbclid``."""
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(
+        '[[sites]]\nname = "cdt"\norigin = "https://chinadigitaltimes.net"\n'
+        'remove = ["blockquote"]\nkeep_params = ["fbclid"]\n'
+    )
+    article = (CDT / "article.html").read_bytes()
+    result = run_mirror("extract", "--url", ARTICLE_URL, "--config", str(toml), stdin=article)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode("utf-8")
+    assert "<blockquote" not in out and "?fbclid=IwAR2xQ9vZ" in out
+    plain = run_mirror("extract", "--url", ARTICLE_URL, stdin=article).stdout.decode("utf-8")
+    assert "<blockquote" in plain and "fbclid" not in plain
 
 
 def test_extract_gb18030_from_stdin() -> None:

@@ -30,13 +30,8 @@ from mirror.web import manifest
 from mirror.web.server import create_app
 from tests import paths
 from tests.conftest import Origin, serve_mirror, start_site
-from tests.operator_fixtures import (
-    free_port,
-    operator_config,
-    redis_server,
-    require,
-    wait_for_port,
-)
+from tests.operator_fixtures import operator_config
+from tests.servers import NGINX, RedisServer, free_port, nginx, require
 
 ROOT = paths.ROOT
 DEPLOY = ROOT / "deploy"
@@ -150,7 +145,7 @@ def test_nginx_site_passes_nginx_t(tmp_path: Path, test_ca: trustme.CA) -> None:
         f"http {{\n    include {tmp_path}/site.conf;\n}}\n"
     )
     result = subprocess.run(
-        [require("/usr/sbin/nginx"), "-t", "-c", f"{tmp_path}/nginx.conf", "-p", f"{tmp_path}/"],
+        [require(NGINX), "-t", "-c", f"{tmp_path}/nginx.conf", "-p", f"{tmp_path}/"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -220,27 +215,28 @@ def entrypoint(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )  # fmt: skip
 
 
-async def test_entrypoint_serves_from_the_compose_environment(tmp_path: Path) -> None:
+async def test_entrypoint_serves_from_the_compose_environment(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
     port = free_port()
-    async with redis_server() as redis_url:
-        env = entrypoint_environment(tmp_path / "data", port, redis_url)
-        made = entrypoint("keys", "init", env=env)
-        assert made.returncode == 0, made.stderr
-        assert entrypoint("healthcheck", env=env).returncode == 1  # not serving yet
-        process = await asyncio.create_subprocess_exec(
-            "/bin/sh", str(DEPLOY / "docker-entrypoint.sh"), env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            assert process.stdout is not None
-            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-            assert f"serving on http://127.0.0.1:{port}/" in line, line
-            checked = await asyncio.to_thread(entrypoint, "healthcheck", env=env)
-            assert checked.returncode == 0, checked.stderr
-            await check_served(f"http://127.0.0.1:{port}", tmp_path / "data")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(process.wait(), 30) == 0
+    env = entrypoint_environment(tmp_path / "data", port, redis_server.url)
+    made = entrypoint("keys", "init", env=env)
+    assert made.returncode == 0, made.stderr
+    assert entrypoint("healthcheck", env=env).returncode == 1  # not serving yet
+    process = await asyncio.create_subprocess_exec(
+        "/bin/sh", str(DEPLOY / "docker-entrypoint.sh"), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert f"serving on http://127.0.0.1:{port}/" in line, line
+        checked = await asyncio.to_thread(entrypoint, "healthcheck", env=env)
+        assert checked.returncode == 0, checked.stderr
+        await check_served(f"http://127.0.0.1:{port}", tmp_path / "data")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
 
 
 async def check_served(base: str, data_dir: Path) -> None:
@@ -270,7 +266,7 @@ def test_deploy_files_are_documented(name: str) -> None:
     assert name in (DEPLOY / "README.md").read_text()
 
 
-def nginx_site_for_test(tmp_path: Path, mirror_port: int, https_port: int) -> Path:
+def nginx_site_for_test(tmp_path: Path, mirror_port: int, https_port: int) -> str:
     """deploy/nginx-mirror.conf with only host-specific lines changed: ports and paths."""
     site = (DEPLOY / "nginx-mirror.conf").read_text()
     replacements = {
@@ -286,12 +282,10 @@ def nginx_site_for_test(tmp_path: Path, mirror_port: int, https_port: int) -> Pa
         site = site.replace(old, new)
     site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
     (tmp_path / "site.conf").write_text(site)
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(
+    return (
         f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
         f"events {{}}\nhttp {{\n    include {tmp_path}/site.conf;\n}}\n"
     )
-    return conf
 
 
 @asynccontextmanager
@@ -315,15 +309,8 @@ async def test_nginx_site_terminates_tls_keeps_metrics_inside_and_logs_no_reader
     https_port = free_port()
     async with plain_mirror(config) as mirror_port:
         conf = nginx_site_for_test(tmp_path, mirror_port, https_port)
-        nginx = await asyncio.create_subprocess_exec(
-            require("/usr/sbin/nginx"), "-c", str(conf), "-p", f"{tmp_path}/", "-g", "daemon off;"
-        )
-        try:
-            await wait_for_port(https_port)
+        with nginx(tmp_path, conf, https_port):
             statuses = await through_nginx(f"https://127.0.0.1:{https_port}")
-        finally:
-            nginx.terminate()
-            await nginx.wait()
     # /metrics from this host; /metrics from another address; then each address's burst of 2
     assert statuses == {
         "127.0.0.1": [200, 200, 200, 429],

@@ -10,6 +10,7 @@ from mirror.keys import (
     CACHE_KEY_FILE,
     TOKEN_RING_FILE,
     b64encode,
+    derive,
     load_cache_key,
     load_token_ring,
 )
@@ -87,3 +88,11 @@ def test_create_secret_file_never_replaces(tmp_path: Path) -> None:
     create_secret_file(target, b"second")
     assert target.read_bytes() == b"first"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_derive_gives_one_stable_key_per_purpose() -> None:
+    secret = bytes(range(32))
+    cache = derive(secret, b"mirror cache key hashing")
+    assert len(cache) == 32 and cache == derive(secret, b"mirror cache key hashing")
+    assert cache != derive(secret, b"mirror rate-limit clients")
+    assert cache != derive(bytes(32), b"mirror cache key hashing")

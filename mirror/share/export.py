@@ -1,9 +1,11 @@
 """Static export, the collateral-freedom way: a site's articles as plain files.
 
 ``mirror export --site NAME --out DIR`` reads the site's feeds, follows internal links to
-``export.depth``, runs every page through the same pipeline as the server
-(``process_page``), and writes a self-contained copy: one ``index.html`` per article under
-``articles/``, images under ``media/``, the stylesheet, an index page and an RSS feed. Every
+``export.depth``, runs every page through the same pipeline as the server, with the same
+rules (``pipeline.load_page_rules``: downloaded lists, the data dir's site rules, each
+site's ``remove`` and ``keep_params``), and writes a self-contained copy: one
+``index.html`` per article under ``articles/``, images under ``media/``, the stylesheet, an
+index page and an RSS feed. Every
 link is relative, so any static host, CDN bucket or IPFS can serve the directory, and a
 censor must block the host itself rather than one site on it.
 
@@ -36,10 +38,10 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-from mirror.article import Article, LeadImage
+from mirror.article import Article
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pipeline import read_page
+from mirror.pipeline import load_page_rules, read_page
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
@@ -71,10 +73,8 @@ class ExportedArticle:
     @classmethod
     def from_json(cls, text: str) -> ExportedArticle:
         raw = json.loads(text)
-        article = dict(raw["article"])
-        lead = article.pop("lead_image")
         return cls(
-            article=Article(**article, lead_image=LeadImage(**lead) if lead else None),
+            article=Article.from_dict(raw["article"]),
             published=raw["published"],
             fetched=raw["fetched"],
         )
@@ -272,6 +272,7 @@ class Exporter:
         self._out = out
         self._fetcher = fetcher
         self._state = state_dir(config, site, out)
+        self._rules = load_page_rules(config)
         self.report = ExportReport()
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
@@ -298,7 +299,7 @@ class Exporter:
         try:
             fetched = await self._fetcher.fetch(url, PAGE_TYPES)
             article = await asyncio.to_thread(
-                read_page, fetched.body, fetched.charset, fetched.final_url
+                read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
             )
             await self._save_images(article.body)
         except MirrorError as error:
@@ -380,7 +381,7 @@ async def feed_items(fetcher: Fetcher, site: Site) -> list[FeedItem]:
     for feed in site.feeds:
         fetched = await fetcher.fetch(feed, FEED_TYPES)
         try:
-            items += read_items(fetched.body)
+            items += read_items(fetched.body, fetched.final_url)
         except FeedError:
             continue  # a feed that does not parse lists nothing; the others still count
     return [i for i in items if urlsplit(i.link).scheme in {"http", "https"}]

@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any, Self
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mirror.article import StoredPage
+from mirror.keys import derive
 from mirror.settings import CacheConfig
 from mirror.store.base import Store, StoreUnavailable
 from mirror.store.redis import RedisStore
@@ -79,8 +78,8 @@ class Sealer:
     """Keyed hashing of URLs and authenticated encryption of stored values."""
 
     def __init__(self, secret: bytes) -> None:
-        self._mac_key = _derive(secret, b"mirror cache key hashing")
-        self._aead = AESGCM(_derive(secret, b"mirror cache body encryption"))
+        self._mac_key = derive(secret, b"mirror cache key hashing")
+        self._aead = AESGCM(derive(secret, b"mirror cache body encryption"))
 
     def row_key(self, kind: str, url: str) -> bytes:
         message = kind.encode("ascii") + b"\0" + url.encode("utf-8")
@@ -92,10 +91,6 @@ class Sealer:
 
     def open(self, row_key: bytes, sealed: bytes) -> bytes:
         return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], row_key)
-
-
-def _derive(secret: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
 
 class PageCache:

@@ -38,18 +38,24 @@ return 0
 """
 
 
+def connect(url: str, timeout: float) -> aioredis.Redis:
+    """A client that gives up after ``timeout`` seconds and never retries: a Redis that
+    does not answer must cost a reader one short wait, then the caller's fallback."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
 class RedisStore:
     """``Store`` on a Redis server; use as an async context manager."""
 
     def __init__(self, url: str, prefix: str, keep_seconds: int) -> None:
         self.prefix = prefix.encode("utf-8")
         self._keep_seconds = keep_seconds
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_SECONDS,
-            socket_connect_timeout=TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._redis = connect(url, TIMEOUT_SECONDS)
         self._release = self._redis.register_script(RELEASE_SCRIPT)
         self._down_until = 0.0
 

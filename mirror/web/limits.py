@@ -26,18 +26,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from aiohttp import web
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from mirror.counters import count
 from mirror.errors import MirrorError, NotFound
-from mirror.keys import load_cache_key
+from mirror.keys import derive, load_cache_key
 from mirror.settings import Config, LimitsConfig
+from mirror.store.redis import connect
 
 MAX_CLIENTS = 100_000
 REDIS_TIMEOUT = 0.5
@@ -123,15 +119,8 @@ class SharedRateLimiter:
     def __init__(self, url: str, rate: float, burst: int, secret: bytes) -> None:
         self._rate = rate
         self._burst = burst
-        self._salt = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"mirror rate-limit clients"
-        ).derive(secret)
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._salt = derive(secret, b"mirror rate-limit clients")
+        self._redis = connect(url, REDIS_TIMEOUT)
         self._bucket = self._redis.register_script(BUCKET_SCRIPT)
         self._fallback = RateLimiter(rate, burst)
 

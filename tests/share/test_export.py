@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,15 +18,26 @@ import pytest
 from aiohttp import web
 
 from mirror.cli import main
+from mirror.links import Kind
 from mirror.settings import Config
 from mirror.share.export import (
+    ExportedArticle,
     article_file,
     find_host_references,
     localise,
     run_export,
+    state_dir,
 )
+from mirror.web.appkeys import LINKS, MIRROR
 from tests.browser import chromium, visit
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_PATH, LEAD_IMAGE_PATH, Origin
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_PATH,
+    LEAD_IMAGE_PATH,
+    Origin,
+    serve_mirror,
+)
 from tests.operator_fixtures import operator_config
 from tests.text_checks import assert_in_order, visible_text
 
@@ -214,3 +226,50 @@ async def test_export_command(
     assert "2/3 level 0" in printed.err  # the progress, one line per step off a terminal
     unknown = await asyncio.to_thread(main, ["export", "--site", "nope", "--out", str(out)])
     assert unknown == 2
+
+
+QUOTE = "The move represents unusually broad, coordinated action"  # in a removed blockquote
+KEPT_LINK = "lawmakers-urge-sanctions-over-xinjiang-camps/?fbclid=IwAR2xQ9vZ"
+HIDDEN_LINK = "spiegel.de"
+
+
+def operator_rules_config(tmp_path: Path, origin: Origin, ca_file: Path) -> Config:
+    """CDT with every kind of rule an operator adds: a downloaded list in the data dir
+    that hides the Spiegel link, and the site's own ``remove`` (the blockquotes) and
+    ``keep_params`` (``fbclid``, on a link to another CDT article)."""
+    config = operator_config(tmp_path, origin, ca_file)
+    lists = config.server.data_dir / "filters"
+    lists.mkdir(parents=True)
+    (lists / "operator.txt").write_text('[Adblock Plus 2.0]\n##a[href*="spiegel.de"]\n')
+    site = replace(config.sites[0], remove=("blockquote",), keep_params=("fbclid",))
+    return replace(config, sites=(site,))
+
+
+async def test_exported_article_body_is_the_served_one(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    """The export processes a page with exactly the server's rules.
+
+    "Body equals" is taken at the one point both share: the processed article body
+    (``Article.body``, sanitised HTML with absolute origin links) that the server stores
+    after fetching it for a reader, and that the export keeps before rendering. Past it
+    the two differ by design (the server makes mirror links at render time, the export
+    relative file links), so comparing rendered pages would compare link forms, not rules.
+    The served page is checked for the rules' effect too, so the stored copy is the one
+    the reader saw.
+    """
+    config = operator_rules_config(tmp_path, origin, ca_file)
+    async with serve_mirror(config) as mirror:
+        response, html = await mirror.get(mirror.app[LINKS].path(ARTICLE_URL, Kind.PAGE))
+        assert response.status == 200
+        served = (await mirror.app[MIRROR].page(ARTICLE_URL)).stored.article.body
+    assert "Western Countries Turn Up the Heat on Xinjiang" in html
+    assert QUOTE not in html and HIDDEN_LINK not in html
+    out = tmp_path / "export"
+    report, _ = await export(config, out, depth=0)
+    assert report.ok, report.summary()
+    kept_file = state_dir(config, config.sites[0], out) / "articles"
+    kept = [ExportedArticle.from_json(p.read_text("utf-8")) for p in kept_file.glob("*.json")]
+    exported = next(k.article.body for k in kept if k.article.url == ARTICLE_URL)
+    assert QUOTE not in exported and HIDDEN_LINK not in exported and KEPT_LINK in exported
+    assert exported == served

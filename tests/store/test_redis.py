@@ -17,8 +17,8 @@ from mirror.settings import Config
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache
 from mirror.store.redis import BACKOFF_SECONDS, RedisStore
-from tests.cache_fixtures import RedisServer
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, Origin
+from tests.servers import RedisServer
 
 
 @asynccontextmanager

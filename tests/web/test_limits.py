@@ -10,7 +10,8 @@ from mirror.counters import EVENT_COUNTER
 from mirror.errors import ConfigError
 from mirror.web.limits import RateLimiter
 from tests.conftest import ARTICLE_PATH, Origin, serve_mirror
-from tests.operator_fixtures import free_port, operator_config, redis_server
+from tests.operator_fixtures import operator_config
+from tests.servers import RedisServer, free_port
 
 KEY = "reader-key-0123456789abcdef"
 OTHER_SITE_URL = "https://www.chinadigitaltimes.net" + ARTICLE_PATH
@@ -127,16 +128,15 @@ async def test_rate_limit_uses_the_trusted_proxy_header(
 
 
 async def test_instances_sharing_redis_share_each_clients_bucket(
-    tmp_path: Path, origin: Origin, ca_file: Path
+    tmp_path: Path, origin: Origin, ca_file: Path, redis_server: RedisServer
 ) -> None:
-    async with redis_server() as url:
-        extra = f'[limits]\nrate = 0.01\nburst = 3\nredis_url = "{url}"'
-        config = operator_config(tmp_path, origin, ca_file, extra)
-        async with serve_mirror(config) as first, serve_mirror(config) as second:
-            statuses = [
-                (await instance.get("/"))[0].status
-                for instance in (first, second, first, second, first)
-            ]
+    extra = f'[limits]\nrate = 0.01\nburst = 3\nredis_url = "{redis_server.url}"'
+    config = operator_config(tmp_path, origin, ca_file, extra)
+    async with serve_mirror(config) as first, serve_mirror(config) as second:
+        statuses = [
+            (await instance.get("/"))[0].status
+            for instance in (first, second, first, second, first)
+        ]
     assert statuses == [200, 200, 200, 429, 429]
 
 
