@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,34 @@ class Article:
         return cls(**fields, lead_image=LeadImage(**lead) if lead else None)
 
 
+Source = Literal["origin", "archive", "publisher", "contributor"]
+"""Where a stored copy came from: fetched from the origin, from the Internet Archive's
+capture, pushed by the site's publisher, or uploaded by a contributor."""
+
+SOURCES: tuple[Source, ...] = get_args(Source)
+
+
 @dataclass(frozen=True)
 class StoredPage:
-    """A processed article and what we know about its fetch."""
+    """A processed article and what we know about its fetch.
+
+    ``fetched_at`` is when this copy was saved (or last confirmed by the origin), so it is
+    also the last time the article was seen live. ``removed_at`` is when the origin was first
+    seen to have removed it (404, 410, or a redirect to its front page); such a copy is kept.
+    """
 
     article: Article
     fetched_at: float
     etag: str | None = None
     last_modified: str | None = None
+    source: Source = "origin"
+    removed_at: float | None = None
+
+    @property
+    def provenance(self) -> str:
+        """The copy's standing as a reader and a signature see it: ``removed`` once the
+        origin removed the article, else where the copy came from."""
+        return "removed" if self.removed_at is not None else self.source
 
     def age(self, now: float | None = None) -> float:
         return (time.time() if now is None else now) - self.fetched_at
@@ -74,7 +94,17 @@ class StoredPage:
             fetched_at=raw["fetched_at"],
             etag=raw["etag"],
             last_modified=raw["last_modified"],
+            source=_source(raw.get("source", "origin")),
+            removed_at=raw.get("removed_at"),
         )
+
+
+def _source(name: str) -> Source:
+    """A stored source name, checked: entries written before sources existed have none."""
+    for source in SOURCES:
+        if source == name:
+            return source
+    raise ValueError(f"unknown source {name!r}")
 
 
 @dataclass
