@@ -259,7 +259,9 @@ def _cache_stats(args: argparse.Namespace) -> int:
 
 def _cache_purge(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url)))
+    site = config.site_for(args.url)
+    name = site.name if site else ""
+    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url, name)))
     print(f"purged {deleted} entries")
     return 0 if deleted else 1
 

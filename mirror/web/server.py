@@ -62,6 +62,8 @@ def create_app(config: Config) -> web.Application:
             web.get("/about", pages.about),
             web.get("/s/{site}/", pages.site_index),
             web.get("/s/{site}/feed", pages.site_feed),
+            web.get("/s/{site}/removed", pages.removed_index),
+            web.get("/s/{site}/removed/feed", pages.removed_feed),
             web.post("/open", open_url),
             web.get("/m/{token}", pages.article),
             web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
