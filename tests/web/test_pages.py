@@ -294,7 +294,7 @@ async def test_removed_articles_are_listed_newest_first_with_a_feed_and_outlive_
         remove_at_origin(origin, CHINESE_PATH, "front_page")
         await mirror.get(chinese)
         _, site = await mirror.get("/s/cdt/")
-        assert "/s/cdt/removed" in tree(site).xpath("//p[@class='meta']/a/@href")
+        assert "/s/cdt/removed" in tree(site).xpath("//p[@class='meta']//a/@href")
         response, html = await mirror.get("/s/cdt/removed?hl=ru")
         assert response.status == 200
         listed = tree(html).xpath("//ul[@class='entries']/li/a/@href")
