@@ -229,17 +229,29 @@ async def test_entrypoint_serves_from_the_compose_environment(
     made = entrypoint("keys", "init", env=env)
     assert made.returncode == 0, made.stderr
     assert entrypoint("healthcheck", env=env).returncode == 1  # not serving yet
+    async with entrypoint_serving(env, "serving on") as out:
+        assert f"serving on http://127.0.0.1:{port}/" in out, out
+        checked = await asyncio.to_thread(entrypoint, "healthcheck", env=env)
+        assert checked.returncode == 0, checked.stderr
+        await check_served(f"http://127.0.0.1:{port}", tmp_path / "data")
+
+
+@asynccontextmanager
+async def entrypoint_serving(env: dict[str, str], until: str) -> AsyncIterator[str]:
+    """The image's entrypoint serving with ``env``: its output up to the line holding
+    ``until``; stopped as Docker stops it (SIGTERM), and it must stop cleanly."""
     process = await asyncio.create_subprocess_exec(
         "/bin/sh", str(DEPLOY / "docker-entrypoint.sh"), env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        assert f"serving on http://127.0.0.1:{port}/" in line, line
-        checked = await asyncio.to_thread(entrypoint, "healthcheck", env=env)
-        assert checked.returncode == 0, checked.stderr
-        await check_served(f"http://127.0.0.1:{port}", tmp_path / "data")
+        out = ""
+        while until not in out:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert line, out  # it stopped before saying it
+            out += line.decode()
+        yield out
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
@@ -490,20 +502,9 @@ async def test_entrypoint_serves_the_onion_from_the_compose_environment(
     )
     env["MIRROR_SERVER_ONION_LISTEN"] = f"127.0.0.1:{onion_port}"
     assert entrypoint("keys", "init", env=env).returncode == 0
-    process = await asyncio.create_subprocess_exec(
-        "/bin/sh", str(DEPLOY / "docker-entrypoint.sh"), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        out = (await asyncio.wait_for(process.stdout.read(2048), 30)).decode()
-        while "onion service" not in out:
-            out += (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    async with entrypoint_serving(env, "onion service") as out:
         assert f"onion service http://{ONION}/ on http://127.0.0.1:{onion_port}/" in out
         await check_onion_served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{onion_port}")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
 
 
 async def check_onion_served(base: str, onion_base: str) -> None:
