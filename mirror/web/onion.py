@@ -3,7 +3,8 @@
 Tor's hidden service (``deploy/torrc``) forwards each connection to a plain-HTTP listener
 on loopback (``server.onion_listen``); the onion address itself is ``publisher.onion``.
 A request is the onion service's when it arrived on that listener, whatever it says; its
-``Host`` must then be the onion name, so the listener serves nothing else. Over the onion
+``Host`` must then be the onion name, so the listener serves nothing else, and ``/metrics``
+is not served there (the operator's scraper asks the clearnet listener). Over the onion
 every address the mirror writes is the onion's (``pages.address_of``), there is no HSTS
 (plain HTTP, which Tor encrypts end to end), and the alternates line stays off, so that no
 link leads a reader out of the onion service. Clearnet answers name the onion service in
@@ -16,10 +17,12 @@ import ipaddress
 
 from aiohttp import web
 
+from mirror.errors import NotFound
 from mirror.settings import Config
 
 OVER_ONION = web.RequestKey("mirror.over_onion", bool)
 ONION_HTTP_PORT = ":80"
+OPERATOR_ONLY = frozenset({"/metrics"})
 
 
 def over_onion(config: Config, request: web.BaseRequest) -> bool:
@@ -29,6 +32,15 @@ def over_onion(config: Config, request: web.BaseRequest) -> bool:
     if known is None:
         known = request[OVER_ONION] = _on_onion_listener(config, request)
     return known
+
+
+def admit(config: Config, request: web.BaseRequest) -> None:
+    """Over the onion: another name than the onion's is a 421, and the operator's metrics are
+    a 404, as the deploy files' proxies refuse them from outside."""
+    if misdirected(config, request):
+        raise web.HTTPMisdirectedRequest(headers={"Cache-Control": "no-store"})
+    if request.path in OPERATOR_ONLY and over_onion(config, request):
+        raise NotFound
 
 
 def misdirected(config: Config, request: web.BaseRequest) -> bool:

@@ -126,8 +126,6 @@ def front(config: Config, guard: limits.Guard) -> Middleware:
         start = time.perf_counter()
         status = 500
         try:
-            if onion.misdirected(config, request):
-                raise web.HTTPMisdirectedRequest(headers={"Cache-Control": "no-store"})
             ALTERNATES.set(() if onion.over_onion(config, request) else alternates)
             response = await _answer(request, handler, guard)
             compressed(request, response)
@@ -147,6 +145,7 @@ async def _answer(
 ) -> web.StreamResponse:
     """Render every error, ours or aiohttp's, as a page with the right status."""
     try:
+        onion.admit(request.app[CONFIG], request)
         await guard.admit(request)
         return await handler(request)
     except MirrorError as error:

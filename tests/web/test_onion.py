@@ -191,3 +191,7 @@ async def test_onion_listener_answers_only_the_onion_name(onion_mirror: Both) ->
             response, body = await onion.get(path, host=host)
             assert response.status == 421, (host, path)
             assert TITLE not in body and not re.search(r"/m/\w", body)
+    metrics, _ = await onion.get("/metrics")
+    assert metrics.status == 404  # the operator's, asked of the clearnet listener
+    scraped, _ = await clearnet.get("/metrics")
+    assert scraped.status == 200
