@@ -201,6 +201,7 @@ class RunningMirror:
     base: str
     client: aiohttp.ClientSession
     app: web.Application
+    runner: web.AppRunner | None = None  # more listeners may be started on it
 
     async def get(self, path: str, **kwargs: Any) -> tuple[aiohttp.ClientResponse, str]:
         async with self.client.get(self.base + path, **kwargs) as response:
@@ -221,7 +222,7 @@ async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
     connector = aiohttp.TCPConnector(ssl=pinned)
     try:
         async with aiohttp.ClientSession(connector=connector) as client:
-            yield RunningMirror(base=f"https://127.0.0.1:{port}", client=client, app=app)
+            yield RunningMirror(f"https://127.0.0.1:{port}", client, app, runner)
     finally:
         await runner.cleanup()
 

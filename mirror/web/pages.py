@@ -59,6 +59,7 @@ from mirror.share.feeds import (
 )
 from mirror.transform.rewrite import rewrite_body
 from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.onion import over_onion
 from mirror.web.responses import Rendered, respond
 
 HOME_ENTRIES = 5
@@ -98,6 +99,9 @@ def base_url(request: web.Request) -> str:
 
 
 def address_of(config: Config, request: web.BaseRequest) -> str:
+    """The onion address over the onion service, else the configured or asked-for one."""
+    if over_onion(config, request):
+        return config.publisher.onion_url
     return config.server.public_url or f"{request.scheme}://{request.host}"
 
 
