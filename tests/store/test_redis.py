@@ -116,6 +116,7 @@ async def test_kept_entries_have_no_ttl_and_survive_memory_pressure(
         await raw.config_set("maxmemory-policy", "volatile-lru")
         for i in range(300):  # 6 MB through 2 MB of room
             await store.put(i.to_bytes(2, "big"), bytes([i % 251]) * 20_000)
+        # Redis's LRU is approximate: which entries went varies, that many went does not.
         assert (await raw.info("stats"))["evicted_keys"] > 0
-        assert await store.get((0).to_bytes(2, "big")) is None
+        assert (await store.stats())["entries"] < 150
         assert await store.get(b"kept") == b"k" * 20_000
