@@ -7,7 +7,6 @@ page knows its reader (language and low-bandwidth choice) from the request alone
 from __future__ import annotations
 
 import asyncio
-import datetime
 import math
 import time
 from dataclasses import replace
@@ -35,13 +34,7 @@ from mirror.render.html import (
 )
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
-from mirror.share.download import (
-    Download,
-    collect_images,
-    content_disposition,
-    image_urls,
-    single_file,
-)
+from mirror.share.download import content_disposition, prepare_download, single_file
 from mirror.share.epub import MEDIA_TYPE, build_epub
 from mirror.share.feeds import FeedError, FeedItem, FeedLinks, republish
 from mirror.transform.rewrite import rewrite_body
@@ -284,14 +277,12 @@ async def download(request: web.Request) -> web.Response:
     stored = served.stored
     site = config.site_for(url)
     base = base_url(request)
-    images = await collect_images(
-        image_urls(stored.article.body), mirror.image, config.reader.download_image_bytes
-    )
-    details = Download(
-        article=stored.article,
-        share_url=base + links.path(url, Kind.PAGE),
-        fetched=datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC),
-        site_name=site.display_name if site else stored.article.site_name,
+    details, images = await prepare_download(
+        stored,
+        base + links.path(url, Kind.PAGE),
+        site.display_name if site else stored.article.site_name,
+        mirror.image,
+        config.reader.download_image_bytes,
     )
 
     def href_for(target: str) -> str:
