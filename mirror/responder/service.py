@@ -94,15 +94,19 @@ class Responder:
         if not self._quota.take(sender):
             log.info("responder: not answered: over the daily limit")
             return "250 OK"
-        language = language_of(message)
-        urls = urls_in(message, lambda url: self._config.site_for(url) is not None)
-        answer = await self._answer(urls, language)
+        sent = False
         try:
+            language = language_of(message)
+            urls = urls_in(message, lambda url: self._config.site_for(url) is not None)
+            answer = await self._answer(urls, language)
             await self._send(answer_mail(answer, language, self._own, sender), sender)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            self._quota.give_back(sender)
+            sent = True
+        except aiosmtplib.SMTPException as exc:
             log.warning("responder: the relay refused the answer: %s", type(exc).__name__)
             return "451 4.3.0 Try again later"
+        finally:
+            if not sent:  # the sender's server tries again later, and that try may be answered
+                self._quota.give_back(sender)
         log.info(
             "responder: answered, %d article(s), %d missed", len(answer.articles), answer.missed
         )
