@@ -1,4 +1,5 @@
-"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest."""
+"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest,
+responder."""
 
 from __future__ import annotations
 
@@ -100,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     verify = _command(signing, "verify", _manifest_verify, "check a manifest file (exit 1 if bad)")
     verify.add_argument("file", type=Path)
     verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
+
+    _command(commands, "responder", _responder, "answer mail with our addresses and articles")
     return parser
 
 
@@ -395,3 +398,35 @@ def _manifest_verify(args: argparse.Namespace) -> int:
     checked = manifest.verify(data, trusted)
     print(f"mirror: manifest valid until {checked.expires:%Y-%m-%d}: {' '.join(checked.mirrors)}")
     return 0
+
+
+def _responder(args: argparse.Namespace) -> int:
+    check_resources()
+    config = load_config(args.config)
+    if not config.responder.address:
+        raise ConfigError("responder.address is not set: the responder answers for it")
+    configure_logging()
+    asyncio.run(_respond_until_stopped(config))
+    return 0
+
+
+async def _respond_until_stopped(config: Config) -> None:
+    """``mirror responder``: the mail responder on the mirror's own pipeline and store."""
+    from mirror.pipeline import Mirror
+    from mirror.responder.service import listening
+
+    secret = load_cache_key(config.server.data_dir)
+    store = open_store(config.cache, config.server.data_dir)
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        PageCache(store, secret) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+        listening(config, mirror) as server,
+    ):
+        host, port = server.sockets[0].getsockname()[:2]
+        print(f"mirror: answering mail on {host}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()

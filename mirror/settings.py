@@ -113,6 +113,12 @@ def at_least(low: Number) -> Callable[[Number], Number]:
     return check
 
 
+def host_and_port(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8443"`` or ``"[::1]:8443"`` as a host and a port."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def _strings(raw: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
@@ -312,11 +318,11 @@ class ServerConfig:
 
     @property
     def host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return host_and_port(self.listen)[0]
 
     @property
     def port(self) -> int:
-        return int(self.listen.rsplit(":", 1)[1])
+        return host_and_port(self.listen)[1]
 
     @property
     def onion_host(self) -> str:
@@ -510,6 +516,46 @@ class ReaderConfig:
     feed_fresh_seconds: int = setting(900, "Seconds a fetched site feed is reused.")
 
 
+RELAY_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+def _relay(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in RELAY_SCHEMES or not parts.hostname:
+        raise ConfigError("must be an smtp://, smtp+starttls:// or smtps:// URL")
+    return url
+
+
+def _mail_address(address: str) -> str:
+    if address and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+        raise ConfigError(f"{address!r} is not an e-mail address")
+    return address
+
+
+@dataclass(frozen=True)
+class ResponderConfig:
+    """The e-mail responder (``mirror responder``): where it listens, who it is, its relay."""
+
+    listen: str = setting("127.0.0.1:2525", "Address and port `mirror responder` receives mail on.")
+    address: str = setting(
+        "",
+        "The responder's e-mail address: only mail to it is answered, and answers come from it.",
+        parse=_mail_address,
+    )
+    relay: str = setting(
+        "smtp://127.0.0.1:25",
+        "SMTP server that answers are sent through: `smtp://`, `smtp+starttls://` or "
+        "`smtps://`, with `user:password@` if it asks for a login.",
+        parse=_relay,
+        secret=True,  # may carry the relay's user name and password
+    )
+    per_sender_per_day: int = setting(
+        3,
+        "Most answers one address gets in a day, counted under an HMAC of it (never the address).",
+        parse=at_least(1),
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerConfig
@@ -521,6 +567,7 @@ class Config:
     publisher: PublisherConfig
     export: ExportConfig
     reader: ReaderConfig
+    responder: ResponderConfig
     sites: tuple[Site, ...]
 
     def site_for(self, url: str) -> Site | None:

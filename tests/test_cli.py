@@ -24,6 +24,7 @@ from mirror.settings import Config
 from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.mail_fixtures import mail, running_relay, send
 from tests.paths import CDT
 from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
@@ -100,12 +101,21 @@ def test_link_prints_a_reader_url(tmp_path: Path) -> None:
     assert links.open(url.rsplit("/", 1)[1], Kind.PAGE) == ARTICLE_URL
 
 
-def test_bad_config_exits_with_a_message(tmp_path: Path) -> None:
-    toml = tmp_path / "mirror.toml"
-    toml.write_text("[server]\nlisten = 1\n")
-    result = run_mirror("serve", "--config", str(toml))
+@pytest.mark.parametrize(
+    ("command", "toml", "named"),
+    [
+        ("serve", "[server]\nlisten = 1\n", b"server.listen"),
+        ("responder", '[responder]\nlisten = "127.0.0.1:0"\n', b"responder.address"),
+    ],
+)
+def test_bad_config_exits_with_a_message(
+    tmp_path: Path, command: str, toml: str, named: bytes
+) -> None:
+    path = tmp_path / "mirror.toml"
+    path.write_text(toml)
+    result = run_mirror(command, "--config", str(path))
     assert result.returncode == 2
-    assert b"server.listen" in result.stderr
+    assert named in result.stderr
 
 
 async def test_serve_answers_over_https_and_prints_fingerprint(tmp_path: Path) -> None:
@@ -324,3 +334,30 @@ async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
     async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
         assert await cache.get_page(ARTICLE_URL) is None
         assert await cache.store.index_items(Sealer(secret).row_key("removed", "cdt")) == []
+
+
+async def test_the_responder_answers_mail_from_the_command_line(tmp_path: Path) -> None:
+    own = "answers@mirror.example.org"
+    port = free_port()
+    async with running_relay() as relay:
+        toml = tmp_path / "mirror.toml"
+        toml.write_text(
+            f'[server]\npublic_url = "https://mirror.example.org"\n\n'
+            f'[responder]\nlisten = "127.0.0.1:{port}"\naddress = "{own}"\n'
+            f'relay = "smtp://127.0.0.1:{relay.port}"\n'
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mirror", "responder", "--config", str(toml),
+            stdout=asyncio.subprocess.PIPE, env=ENV,
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert f"answering mail on 127.0.0.1:{port}".encode() in line
+            await send(port, mail("reader@mail.example.net", own), "reader@mail.example.net", own)
+            [answer] = relay.mails()
+            body = answer.get_body(("plain",))
+            assert body is not None and "https://mirror.example.org" in body.get_content()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0

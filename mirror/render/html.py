@@ -182,6 +182,7 @@ class ArticleView:
     share_url: str
     site: Site | None = None
     download_path: str = ""
+    share_action: str = ""
 
 
 def render_article(reader: Reader, served: Served, body_html: str, view: ArticleView) -> str:
@@ -207,6 +208,11 @@ def render_article(reader: Reader, served: Served, body_html: str, view: Article
         minutes=reading_minutes(body_html),
         view=view,
     )
+
+
+def render_share(reader: Reader, share_url: str, article_path: str) -> str:
+    """The page that hands out one fresh link to an article (``article_path`` is its page)."""
+    return render_page(reader, "share.html", share_url=share_url, article_path=article_path)
 
 
 def render_error(reader: Reader, error: MirrorError, status: int, site: str = "") -> str:

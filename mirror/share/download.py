@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 import lxml.html
 from lxml.html import HtmlElement
 
-from mirror.article import Article
+from mirror.article import Article, StoredPage
 from mirror.errors import MirrorError
 from mirror.render.html import Reader, inner_html, render_page
 from mirror.store.cache import StoredImage
@@ -117,6 +117,19 @@ class Download:
     site_name: str = ""
 
 
+async def prepare_download(
+    stored: StoredPage,
+    share_url: str,
+    site_name: str,
+    fetch: Callable[[str], Awaitable[StoredImage]],
+    budget: int,
+) -> tuple[Download, dict[str, Image]]:
+    """What either file of a stored article needs, its images fetched within ``budget``."""
+    images = await collect_images(image_urls(stored.article.body), fetch, budget)
+    fetched = datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC)
+    return Download(stored.article, share_url, fetched, site_name), images
+
+
 def single_file(
     reader: Reader,
     download: Download,
@@ -145,8 +158,12 @@ def content_disposition(title: str, extension: str) -> str:
     """An attachment header naming the file after the title (ASCII fallback, RFC 6266)."""
     folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     ascii_stem = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower()[:FILE_NAME_CHARS]
-    unicode_stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split())
-    unicode_stem = unicode_stem[:FILE_NAME_CHARS]
     fallback = f"{ascii_stem or 'article'}.{extension}"
-    encoded = quote(f"{unicode_stem or 'article'}.{extension}", safe="")
+    encoded = quote(file_name(title, extension), safe="")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def file_name(title: str, extension: str) -> str:
+    """The file's name from the title alone, without characters file systems refuse."""
+    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split())[:FILE_NAME_CHARS]
+    return f"{stem or 'article'}.{extension}"

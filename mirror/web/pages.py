@@ -10,7 +10,6 @@ import asyncio
 import datetime
 import math
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -34,18 +33,13 @@ from mirror.render.html import (
     render_article,
     render_home,
     render_removed,
+    render_share,
     render_site,
 )
 from mirror.render.i18n import translations
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
-from mirror.share.download import (
-    Download,
-    collect_images,
-    content_disposition,
-    image_urls,
-    single_file,
-)
+from mirror.share.download import content_disposition, prepare_download, single_file
 from mirror.share.epub import MEDIA_TYPE, build_epub
 from mirror.share.feeds import (
     RSS_TYPE,
@@ -256,28 +250,45 @@ async def _served(request: web.Request) -> tuple[str, Served]:
 
 
 async def article(request: web.Request) -> web.Response:
+    """``/m/<token>``: a page token or a share token, both onto the kept rendering of the
+    URL. A token that is kept is answered without opening it; any other is opened and its
+    URL's page token names the rendering, so every share link of an article reads the one
+    stored copy and the one rendering (no fetch, no memory of its own)."""
     token = request.match_info["token"]
-    return await _article(request, token, lambda: request.app[LINKS].open(token, Kind.PAGE))
+    links = request.app[LINKS]
+    rendered = _kept(request, token)
+    if rendered is not None:
+        return respond(request, rendered, request.app[CONFIG].cache)
+    url = links.open(token, Kind.PAGE)
+    return await _article(request, url, links.path(url, Kind.PAGE))
 
 
 async def page_response(request: web.Request, url: str) -> web.Response:
     """The article at ``url`` (the publisher's path form), through the same memory."""
-    return await _article(request, request.app[LINKS].seal(url, Kind.PAGE), lambda: url)
+    return await _article(request, url, request.path)
 
 
-async def _article(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
-    """A page rendered once per stored version and reader view, then answered from memory
-    while fresh, with a strong ETag and a 304 for a reader who has it already."""
-    app = request.app
-    raw_query = request.rel_url.raw_query_string
-    choices, key = memory_key(app[CONFIG], request, token, raw_query)
-    rendered = app[RENDERED].get(key)
-    if rendered is None:
-        reader = replace(choices, path=request.path)
-        rendered = await _render(request, token, target(), reader)
-        app[RENDERED].put(key, rendered)
-    else:
+def _kept(request: web.Request, token: str) -> Rendered | None:
+    """The rendering kept under ``token`` for this reader's view, counted as a hit."""
+    _, key = memory_key(request.app[CONFIG], request, token, request.rel_url.raw_query_string)
+    rendered = request.app[RENDERED].get(key)
+    if rendered is not None:
         counters.count_cache("hit")
+    return rendered
+
+
+async def _article(request: web.Request, url: str, path: str) -> web.Response:
+    """A page rendered once per stored version and reader view, kept under its URL's page
+    token, then answered from memory while fresh, with a strong ETag and a 304 for a reader
+    who has it already. ``path`` is where the page's own links (languages, images on or
+    off) lead: the page link, never a share link, since the rendering serves them all."""
+    app = request.app
+    token = app[LINKS].seal(url, Kind.PAGE)
+    rendered = _kept(request, token)
+    if rendered is None:
+        choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
+        rendered = await _render(request, token, url, replace(choices, path=path))
+        app[RENDERED].put(key, rendered)
     return respond(request, rendered, app[CONFIG].cache)
 
 
@@ -312,6 +323,7 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
         share_url=base_url(request) + links.path(url, Kind.PAGE),
         site=config.site_for(url),
         download_path=f"/d/{token}",
+        share_action=f"/share/{token}",
     )
     # A removed article's copy never becomes fresh (``fetched_at`` is when it was last seen
     # live): like a stale one, it is kept in memory until its origin may be asked again.
@@ -321,6 +333,24 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
     else:
         fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
     return Rendered.of(render_article(reader, served, body, view), fresh_until, standing_in)
+
+
+async def share(request: web.Request) -> web.Response:
+    """``POST /share/<token>``: a page with a link to the article made for this share alone.
+
+    Pages carry no script and the article's rendering is kept for every reader, so a link
+    that is new each time cannot sit in the page itself: the article's "new link" button
+    posts here, and the answer, rendered for this request and never stored by any cache
+    (POST, ``no-store``), shows a fresh share token (``LinkBuilder.seal_fresh``). Nothing is
+    kept per link: the token carries its URL, and opening it lands on the article's one
+    kept rendering. The page's own links lead to the article's page link, not back here.
+    """
+    links = request.app[LINKS]
+    url = links.open(request.match_info["token"], Kind.PAGE)
+    page_path = links.path(url, Kind.PAGE)
+    reader = replace(choices_of(request), path=page_path)
+    fresh = f"{base_url(request)}/{Kind.PAGE.value}/{links.seal_fresh(url, Kind.PAGE)}"
+    return html_page(render_share(reader, fresh, page_path), cache_control="no-store")
 
 
 async def download(request: web.Request) -> web.Response:
@@ -333,14 +363,12 @@ async def download(request: web.Request) -> web.Response:
     stored = served.stored
     site = config.site_for(url)
     base = base_url(request)
-    images = await collect_images(
-        image_urls(stored.article.body), mirror.image, config.reader.download_image_bytes
-    )
-    details = Download(
-        article=stored.article,
-        share_url=base + links.path(url, Kind.PAGE),
-        fetched=datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC),
-        site_name=site.display_name if site else stored.article.site_name,
+    details, images = await prepare_download(
+        stored,
+        base + links.path(url, Kind.PAGE),
+        site.display_name if site else stored.article.site_name,
+        mirror.image,
+        config.reader.download_image_bytes,
     )
 
     def href_for(target: str) -> str:

@@ -66,6 +66,7 @@ def create_app(config: Config) -> web.Application:
             web.get("/s/{site}/removed/feed", pages.removed_feed),
             web.post("/open", open_url),
             web.get("/m/{token}", pages.article),
+            web.post("/share/{token}", pages.share),
             web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),

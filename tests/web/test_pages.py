@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from mirror import resources
+from mirror import counters, resources
 from mirror.links import Kind
 from mirror.render.html import Reader
 from mirror.render.i18n import LANGUAGES, long_date
@@ -29,6 +29,7 @@ from tests.conftest import (
     Origin,
     RunningMirror,
     serve_mirror,
+    start_site,
 )
 from tests.feed_fixtures import long_rss
 from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
@@ -318,3 +319,93 @@ async def test_removed_articles_are_listed_newest_first_with_a_feed_and_outlive_
         assert "Removed from China Digital Times on" in removal_label(html)
         _, listing = await mirror.get("/s/cdt/removed")
         assert len(tree(listing).xpath("//ul[@class='entries']/li")) == 2
+
+
+async def new_share_link(mirror: RunningMirror, article_html: str) -> str:
+    """What a reader gets from the article's "new link" button: a fresh link to share."""
+    action = tree(article_html).xpath("//form[@class='share-new']/@action")[0]
+    async with mirror.client.post(mirror.base + action) as response:
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        page = tree(await response.text())
+    [link] = page.xpath("//input[@id='share']/@value")
+    assert link.startswith(mirror.base + "/m/")
+    return str(link)
+
+
+def article_body(html: str) -> bytes:
+    [body] = tree(html).xpath("//div[@class='body']")
+    return bytes(lxml.html.tostring(body))
+
+
+async def test_two_shares_open_the_same_article_and_rendering_with_one_origin_fetch(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    path = page_path(running_mirror)
+    response, html = await running_mirror.get(path)
+    assert response.status == 200
+    first, second = [await new_share_link(running_mirror, html) for _ in range(2)]
+    assert len({first, second, running_mirror.base + path}) == 3
+    hits = counters.CACHE_LOOKUPS.counts.get(("hit",), 0)
+    for link in (first, second):
+        async with running_mirror.client.get(link) as shared:
+            assert shared.status == 200
+            shared_html = await shared.text()
+        assert article_body(shared_html) == article_body(html)
+        # The page's own links lead to the page link: the rendering is the one kept for it.
+        assert first.removeprefix(running_mirror.base) not in shared_html
+        assert second.removeprefix(running_mirror.base) not in shared_html
+    assert counters.CACHE_LOOKUPS.counts.get(("hit",), 0) == hits + 2
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_the_share_page_is_in_the_readers_language(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(page_path(running_mirror) + "?hl=ru")
+    action = tree(html).xpath("//form[@class='share-new']/@action")[0]
+    assert action.endswith("?hl=ru")
+    async with running_mirror.client.post(running_mirror.base + action) as response:
+        page = tree(await response.text())
+    assert page.xpath("string(//h1)") == "Новая ссылка, чтобы поделиться"
+    assert page.xpath("//main//a/@href") == [page_path(running_mirror) + "?hl=ru"]
+
+
+async def test_a_tampered_share_link_is_a_404(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(page_path(running_mirror))
+    link = await new_share_link(running_mirror, html)
+    for position in (len(running_mirror.base) + 8, len(running_mirror.base) + 30, -2):
+        tampered = list(link)
+        tampered[position] = "A" if tampered[position] != "A" else "B"
+        async with running_mirror.client.get("".join(tampered)) as response:
+            assert response.status == 404
+    bad_action = "/share/" + link.rsplit("/", 1)[1][:-3] + "xyz"
+    async with running_mirror.client.post(running_mirror.base + bad_action) as response:
+        assert response.status == 404
+
+
+async def test_a_blocked_share_link_leaves_the_others_working(
+    running_mirror: RunningMirror,
+) -> None:
+    """A censor in front of the mirror refuses each path on its blocklist, as URL filters and
+    chat apps do with a link that spread: the other links to the article still open."""
+    _, html = await running_mirror.get(page_path(running_mirror))
+    blocked, other = [await new_share_link(running_mirror, html) for _ in range(2)]
+    blocklist = {blocked.removeprefix(running_mirror.base)}
+
+    async def censor(request: web.Request) -> web.Response:
+        if request.path in blocklist:
+            return web.Response(status=403, text="blocked")
+        response, body = await running_mirror.get_bytes(request.path_qs)
+        return web.Response(status=response.status, body=body)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", censor)
+    runner, port = await start_site(app)
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as reader:
+            statuses = {}
+            for link in (blocked, other, running_mirror.base + page_path(running_mirror)):
+                async with reader.get(link.removeprefix(running_mirror.base)) as response:
+                    statuses[link] = response.status
+    finally:
+        await runner.cleanup()
+    assert list(statuses.values()) == [403, 200, 200]
