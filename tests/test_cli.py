@@ -24,6 +24,7 @@ from mirror.settings import Config
 from mirror.store.cache import PageCache, StoredImage
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.operator_fixtures import ONION
 from tests.paths import CDT
 from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
@@ -304,3 +305,25 @@ def test_extract_says_when_it_serves_the_full_page() -> None:
     assert b"full page" in result.stderr
     assert b'class="full-page"' in result.stdout
     assert b"Opening hours: 9 to 5." in result.stdout
+
+
+async def test_every_worker_serves_the_onion_listener(tmp_path: Path) -> None:
+    onion_port = free_port()
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(
+        f'[server]\nlisten = "127.0.0.1:0"\nworkers = 2\nonion_listen = "127.0.0.1:{onion_port}"\n'
+        f'[publisher]\nonion = "{ONION}"\n'
+    )
+    process, _ = await start_serve(toml)
+    try:
+        onion = f"http://127.0.0.1:{onion_port}"
+        # A connection each, so whichever worker the kernel gives one to must answer it.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            for _ in range(10):
+                async with client.get(onion + "/about", headers={"Host": ONION}) as got:
+                    assert got.status == 200 and "Strict-Transport-Security" not in got.headers
+            async with client.get(onion + "/about") as unnamed:
+                assert unnamed.status == 421
+    finally:
+        await stop_serve(process)
