@@ -25,6 +25,7 @@ from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.mail_fixtures import mail, running_relay, send
+from tests.operator_fixtures import ONION
 from tests.paths import CDT
 from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
@@ -361,3 +362,25 @@ async def test_the_responder_answers_mail_from_the_command_line(tmp_path: Path) 
         finally:
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+async def test_every_worker_serves_the_onion_listener(tmp_path: Path) -> None:
+    onion_port = free_port()
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(
+        f'[server]\nlisten = "127.0.0.1:0"\nworkers = 2\nonion_listen = "127.0.0.1:{onion_port}"\n'
+        f'[publisher]\nonion = "{ONION}"\n'
+    )
+    process, _ = await start_serve(toml)
+    try:
+        onion = f"http://127.0.0.1:{onion_port}"
+        # A connection each, so whichever worker the kernel gives one to must answer it.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            for _ in range(10):
+                async with client.get(onion + "/about", headers={"Host": ONION}) as got:
+                    assert got.status == 200 and "Strict-Transport-Security" not in got.headers
+            async with client.get(onion + "/about") as unnamed:
+                assert unnamed.status == 421
+    finally:
+        await stop_serve(process)
