@@ -3,7 +3,11 @@
     request → route → cache → fetch (address-checked) → decode → strip the page → extract
             → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
-``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
+``Mirror.page`` runs route → store; when nothing is stored and the origin refuses the mirror,
+it asks the site's other sources (``sources`` in ``[[sites]]``: the Internet Archive) and
+stores their copy, labelled with where it came from. Copies sent to the mirror (a
+publisher's signed push, a contributor's capture) enter through ``Mirror.accept``, through
+the same ``read_page``. ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
@@ -19,14 +23,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
 
-from mirror.article import Article, Served, StoredPage
-from mirror.counters import count_cache, origin_fetch
-from mirror.errors import FetchError, SiteNotMirrored
-from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
+from mirror.article import Article, Served, Source, StoredPage
+from mirror.counters import count, count_cache, origin_fetch
+from mirror.errors import (
+    CopyRefused,
+    FetchError,
+    NotAtOrigin,
+    OriginChallenged,
+    OriginStatus,
+    OriginTimeout,
+    OriginUnreachable,
+    SiteNotMirrored,
+)
+from mirror.fetch.archive import Wayback
+from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetched, Fetcher, NotModified, Validators
 from mirror.fetch.decode import decode_html
 from mirror.settings import Config
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage
+from mirror.transform.challenge import is_challenge
 from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
 from mirror.transform.page import process_page
@@ -34,6 +49,10 @@ from mirror.transform.siterules import ReaderModeRules, load_site_rules, package
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
+# Statuses by which an origin refuses the mirror rather than says the page is not there.
+REFUSING_STATUSES = frozenset({401, 403, 429, 451})
+# Copies dated by their source, labelled so on the page: they stand in whatever their age.
+DATED_SOURCES: frozenset[Source] = frozenset({"archive", "contributor"})
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +76,17 @@ def load_page_rules(config: Config | None) -> PageRules:
     if config is None:
         return PageRules(default_rules(), packaged_rules())
     return PageRules(load_rules(config), load_site_rules(config.server.data_dir))
+
+
+def refused(error: FetchError) -> bool:
+    """Whether ``error`` means the origin would not give the mirror the page (refused or
+    reset connections, timeouts, bot walls, 401/403/429/451 and 5xx) rather than that the
+    page is not there (404, 410) or must not be fetched (address policy, size, type)."""
+    if isinstance(error, NotAtOrigin):
+        return False
+    if isinstance(error, OriginStatus):
+        return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
+    return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
 
 
 def read_page(
@@ -144,6 +174,7 @@ class Mirror:
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._rules = load_page_rules(config)
+        self._wayback = Wayback(fetcher, config.archive)
 
     async def __aenter__(self) -> Self:
         return self
@@ -161,7 +192,8 @@ class Mirror:
 
     async def page(self, url: str) -> Served:
         """The article at ``url``: stored while fresh, refreshed behind the reader's back
-        for a while after, else from the origin, with the stored copy standing in for it."""
+        for a while after, else from the origin, with the stored copy standing in for it,
+        or else (nothing stored, the origin refusing) from the site's other sources."""
         if not self.is_mirrored(url):
             raise SiteNotMirrored
         cached = await self._cache.get_page(url)
@@ -175,13 +207,37 @@ class Mirror:
             return Served(cached)
         try:
             fresh = await self._refresh_page(url, cached)
-        except FetchError:
-            if cached is None or not self._may_stand_in(cached, fresh_for):
-                raise
-            count_cache("stale")
-            return Served(cached, stale=True)
+        except FetchError as error:
+            if cached is not None and self._may_stand_in(cached, fresh_for):
+                count_cache("stale")
+                return Served(cached, stale=True)
+            if cached is None and refused(error):
+                return Served(await self._from_sources(url, error), stale=True)
+            raise
         count_cache("miss")
         return Served(fresh)
+
+    async def accept(
+        self, url: str, body: bytes, charset: str | None, source: Source, saved_at: float
+    ) -> StoredPage:
+        """Store a copy sent to the mirror (a publisher's push, a contributor's capture),
+        read through the same pipeline as an origin's page. A capture never replaces a copy
+        saved at or after its own date."""
+        if not self.is_mirrored(url):
+            raise SiteNotMirrored
+        fetched = Fetched(url, url, "text/html", charset, body)
+        article = await self._article_of(fetched, url)
+        if source == "contributor":
+            current = await self._cache.get_page(url)
+            if current is not None and current.fetched_at >= saved_at:
+                raise CopyRefused(409, "The mirror already has a newer copy of this page.")
+        stored = StoredPage(article=article, fetched_at=saved_at, source=source)
+        await self._cache.put_page(url, stored)
+        return stored
+
+    async def stored(self, url: str) -> StoredPage | None:
+        """The copy of ``url`` in the store, if any, without asking anyone."""
+        return await self._cache.get_page(url)
 
     async def ready(self) -> bool:
         """Whether the store answers: a lookup of a key no entry can have."""
@@ -211,7 +267,36 @@ class Mirror:
 
     def _may_stand_in(self, cached: StoredPage, fresh_for: int) -> bool:
         limit = self._config.cache.stale_if_error_seconds
-        return limit == 0 or cached.age() < fresh_for + limit
+        return limit == 0 or cached.source in DATED_SOURCES or cached.age() < fresh_for + limit
+
+    async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
+        """The first copy the site's sources give, in order; else the origin's refusal."""
+        site = self._config.site_for(url)
+        for source in site.sources if site else ():
+            try:
+                return await self._shared_copy(f"{source} {url}", url)
+            except FetchError:
+                continue
+        raise refusal
+
+    async def _shared_copy(self, key: str, url: str) -> StoredPage:
+        """One archive fetch for concurrent readers, its failure remembered as the origin's."""
+        return await self._errors_remembered(
+            key, lambda: self._pages.run(key, lambda: self._archive_copy(url))
+        )
+
+    async def _archive_copy(self, url: str) -> StoredPage:
+        """The Wayback Machine's closest capture of ``url``, dated by its capture."""
+        with origin_fetch():
+            capture = await self._wayback.closest(url)
+            if capture is None:
+                raise OriginStatus(404, "The Internet Archive has no capture of this page.")
+            fetched = await self._wayback.fetch(capture)
+        article = await self._article_of(fetched, self._wayback.original_url(capture, fetched))
+        stored = StoredPage(article=article, fetched_at=capture.captured_at, source="archive")
+        await self._cache.put_page(url, stored)
+        count("archive_copy")
+        return stored
 
     def _refresh_later(self, url: str, cached: StoredPage) -> None:
         """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
@@ -261,13 +346,7 @@ class Mirror:
             confirmed = replace(cached, fetched_at=time.time())
             await self._cache.put_page(url, confirmed)
             return confirmed
-        article = await asyncio.to_thread(
-            read_page,
-            fetched.body,
-            fetched.charset,
-            fetched.final_url,
-            self._rules,
-        )
+        article = await self._article_of(fetched, fetched.final_url)
         stored = StoredPage(
             article=article,
             fetched_at=time.time(),
@@ -276,6 +355,12 @@ class Mirror:
         )
         await self._cache.put_page(url, stored)
         return stored
+
+    async def _article_of(self, fetched: Fetched, url: str) -> Article:
+        """``read_page`` in a thread; a bot wall's page is a refusal, never an article."""
+        if is_challenge(fetched.body):
+            raise OriginChallenged("The site sent a challenge page instead of the article.")
+        return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
 
     async def _fetch_image(self, url: str) -> StoredImage:
         with origin_fetch():

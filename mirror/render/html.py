@@ -166,6 +166,7 @@ def render_article(reader: Reader, served: Served, body_html: str, view: Article
         article=article,
         body=body,
         stale=served.stale,
+        source=served.stored.source,
         fetched=fetched,
         published=published_date(article),
         minutes=reading_minutes(body_html),
