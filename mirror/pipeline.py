@@ -235,6 +235,11 @@ class Mirror:
         await self._cache.put_page(url, stored)
         return stored
 
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``,
+        across every process sharing the store; ``StoreUnavailable`` if it cannot be told."""
+        return await self._cache.claim(name, seconds)
+
     async def stored(self, url: str) -> StoredPage | None:
         """The copy of ``url`` in the store, if any, without asking anyone."""
         return await self._cache.get_page(url)

@@ -33,6 +33,10 @@ class Store(Protocol):
 
     async def held(self, key: bytes) -> bool: ...
 
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        """Record ``key`` for ``seconds``; False if it was recorded already and has not
+        expired (a nonce seen twice). Atomic for every process sharing the store."""
+
     async def stats(self) -> dict[str, int]: ...
 
     async def prune(self) -> int:

@@ -128,6 +128,12 @@ class PageCache:
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
         return deleted
 
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``; a
+        store that does not answer raises ``StoreUnavailable``: a replay check that cannot
+        be made must refuse, not let through."""
+        return await self.store.claim(self._sealer.row_key("claim", name), seconds)
+
     @asynccontextmanager
     async def flight(self, url: str) -> AsyncIterator[bool]:
         """Whether this instance leads the fetch of ``url`` (the store's lock was free).

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS entries (
     used_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at);
+CREATE TABLE IF NOT EXISTS claims (key BLOB PRIMARY KEY, expires_at REAL NOT NULL);
 """
 CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 EVICT_TO = 0.9  # evict down to 90% of the bound, so eviction does not run on every write
@@ -80,6 +81,10 @@ class SqliteStore:
 
     async def held(self, key: bytes) -> bool:
         return False
+
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        """Claims live in their own table, so eviction of entries never forgets one early."""
+        return await self._run(self._claim, key, seconds)
 
     async def stats(self) -> dict[str, int]:
         return await self._run(self._stats)
@@ -163,6 +168,14 @@ class SqliteStore:
         self._conn.execute("DELETE FROM entries WHERE key = ?", (key,))
         self._total -= size[0] if size else 0
         return size is not None
+
+    def _claim(self, key: bytes, seconds: int) -> bool:
+        now = time.time()
+        self._conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
+        inserted = self._conn.execute(
+            "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + seconds)
+        )
+        return inserted.rowcount == 1
 
     def _evict(self) -> int:
         """Drop least recently used entries until the file is under its bound again."""
