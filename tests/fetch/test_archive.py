@@ -18,7 +18,7 @@ import ssl
 import struct
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,13 +30,17 @@ from mirror.article import StoredPage
 from mirror.errors import OriginBroken, OriginChallenged, OriginStatus, OriginUnreachable
 from mirror.fetch.archive import Capture, Wayback, _closest
 from mirror.fetch.client import Fetcher
-from mirror.keys import load_cache_key
-from mirror.pipeline import Mirror, refused
+from mirror.pipeline import refused
 from mirror.render.i18n import LANGUAGES, long_date, translations
 from mirror.settings import Config, load_config
-from mirror.store.cache import PageCache
-from mirror.store.sqlite import SqliteStore
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, serve_mirror, start_site
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    Origin,
+    open_mirror,
+    serve_mirror,
+    start_site,
+)
 from tests.paths import CDT
 
 TIMESTAMP = "20190102030405"
@@ -280,7 +284,7 @@ async def test_a_stored_origin_copy_stands_in_before_the_archive(
     origin: Origin, archive: Archive, archive_config: Callable[..., Config]
 ) -> None:
     config = archive_config()
-    async with mirror_for(config) as mirror:
+    async with open_mirror(config) as mirror:
         await mirror.page(ARTICLE_URL)
         no_freshness = replace(config.cache, fresh_seconds=1, stale_while_revalidate_seconds=0)
         mirror._config = replace(config, cache=no_freshness)
@@ -378,18 +382,5 @@ capture_url = "https://wayback.example.org/web/"
 
 
 async def stored_copy(config: Config) -> StoredPage | None:
-    async with mirror_for(config) as mirror:
+    async with open_mirror(config) as mirror:
         return await mirror.stored(ARTICLE_URL)
-
-
-@asynccontextmanager
-async def mirror_for(config: Config) -> AsyncIterator[Mirror]:
-    """The orchestrator over the config's own data dir (what a running mirror stored)."""
-    secret = load_cache_key(config.server.data_dir)
-    store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
-    async with (
-        Fetcher(config.fetch) as fetcher,
-        PageCache(store, secret) as cache,
-        Mirror(config, fetcher, cache) as mirror,
-    ):
-        yield mirror
