@@ -36,7 +36,7 @@ from mirror.render.html import render_page
 from mirror.settings import Config
 from mirror.signedpush import Push, PushInvalid, check_signature
 from mirror.store.base import StoreUnavailable
-from mirror.web.appkeys import CONFIG, LINKS, MIRROR
+from mirror.web.appkeys import CONFIG, LINKS, MIRROR, RENDERED
 from mirror.web.pages import base_url, html_page, reader_of
 
 CHUNK_BYTES = 64 * 1024
@@ -102,6 +102,7 @@ async def push(request: web.Request) -> web.Response:
     if not await _first_use(request, f"push {sent.nonce}", 2 * window):
         raise CopyRefused(401, "This nonce was used already: the push is a replay.")
     await request.app[MIRROR].accept(sent.url, sent.html, "utf-8", "publisher", time.time())
+    _forget_renderings(request, sent.url)
     counters.count("publisher_push")
     return _stored_json(request, sent.url, "publisher")
 
@@ -138,8 +139,15 @@ async def _capture(request: web.Request) -> str:
         raise CopyRefused(415, "The file is not an HTML page.")
     captured = _capture_time(fields.get("captured", b"").decode("ascii", "replace"))
     await request.app[MIRROR].accept(url, html, None, "contributor", captured)
+    _forget_renderings(request, url)
     counters.count("contributor_capture")
     return url
+
+
+def _forget_renderings(request: web.Request, url: str) -> None:
+    """Readers of this process get the new copy at once, not the page rendered from the old
+    one (other workers keep theirs until its freshness ends, as after a refresh)."""
+    request.app[RENDERED].forget(request.app[LINKS].seal(url, Kind.PAGE) + " ")
 
 
 def _check_contributor(config: Config, key: str) -> None:

@@ -102,6 +102,17 @@ async def test_a_signed_push_is_stored_and_served_without_asking_the_origin(
     assert MARKER in by_link
 
 
+async def test_a_push_replaces_the_page_readers_already_get(
+    mirror: RunningMirror, origin: Origin, publisher_key: Ed25519PrivateKey
+) -> None:
+    _, before = await mirror.get("/s/cdt" + ARTICLE_PATH)
+    assert MARKER not in before
+    assert (await send(mirror, sign(publisher_key, ARTICLE_URL, article_with(MARKER))))[0] == 201
+    _, after = await mirror.get("/s/cdt" + ARTICLE_PATH)
+    assert MARKER in after
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
 async def test_a_pushed_page_goes_through_the_same_pipeline(
     mirror: RunningMirror, publisher_key: Ed25519PrivateKey
 ) -> None:
