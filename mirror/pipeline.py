@@ -277,18 +277,20 @@ class Mirror:
     async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
         """The first copy the site's sources give, in order; else the origin's refusal."""
         site = self._config.site_for(url)
+        fetchers = {"archive": self._archive_copy}
         for source in site.sources if site else ():
             try:
-                return await self._shared_copy(f"{source} {url}", url)
+                return await self._shared_copy(f"{source} {url}", fetchers[source], url)
             except FetchError:
                 continue
         raise refusal
 
-    async def _shared_copy(self, key: str, url: str) -> StoredPage:
-        """One archive fetch for concurrent readers, its failure remembered as the origin's."""
-        return await self._errors_remembered(
-            key, lambda: self._pages.run(key, lambda: self._archive_copy(url))
-        )
+    async def _shared_copy(
+        self, key: str, fetch: Callable[[str], Awaitable[StoredPage]], url: str
+    ) -> StoredPage:
+        """One fetch from a source for concurrent readers; its failure remembered briefly,
+        as an origin's is."""
+        return await self._errors_remembered(key, lambda: self._pages.run(key, lambda: fetch(url)))
 
     async def _archive_copy(self, url: str) -> StoredPage:
         """The Wayback Machine's closest capture of ``url``, dated by its capture."""

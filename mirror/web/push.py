@@ -118,7 +118,11 @@ async def contribute_form(request: web.Request) -> web.Response:
 
 async def contribute(request: web.Request) -> web.Response:
     """The form's upload; errors are the reader pages every error is."""
-    url = await _capture(request)
+    try:
+        url = await _capture(request)
+    except MirrorError:
+        counters.count("copy_refused")
+        raise
     reader = reader_of(request)
     link = reader.link(request.app[LINKS].path(url, Kind.PAGE))
     return html_page(render_page(reader, "contribute.html", stored=link), "no-store")

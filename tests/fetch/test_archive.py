@@ -113,7 +113,7 @@ def archive_config(
 ) -> Callable[..., Config]:
     """The CDT config with the archive as its source; ``origin_pin`` may point elsewhere."""
 
-    def make(origin_pin: str = "", sources: str = '["archive"]') -> Config:
+    def make(origin_pin: str = "", sources: str = '["archive"]', fetch: str = "") -> Config:
         pins = [origin_pin or origin.pin, *archive.pins]
         path = write_config(
             f"""
@@ -125,6 +125,7 @@ data_dir = "data"
 ca_file = "{ca_file}"
 connect_to = {json.dumps(pins)}
 timeout = 10.0
+{fetch}
 
 [cache]
 error_seconds = 0
@@ -259,6 +260,30 @@ async def test_archive_also_failing_gives_the_origin_error_of_today(
     assert "The original site answered with an error" in page
     assert "status 403" in page
     assert "Internet Archive" not in page
+    assert await stored_copy(config) is None
+
+
+@pytest.mark.parametrize(
+    ("fetch", "captures_asked"),
+    [
+        ("max_bytes = 4000\n", 1),  # asked, and cut at the fetch limit
+        ('[archive]\napi_url = "https://127.0.0.1/wayback/available"\n', 0),  # not public
+        ('[archive]\ncapture_url = "https://10.1.2.3/web"\n', 0),
+    ],
+)
+async def test_the_archive_is_fetched_under_the_limits_and_address_policy_of_origins(
+    origin: Origin,
+    archive: Archive,
+    archive_config: Callable[..., Config],
+    fetch: str,
+    captures_asked: int,
+) -> None:
+    refuse_with_403(origin)
+    config = archive_config(fetch=fetch)
+    status, page = await read_through_mirror(config)
+    assert status == 502
+    assert "status 403" in page
+    assert archive.hits["web.archive.org"] == captures_asked
     assert await stored_copy(config) is None
 
 
