@@ -23,6 +23,7 @@ fails stores nothing.
         ├── OriginChallenged         502  a bot wall (challenge page) answered instead
         └── OriginStatus             502  an error status, or a Retry-After still running
             └── NotAtOrigin          404  the origin has no such page (404 or 410)
+                └── SentToFrontPage  404  the origin redirects the page to its front page
 """
 
 from __future__ import annotations
@@ -148,10 +149,18 @@ class NotAtOrigin(OriginStatus):
         "start page."
     )
 
-    def __init__(self, origin_status: int, url: str) -> None:
-        super().__init__(origin_status)
+    def __init__(self, origin_status: int, url: str, detail: str = "") -> None:
+        super().__init__(origin_status, detail)
         self.url = url
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
+
+
+class SentToFrontPage(NotAtOrigin):
+    """The origin redirects the article's address to its front page, as many sites do with
+    a post they took down: the article is not there, though the last answer was a 200."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(200, url, "The site sends this address to its front page.")
