@@ -277,13 +277,16 @@ class Mirror:
     ) -> StoredPage:
         """Store a copy sent to the mirror (a publisher's push, a contributor's capture),
         read through the same pipeline as an origin's page. A capture never replaces a copy
-        saved at or after its own date."""
+        saved at or after its own date, nor one kept because its origin removed it (which
+        would lose the removal's record)."""
         if not self.is_mirrored(url):
             raise SiteNotMirrored
         fetched = Fetched(url, url, "text/html", charset, body)
         article = await self._article_of(fetched, url)
         if source == "contributor":
             current = await self._cache.get_page(url)
+            if current is not None and current.removed_at is not None:
+                raise CopyRefused(409, "The mirror keeps this page as removed by its site.")
             if current is not None and current.fetched_at >= saved_at:
                 raise CopyRefused(409, "The mirror already has a newer copy of this page.")
         stored = StoredPage(article=article, fetched_at=saved_at, source=source)

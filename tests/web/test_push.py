@@ -300,3 +300,15 @@ async def test_the_capture_form_works_without_scripts(mirror: RunningMirror) -> 
     assert status == 415
     assert "This copy was not accepted" in error_page
     assert "The file is not an HTML page." in error_page
+
+
+async def test_a_capture_never_replaces_a_copy_kept_as_removed(mirror: RunningMirror) -> None:
+    await mirror.get("/s/cdt" + ARTICLE_PATH)
+    from_origin = await stored(mirror)
+    assert from_origin is not None
+    kept = replace(from_origin, fetched_at=from_origin.fetched_at - 86400, removed_at=time.time())
+    await mirror.app[MIRROR]._cache.put_page(ARTICLE_URL, kept)
+    status, answer = await upload(mirror, article_with(CAPTURE_MARKER))
+    assert status == 409, answer
+    assert "removed" in answer
+    assert await stored(mirror) == kept
