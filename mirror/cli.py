@@ -1,5 +1,5 @@
 """The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest,
-responder."""
+responder, push."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import argparse
 import asyncio
 import contextlib
 import datetime
+import hashlib
+import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -17,12 +20,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mirror import signedpush
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import Fetcher
 from mirror.filterlists import UpdateResult, update_lists
-from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
+from mirror.keys import (
+    b64encode,
+    load_cache_key,
+    load_token_ring,
+    rotate_token_ring,
+    write_secret_file,
+)
 from mirror.links import Kind, LinkBuilder
 from mirror.resources import check as check_resources
 from mirror.settings import Config, load_config, public_url
@@ -85,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_date, help="only articles published on or after")
     export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
 
-    keys = _group(commands, "keys", "token keys: list, rotate, init")
+    keys = _group(commands, "keys", "keys: list, rotate, init; publisher and contributor keys")
     _command(
         keys, "list", _keys_list, "list token key ids (never the keys); * marks the current one"
     )
@@ -94,6 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     _command(
         keys, "init", _keys_init, "create every missing key in the data dir (before replicas start)"
+    )
+    publisher_keys = _command(
+        keys, "publisher", _keys_publisher, "make a publisher's key pair for signed pushes"
+    )
+    publisher_keys.add_argument("--out", type=Path, default=Path("publisher.key"))
+    contributor_keys = _command(
+        keys, "contributor", _keys_contributor, "make a contributor's key for captures"
+    )
+    contributor_keys.add_argument("name", help="who the contributor is, for you")
+
+    push = _command(commands, "push", _push, "send an article to a mirror, signed (publishers)")
+    push.add_argument("url", help="the article's address on the site")
+    push.add_argument("file", type=Path, help="the article's HTML (UTF-8)")
+    push.add_argument("--key", required=True, type=Path, help="the publisher's private key file")
+    push.add_argument("--mirror", help="the mirror's address; server.public_url if omitted")
+    push.add_argument(
+        "--fingerprint", help="the mirror certificate's SHA-256 (self-signed mirrors)"
     )
 
     signing = _group(commands, "manifest", "the signed mirror manifest: sign, verify")
@@ -370,6 +399,63 @@ def _keys_init(args: argparse.Namespace) -> int:
     manifest.load_signing_key(data_dir)
     print(f"mirror: keys ready in {data_dir}")
     return 0
+
+
+def _keys_publisher(args: argparse.Namespace) -> int:
+    """Write the private key (mode 0600, never printed) and print the public one."""
+    if args.out.exists():
+        raise ConfigError(f"{args.out} exists: a key file is never overwritten")
+    key = Ed25519PrivateKey.generate()
+    write_secret_file(args.out, signedpush.private_key_text(key).encode("ascii") + b"\n")
+    public = signedpush.public_key_text(key)
+    print(f"mirror: private key written to {args.out}; keep it on the publishing system only")
+    print(f'mirror: add to the site\'s [[sites]] table: push_keys = ["{public}"]')
+    return 0
+
+
+def _keys_contributor(args: argparse.Namespace) -> int:
+    """Print a new key for the contributor and the table that lets it in (only its hash)."""
+    key = b64encode(secrets.token_bytes(32))
+    digest = hashlib.sha256(key.encode("ascii")).hexdigest()
+    print(f"mirror: give {args.name} this key, by a safe channel: {key}")
+    print("mirror: add to the configuration, then restart the mirror:")
+    print(f'[[contributors]]\nname = {json.dumps(args.name)}\nkey_sha256 = "{digest}"')
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    try:
+        key = signedpush.private_key_from_text(args.key.read_text("ascii"))
+        html = args.file.read_bytes()
+        html.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the key or the page: {exc}") from exc
+    except signedpush.PushInvalid as exc:
+        raise ConfigError(exc.reason) from exc
+    target = args.mirror or public_url(load_config(args.config))
+    sent = signedpush.sign(key, args.url, html)
+    status, answer = asyncio.run(_send_push(target.rstrip("/"), sent, args.fingerprint))
+    print(f"mirror: {status} {answer}")
+    return 0 if status == 201 else 1
+
+
+async def _send_push(
+    mirror_url: str, sent: signedpush.Push, fingerprint: str | None
+) -> tuple[int, str]:
+    tls: aiohttp.Fingerprint | bool = True
+    if fingerprint:
+        tls = aiohttp.Fingerprint(bytes.fromhex(fingerprint.replace(":", "")))
+    headers = {"Content-Type": "application/json"}
+    try:
+        async with (
+            aiohttp.ClientSession(trust_env=False) as session,
+            session.post(
+                mirror_url + "/api/push", data=sent.to_json(), headers=headers, ssl=tls
+            ) as response,
+        ):
+            return response.status, await response.text()
+    except aiohttp.ClientError as exc:
+        raise ConfigError(f"cannot reach the mirror at {mirror_url}: {exc}") from exc
 
 
 def _manifest_sign(args: argparse.Namespace) -> int:

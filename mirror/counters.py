@@ -121,6 +121,10 @@ EVENTS = {
     "rate_limited": "A request was refused by the per-client rate limit.",
     "access_key_refused": "A request carried a wrong access key.",
     "rate_limit_store_down": "Redis did not answer; the rate limit fell back to memory.",
+    "archive_copy": "A page the origin refused was copied from the Internet Archive.",
+    "publisher_push": "A publisher's signed push was stored.",
+    "contributor_capture": "A contributor's capture was stored.",
+    "copy_refused": "A push or a capture was refused; nothing was stored.",
     "removed_article_back": "An article kept as removed was found at its origin again.",
 }
 EVENT_COUNTER = Counter(

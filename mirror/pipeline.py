@@ -3,7 +3,11 @@
     request → route → cache → fetch (address-checked) → decode → strip the page → extract
             → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
-``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
+``Mirror.page`` runs route → store; when nothing is stored and the origin refuses the mirror,
+it asks the site's other sources (``sources`` in ``[[sites]]``: the Internet Archive) and
+stores their copy, labelled with where it came from. Copies sent to the mirror (a
+publisher's signed push, a contributor's capture) enter through ``Mirror.accept``, through
+the same ``read_page``. ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
@@ -27,9 +31,20 @@ from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
-from mirror.article import Article, Served, StoredPage
+from mirror.article import Article, Served, Source, StoredPage
 from mirror.counters import count, count_cache, count_removal, origin_fetch
-from mirror.errors import FetchError, NotAtOrigin, SentToFrontPage, SiteNotMirrored
+from mirror.errors import (
+    CopyRefused,
+    FetchError,
+    NotAtOrigin,
+    OriginChallenged,
+    OriginStatus,
+    OriginTimeout,
+    OriginUnreachable,
+    SentToFrontPage,
+    SiteNotMirrored,
+)
+from mirror.fetch.archive import Wayback
 from mirror.fetch.client import (
     IMAGE_TYPES,
     PAGE_TYPES,
@@ -42,6 +57,7 @@ from mirror.fetch.decode import decode_html
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage
+from mirror.transform.challenge import is_challenge
 from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
 from mirror.transform.page import process_page
@@ -49,6 +65,11 @@ from mirror.transform.siterules import ReaderModeRules, load_site_rules, package
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
+
+# Statuses by which an origin refuses the mirror rather than says the page is not there.
+REFUSING_STATUSES = frozenset({401, 403, 429, 451})
+# Copies dated by their source, labelled so on the page: they stand in whatever their age.
+DATED_SOURCES: frozenset[Source] = frozenset({"archive", "contributor"})
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +93,17 @@ def load_page_rules(config: Config | None) -> PageRules:
     if config is None:
         return PageRules(default_rules(), packaged_rules())
     return PageRules(load_rules(config), load_site_rules(config.server.data_dir))
+
+
+def refused(error: FetchError) -> bool:
+    """Whether ``error`` means the origin would not give the mirror the page (refused or
+    reset connections, timeouts, bot walls, 401/403/429/451 and 5xx) rather than that the
+    page is not there (404, 410) or must not be fetched (address policy, size, type)."""
+    if isinstance(error, NotAtOrigin):
+        return False
+    if isinstance(error, OriginStatus):
+        return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
+    return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
 
 
 def read_page(
@@ -190,6 +222,7 @@ class Mirror:
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._rules = load_page_rules(config)
+        self._wayback = Wayback(fetcher, config.archive)
 
     async def __aenter__(self) -> Self:
         return self
@@ -207,7 +240,8 @@ class Mirror:
 
     async def page(self, url: str) -> Served:
         """The article at ``url``: stored while fresh, refreshed behind the reader's back
-        for a while after, else from the origin, with the stored copy standing in for it."""
+        for a while after, else from the origin, with the stored copy standing in for it,
+        or else (nothing stored, the origin refusing) from the site's other sources."""
         if not self.is_mirrored(url):
             raise SiteNotMirrored
         cached = await self._cache.get_page(url)
@@ -228,13 +262,45 @@ class Mirror:
         except KeptAfterRemoval as removal:
             count_cache("removed")
             return Served(removal.kept)
-        except FetchError:
-            if cached is None or not self._may_stand_in(cached, fresh_for):
-                raise
-            count_cache("stale")
-            return Served(cached, stale=True)
+        except FetchError as error:
+            if cached is not None and self._may_stand_in(cached, fresh_for):
+                count_cache("stale")
+                return Served(cached, stale=True)
+            if cached is None and refused(error):
+                return Served(await self._from_sources(url, error), stale=True)
+            raise
         count_cache("miss")
         return Served(fresh)
+
+    async def accept(
+        self, url: str, body: bytes, charset: str | None, source: Source, saved_at: float
+    ) -> StoredPage:
+        """Store a copy sent to the mirror (a publisher's push, a contributor's capture),
+        read through the same pipeline as an origin's page. A capture never replaces a copy
+        saved at or after its own date, nor one kept because its origin removed it (which
+        would lose the removal's record)."""
+        if not self.is_mirrored(url):
+            raise SiteNotMirrored
+        fetched = Fetched(url, url, "text/html", charset, body)
+        article = await self._article_of(fetched, url)
+        if source == "contributor":
+            current = await self._cache.get_page(url)
+            if current is not None and current.removed_at is not None:
+                raise CopyRefused(409, "The mirror keeps this page as removed by its site.")
+            if current is not None and current.fetched_at >= saved_at:
+                raise CopyRefused(409, "The mirror already has a newer copy of this page.")
+        stored = StoredPage(article=article, fetched_at=saved_at, source=source)
+        await self._cache.put_page(url, stored)
+        return stored
+
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``,
+        across every process sharing the store; ``StoreUnavailable`` if it cannot be told."""
+        return await self._cache.claim(name, seconds)
+
+    async def stored(self, url: str) -> StoredPage | None:
+        """The copy of ``url`` in the store, if any, without asking anyone."""
+        return await self._cache.get_page(url)
 
     async def removed(self, site: Site) -> list[tuple[str, StoredPage]]:
         """The articles ``site`` removed, with the copies kept of them, newest removal first."""
@@ -268,7 +334,38 @@ class Mirror:
 
     def _may_stand_in(self, cached: StoredPage, fresh_for: int) -> bool:
         limit = self._config.cache.stale_if_error_seconds
-        return limit == 0 or cached.age() < fresh_for + limit
+        return limit == 0 or cached.source in DATED_SOURCES or cached.age() < fresh_for + limit
+
+    async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
+        """The first copy the site's sources give, in order; else the origin's refusal."""
+        site = self._config.site_for(url)
+        fetchers = {"archive": self._archive_copy}
+        for source in site.sources if site else ():
+            try:
+                return await self._shared_copy(f"{source} {url}", fetchers[source], url)
+            except FetchError:
+                continue
+        raise refusal
+
+    async def _shared_copy(
+        self, key: str, fetch: Callable[[str], Awaitable[StoredPage]], url: str
+    ) -> StoredPage:
+        """One fetch from a source for concurrent readers; its failure remembered briefly,
+        as an origin's is."""
+        return await self._errors_remembered(key, lambda: self._pages.run(key, lambda: fetch(url)))
+
+    async def _archive_copy(self, url: str) -> StoredPage:
+        """The Wayback Machine's closest capture of ``url``, dated by its capture."""
+        with origin_fetch():
+            capture = await self._wayback.closest(url)
+            if capture is None:
+                raise OriginStatus(404, "The Internet Archive has no capture of this page.")
+            fetched = await self._wayback.fetch(capture)
+        article = await self._article_of(fetched, self._wayback.original_url(capture, fetched))
+        stored = StoredPage(article=article, fetched_at=capture.captured_at, source="archive")
+        await self._cache.put_page(url, stored)
+        count("archive_copy")
+        return stored
 
     def _refresh_later(self, url: str, cached: StoredPage) -> None:
         """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
@@ -320,9 +417,7 @@ class Mirror:
             assert cached is not None, "a 304 answers only a request that sent validators"
             stored = replace(cached, fetched_at=time.time(), removed_at=None)
         else:
-            article = await asyncio.to_thread(
-                read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
-            )
+            article = await self._article_of(fetched, fetched.final_url)
             stored = StoredPage(
                 article=article,
                 fetched_at=time.time(),
@@ -367,6 +462,12 @@ class Mirror:
         if site is not None:
             await self._cache.unlist_removed(site.name, url)
         count("removed_article_back")
+
+    async def _article_of(self, fetched: Fetched, url: str) -> Article:
+        """``read_page`` in a thread; a bot wall's page is a refusal, never an article."""
+        if is_challenge(fetched.body):
+            raise OriginChallenged("The site sent a challenge page instead of the article.")
+        return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
 
     async def _fetch_image(self, url: str) -> StoredImage:
         with origin_fetch():

@@ -186,6 +186,36 @@ def _access_key(key: str) -> str:
     return key
 
 
+SOURCES_TRIED = frozenset({"archive"})
+
+
+def _sources(raw: list[str]) -> tuple[str, ...]:
+    unknown = set(raw) - SOURCES_TRIED
+    if unknown:
+        raise ConfigError(f"unknown source {sorted(unknown)[0]!r}: the sources are archive")
+    return tuple(dict.fromkeys(raw))
+
+
+def _push_keys(raw: list[str]) -> tuple[str, ...]:
+    for key in raw:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", key):
+            raise ConfigError(f"{key!r} is not a base64url Ed25519 public key (43 characters)")
+    return tuple(raw)
+
+
+def _key_hash(text: str) -> str:
+    if text and not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise ConfigError("must be the SHA-256 of the key, 64 lowercase hex digits")
+    return text
+
+
+def _https_base(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("must be an https:// URL without query or fragment")
+    return url.rstrip("/")
+
+
 def _alternates(raw: list[str]) -> tuple[str, ...]:
     for address in raw:
         parts = urlsplit(address)
@@ -263,6 +293,19 @@ class Site:
         parse=_strings,
     )
 
+    sources: tuple[str, ...] = setting(
+        [],
+        "Where to look, in order, when nothing is stored and the origin refuses the mirror: "
+        "`archive` (the Internet Archive's Wayback Machine).",
+        parse=_sources,
+    )
+    push_keys: tuple[str, ...] = setting(
+        [],
+        "The publisher's Ed25519 public keys (base64url): pushes to `/api/push` signed by one "
+        "are stored as the site's copy.",
+        parse=_push_keys,
+    )
+
     @property
     def display_name(self) -> str:
         return self.title or self.name
@@ -270,6 +313,20 @@ class Site:
     @property
     def host(self) -> str:
         return (urlsplit(self.origin).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """Someone allowed to upload captures (``[[contributors]]``), known by a hash of their
+    key: the configuration never holds the key itself, and ``revoked`` shuts one out."""
+
+    name: str = setting("", "Who the contributor is, for the operator (`[[contributors]]` table).")
+    key_sha256: str = setting(
+        "",
+        "SHA-256 (hex) of the contributor's key, as `mirror keys contributor` prints it.",
+        parse=_key_hash,
+    )
+    revoked: bool = setting(False, "Refuse this contributor's uploads from now on.")
 
 
 @dataclass(frozen=True)
@@ -491,6 +548,37 @@ class PublisherConfig:
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """Where the Internet Archive's Wayback Machine answers (a site's ``archive`` source)."""
+
+    api_url: str = setting(
+        "https://archive.org/wayback/available",
+        "The Wayback Machine's availability API, asked for the capture closest to now.",
+        parse=_https_base,
+    )
+    capture_url: str = setting(
+        "https://web.archive.org/web",
+        "Where raw captures are fetched: `<capture_url>/<timestamp>id_/<url>`.",
+        parse=_https_base,
+    )
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """Copies sent to the mirror: signed pushes by publishers, captures by contributors."""
+
+    window_seconds: int = setting(
+        300,
+        "How far a push's signed timestamp may be from the mirror's clock; nonces are kept "
+        "this long.",
+        parse=at_least(1),
+    )
+    max_bytes: int = setting(
+        4 * MIB, "Largest HTML a publisher may push or a contributor upload.", parse=at_least(1)
+    )
+
+
+@dataclass(frozen=True)
 class ExportConfig:
     """How much of a site ``mirror export`` writes out."""
 
@@ -568,7 +656,10 @@ class Config:
     export: ExportConfig
     reader: ReaderConfig
     responder: ResponderConfig
+    archive: ArchiveConfig
+    push: PushConfig
     sites: tuple[Site, ...]
+    contributors: tuple[Contributor, ...] = ()
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -591,13 +682,15 @@ def _rows(section: str, cls: type[Any]) -> tuple[Setting, ...]:
     return tuple(replace(f.metadata["setting"], name=f"{section}.{f.name}") for f in fields(cls))
 
 
+_TABLES = frozenset({"sites", "contributors"})  # arrays of tables, from the file only
 _SECTIONS: dict[str, type[Any]] = {
-    name: kind for name, kind in get_type_hints(Config).items() if name != "sites"
+    name: kind for name, kind in get_type_hints(Config).items() if name not in _TABLES
 }
 SETTINGS: tuple[Setting, ...] = tuple(
     row for name, cls in _SECTIONS.items() for row in _rows(name, cls)
 )
 SITE_FIELDS: tuple[Setting, ...] = _rows("sites", Site)
+CONTRIBUTOR_FIELDS: tuple[Setting, ...] = _rows("contributors", Contributor)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -609,7 +702,11 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         name: cls(**{row.key: _value_for(row, document, env) for row in _rows(name, cls)})
         for name, cls in _SECTIONS.items()
     }
-    config = Config(sites=_parse_sites(document.get("sites", [])), **sections)
+    config = Config(
+        sites=_parse_sites(document.get("sites", [])),
+        contributors=_parse_contributors(document.get("contributors", [])),
+        **sections,
+    )
     _check_together(config)
     data_dir = (path.parent if path else Path.cwd()) / config.server.data_dir
     return replace(config, server=replace(config.server, data_dir=data_dir))
@@ -626,7 +723,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _reject_unknown(document: Mapping[str, Any]) -> None:
     known = {s.name for s in SETTINGS}
     for section, table in document.items():
-        if section == "sites":
+        if section in _TABLES:
             continue
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
@@ -707,6 +804,21 @@ def _parse_site(entry: object) -> Site:
     if origin.scheme not in {"http", "https"} or not origin.hostname:
         raise ConfigError(f"site origin {site.origin!r} must be an http(s) URL")
     return site
+
+
+def _parse_contributors(raw: object) -> tuple[Contributor, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("contributors must be an array of tables ([[contributors]])")
+    names = {s.key for s in CONTRIBUTOR_FIELDS}
+    contributors = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) - names or "key_sha256" not in entry:
+            raise ConfigError("each [[contributors]] table takes name, key_sha256 and revoked")
+        values: dict[str, Any] = {
+            row.key: _value_for(row, {"contributors": entry}, {}) for row in CONTRIBUTOR_FIELDS
+        }
+        contributors.append(Contributor(**values))
+    return tuple(contributors)
 
 
 def public_url(config: Config) -> str:

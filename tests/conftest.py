@@ -233,9 +233,10 @@ async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
         yield running
 
 
-@pytest.fixture
-async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
-    """The orchestrator alone, with a real fetcher and a real SQLite store."""
+@asynccontextmanager
+async def open_mirror(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone over the config's data dir, with a real fetcher and a real
+    SQLite store (the one a running mirror of the same config writes)."""
     secret = load_cache_key(config.server.data_dir)
     store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
     async with (
@@ -243,4 +244,11 @@ async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
         PageCache(store, secret) as cache,
         Mirror(config, fetcher, cache) as mirror,
     ):
+        yield mirror
+
+
+@pytest.fixture
+async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone, with a real fetcher and a real SQLite store."""
+    async with open_mirror(config) as mirror:
         yield mirror

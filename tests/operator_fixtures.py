@@ -15,8 +15,11 @@ from mirror.settings import Config, load_config
 from tests.conftest import ORIGIN_HOST, Origin, RunningMirror, serve_mirror
 
 
-def operator_config(tmp_path: Path, origin: Origin, ca_file: Path, extra: str = "") -> Config:
-    """The CDT site on the test origin; ``extra`` is TOML for the ``[server]`` table onward.
+def operator_config(
+    tmp_path: Path, origin: Origin, ca_file: Path, extra: str = "", site: str = ""
+) -> Config:
+    """The CDT site on the test origin; ``extra`` is TOML for the ``[server]`` table onward,
+    ``site`` more keys of the ``[[sites]]`` table, then any tables after it.
 
     ``www.`` of the origin host is pinned too, as a site that is *not* configured, for
     open-mode tests: it reaches the same loopback origin, never the internet.
@@ -39,6 +42,7 @@ name = "cdt"
 title = "China Digital Times"
 origin = "https://{ORIGIN_HOST}"
 feeds = ["https://{ORIGIN_HOST}/feed/"]
+{site}
 """,
         "utf-8",
     )

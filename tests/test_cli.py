@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
 from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
+from mirror.web.tls import fingerprint
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.mail_fixtures import mail, running_relay, send
 from tests.operator_fixtures import ONION
@@ -315,6 +317,77 @@ def test_extract_says_when_it_serves_the_full_page() -> None:
     assert b"full page" in result.stderr
     assert b'class="full-page"' in result.stdout
     assert b"Opening hours: 9 to 5." in result.stdout
+
+
+async def run_async(*args: str) -> tuple[int, str]:
+    """``mirror ARGS`` in a real process, without blocking the loop the test origin runs on."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mirror", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
+    config: Config, origin: Origin, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "publisher.key"
+    code, made = await run_async("keys", "publisher", "--out", str(key_file))
+    assert code == 0, made
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    push_keys = re.search(r'push_keys = \["([A-Za-z0-9_-]{43})"\]', made)
+    assert push_keys, made
+    assert key_file.read_text().strip() not in made
+    overwrite = await run_async("keys", "publisher", "--out", str(key_file))
+    assert overwrite[0] == 2, "an existing key file is never overwritten"
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(toml.read_text() + f"{push_keys[0]}\n")
+    page = tmp_path / "article.html"
+    marker = "Words only the pushed copy has."
+    article = (CDT / "article.html").read_text("utf-8")
+    page.write_text(article.replace("At the Universal", marker + " At the Universal", 1))
+    process, url = await start_serve(toml)
+    try:
+        digest = fingerprint(config.server.data_dir / "tls-cert.pem")
+        pushed = await run_async(
+            "push", ARTICLE_URL, str(page), "--key", str(key_file),
+            "--mirror", url, "--fingerprint", digest,
+        )  # fmt: skip
+        assert pushed[0] == 0, pushed[1]
+        assert "201" in pushed[1]
+        other_key = tmp_path / "other.key"
+        assert (await run_async("keys", "publisher", "--out", str(other_key)))[0] == 0
+        refused = await run_async(
+            "push", ARTICLE_URL, str(page), "--key", str(other_key),
+            "--mirror", url, "--fingerprint", digest,
+        )  # fmt: skip
+        assert refused[0] == 1
+        assert "403" in refused[1]
+        pinned = aiohttp.Fingerprint(bytes.fromhex(digest.replace(":", "")))
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pinned)) as client,
+            client.get(url + "/s/cdt" + ARTICLE_PATH) as got,
+        ):
+            assert got.status == 200
+            assert marker in await got.text()
+    finally:
+        await stop_serve(process)
+    assert origin.hits[ARTICLE_PATH] == 0
+
+
+def test_keys_contributor_prints_the_key_once_and_only_its_hash_for_the_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, printed = run_in_process(capsys, "keys", "contributor", "alice")
+    assert code == 0
+    key = re.search(r"this key, by a safe channel: (\S+)", printed)
+    digest = re.search(r'key_sha256 = "([0-9a-f]{64})"', printed)
+    assert key and digest
+    assert hashlib.sha256(key[1].encode()).hexdigest() == digest[1]
+    assert printed.count(key[1]) == 1
+    assert '[[contributors]]\nname = "alice"' in printed
 
 
 async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(

@@ -10,6 +10,7 @@ import pytest
 from mirror.errors import ConfigError
 from mirror.keys import b64encode
 from mirror.settings import (
+    CONTRIBUTOR_FIELDS,
     SETTINGS,
     SITE_FIELDS,
     ConnectPin,
@@ -48,14 +49,15 @@ def documented_default(setting: Setting) -> str:
 
 def test_readme_table_matches_settings() -> None:
     rows = readme_rows()
-    declared = SETTINGS + SITE_FIELDS
+    declared = SETTINGS + SITE_FIELDS + CONTRIBUTOR_FIELDS
     assert set(rows) == {s.name for s in declared}
     for setting in declared:
         _, kind, default, env, help_text = rows[setting.name]
         expected_kind = "list[str]" if setting.type == list[str] else setting.type.__name__
         assert kind == expected_kind, setting.name
         assert default.strip("`") == documented_default(setting), setting.name
-        expected_env = "(file only)" if setting.section == "sites" else setting.env_var
+        file_only = setting.section in {"sites", "contributors"}
+        expected_env = "(file only)" if file_only else setting.env_var
         assert env.strip("`") == expected_env, setting.name
         assert help_text == setting.help, setting.name
 

@@ -59,6 +59,7 @@ from mirror.errors import (
     NotAnArticle,
     NotAtOrigin,
     OriginBroken,
+    OriginChallenged,
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
@@ -407,6 +408,8 @@ class Fetcher:
             async with self._session.get(
                 url, allow_redirects=False, headers=validators.headers()
             ) as response:
+                if response.headers.get("cf-mitigated", "").lower() == "challenge":
+                    raise OriginChallenged("The site's CDN answered with a challenge.")
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                     return _redirect_target(url, response.headers["Location"])
                 if response.status == 304 and validators.headers():

@@ -202,6 +202,7 @@ def render_article(reader: Reader, served: Served, body_html: str, view: Article
         article=article,
         body=body,
         stale=served.stale,
+        source=served.stored.source,
         fetched=fetched,
         removal=removal,
         published=published_date(article),

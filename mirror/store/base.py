@@ -40,6 +40,10 @@ class Store(Protocol):
 
     async def held(self, key: bytes) -> bool: ...
 
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        """Record ``key`` for ``seconds``; False if it was recorded already and has not
+        expired (a nonce seen twice). Atomic for every process sharing the store."""
+
     async def index_put(self, index: bytes, member: bytes, value: bytes) -> None:
         """Add ``member`` (an entry key) with ``value`` to ``index``, or replace its value."""
 

@@ -139,6 +139,12 @@ class PageCache:
             )
         return deleted
 
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``; a
+        store that does not answer raises ``StoreUnavailable``: a replay check that cannot
+        be made must refuse, not let through."""
+        return await self.store.claim(self._sealer.row_key("claim", name), seconds)
+
     async def list_removed(self, site: str, url: str) -> None:
         """Add ``url`` to the articles ``site`` removed."""
         member = self._sealer.row_key("page", url)

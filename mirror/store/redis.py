@@ -127,6 +127,10 @@ class RedisStore:
     async def held(self, key: bytes) -> bool:
         return bool(await self._call(lambda: self._redis.exists(self._lock(key))))
 
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        claim = self.prefix + b"c:" + key.hex().encode("ascii")
+        return bool(await self._call(lambda: self._redis.set(claim, b"1", nx=True, ex=seconds)))
+
     async def stats(self) -> dict[str, int]:
         entries = value_bytes = 0
         try:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS entries (
     kept INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at);
+CREATE TABLE IF NOT EXISTS claims (key BLOB PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS index_members (
     index_key BLOB NOT NULL,
     member BLOB NOT NULL,
@@ -102,6 +103,10 @@ class SqliteStore:
 
     async def held(self, key: bytes) -> bool:
         return False
+
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        """Claims live in their own table, so eviction of entries never forgets one early."""
+        return await self._run(self._claim, key, seconds)
 
     async def stats(self) -> dict[str, int]:
         return await self._run(self._stats)
@@ -188,6 +193,14 @@ class SqliteStore:
         self._conn.execute("DELETE FROM entries WHERE key = ?", (key,))
         self._total -= size[0] if size else 0
         return size is not None
+
+    def _claim(self, key: bytes, seconds: int) -> bool:
+        now = time.time()
+        self._conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
+        inserted = self._conn.execute(
+            "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + seconds)
+        )
+        return inserted.rowcount == 1
 
     def _index_put(self, index: bytes, member: bytes, value: bytes) -> None:
         self._conn.execute(

@@ -27,7 +27,7 @@ from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import limits, metrics, onion, pages, publisher
+from mirror.web import limits, metrics, onion, pages, publisher, push
 from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
@@ -76,6 +76,7 @@ def create_app(config: Config) -> web.Application:
     )
     app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
+    push.add_routes(app)
     publisher.add_routes(app, config, pages.page_response)
     return app
 

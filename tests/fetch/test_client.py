@@ -28,6 +28,7 @@ from mirror.errors import (
     NotAnArticle,
     NotAtOrigin,
     OriginBroken,
+    OriginChallenged,
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
@@ -155,6 +156,19 @@ async def test_wrong_content_type_and_error_status(fetcher: Fetcher, origin: Ori
     with pytest.raises(OriginStatus) as broken:
         await fetcher.fetch(f"{SITE}/broken/", PAGE_TYPES)
     assert not isinstance(broken.value, NotAtOrigin) and broken.value.status == 502
+
+
+@pytest.mark.parametrize("status", [200, 403, 503])
+async def test_a_cdn_challenge_is_told_by_its_header_whatever_the_status(
+    fetcher: Fetcher, origin: Origin, status: int
+) -> None:
+    async def challenge(request: web.Request) -> web.Response:
+        headers = {"cf-mitigated": "challenge"}
+        return web.Response(status=status, text="<p>one moment</p>", headers=headers)
+
+    origin.routes["/walled/"] = challenge
+    with pytest.raises(OriginChallenged):
+        await fetcher.fetch(f"{SITE}/walled/", PAGE_TYPES)
 
 
 def answer_status(status: int) -> Callable[[web.Request], Awaitable[web.Response]]:

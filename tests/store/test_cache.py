@@ -127,6 +127,21 @@ def test_row_key_depends_on_secret() -> None:
     assert Sealer(SECRET).row_key("page", URL) != Sealer(b"x" * 32).row_key("page", URL)
 
 
+async def test_a_claim_is_granted_once_per_window_to_every_instance(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, b"k" * 32)
+    assert await cache.claim("nonce-1", 60)
+    assert not await cache.claim("nonce-1", 60)
+    async with store_under_test.another() as other:
+        assert not await PageCache(other, b"k" * 32).claim("nonce-1", 60)
+        assert await PageCache(other, b"k" * 32).claim("nonce-2", 60)
+    assert await cache.claim("short", 1)
+    await asyncio.sleep(2.1)
+    assert await cache.claim("short", 1), "an expired claim may be made again"
+    assert b"nonce-1" not in store_under_test.at_rest()
+
+
 def removed(url: str = URL, at: float = 2000.0) -> StoredPage:
     kept = page()
     return StoredPage(
