@@ -1,4 +1,4 @@
-"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest."""
+"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest, verify."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import Fetcher
 from mirror.filterlists import UpdateResult, update_lists
-from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
+from mirror.keys import load_cache_key, load_token_ring, parse_public_key, rotate_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.resources import check as check_resources
 from mirror.settings import Config, load_config, public_url
@@ -99,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
     verify = _command(signing, "verify", _manifest_verify, "check a manifest file (exit 1 if bad)")
     verify.add_argument("file", type=Path)
     verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
+
+    check = _command(commands, "verify", _verify, "check a downloaded article (exit 1 if changed)")
+    check.add_argument("file", type=Path, help="a single-file HTML or EPUB download")
+    check.add_argument(
+        "--public-key",
+        help="the public_key of the mirror's /.well-known/mirrors.json (base64url or PEM, "
+        "or a file holding it); else the --config data dir's, else the file's own (warned)",
+    )
     return parser
 
 
@@ -370,3 +379,62 @@ def _manifest_verify(args: argparse.Namespace) -> int:
     checked = manifest.verify(data, trusted)
     print(f"mirror: manifest valid until {checked.expires:%Y-%m-%d}: {' '.join(checked.mirrors)}")
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the file's article is exactly what the mirror signed, 1 otherwise."""
+    from mirror.share.signature import SignatureInvalid, verify
+
+    trusted = _trusted_key(args)
+    try:
+        checked = verify(args.file.read_bytes(), trusted)
+    except OSError as exc:
+        print(f"mirror: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except SignatureInvalid as exc:
+        print(f"mirror: NOT VERIFIED: {exc}", file=sys.stderr)
+        return 1
+    signed = checked.signed
+    if checked.key_from_file:
+        for line in (
+            "WARNING: no --public-key given: checked against the key the file names itself.",
+            "WARNING: that proves only that the file is whole: anyone can sign a forgery",
+            "WARNING: with a key of their own. Compare this key with the public_key in the",
+            "WARNING: mirror's /.well-known/mirrors.json, or run again with --public-key:",
+            f"WARNING: {signed.public_key}",
+        ):
+            print(f"mirror: {line}", file=sys.stderr)
+    print("mirror: verified: the article is unchanged since the mirror signed it")
+    for name, value in (
+        ("url", signed.url),
+        ("title", signed.title),
+        ("published", signed.published),
+        ("saved at", signed.saved_at),
+        ("source", signed.source),
+        ("key", signed.public_key),
+    ):
+        print(f"  {name}: {_printable(value)}")
+    return 0
+
+
+def _trusted_key(args: argparse.Namespace) -> Ed25519PublicKey | None:
+    """The key named on the command line, else the configured data dir's, else none."""
+    if args.public_key:
+        given = Path(args.public_key)
+        text = given.read_text("ascii") if given.is_file() else args.public_key
+        try:
+            return parse_public_key(text)
+        except ValueError as exc:
+            raise ConfigError("--public-key is not an Ed25519 key (base64url or PEM)") from exc
+    if args.config:
+        data_dir = load_config(args.config).server.data_dir
+        if not (data_dir / manifest.MANIFEST_KEY_FILE).exists():
+            raise ConfigError(f"no key in {data_dir}: pass --public-key")
+        return manifest.load_signing_key(data_dir).public_key()
+    return None
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and direction-changing characters escaped: a signed title is
+    the origin's words, and must not drive the reader's terminal."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)

@@ -7,7 +7,6 @@ page knows its reader (language and low-bandwidth choice) from the request alone
 from __future__ import annotations
 
 import asyncio
-import datetime
 import math
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ from mirror.share.download import (
 from mirror.share.epub import MEDIA_TYPE, build_epub
 from mirror.share.feeds import FeedError, FeedItem, FeedLinks, republish
 from mirror.transform.rewrite import rewrite_body
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
 from mirror.web.responses import Rendered, respond
 
 HOME_ENTRIES = 5
@@ -54,6 +53,7 @@ LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes 
 MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
+MANIFEST_PATH = "/.well-known/mirrors.json"
 READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
 
 
@@ -252,9 +252,10 @@ async def download(request: web.Request) -> web.Response:
         image_urls(stored.article.body), mirror.image, config.reader.download_image_bytes
     )
     details = Download(
-        article=stored.article,
+        stored=stored,
         share_url=base + links.path(url, Kind.PAGE),
-        fetched=datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC),
+        manifest_url=f"{base}{MANIFEST_PATH}",
+        key=request.app[SIGNING_KEY],
         site_name=site.display_name if site else stored.article.site_name,
     )
 
@@ -267,7 +268,7 @@ async def download(request: web.Request) -> web.Response:
         return _attachment(book, MEDIA_TYPE, stored.article.title, extension)
     css = static_bytes("mirror.css").decode("utf-8")
     page = single_file(reader, details, stored.article.body, images, css, href_for)
-    return _attachment(page.encode("utf-8"), "text/html", stored.article.title, extension)
+    return _attachment(page, "text/html", stored.article.title, extension)
 
 
 def _attachment(body: bytes, content_type: str, title: str, extension: str) -> web.Response:
