@@ -71,16 +71,24 @@ def _parser() -> argparse.ArgumentParser:
 
     cache = _group(commands, "cache", "look into and trim the cache")
     _command(cache, "stats", _cache_stats, "how many entries and bytes the store holds")
-    _command(cache, "purge", _cache_purge, "forget the stored page and image of one URL")
+    _command(
+        cache, "purge", _cache_purge, "forget the stored page, origin response and image of one URL"
+    )
     cache.choices["purge"].add_argument("url")
     _command(cache, "prune", _cache_prune, "drop expired entries and evict down to the size bound")
 
     filters = _group(commands, "filters", "manage the ad and tracker lists")
     _command(filters, "update", _update_filters, "download the lists into the data dir")
 
-    export = _command(commands, "export", _export, "write a static mirror of a site")
+    export = _command(commands, "export", _export, "write a static mirror or a WARC of a site")
     export.add_argument("--site", required=True, help="the site's name in the configuration")
     export.add_argument("--out", required=True, type=Path, help="directory to write into")
+    export.add_argument(
+        "--format",
+        choices=("static", "warc"),
+        default="static",
+        help="static: files any host can serve (default); warc: WARC 1.1 for archivists",
+    )
     export.add_argument("--since", type=_date, help="only articles published on or after")
     export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
 
@@ -320,9 +328,14 @@ async def _fetch_lists(config: Config) -> list[UpdateResult]:
 
 def _export(args: argparse.Namespace) -> int:
     from mirror.share.export import run_export
+    from mirror.share.warc import run_warc_export
 
     config = load_config(args.config)
     depth = config.export.depth if args.depth is None else args.depth
+    if args.format == "warc":
+        archived = asyncio.run(run_warc_export(config, args.site, args.out, depth, args.since))
+        print(archived.summary())
+        return 0 if archived.ok else 1
     report = asyncio.run(run_export(config, args.site, args.out, depth=depth, since=args.since))
     print(report.summary())
     return 0 if report.ok else 1

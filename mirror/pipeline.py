@@ -26,7 +26,7 @@ from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, V
 from mirror.fetch.decode import decode_html
 from mirror.settings import Config
 from mirror.store.base import StoreUnavailable
-from mirror.store.cache import PageCache, StoredImage
+from mirror.store.cache import PageCache, StoredImage, StoredResponse
 from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
 from mirror.transform.page import process_page
@@ -275,6 +275,15 @@ class Mirror:
             last_modified=fetched.last_modified,
         )
         await self._cache.put_page(url, stored)
+        as_fetched = StoredResponse(
+            fetched.final_url,
+            fetched.status,
+            fetched.reason,
+            fetched.headers,
+            fetched.body,
+            stored.fetched_at,
+        )
+        await self._cache.put_response(url, as_fetched)
         return stored
 
     async def _fetch_image(self, url: str) -> StoredImage:
