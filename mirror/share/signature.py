@@ -74,6 +74,7 @@ HTML_ELEMENT = re.compile(
 )
 ZIP_MAGIC = b"PK\x03\x04"
 HASH_CHUNK = 1 << 16
+MAX_DOCUMENT_BYTES = 1 << 16  # a signed document is a few hundred bytes; a title, a URL at most
 
 Format = Literal["html", "epub"]
 
@@ -189,7 +190,10 @@ def _epub_parts(data: bytes) -> tuple[bytes, str, Format]:
             signatures = [info for info in infos if info.filename == EPUB_ENTRY]
             if len(signatures) != 1:
                 raise SignatureInvalid("the book has no single mirror signature")
-            document = archive.read(signatures[0])
+            with archive.open(signatures[0]) as entry:
+                document = entry.read(MAX_DOCUMENT_BYTES + 1)
+            if len(document) > MAX_DOCUMENT_BYTES:
+                raise SignatureInvalid("the signature entry is too large to be the mirror's")
             others = [info for info in infos if info.filename != EPUB_ENTRY]
             digest = _entries_digest((info.filename, _chunks(archive, info)) for info in others)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:

@@ -8,8 +8,8 @@ tools (pywb, ReplayWeb.page) and the Internet Archive's can read and replay:
 
 - a ``warcinfo`` record naming the software, the format and the site;
 - per article, a ``response`` record: the origin's answer as the mirror fetched it (status,
-  headers, body), kept beside the stored version (``StoredResponse``), at the origin's URL
-  and the time of the fetch;
+  headers, body; the final answer when the origin redirected), kept beside the stored version
+  (``StoredResponse``), at the URL that answered and the time of the fetch;
 - per article, a ``resource`` record: the cleaned article (``text/html``, the document
   ``mirror extract`` prints: clean HTML, absolute origin URLs, no mirror URLs), at the
   article's address on this mirror (``/s/<site>/<path>``), ``WARC-Concurrent-To`` the

@@ -192,3 +192,14 @@ def test_files_that_are_not_signed_fail() -> None:
             verify(data, key)
     with pytest.raises(ValueError, match="must end"):
         sign_html("<p>no end</p>", stored(), Ed25519PrivateKey.generate())
+
+
+def test_an_oversized_signature_entry_is_refused_without_reading_it_whole() -> None:
+    key = Ed25519PrivateKey.generate()
+    book = BytesIO()
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("mimetype", b"application/epub+zip")
+        archive.writestr(EPUB_ENTRY, b" " * (64 << 20), zipfile.ZIP_DEFLATED)  # 64 MiB of spaces
+    assert len(book.getvalue()) < 1 << 20
+    with pytest.raises(SignatureInvalid, match="too large"):
+        verify(book.getvalue(), key.public_key())
