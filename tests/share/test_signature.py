@@ -13,7 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mirror.article import Article, StoredPage
-from mirror.keys import b64encode, canonical_json, parse_public_key, strict_b64decode
+from mirror.keys import (
+    b64encode,
+    canonical_json,
+    parse_public_key,
+    public_key_text,
+    strict_b64decode,
+)
 from mirror.links import Kind
 from mirror.share.signature import (
     EPUB_ENTRY,
@@ -75,6 +81,22 @@ async def test_untouched_downloads_verify_with_the_published_key(
         assert checked.signed.published.startswith("2018-11")
         assert checked.signed.saved_at.endswith("Z")
         assert not checked.key_from_file
+
+
+async def test_the_file_tells_its_reader_where_the_key_is_published(
+    running_mirror: RunningMirror,
+) -> None:
+    key = public_key_text(await published_key(running_mirror))
+    address = f"{running_mirror.base}/.well-known/mirrors.json"
+    page = (await downloaded(running_mirror, "html")).decode("utf-8")
+    book = zipfile.ZipFile(BytesIO(await downloaded(running_mirror, "epub")))
+    chapter = book.read("OEBPS/article.xhtml").decode("utf-8")
+    for text in (page, chapter):
+        assert key in text and address in text and "mirror verify FILE --public-key=KEY" in text
+    _, russian = await running_mirror.get_bytes(
+        f"/d/{running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)}.html?hl=ru"
+    )
+    assert "Чтобы проверить, что файл не изменён:" in russian.decode("utf-8")
 
 
 async def test_every_changed_byte_of_the_html_fails(running_mirror: RunningMirror) -> None:
