@@ -23,6 +23,7 @@ from mirror.settings import Config
 from mirror.web import metrics
 from mirror.web.appkeys import CONFIG, RENDERED
 from mirror.web.compress import choose_coding
+from mirror.web.onion import misdirected, onion_location
 from mirror.web.pages import memory_key
 from mirror.web.responses import RenderedPages, accepts_gzip, respond
 
@@ -42,8 +43,11 @@ def front_door(app: web.Application, handler: Handler, log_routes: bool = False)
     async def answer(request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "GET" and request.raw_path.startswith(ARTICLE_PREFIX):
             start = time.perf_counter()
-            response = kept_article(config, kept, request)
+            response = None if misdirected(config, request) else kept_article(config, kept, request)
             if response is not None:
+                location = onion_location(config, request)
+                if location:
+                    response.headers["Onion-Location"] = location
                 if log_routes:
                     request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
                 counters.count_cache("hit")

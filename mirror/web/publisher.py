@@ -24,6 +24,7 @@ from mirror.render.html import environment, render_page
 from mirror.settings import Config, public_url
 from mirror.web import manifest
 from mirror.web.appkeys import SIGNING_KEY
+from mirror.web.onion import over_onion
 from mirror.web.pages import MANIFEST_PATH, reader_of
 
 RESIGN_AFTER = datetime.timedelta(days=1)
@@ -32,9 +33,11 @@ PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
 def all_addresses(config: Config) -> list[str]:
-    """This mirror's public address (when one is set) first, then the alternates."""
+    """This mirror's public address (when one is set) first, then the alternates, then the
+    onion service's."""
     own = [config.server.public_url] if config.server.public_url else []
-    return [*own, *config.publisher.alternates]
+    onion = [config.publisher.onion_url] if config.publisher.onion else []
+    return [*own, *config.publisher.alternates, *onion]
 
 
 def add_routes(app: web.Application, config: Config, respond_with_page: PageResponder) -> None:
@@ -56,7 +59,7 @@ def add_routes(app: web.Application, config: Config, respond_with_page: PageResp
         page = render_page(
             reader_of(request),
             "link_to_us.html",
-            base=public_url(config),
+            base=config.publisher.onion_url if over_onion(config, request) else public_url(config),
             sites=config.sites,
             public_key=manifest.public_key_text(signing_key),
         )
