@@ -21,6 +21,7 @@ from mirror.keys import (
     strict_b64decode,
 )
 from mirror.links import Kind
+from mirror.settings import Config
 from mirror.share.signature import (
     EPUB_ENTRY,
     HTML_ELEMENT,
@@ -30,7 +31,8 @@ from mirror.share.signature import (
     verify,
 )
 from mirror.web.server import LINKS
-from tests.conftest import ARTICLE_URL, RunningMirror
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror
+from tests.removal_fixtures import always_ask, remove_at_origin
 
 TITLE = "Western Countries Turn Up the Heat on Xinjiang"
 PAGE = "<!doctype html>\n<html><head><title>t</title></head><body><p>words</p>\n</body>\n</html>"
@@ -225,3 +227,15 @@ def test_an_oversized_signature_entry_is_refused_without_reading_it_whole() -> N
     assert len(book.getvalue()) < 1 << 20
     with pytest.raises(SignatureInvalid, match="too large"):
         verify(book.getvalue(), key.public_key())
+
+
+async def test_a_removed_articles_download_is_signed_as_removed(
+    config: Config, origin: Origin
+) -> None:
+    async with serve_mirror(always_ask(config)) as mirror:
+        key = await published_key(mirror)
+        assert verify(await downloaded(mirror, "html"), key).signed.source == "origin"
+        remove_at_origin(origin, ARTICLE_PATH, "410")
+        for extension in ("html", "epub"):
+            checked = verify(await downloaded(mirror, extension), key).signed
+            assert (checked.source, checked.title) == ("removed", TITLE)
