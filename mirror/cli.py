@@ -1,5 +1,5 @@
 """The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest,
-responder, push."""
+responder, push, verify."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from mirror import signedpush
 from mirror.errors import ConfigError, MirrorError
@@ -32,6 +35,7 @@ from mirror.keys import (
     b64encode,
     load_cache_key,
     load_token_ring,
+    parse_public_key,
     rotate_token_ring,
     write_secret_file,
 )
@@ -84,16 +88,24 @@ def _parser() -> argparse.ArgumentParser:
 
     cache = _group(commands, "cache", "look into and trim the cache")
     _command(cache, "stats", _cache_stats, "how many entries and bytes the store holds")
-    _command(cache, "purge", _cache_purge, "forget the stored page and image of one URL")
+    _command(
+        cache, "purge", _cache_purge, "forget the stored page, origin response and image of one URL"
+    )
     cache.choices["purge"].add_argument("url")
     _command(cache, "prune", _cache_prune, "drop expired entries and evict down to the size bound")
 
     filters = _group(commands, "filters", "manage the ad and tracker lists")
     _command(filters, "update", _update_filters, "download the lists into the data dir")
 
-    export = _command(commands, "export", _export, "write a static mirror of a site")
+    export = _command(commands, "export", _export, "write a static mirror or a WARC of a site")
     export.add_argument("--site", required=True, help="the site's name in the configuration")
     export.add_argument("--out", required=True, type=Path, help="directory to write into")
+    export.add_argument(
+        "--format",
+        choices=("static", "warc"),
+        default="static",
+        help="static: files any host can serve (default); warc: WARC 1.1 for archivists",
+    )
     export.add_argument("--since", type=_date, help="only articles published on or after")
     export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
 
@@ -132,6 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
 
     _command(commands, "responder", _responder, "answer mail with our addresses and articles")
+
+    check = _command(commands, "verify", _verify, "check a downloaded article (exit 1 if changed)")
+    check.add_argument("file", type=Path, help="a single-file HTML or EPUB download")
+    check.add_argument(
+        "--public-key",
+        help="the public_key of the mirror's /.well-known/mirrors.json (base64url or PEM, "
+        "or a file holding it); else the --config data dir's, else the file's own (warned)",
+    )
     return parser
 
 
@@ -368,9 +388,14 @@ async def _fetch_lists(config: Config) -> list[UpdateResult]:
 
 def _export(args: argparse.Namespace) -> int:
     from mirror.share.export import run_export
+    from mirror.share.warc import run_warc_export
 
     config = load_config(args.config)
     depth = config.export.depth if args.depth is None else args.depth
+    if args.format == "warc":
+        archived = asyncio.run(run_warc_export(config, args.site, args.out, depth, args.since))
+        print(archived.summary())
+        return 0 if archived.ok else 1
     report = asyncio.run(run_export(config, args.site, args.out, depth=depth, since=args.since))
     print(report.summary())
     return 0 if report.ok else 1
@@ -516,3 +541,62 @@ async def _respond_until_stopped(config: Config) -> None:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the file's article is exactly what the mirror signed, 1 otherwise."""
+    from mirror.share.signature import SignatureInvalid, verify
+
+    trusted = _trusted_key(args)
+    try:
+        checked = verify(args.file.read_bytes(), trusted)
+    except OSError as exc:
+        print(f"mirror: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except SignatureInvalid as exc:
+        print(f"mirror: NOT VERIFIED: {exc}", file=sys.stderr)
+        return 1
+    signed = checked.signed
+    if checked.key_from_file:
+        for line in (
+            "WARNING: no --public-key given: checked against the key the file names itself.",
+            "WARNING: that proves only that the file is whole: anyone can sign a forgery",
+            "WARNING: with a key of their own. Compare this key with the public_key in the",
+            "WARNING: mirror's /.well-known/mirrors.json, or run again with --public-key:",
+            f"WARNING: {signed.public_key}",
+        ):
+            print(f"mirror: {line}", file=sys.stderr)
+    print("mirror: verified: the article is unchanged since the mirror signed it")
+    for name, value in (
+        ("url", signed.url),
+        ("title", signed.title),
+        ("published", signed.published),
+        ("saved at", signed.saved_at),
+        ("source", signed.source),
+        ("key", signed.public_key),
+    ):
+        print(f"  {name}: {_printable(value)}")
+    return 0
+
+
+def _trusted_key(args: argparse.Namespace) -> Ed25519PublicKey | None:
+    """The key named on the command line, else the configured data dir's, else none."""
+    if args.public_key:
+        given = Path(args.public_key)
+        text = given.read_text("ascii") if given.is_file() else args.public_key
+        try:
+            return parse_public_key(text)
+        except ValueError as exc:
+            raise ConfigError("--public-key is not an Ed25519 key (base64url or PEM)") from exc
+    if args.config:
+        data_dir = load_config(args.config).server.data_dir
+        if not (data_dir / manifest.MANIFEST_KEY_FILE).exists():
+            raise ConfigError(f"no key in {data_dir}: pass --public-key")
+        return manifest.load_signing_key(data_dir).public_key()
+    return None
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and direction-changing characters escaped: a signed title is
+    the origin's words, and must not drive the reader's terminal."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)

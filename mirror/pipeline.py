@@ -56,7 +56,7 @@ from mirror.fetch.client import (
 from mirror.fetch.decode import decode_html
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
-from mirror.store.cache import PageCache, StoredImage
+from mirror.store.cache import PageCache, StoredImage, StoredResponse
 from mirror.transform.challenge import is_challenge
 from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
@@ -425,6 +425,16 @@ class Mirror:
                 last_modified=fetched.last_modified,
             )
         await self._cache.put_page(url, stored)
+        if not isinstance(fetched, NotModified):
+            as_fetched = StoredResponse(
+                fetched.final_url,
+                fetched.status,
+                fetched.reason,
+                fetched.headers,
+                fetched.body,
+                stored.fetched_at,
+            )
+            await self._cache.put_response(url, as_fetched)
         if cached is not None and cached.removed_at is not None:
             await self._back_at_origin(url)
         return stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import signal
@@ -16,16 +17,26 @@ import aiohttp
 import lxml.html
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mirror.article import Article, StoredPage
 from mirror.cli import main
-from mirror.keys import b64encode, load_cache_key, load_token_ring
+from mirror.keys import (
+    b64encode,
+    load_cache_key,
+    load_token_ring,
+    parse_public_key,
+    public_key_text,
+)
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
+from mirror.share.signature import sign_html
 from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
+from mirror.web.server import LINKS
 from mirror.web.tls import fingerprint
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror
 from tests.mail_fixtures import mail, running_relay, send
 from tests.operator_fixtures import ONION
 from tests.paths import CDT
@@ -457,3 +468,56 @@ async def test_every_worker_serves_the_onion_listener(tmp_path: Path) -> None:
                 assert unnamed.status == 421
     finally:
         await stop_serve(process)
+
+
+async def test_verify_exits_0_for_an_untouched_download_and_1_for_a_changed_one(
+    running_mirror: RunningMirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, published = await running_mirror.get_bytes("/.well-known/mirrors.json")
+    key = json.loads(published)["manifest"]["public_key"]
+    pem = tmp_path / "mirror.pem"
+    pem.write_bytes(
+        parse_public_key(key).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    stranger = public_key_text(Ed25519PrivateKey.generate())
+    token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    for extension in ("html", "epub"):
+        _, body = await running_mirror.get_bytes(f"/d/{token}.{extension}")
+        untouched = tmp_path / f"article.{extension}"
+        untouched.write_bytes(body)
+        for trusted in (key, str(pem)):
+            code, out = run_in_process(capsys, "verify", str(untouched), f"--public-key={trusted}")
+            assert code == 0, out
+            assert "verified" in out and f"url: {ARTICLE_URL}" in out and "WARNING" not in out
+        code, out = run_in_process(capsys, "verify", str(untouched), f"--public-key={stranger}")
+        assert (code, "NOT VERIFIED: signed by another key" in out) == (1, True)
+        code, out = run_in_process(capsys, "verify", str(untouched))
+        assert code == 0 and "WARNING: no --public-key given" in out
+    changed = tmp_path / "changed.html"
+    html = (tmp_path / "article.html").read_bytes()
+    changed.write_bytes(html.replace(b"re-education camps", b"re-education campus", 1))
+    code, out = run_in_process(capsys, "verify", str(changed), f"--public-key={key}")
+    assert (code, "NOT VERIFIED: the article was changed" in out) == (1, True)
+    code, out = run_in_process(capsys, "verify", str(changed))
+    assert code == 1
+
+
+def test_verify_refuses_a_malformed_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file.html").write_text("<p>unsigned</p>", "utf-8")
+    code, out = run_in_process(capsys, "verify", str(tmp_path / "file.html"), "--public-key=abc")
+    assert code == 2 and "not an Ed25519 key" in out
+    code, out = run_in_process(capsys, "verify", str(tmp_path / "file.html"))
+    assert code == 1 and "NOT VERIFIED: no mirror signature" in out
+
+
+def test_verify_escapes_what_would_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    article = Article(url=ARTICLE_URL, title="Title\x1b[2J\u202etxt.exe", body="<p>x</p>")
+    page = "<!doctype html>\n<html><body><p>x</p>\n</body>\n</html>"
+    path = tmp_path / "signed.html"
+    path.write_bytes(sign_html(page, StoredPage(article=article, fetched_at=0.0), key))
+    code, out = run_in_process(capsys, "verify", str(path), f"--public-key={public_key_text(key)}")
+    assert code == 0
+    assert "title: Title\\u001b[2J\\u202etxt.exe" in out and "\x1b" not in out

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -95,6 +96,26 @@ async def test_failed_fetch_stores_nothing(mirror_service: Mirror, origin: Origi
     with pytest.raises(OriginStatus):
         await mirror_service.page(missing)
     assert await mirror_service._cache.get_page(missing) is None
+
+
+async def test_the_origin_response_is_kept_beside_the_page(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    html = (CDT / "article.html").read_bytes()
+
+    async def gzipped(request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Set-Cookie": "id=tracked", "X-Served-By": "cdn"}
+        return web.Response(body=gzip.compress(html), content_type="text/html", headers=headers)
+
+    origin.routes[ARTICLE_PATH] = gzipped
+    served = await mirror_service.page(ARTICLE_URL)
+    kept = await mirror_service._cache.get_response(ARTICLE_URL)
+    assert kept is not None
+    assert (kept.url, kept.status, kept.reason, kept.body) == (ARTICLE_URL, 200, "OK", html)
+    assert kept.fetched_at == served.stored.fetched_at
+    names = {name.lower(): value for name, value in kept.headers}
+    assert names["x-served-by"] == "cdn" and names["content-encoding"] == "gzip"
+    assert "set-cookie" not in names
 
 
 async def test_concurrent_requests_make_one_fetch(mirror_service: Mirror, origin: Origin) -> None:

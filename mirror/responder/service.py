@@ -43,9 +43,10 @@ from mirror.responder.letters import (
 )
 from mirror.responder.quota import DailyQuota
 from mirror.settings import RELAY_SCHEMES, Config, host_and_port, public_url
-from mirror.share.download import file_name, prepare_download, single_file
+from mirror.share.download import Download, file_name, prepare_download, single_file
 from mirror.web import manifest
 from mirror.web.metrics import described
+from mirror.web.pages import MANIFEST_PATH
 from mirror.web.publisher import all_addresses
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,13 @@ class Responder:
         base = public_url(self._config)
         site = self._config.site_for(url)
         details, images = await prepare_download(
-            stored,
-            f"{base}/{Kind.PAGE.value}/{self._links.seal_fresh(url, Kind.PAGE)}",
-            site.display_name if site else stored.article.site_name,
+            Download(
+                stored=stored,
+                share_url=f"{base}/{Kind.PAGE.value}/{self._links.seal_fresh(url, Kind.PAGE)}",
+                manifest_url=f"{base}{MANIFEST_PATH}",
+                key=self._signing_key,
+                site_name=site.display_name if site else stored.article.site_name,
+            ),
             self._mirror.image,
             self._config.reader.download_image_bytes,
         )
@@ -154,7 +159,7 @@ class Responder:
         css = static_bytes("mirror.css").decode("utf-8")
         page = single_file(reader, details, stored.article.body, images, css, href_for)
         title = stored.article.title
-        return Attached(title, file_name(title, "html"), page.encode("utf-8"))
+        return Attached(title, file_name(title, "html"), page)
 
     async def _send(self, message: EmailMessage, to: str) -> None:
         relay = urlsplit(self._config.responder.relay)

@@ -4,6 +4,7 @@ The file must work opened from disk with no network: styles inline, images inlin
 ``data:`` URIs up to a byte budget (the rest become their alt text), no ``srcset`` or
 ``<source>`` left to reach for, and a CSP in the page itself that forbids loading anything.
 Nothing in the file or its name says who downloaded it: the name comes from the title.
+Every file is signed (``mirror.share.signature``), so a copy passed on can be checked.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import datetime
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import lxml.html
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lxml.html import HtmlElement
 
 from mirror.article import Article, StoredPage
 from mirror.errors import MirrorError
+from mirror.keys import public_key_text
 from mirror.render.html import Reader, inner_html, render_page
+from mirror.share.signature import sign_html
 from mirror.store.cache import StoredImage
 
 FILE_NAME_CHARS = 80
@@ -109,25 +113,36 @@ def _replace_with_alt(image: HtmlElement) -> None:
 
 @dataclass(frozen=True)
 class Download:
-    """What both file formats need: the article, where it is read online, and when copied."""
+    """What both file formats need: the stored version, where it is read online, where the
+    key that signs the file is published, and the key itself (never written into the file)."""
 
-    article: Article
+    stored: StoredPage
     share_url: str
-    fetched: datetime.datetime
+    manifest_url: str
+    key: Ed25519PrivateKey = field(repr=False)
     site_name: str = ""
+
+    @property
+    def article(self) -> Article:
+        return self.stored.article
+
+    @property
+    def fetched(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.stored.fetched_at, datetime.UTC)
+
+    @property
+    def public_key(self) -> str:
+        """The signing key's public half, printed in the file for a reader to compare."""
+        return public_key_text(self.key)
 
 
 async def prepare_download(
-    stored: StoredPage,
-    share_url: str,
-    site_name: str,
+    details: Download,
     fetch: Callable[[str], Awaitable[StoredImage]],
     budget: int,
 ) -> tuple[Download, dict[str, Image]]:
     """What either file of a stored article needs, its images fetched within ``budget``."""
-    images = await collect_images(image_urls(stored.article.body), fetch, budget)
-    fetched = datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC)
-    return Download(stored.article, share_url, fetched, site_name), images
+    return details, await collect_images(image_urls(details.article.body), fetch, budget)
 
 
 def single_file(
@@ -137,21 +152,13 @@ def single_file(
     images: Mapping[str, Image],
     css: str,
     href_for: Callable[[str], str],
-) -> str:
-    """The article as one HTML file with everything it shows inside it."""
+) -> bytes:
+    """The article as one signed HTML file with everything it shows inside it."""
     root = prepare_body(
         body_html, lambda url: images[url].data_uri() if url in images else None, href_for
     )
-    return render_page(
-        reader,
-        "download.html",
-        article=download.article,
-        body=inner_html(root),
-        css=css,
-        share_url=download.share_url,
-        fetched=download.fetched,
-        site_name=download.site_name,
-    )
+    page = render_page(reader, "download.html", download=download, body=inner_html(root), css=css)
+    return sign_html(page, download.stored, download.key)
 
 
 def content_disposition(title: str, extension: str) -> str:

@@ -79,6 +79,48 @@ class StoredImage:
         return cls(content_type=raw["content_type"], body=body, fetched_at=raw["fetched_at"])
 
 
+@dataclass(frozen=True)
+class StoredResponse:
+    """The origin's response behind a stored page version, as fetched, for archivists.
+
+    Status, reason and headers as the origin sent them, less the cookies it set; the body
+    as received once its ``Content-Encoding`` is undone (``fetch.max_bytes`` bounds it).
+    Kept beside the page, under its own sealed key, so ``mirror export --format warc`` can
+    write the response next to the cleaned article; it is the page's origin bytes, so it is
+    sealed like every other entry and leaves with ``purge``, eviction and ``keep_seconds``.
+    """
+
+    url: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: float
+
+    def to_bytes(self) -> bytes:
+        head = {
+            "url": self.url,
+            "status": self.status,
+            "reason": self.reason,
+            "headers": [list(pair) for pair in self.headers],
+            "fetched_at": self.fetched_at,
+        }
+        return json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n" + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredResponse:
+        head, body = data.split(b"\n", 1)
+        raw = json.loads(head)
+        return cls(
+            url=raw["url"],
+            status=raw["status"],
+            reason=raw["reason"],
+            headers=tuple((name, value) for name, value in raw["headers"]),
+            body=body,
+            fetched_at=raw["fetched_at"],
+        )
+
+
 class Sealer:
     """Keyed hashing of URLs and authenticated encryption of stored values."""
 
@@ -127,11 +169,19 @@ class PageCache:
     async def put_image(self, url: str, image: StoredImage) -> None:
         await self._put("image", url, image.to_bytes())
 
+    async def get_response(self, url: str) -> StoredResponse | None:
+        data = await self._get("response", url)
+        return None if data is None else StoredResponse.from_bytes(data)
+
+    async def put_response(self, url: str, response: StoredResponse) -> None:
+        await self._put("response", url, response.to_bytes())
+
     async def purge(self, url: str, site: str = "") -> int:
-        """Forget the page and the image stored for ``url`` (kept or not), and its place in
-        the index of articles ``site`` removed; how many entries went."""
+        """Forget the page (kept or not), its origin response and the image stored for
+        ``url``, and its place in the index of articles ``site`` removed; how many entries
+        went."""
         deleted = 0
-        for kind in ("page", "image"):
+        for kind in ("page", "response", "image"):
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
         if site:
             await self.store.index_delete(

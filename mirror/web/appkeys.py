@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
@@ -15,3 +16,4 @@ MIRROR = web.AppKey("mirror", Mirror)
 LINKS = web.AppKey("links", LinkBuilder)
 FEEDS = web.AppKey("feeds", SiteFeeds)
 RENDERED = web.AppKey("rendered", RenderedPages)
+SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)  # the manifest's; signs downloads

@@ -39,7 +39,12 @@ from mirror.render.html import (
 from mirror.render.i18n import translations
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
-from mirror.share.download import content_disposition, prepare_download, single_file
+from mirror.share.download import (
+    Download,
+    content_disposition,
+    prepare_download,
+    single_file,
+)
 from mirror.share.epub import MEDIA_TYPE, build_epub
 from mirror.share.feeds import (
     RSS_TYPE,
@@ -52,7 +57,7 @@ from mirror.share.feeds import (
     republish,
 )
 from mirror.transform.rewrite import rewrite_body
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
 from mirror.web.onion import over_onion
 from mirror.web.responses import Rendered, respond
 
@@ -62,6 +67,7 @@ LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes 
 MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
+MANIFEST_PATH = "/.well-known/mirrors.json"
 READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
 
 
@@ -364,9 +370,13 @@ async def download(request: web.Request) -> web.Response:
     site = config.site_for(url)
     base = base_url(request)
     details, images = await prepare_download(
-        stored,
-        base + links.path(url, Kind.PAGE),
-        site.display_name if site else stored.article.site_name,
+        Download(
+            stored=stored,
+            share_url=base + links.path(url, Kind.PAGE),
+            manifest_url=f"{base}{MANIFEST_PATH}",
+            key=request.app[SIGNING_KEY],
+            site_name=site.display_name if site else stored.article.site_name,
+        ),
         mirror.image,
         config.reader.download_image_bytes,
     )
@@ -380,7 +390,7 @@ async def download(request: web.Request) -> web.Response:
         return _attachment(book, MEDIA_TYPE, stored.article.title, extension)
     css = static_bytes("mirror.css").decode("utf-8")
     page = single_file(reader, details, stored.article.body, images, css, href_for)
-    return _attachment(page.encode("utf-8"), "text/html", stored.article.title, extension)
+    return _attachment(page, "text/html", stored.article.title, extension)
 
 
 def _attachment(body: bytes, content_type: str, title: str, extension: str) -> web.Response:

@@ -23,8 +23,9 @@ from mirror.errors import NotFound
 from mirror.render.html import environment, render_page
 from mirror.settings import Config, public_url
 from mirror.web import manifest
+from mirror.web.appkeys import SIGNING_KEY
 from mirror.web.onion import over_onion
-from mirror.web.pages import reader_of
+from mirror.web.pages import MANIFEST_PATH, reader_of
 
 RESIGN_AFTER = datetime.timedelta(days=1)
 
@@ -41,7 +42,7 @@ def all_addresses(config: Config) -> list[str]:
 
 def add_routes(app: web.Application, config: Config, respond_with_page: PageResponder) -> None:
     """Publisher routes; ``/s/{site}/{path}`` is added last so exact ``/s/`` routes win."""
-    signing_key = manifest.load_signing_key(config.server.data_dir)
+    signing_key = app[SIGNING_KEY]
     signed = _ManifestCache(signing_key, config)
     sites = {site.name: site for site in config.sites}
 
@@ -81,7 +82,7 @@ def add_routes(app: web.Application, config: Config, respond_with_page: PageResp
         [
             web.get("/link-to-us", link_to_us),
             web.get("/badge.svg", badge),
-            web.get("/.well-known/mirrors.json", mirrors_json),
+            web.get(MANIFEST_PATH, mirrors_json),
             web.get("/s/{site}/{path:.+}", site_page),
         ]
     )

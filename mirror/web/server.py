@@ -27,8 +27,8 @@ from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import limits, metrics, onion, pages, publisher, push
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web import limits, manifest, metrics, onion, pages, publisher, push
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
 from mirror.web.responses import RenderedPages, add_security_headers
@@ -54,6 +54,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     app[RENDERED] = RenderedPages(config.cache.memory_bytes)
+    app[SIGNING_KEY] = manifest.load_signing_key(config.server.data_dir)
     app.cleanup_ctx.append(_mirror_context)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(

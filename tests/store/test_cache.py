@@ -8,7 +8,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from mirror.article import Article, LeadImage, StoredPage
-from mirror.store.cache import PageCache, Sealer, StoredImage
+from mirror.store.cache import PageCache, Sealer, StoredImage, StoredResponse
 from tests.cache_fixtures import StoreUnderTest
 from tests.conftest import tiny_png
 
@@ -46,6 +46,23 @@ async def test_pages_and_images_are_separate_entries(store_under_test: StoreUnde
     assert (await store_under_test.store.stats())["entries"] == 2
     assert await cache.purge(URL) == 2
     assert await cache.get_image(URL) is None and await cache.get_page(URL) is None
+
+
+async def test_the_origin_response_is_an_entry_of_its_own(store_under_test: StoreUnderTest) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    headers = (("Content-Type", "text/html; charset=utf-8"), ("Link", "<https://x.example/>"))
+    body = "<html>A RESPONSE ABOUT CAMPS\n\u00e9\x00</html>".encode()
+    response = StoredResponse(URL + "?final", 200, "OK", headers, body, 7.5)
+    await cache.put_page(URL, page())
+    assert await cache.get_response(URL) is None
+    await cache.put_response(URL, response)
+    assert await cache.get_response(URL) == response
+    assert await cache.get_page(URL) == page()
+    raw = store_under_test.at_rest()
+    for needle in (b"RESPONSE ABOUT CAMPS", b"x.example", b"text/html"):
+        assert needle not in raw
+    assert await cache.purge(URL) == 2
+    assert await cache.get_response(URL) is None
 
 
 async def test_nothing_readable_at_rest(store_under_test: StoreUnderTest) -> None:
