@@ -8,6 +8,7 @@ from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
+from mirror.web.alternates import AddressBook
 from mirror.web.responses import RenderedPages
 
 CONFIG = web.AppKey("config", Config)
@@ -15,3 +16,4 @@ MIRROR = web.AppKey("mirror", Mirror)
 LINKS = web.AppKey("links", LinkBuilder)
 FEEDS = web.AppKey("feeds", SiteFeeds)
 RENDERED = web.AppKey("rendered", RenderedPages)
+ADDRESSES = web.AppKey("addresses", AddressBook)

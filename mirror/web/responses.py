@@ -147,6 +147,11 @@ class RenderedPages:
         while self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
 
+    def clear(self) -> None:
+        """Forget every kept page (their footers name addresses that just changed)."""
+        self._entries.clear()
+        self._bytes = 0
+
     def _drop(self, key: str) -> None:
         self._bytes -= self._entries.pop(key).size + len(key)
 
