@@ -120,7 +120,7 @@ class AddressBook:
         self._data_dir = data_dir
         self._configured = configured
         self._on_change = on_change
-        self._checked_at = -REREAD_SECONDS
+        self._checked_at = time.monotonic()
         self._seen: tuple[object, object] = (None, None)
         self._added: tuple[str, ...] = ()
         self._statuses: dict[str, Status] = {}
