@@ -13,7 +13,8 @@ answers decides its state:
 - **impostor**: JSON that is not our manifest: signed by another key, altered, expired, or
   listing other addresses than ours (an old manifest of ours replayed, say). Alternates
   that are this mirror behind another name (a CDN, Caddy's on-demand names) serve what we
-  serve, so a genuine one always agrees.
+  serve, so a genuine one always agrees: the check asks with a query no cache has seen,
+  and this mirror re-reads the list within a second of a change.
 
 Dead and impostor addresses leave what readers are shown (``mirror.web.alternates``) until
 a later check finds them ok again. With ``alternates.ooni_countries`` set, the check also
@@ -35,6 +36,7 @@ import contextlib
 import datetime
 import json
 import logging
+import secrets
 import ssl
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -70,8 +72,11 @@ async def check_address(
 ) -> Status:
     """What ``address`` answers for our manifest: ok, dead or impostor (with why)."""
     checked = alternates.now_text()
+    # A query no cache has seen: a CDN in front of an alternate may keep the manifest for
+    # its max-age, and a copy from before the list changed would look like a replay.
+    url = f"{address}{MANIFEST_PATH}?fresh={secrets.token_urlsafe(8)}"
     try:
-        fetched = await fetcher.fetch(address + MANIFEST_PATH, JSON_TYPES)
+        fetched = await fetcher.fetch(url, JSON_TYPES)
     except MirrorError as exc:
         return Status(State.DEAD, checked, _why_dead(exc))
     if urlsplit(fetched.final_url).hostname != urlsplit(address).hostname:
