@@ -24,7 +24,11 @@ blocked where a measurement confirmed blocking or most measurements that ran sho
 anomaly. Blocked is a mark for the operator, not a removal: readers elsewhere still reach
 the address. When OONI does not answer, the previous marks for that country stay.
 
-The check asks for the host, not the exact URL (``domain=``, not ``input=``): probes test
+An onion address is checked only through a ``socks5h://`` ``fetch.proxy`` (Tor): without
+one it could not be reached, and its name would be sent to the DNS resolver (RFC 7686 says
+never to); it stays unchecked, and shown. OONI is not asked about onion addresses.
+
+The check asks OONI for the host, not the exact URL (``domain=``, not ``input=``): probes test
 whatever URL of a host their lists hold (``http://``, a path), and a blocked host is
 blocked for all of them.
 """
@@ -63,6 +67,7 @@ OONI_PATH = "/api/v1/measurements"
 OONI_LIMIT = 100
 OONI_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 OONI_MIN_MEASUREMENTS = 2  # an anomaly majority needs at least this many measurements
+ONION_UNCHECKED = "an onion address: checked only through fetch.proxy = socks5h:// (Tor)"
 RETRY_SECONDS = 60.0  # a check another process holds is looked at again after this
 DUE_FRACTION = 0.9  # a check this recent (of the interval) is left to stand
 
@@ -155,8 +160,10 @@ async def check_all(config: Config, fetcher: Fetcher) -> dict[str, Status]:
     now = datetime.datetime.now(datetime.UTC)
 
     async def one(address: str) -> Status:
+        if _is_onion(address) and not config.fetch.proxy.startswith("socks5h://"):
+            return Status(State.UNCHECKED, alternates.now_text(), ONION_UNCHECKED)
         status = await check_address(fetcher, address, trusted, expected)
-        if not config.alternates.ooni_countries:
+        if not config.alternates.ooni_countries or _is_onion(address):
             return status
         marks = previous[address].blocked_in
         blocked = await ooni_countries_blocked(fetcher, config.alternates, address, marks, now)
@@ -172,6 +179,10 @@ async def check_all(config: Config, fetcher: Fetcher) -> dict[str, Status]:
 async def run_check(config: Config) -> dict[str, Status]:
     async with Fetcher(config.fetch) as fetcher:
         return await check_all(config, fetcher)
+
+
+def _is_onion(address: str) -> bool:
+    return (urlsplit(address).hostname or "").endswith(".onion")
 
 
 def summary(statuses: Mapping[str, Status]) -> str:

@@ -345,3 +345,16 @@ async def test_serve_checks_periodically(tmp_path: Path, ca_file: Path) -> None:
         assert 'mirror_alternates{state="dead"} 1.0' in text
         _, html = await mirror.get("/about")
         assert SILENT not in html
+
+
+async def test_onion_addresses_are_not_looked_up_without_tor(tmp_path: Path, ca_file: Path) -> None:
+    """An onion name must never reach the DNS resolver, and an address that could not be
+    checked is not one found dead: it stays shown."""
+    onion = "http://" + "a" * 56 + ".onion"
+    toml = write_config(tmp_path, ca_file, [], listed=(onion,))
+    toml.write_text(toml.read_text().replace('ooni_countries = ["CN", "IR"]', ""))
+    config = load_config(toml, environ={})
+    statuses = await run_check(config)
+    assert statuses[onion].state == State.UNCHECKED
+    assert "socks5h" in statuses[onion].detail
+    assert address_book(config).shown() == (onion,)
