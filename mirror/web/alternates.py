@@ -223,8 +223,11 @@ def read_states(data_dir: Path) -> dict[str, Status]:
 
 
 def last_check(data_dir: Path) -> datetime.datetime | None:
-    """When the last full check ended, if one ever did."""
-    document = _read_json(data_dir / STATE_FILE, {})
+    """When the last full check ended, if one ever did (and its record is readable)."""
+    try:
+        document = _read_json(data_dir / STATE_FILE, {})
+    except ConfigError:
+        return None
     return parse_time(str(document.get("checked", ""))) if isinstance(document, dict) else None
 
 

@@ -210,14 +210,13 @@ async def _check_forever(config: Config) -> None:
     data_dir = config.server.data_dir
     while True:
         await asyncio.sleep(_seconds_until_due(config, interval))
-        with alternates.check_lock(data_dir) as ours:
-            if ours and _seconds_until_due(config, interval) == 0:
-                try:
+        try:
+            with alternates.check_lock(data_dir) as ours:
+                if ours and _seconds_until_due(config, interval) == 0:
                     statuses = await run_check(config)
-                except Exception as exc:
-                    log.error("alternates: the check failed: %s", metrics.described(exc))
-                else:
                     log.info("alternates: checked: %s", summary(statuses) or "none listed")
+        except Exception as exc:  # the next round tries again; serving goes on meanwhile
+            log.error("alternates: the check failed: %s", metrics.described(exc))
         await asyncio.sleep(min(RETRY_SECONDS, interval))
 
 

@@ -320,13 +320,15 @@ async def test_metrics_count_each_state_and_pages_drop_the_failed(addresses: Add
 
 
 async def test_serve_checks_periodically(tmp_path: Path, ca_file: Path) -> None:
-    """``serve`` with ``check_seconds`` checks at start (nothing was checked yet) and again
-    once the interval has passed, and readers stop being shown the dead address."""
+    """``serve`` with ``check_seconds`` checks at start (no readable record of a check) and
+    again once the interval has passed, and readers stop being shown the dead address."""
     pins = [f"{host(SILENT)}:443:127.0.0.1:{free_port()}"]
     toml = write_config(tmp_path, ca_file, pins, "check_seconds = 2", listed=(SILENT,))
     toml.write_text(toml.read_text().replace('ooni_countries = ["CN", "IR"]', ""))
     config = load_config(toml, environ={})
     data_dir = config.server.data_dir
+    data_dir.mkdir()
+    (data_dir / alternates.STATE_FILE).write_text('{"checked": ')  # a crash mid-write, say
     async with serve_mirror(config) as mirror:
         for _ in range(100):
             if alternates.last_check(data_dir) is not None:
