@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import logging
 import os
@@ -142,16 +143,21 @@ def _serve(args: argparse.Namespace) -> int:
     load_cache_key(config.server.data_dir)
     manifest.load_signing_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
+    onion = (
+        _bind(config.server.onion_host, config.server.onion_port)
+        if config.server.onion_listen
+        else None
+    )
     tls = None if config.server.plain_http else _certificate(config)
     # Held back until the event loop handles them (or, with workers, until all children exist).
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _announce(config, sock, tls[0] if tls else None)
-    with sock:
+    with sock, onion or contextlib.nullcontext():
         if config.server.workers == 1:
-            asyncio.run(_serve_forever(config, sock, tls))
+            asyncio.run(_serve_forever(config, sock, tls, onion))
             return 0
         asyncio.run(_create_cache_file(config))
-        return _serve_workers(config, sock, tls)
+        return _serve_workers(config, sock, tls, onion)
 
 
 async def _create_cache_file(config: Config) -> None:
@@ -165,7 +171,12 @@ async def _create_cache_file(config: Config) -> None:
 STOPPED = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
 
 
-def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] | None) -> int:
+def _serve_workers(
+    config: Config,
+    sock: socket.socket,
+    tls: tuple[Path, Path] | None,
+    onion: socket.socket | None,
+) -> int:
     """Fork processes that all accept on one listening socket; the kernel spreads the
     connections, so throughput scales with cores while each process stays single-threaded."""
     children: list[int] = []
@@ -183,7 +194,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
                 signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
-                asyncio.run(_serve_forever(config, sock, tls))
+                asyncio.run(_serve_forever(config, sock, tls, onion))
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -199,8 +210,13 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
 
 
 async def _serve_forever(
-    config: Config, sock: socket.socket, tls: tuple[Path, Path] | None
+    config: Config,
+    sock: socket.socket,
+    tls: tuple[Path, Path] | None,
+    onion: socket.socket | None = None,
 ) -> None:
+    """Serve ``sock`` (over TLS with ``tls``) and, for Tor, ``onion`` in plain HTTP: one
+    application behind both, which tells them apart by the listener (``web.onion``)."""
     from mirror.web.server import create_app, start_runner
 
     access_log = logging.getLogger("mirror.access") if config.server.access_log else None
@@ -211,8 +227,9 @@ async def _serve_forever(
         handle_signals=False,
     )
     ssl_context = server_context(*tls) if tls else None
-    site = web.SockSite(runner, sock, ssl_context=ssl_context)
-    await site.start()
+    await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+    if onion is not None:
+        await web.SockSite(runner, onion).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
@@ -249,6 +266,12 @@ def _announce(config: Config, sock: socket.socket, cert: Path | None) -> None:
         print(f"mirror: public URL {config.server.public_url}/", flush=True)
     if cert is not None:
         print(f"mirror: certificate SHA-256 fingerprint {fingerprint(cert)}", flush=True)
+    if config.server.onion_listen:
+        print(
+            f"mirror: onion service {config.publisher.onion_url}/ "
+            f"on http://{config.server.onion_listen}/",
+            flush=True,
+        )
 
 
 def _link(args: argparse.Namespace) -> int:
@@ -269,7 +292,9 @@ def _cache_stats(args: argparse.Namespace) -> int:
 
 def _cache_purge(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url)))
+    site = config.site_for(args.url)
+    name = site.name if site else ""
+    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url, name)))
     print(f"purged {deleted} entries")
     return 0 if deleted else 1
 

@@ -80,7 +80,8 @@ REQUEST_SECONDS = LoopHistogram(
 )
 CACHE_LOOKUPS = LoopCounter(
     "mirror_cache_lookups",
-    "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served).",
+    "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served),"
+    " removed (kept copy of an article its origin removed).",
     ("result",),
 )
 for _collector in (REQUESTS, REQUEST_SECONDS, CACHE_LOOKUPS):
@@ -120,11 +121,20 @@ ALTERNATES_BLOCKED = Gauge(
     ["country"],
     registry=REGISTRY,
 )
+REMOVAL_REASONS = frozenset({"404", "410", "front_page"})
+REMOVALS = Counter(
+    "mirror_removals",
+    "Stored articles first seen removed at their origin, by how the origin said so: a 404, a"
+    " 410, or a redirect to its front page.",
+    ["reason"],
+    registry=REGISTRY,
+)
 EVENTS = {
     "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
     "rate_limited": "A request was refused by the per-client rate limit.",
     "access_key_refused": "A request carried a wrong access key.",
     "rate_limit_store_down": "Redis did not answer; the rate limit fell back to memory.",
+    "removed_article_back": "An article kept as removed was found at its origin again.",
 }
 EVENT_COUNTER = Counter(
     "mirror_events",
@@ -144,6 +154,13 @@ def count(event: str, amount: float = 1) -> None:
 def count_stripped(elements: int, stripped_bytes: int) -> None:
     STRIPPED_ELEMENTS.inc(elements)
     STRIPPED_BYTES.inc(max(stripped_bytes, 0))
+
+
+def count_removal(reason: str) -> None:
+    """Count an article first seen removed; ``reason`` is one of ``REMOVAL_REASONS``."""
+    if reason not in REMOVAL_REASONS:
+        raise ValueError(f"unknown removal reason {reason!r}")
+    REMOVALS.labels(reason=reason).inc()
 
 
 def count_cache(result: str) -> None:

@@ -21,6 +21,7 @@ fails stores nothing.
         ├── OriginBroken             502  corrupt or truncated body, unknown encoding
         └── OriginStatus             502  an error status, or a Retry-After still running
             └── NotAtOrigin          404  the origin has no such page (404 or 410)
+                └── SentToFrontPage  404  the origin redirects the page to its front page
 """
 
 from __future__ import annotations
@@ -124,10 +125,18 @@ class NotAtOrigin(OriginStatus):
         "start page."
     )
 
-    def __init__(self, origin_status: int, url: str) -> None:
-        super().__init__(origin_status)
+    def __init__(self, origin_status: int, url: str, detail: str = "") -> None:
+        super().__init__(origin_status, detail)
         self.url = url
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
+
+
+class SentToFrontPage(NotAtOrigin):
+    """The origin redirects the article's address to its front page, as many sites do with
+    a post they took down: the article is not there, though the last answer was a 200."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(200, url, "The site sends this address to its front page.")

@@ -7,6 +7,13 @@
 which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
+
+An article its origin removed (a 404, a 410, or a redirect to the front page) is not an
+error when a copy is stored: the copy is marked removed (``StoredPage.removed_at``, the
+first time the removal was seen; ``fetched_at`` stays the last time it was seen live), kept
+out of eviction, listed in its site's removed articles, and served at once from then on,
+while the origin is asked again behind the reader's back, at most once per
+``cache.error_seconds``, in case the article comes back.
 """
 
 from __future__ import annotations
@@ -18,13 +25,21 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
+from urllib.parse import urlsplit
 
 from mirror.article import Article, Served, StoredPage
-from mirror.counters import count_cache, origin_fetch
-from mirror.errors import FetchError, SiteNotMirrored
-from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
+from mirror.counters import count, count_cache, count_removal, origin_fetch
+from mirror.errors import FetchError, NotAtOrigin, SentToFrontPage, SiteNotMirrored
+from mirror.fetch.client import (
+    IMAGE_TYPES,
+    PAGE_TYPES,
+    Fetched,
+    Fetcher,
+    NotModified,
+    Validators,
+)
 from mirror.fetch.decode import decode_html
-from mirror.settings import Config
+from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage
 from mirror.transform.filters import StripRules, default_rules, load_rules
@@ -65,6 +80,37 @@ def read_page(
     """decode → ``process_page``: the bytes an origin sent, as a clean article; pure."""
     rules = rules or load_page_rules(None)
     return process_page(decode_html(body, charset), url, rules.strip, rules.reader)
+
+
+def sent_to_front_page(url: str, final_url: str) -> bool:
+    """Whether the origin answered ``url`` with its front page: redirected to the root of the
+    same host (``www.`` or not), which is how many sites take a post down. A front page's own
+    redirects (``/index.html`` to ``/``) are not that."""
+    asked, landed = urlsplit(url), urlsplit(final_url)
+    if landed.path not in {"", "/"} or landed.query:
+        return False
+    if asked.path in {"", "/"} or asked.path.rsplit("/", 1)[-1].startswith("index."):
+        return False
+    return _bare_host(asked.hostname) == _bare_host(landed.hostname)
+
+
+def _bare_host(host: str | None) -> str:
+    return (host or "").removeprefix("www.")
+
+
+class KeptAfterRemoval(NotAtOrigin):
+    """The origin removed an article whose copy is stored: ``kept`` is that copy, marked
+    removed, which stands in for it. An origin error like any other, so it is remembered
+    for ``cache.error_seconds`` and the origin is not asked again on every read."""
+
+    def __init__(self, gone: NotAtOrigin, kept: StoredPage) -> None:
+        super().__init__(gone.origin_status, gone.url, gone.detail)
+        self.kept = kept
+
+
+def removal_reason(gone: NotAtOrigin) -> str:
+    """How the origin said it removed the page, as ``counters.REMOVAL_REASONS`` names it."""
+    return "front_page" if isinstance(gone, SentToFrontPage) else str(gone.origin_status)
 
 
 T = TypeVar("T")
@@ -165,6 +211,10 @@ class Mirror:
         if not self.is_mirrored(url):
             raise SiteNotMirrored
         cached = await self._cache.get_page(url)
+        if cached is not None and cached.removed_at is not None:
+            count_cache("removed")
+            self._refresh_later(url, cached)
+            return Served(cached)
         fresh_for = self._config.fresh_seconds(url)
         if cached is not None and cached.age() < fresh_for:
             count_cache("hit")
@@ -175,6 +225,9 @@ class Mirror:
             return Served(cached)
         try:
             fresh = await self._refresh_page(url, cached)
+        except KeptAfterRemoval as removal:
+            count_cache("removed")
+            return Served(removal.kept)
         except FetchError:
             if cached is None or not self._may_stand_in(cached, fresh_for):
                 raise
@@ -182,6 +235,10 @@ class Mirror:
             return Served(cached, stale=True)
         count_cache("miss")
         return Served(fresh)
+
+    async def removed(self, site: Site) -> list[tuple[str, StoredPage]]:
+        """The articles ``site`` removed, with the copies kept of them, newest removal first."""
+        return await self._cache.removed_pages(site.name)
 
     async def ready(self) -> bool:
         """Whether the store answers: a lookup of a key no entry can have."""
@@ -253,29 +310,63 @@ class Mirror:
             return await self._refresh(url, cached)
 
     async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
+        try:
+            fetched = await self._fetch_page(url, cached)
+        except NotAtOrigin as gone:
+            if cached is None:
+                raise
+            raise KeptAfterRemoval(gone, await self._keep_removed(url, cached, gone)) from gone
+        if isinstance(fetched, NotModified):
+            assert cached is not None, "a 304 answers only a request that sent validators"
+            stored = replace(cached, fetched_at=time.time(), removed_at=None)
+        else:
+            article = await asyncio.to_thread(
+                read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
+            )
+            stored = StoredPage(
+                article=article,
+                fetched_at=time.time(),
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+            )
+        await self._cache.put_page(url, stored)
+        if cached is not None and cached.removed_at is not None:
+            await self._back_at_origin(url)
+        return stored
+
+    async def _fetch_page(self, url: str, cached: StoredPage | None) -> Fetched | NotModified:
+        """The origin's answer for ``url``; a redirect to its front page is no article."""
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
         with origin_fetch():
             fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
-        if isinstance(fetched, NotModified):
-            assert cached is not None, "a 304 answers only a request that sent validators"
-            confirmed = replace(cached, fetched_at=time.time())
-            await self._cache.put_page(url, confirmed)
-            return confirmed
-        article = await asyncio.to_thread(
-            read_page,
-            fetched.body,
-            fetched.charset,
-            fetched.final_url,
-            self._rules,
-        )
-        stored = StoredPage(
-            article=article,
-            fetched_at=time.time(),
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-        )
-        await self._cache.put_page(url, stored)
-        return stored
+        if isinstance(fetched, Fetched) and sent_to_front_page(url, fetched.final_url):
+            raise SentToFrontPage(url)
+        return fetched
+
+    async def _keep_removed(self, url: str, cached: StoredPage, gone: NotAtOrigin) -> StoredPage:
+        """The stored copy of an article its origin removed, marked, kept and listed; the
+        first time only, since ``removed_at`` is when the removal was first seen (another
+        instance, or an earlier request, may have marked it since ``cached`` was read)."""
+        if cached.removed_at is not None:
+            return cached
+        current = await self._cache.get_page(url)
+        if current is not None and current.removed_at is not None:
+            return current
+        kept = replace(cached, removed_at=time.time())
+        await self._cache.put_page(url, kept)
+        site = self._config.site_for(url)
+        if site is not None:
+            await self._cache.list_removed(site.name, url)
+        count_removal(removal_reason(gone))
+        return kept
+
+    async def _back_at_origin(self, url: str) -> None:
+        """An article kept as removed answers again: off the list; the copy stored next is
+        an ordinary one (no ``removed_at``, evicted like any other)."""
+        site = self._config.site_for(url)
+        if site is not None:
+            await self._cache.unlist_removed(site.name, url)
+        count("removed_article_back")
 
     async def _fetch_image(self, url: str) -> StoredImage:
         with origin_fetch():

@@ -22,6 +22,9 @@ Sites are a list of tables (``[[sites]]``) and come from the file only::
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
 import os
 import re
 import tomllib
@@ -229,6 +232,42 @@ def _countries(raw: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _loopback_listen(listen: str) -> str:
+    """Only Tor, on this machine, may reach the onion listener: it is plain HTTP and takes
+    every request as the onion service's."""
+    host, _, port = listen.rpartition(":")
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if listen and not (loopback and port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError('must be a loopback address and port, e.g. "127.0.0.1:8081"')
+    return listen
+
+
+ONION_V3 = re.compile(r"[a-z2-7]{56}\.onion")
+
+
+def _onion(name: str) -> str:
+    """A v3 onion name, checked down to its checksum so a mistyped name is refused at start
+    rather than advertised to every reader."""
+    name = name.strip().lower()
+    if name and not is_v3_onion(name):
+        raise ConfigError("must be a v3 onion name: 56 base32 characters and .onion")
+    return name
+
+
+def is_v3_onion(name: str) -> bool:
+    """Whether ``name`` is a v3 onion name: base32 of the service's Ed25519 key, a two-byte
+    checksum and the version byte 3 (Tor's rend-spec-v3, "Encoding onion addresses")."""
+    if not ONION_V3.fullmatch(name):
+        return False
+    raw = base64.b32decode(name.removesuffix(".onion").upper())
+    key, checksum, version = raw[:32], raw[32:34], raw[34:]
+    digest = hashlib.sha3_256(b".onion checksum" + key + version).digest()
+    return version == b"\x03" and digest[:2] == checksum
+
+
 @dataclass(frozen=True)
 class Site:
     """A mirrored site: pages under ``origin`` are mirrored without open mode."""
@@ -308,6 +347,12 @@ class ServerConfig:
         parse=_access_key,
         secret=True,
     )
+    onion_listen: str = setting(
+        "",
+        "Loopback address and port of the plain-HTTP listener Tor's onion service points at "
+        "(`127.0.0.1:8081`); it answers only for `publisher.onion`. None if empty.",
+        parse=_loopback_listen,
+    )
 
     @property
     def host(self) -> str:
@@ -316,6 +361,14 @@ class ServerConfig:
     @property
     def port(self) -> int:
         return int(self.listen.rsplit(":", 1)[1])
+
+    @property
+    def onion_host(self) -> str:
+        return self.onion_listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def onion_port(self) -> int:
+        return int(self.onion_listen.rsplit(":", 1)[1])
 
 
 @dataclass(frozen=True)
@@ -462,6 +515,17 @@ class PublisherConfig:
     manifest_days: int = setting(
         30, "Days a signed mirror manifest stays valid.", parse=at_least(1)
     )
+    onion: str = setting(
+        "",
+        "This mirror's v3 onion name (`<56 characters>.onion`): clearnet answers carry "
+        "`Onion-Location`, the manifest and every page list it.",
+        parse=_onion,
+    )
+
+    @property
+    def onion_url(self) -> str:
+        """The onion service's address as readers' links name it; empty without one."""
+        return f"http://{self.onion}" if self.onion else ""
 
 
 @dataclass(frozen=True)
@@ -647,11 +711,14 @@ def _check_together(config: Config) -> None:
     """Refuse settings that are each valid but unsafe or impossible together.
 
     An open mirror without a key or a rate limit is an open proxy for anyone; pins
-    cannot steer connections that a proxy makes.
+    cannot steer connections that a proxy makes; the onion listener checks each request's
+    ``Host`` against the onion name.
     """
     server, limits = config.server, config.limits
     if server.open_mode and not server.access_key and limits.rate <= 0:
         raise ConfigError("server.open_mode needs server.access_key or limits.rate")
+    if server.onion_listen and not config.publisher.onion:
+        raise ConfigError("server.onion_listen needs publisher.onion, the one name it answers")
     if config.fetch.proxy and config.fetch.connect_to:
         raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
 

@@ -21,7 +21,7 @@ from mirror.cli import main
 from mirror.keys import b64encode, load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config
-from mirror.store.cache import PageCache, StoredImage
+from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.paths import CDT
@@ -329,3 +329,23 @@ def test_alternates_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert removed == (0, "mirror: https://m3.example.org removed\n")
     gone = run_in_process(capsys, "alternates", "remove", "https://m3.example.org", *config)
     assert gone == (1, "mirror: https://m3.example.org is not listed\n")
+
+
+async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
+    config: Config, tmp_path: Path
+) -> None:
+    secret = load_cache_key(config.server.data_dir)
+    path = config.server.data_dir / "cache.sqlite3"
+    article = Article(url=ARTICLE_URL, title="t", body="<p>b</p>")
+    async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
+        await cache.put_page(ARTICLE_URL, StoredPage(article, fetched_at=1.0, removed_at=2.0))
+        await cache.list_removed("cdt", ARTICLE_URL)
+        assert len(await cache.removed_pages("cdt")) == 1
+    toml = str(tmp_path / "mirror.toml")
+    pruned = run_mirror("cache", "prune", "--config", toml)
+    assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
+    purged = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    assert (purged.returncode, purged.stdout) == (0, b"purged 1 entries\n")
+    async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
+        assert await cache.get_page(ARTICLE_URL) is None
+        assert await cache.store.index_items(Sealer(secret).row_key("removed", "cdt")) == []

@@ -23,6 +23,7 @@ from mirror.settings import Config
 from mirror.web import metrics
 from mirror.web.appkeys import ADDRESSES, CONFIG, RENDERED
 from mirror.web.compress import choose_coding
+from mirror.web.onion import misdirected, onion_location
 from mirror.web.pages import memory_key
 from mirror.web.responses import RenderedPages, accepts_gzip, respond
 
@@ -43,8 +44,11 @@ def front_door(app: web.Application, handler: Handler, log_routes: bool = False)
         if request.method == "GET" and request.raw_path.startswith(ARTICLE_PREFIX):
             start = time.perf_counter()
             book.refresh()  # a changed address list drops the kept pages that name the old one
-            response = kept_article(config, kept, request)
+            response = None if misdirected(config, request) else kept_article(config, kept, request)
             if response is not None:
+                location = onion_location(config, request)
+                if location:
+                    response.headers["Onion-Location"] = location
                 if log_routes:
                     request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
                 counters.count_cache("hit")

@@ -34,6 +34,7 @@ from mirror.errors import MirrorError, NotFound
 from mirror.keys import derive, load_cache_key
 from mirror.settings import Config, LimitsConfig
 from mirror.store.redis import connect
+from mirror.web.onion import over_onion
 
 MAX_CLIENTS = 100_000
 REDIS_TIMEOUT = 0.5
@@ -153,9 +154,12 @@ def client_key(salt: bytes, client: str) -> bytes:
     return hmac.new(salt, client.encode("utf-8"), hashlib.sha256).digest()
 
 
-def client_address(request: web.Request, limits: LimitsConfig) -> str:
-    """The socket peer, or the last hop a trusted proxy appended to ``client_header``."""
-    if limits.client_header:
+def client_address(request: web.Request, limits: LimitsConfig, onion: bool = False) -> str:
+    """The socket peer, or the last hop a trusted proxy appended to ``client_header``.
+
+    Over the onion service (``onion``) no proxy of ours sets that header, so a reader could
+    name any client in it: the peer, Tor, stands for every onion reader alike."""
+    if limits.client_header and not onion:
         forwarded = request.headers.get(limits.client_header, "")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
@@ -197,7 +201,7 @@ class Guard:
             count("access_key_refused")
             raise NotFound
         if self._rate_limited and not request.path.startswith(UNLIMITED_PREFIXES):
-            client = client_address(request, self._config.limits)
+            client = client_address(request, self._config.limits, over_onion(self._config, request))
             if not await self._limiter.check(client):
                 count("rate_limited")
                 raise TooManyRequests

@@ -20,19 +20,23 @@ from aiohttp import web
 from multidict import MultiDict
 
 from mirror import counters
-from mirror.article import Served
+from mirror.article import Served, StoredPage
 from mirror.errors import NotFound
 from mirror.links import Kind
 from mirror.render.html import (
     ArticleView,
     Entry,
     Reader,
+    RemovedEntry,
     SiteListing,
+    removal_note,
     render_about,
     render_article,
     render_home,
+    render_removed,
     render_site,
 )
+from mirror.render.i18n import translations
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.download import (
@@ -43,9 +47,19 @@ from mirror.share.download import (
     single_file,
 )
 from mirror.share.epub import MEDIA_TYPE, build_epub
-from mirror.share.feeds import FeedError, FeedItem, FeedLinks, republish
+from mirror.share.feeds import (
+    RSS_TYPE,
+    FeedError,
+    FeedItem,
+    FeedLinks,
+    KeptFeed,
+    KeptItem,
+    kept_feed,
+    republish,
+)
 from mirror.transform.rewrite import rewrite_body
 from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.onion import over_onion
 from mirror.web.responses import Rendered, respond
 
 HOME_ENTRIES = 5
@@ -85,6 +99,9 @@ def base_url(request: web.Request) -> str:
 
 
 def address_of(config: Config, request: web.BaseRequest) -> str:
+    """The onion address over the onion service, else the configured or asked-for one."""
+    if over_onion(config, request):
+        return config.publisher.onion_url
     return config.server.public_url or f"{request.scheme}://{request.host}"
 
 
@@ -133,17 +150,82 @@ async def home(request: web.Request) -> web.Response:
     return html_page(render_home(reader, listings))
 
 
+def page_of(request: web.Request, count: int) -> tuple[int, int, slice]:
+    """The list page asked for (``?page=``), how many there are, and which items it shows."""
+    pages = max(1, math.ceil(count / PAGE_ENTRIES))
+    page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
+    if not 1 <= page <= min(pages, MAX_PAGE):
+        raise NotFound
+    return page, pages, slice((page - 1) * PAGE_ENTRIES, page * PAGE_ENTRIES)
+
+
 async def site_index(request: web.Request) -> web.Response:
     site = site_named(request)
     reader = reader_of(request)
     latest = await request.app[FEEDS].latest(site, LIST_WAIT_SECONDS)
-    pages = max(1, math.ceil(len(latest.items) / PAGE_ENTRIES))
-    page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
-    if not 1 <= page <= min(pages, MAX_PAGE):
-        raise NotFound
-    shown = latest.items[(page - 1) * PAGE_ENTRIES : page * PAGE_ENTRIES]
-    entries = entries_for(request, shown, reader)
+    page, pages, shown = page_of(request, len(latest.items))
+    entries = entries_for(request, latest.items[shown], reader)
     return html_page(render_site(reader, site, entries, page, pages, latest.failed))
+
+
+def removed_entries(
+    request: web.Request, kept: list[tuple[str, StoredPage]], reader: Reader
+) -> list[RemovedEntry]:
+    links = request.app[LINKS]
+    return [
+        RemovedEntry(
+            title=stored.article.title or url,
+            href=reader.link(links.path(url, Kind.PAGE)),
+            removed=moment(stored.removed_at or stored.fetched_at),
+            saved=moment(stored.fetched_at),
+        )
+        for url, stored in kept
+    ]
+
+
+def moment(timestamp: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+
+
+async def removed_index(request: web.Request) -> web.Response:
+    """The articles a site removed that the mirror kept, newest removal first."""
+    site = site_named(request)
+    reader = reader_of(request)
+    kept = await request.app[MIRROR].removed(site)
+    page, pages, shown = page_of(request, len(kept))
+    entries = removed_entries(request, kept[shown], reader)
+    return html_page(render_removed(reader, site, entries, page, pages))
+
+
+async def removed_feed(request: web.Request) -> web.Response:
+    """The site's removed articles as RSS 2.0, newest removal first, in the reader's language."""
+    site = site_named(request)
+    reader = reader_of(request)
+    kept = (await request.app[MIRROR].removed(site))[:PAGE_ENTRIES]
+    base = base_url(request)
+    title = translations(reader.language.tag).gettext("Articles removed from %(site)s")
+    channel = KeptFeed(
+        title=title % {"site": site.display_name},
+        site_url=f"{base}/s/{site.name}/removed",
+        feed_url=f"{base}{request.path_qs}",
+        language=reader.language.tag,
+    )
+    items = [
+        KeptItem(
+            title=entry.title,
+            link=base + entry.href,
+            moment=entry.removed,
+            note=removal_note(reader.language, site.display_name, entry.removed, entry.saved),
+            body_html=stored.article.body,
+        )
+        for entry, (_, stored) in zip(removed_entries(request, kept, reader), kept, strict=True)
+    ]
+    return web.Response(
+        body=kept_feed(channel, items),
+        content_type=RSS_TYPE,
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language"},
+    )
 
 
 async def site_feed(request: web.Request) -> web.Response:
@@ -231,11 +313,14 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
         site=config.site_for(url),
         download_path=f"/d/{token}",
     )
-    if served.stale:
+    # A removed article's copy never becomes fresh (``fetched_at`` is when it was last seen
+    # live): like a stale one, it is kept in memory until its origin may be asked again.
+    standing_in = served.stale or served.stored.removed_at is not None
+    if standing_in:
         fresh_until = time.time() + config.cache.error_seconds
     else:
         fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
-    return Rendered.of(render_article(reader, served, body, view), fresh_until, served.stale)
+    return Rendered.of(render_article(reader, served, body, view), fresh_until, standing_in)
 
 
 async def download(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ from mirror.render.html import environment, render_page
 from mirror.settings import Config, public_url
 from mirror.web import manifest
 from mirror.web.alternates import AddressBook
+from mirror.web.onion import over_onion
 from mirror.web.pages import reader_of
 
 RESIGN_AFTER = datetime.timedelta(days=1)
@@ -35,9 +36,11 @@ PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 def all_addresses(config: Config, book: AddressBook) -> list[str]:
     """This mirror's public address (when one is set) first, then the alternates shown to
-    readers (``mirror.web.alternates``: configured and added, less dead and impostors)."""
+    readers (``mirror.web.alternates``: configured and added, less dead and impostors), then
+    the onion service's."""
     own = [config.server.public_url] if config.server.public_url else []
-    return [*own, *book.shown()]
+    onion = [config.publisher.onion_url] if config.publisher.onion else []
+    return [*own, *book.shown(), *onion]
 
 
 def add_routes(
@@ -61,7 +64,7 @@ def add_routes(
         page = render_page(
             reader_of(request),
             "link_to_us.html",
-            base=public_url(config),
+            base=config.publisher.onion_url if over_onion(config, request) else public_url(config),
             sites=config.sites,
             public_key=manifest.public_key_text(signing_key),
         )

@@ -27,7 +27,7 @@ from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import ask, checks, limits, metrics, pages, publisher
+from mirror.web import ask, checks, limits, metrics, onion, pages, publisher
 from mirror.web.alternates import AddressBook, address_book
 from mirror.web.appkeys import ADDRESSES, CONFIG, FEEDS, LINKS, MIRROR, RENDERED
 from mirror.web.compress import compressed
@@ -67,6 +67,8 @@ def create_app(config: Config) -> web.Application:
             web.get("/about", pages.about),
             web.get("/s/{site}/", pages.site_index),
             web.get("/s/{site}/feed", pages.site_feed),
+            web.get("/s/{site}/removed", pages.removed_index),
+            web.get("/s/{site}/removed/feed", pages.removed_feed),
             web.post("/open", open_url),
             web.get("/m/{token}", pages.article),
             web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
@@ -110,6 +112,9 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     add_security_headers(response.headers, request.secure)
+    location = onion.onion_location(request.app[CONFIG], request)
+    if location:
+        response.headers["Onion-Location"] = location
 
 
 def front(config: Config, guard: limits.Guard, book: AddressBook) -> Middleware:
@@ -117,16 +122,19 @@ def front(config: Config, guard: limits.Guard, book: AddressBook) -> Middleware:
     error pages, guard) cost a coroutine and a handler partial each on every request.
 
     Outermost first: count the final status (error pages and redirects included), compress,
-    set the alternate addresses that pages show (``book``'s, live), render errors as pages,
-    then the guard.
+    set the alternate addresses that pages show (``book``'s, live, then the onion service's;
+    none over the onion service, whose links stay on it), render errors as pages, then the
+    guard.
     """
+    onion_address = (config.publisher.onion_url,) if config.publisher.onion else ()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
         status = 500
         try:
-            ALTERNATES.set(book.shown())
+            shown = () if onion.over_onion(config, request) else (*book.shown(), *onion_address)
+            ALTERNATES.set(shown)
             response = await _answer(request, handler, guard)
             compressed(request, response)
             status = response.status
@@ -145,6 +153,7 @@ async def _answer(
 ) -> web.StreamResponse:
     """Render every error, ours or aiohttp's, as a page with the right status."""
     try:
+        onion.admit(request.app[CONFIG], request)
         await guard.admit(request)
         return await handler(request)
     except MirrorError as error:

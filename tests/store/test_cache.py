@@ -125,3 +125,66 @@ def test_rows_cannot_be_swapped() -> None:
 
 def test_row_key_depends_on_secret() -> None:
     assert Sealer(SECRET).row_key("page", URL) != Sealer(b"x" * 32).row_key("page", URL)
+
+
+def removed(url: str = URL, at: float = 2000.0) -> StoredPage:
+    kept = page()
+    return StoredPage(
+        article=Article(url=url, title=f"Kept {url}", body=kept.article.body),
+        fetched_at=kept.fetched_at,
+        removed_at=at,
+    )
+
+
+async def test_removed_pages_are_listed_per_site_newest_first(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    older, newer = URL + "older/", URL + "newer/"
+    await cache.put_page(older, removed(older, 2000.0))
+    await cache.put_page(newer, removed(newer, 3000.0))
+    for url in (older, newer, older):  # listing twice changes nothing
+        await cache.list_removed("cdt", url)
+    await cache.list_removed("other", newer)
+    assert await cache.removed_pages("cdt") == [
+        (newer, removed(newer, 3000.0)),
+        (older, removed(older, 2000.0)),
+    ]
+    assert [url for url, _ in await cache.removed_pages("other")] == [newer]
+    assert await cache.removed_pages("nosuch") == []
+    await cache.unlist_removed("cdt", newer)
+    assert [url for url, _ in await cache.removed_pages("cdt")] == [older]
+
+
+async def test_the_index_of_removed_pages_heals_and_purge_forgets(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    live, purged, listed = URL + "live/", URL + "purged/", URL + "listed/"
+    await cache.put_page(live, page())  # back at its origin: an ordinary copy
+    await cache.list_removed("cdt", live)
+    await cache.put_page(purged, removed(purged))
+    await cache.list_removed("cdt", purged)
+    await cache.put_page(listed, removed(listed))
+    await cache.list_removed("cdt", listed)
+    await store_under_test.store.delete(Sealer(SECRET).row_key("page", purged))
+    assert [url for url, _ in await cache.removed_pages("cdt")] == [listed]
+    assert (
+        len(await store_under_test.store.index_items(Sealer(SECRET).row_key("removed", "cdt"))) == 1
+    )
+    assert await cache.purge(listed, "cdt") == 1
+    assert await cache.get_page(listed) is None
+    assert await store_under_test.store.index_items(Sealer(SECRET).row_key("removed", "cdt")) == []
+
+
+async def test_removed_pages_are_unreadable_at_rest_and_outlive_prune(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    await cache.put_page(URL, removed())
+    await cache.list_removed("cdt", URL)
+    await store_under_test.store.prune()
+    assert await cache.removed_pages("cdt") == [(URL, removed())]
+    at_rest = store_under_test.at_rest()
+    for secret in (b"secret-article", b"camps", b"cdt", b"Kept"):
+        assert secret not in at_rest

@@ -12,7 +12,8 @@ from mirror.errors import ConfigError
 from mirror.settings import load_config
 from mirror.web.ask import domain_allowed
 from tests.conftest import Origin, serve_mirror
-from tests.operator_fixtures import operator_config
+from tests.operator_fixtures import ONION, operator_config, serve_with_onion
+from tests.servers import free_port
 
 PATTERNS = ("*.example-cdn.net", "m3.example.org")
 ASK_DOMAINS = '[alternates]\nask_domains = ["*.example-cdn.net", "M3.Example.org."]\n'
@@ -154,3 +155,18 @@ async def test_ask_is_not_rate_limited(tmp_path: Path, origin: Origin, ca_file: 
         home, _ = await mirror.get("/")
         home, _ = await mirror.get("/")
         assert home.status == 429  # the limit itself is on
+
+
+async def test_readers_over_the_onion_cannot_ask(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    """Tor hands every onion reader to the mirror from loopback, with no forwarding header:
+    the onion listener must not take them for Caddy on this host."""
+    onion = f'onion_listen = "127.0.0.1:{free_port()}"\n[publisher]\nonion = "{ONION}"\n'
+    config = operator_config(tmp_path, origin, ca_file, onion + ASK_DOMAINS)
+    async with serve_with_onion(config) as (clearnet, over_onion):
+        allowed = {"domain": "a.example-cdn.net"}
+        refused, _ = await over_onion.get("/caddy/ask", params=allowed)
+        assert refused.status == 404
+        asked, _ = await clearnet.get("/caddy/ask", params=allowed)
+        assert asked.status == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,10 +16,22 @@ from aiohttp.test_utils import make_mocked_request
 from mirror import resources
 from mirror.links import Kind
 from mirror.render.html import Reader
+from mirror.render.i18n import LANGUAGES, long_date
+from mirror.settings import Config
 from mirror.web.pages import reader_choices, view_key
 from mirror.web.server import LINKS
-from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_PATH,
+    CHINESE_URL,
+    ORIGIN_HOST,
+    Origin,
+    RunningMirror,
+    serve_mirror,
+)
 from tests.feed_fixtures import long_rss
+from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
 
 WEIGHT_LIMIT = 30 * 1024
 
@@ -211,3 +224,97 @@ def test_view_key_tells_every_view_apart() -> None:
     ]
     views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
     assert len({view_key(reader) for reader in readers}) == len(views)
+
+
+# What a reader of each interface language reads in the label of a removed article.
+REMOVED_WORDS = {
+    "en": ("Removed from China Digital Times on", "this copy was saved on"),
+    "zh-Hans": ("从 China Digital Times 删除", "此副本保存于"),
+    "zh-Hant": ("從 China Digital Times 刪除", "此副本保存於"),
+    "ru": ("Удалено с сайта China Digital Times", "эта копия сохранена"),
+    "fa": ("از China Digital Times حذف شد", "این نسخه در"),
+    "ug": ("China Digital Times تىن ئۆچۈرۈلدى", "بۇ نۇسخا"),
+}
+
+
+def removal_label(html: str) -> str:
+    return str(tree(html).xpath("string(//p[@class='removed'])"))
+
+
+@pytest.mark.parametrize("reason", REASONS)
+async def test_removed_article_is_labelled_in_every_interface_language(
+    config: Config, origin: Origin, reason: str
+) -> None:
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = page_path(mirror)
+        _, live = await mirror.get(path)
+        assert removal_label(live) == ""
+        remove_at_origin(origin, ARTICLE_PATH, reason)
+        today = datetime.datetime.now(datetime.UTC).date()
+        assert set(REMOVED_WORDS) == set(LANGUAGES)
+        for tag, (removed, saved) in REMOVED_WORDS.items():
+            response, html = await mirror.get(path + f"?hl={tag}")
+            assert response.status == 200, tag
+            label = removal_label(html)
+            assert removed in label and saved in label, (tag, label)
+            assert label.count(long_date(today, LANGUAGES[tag])) == 2, (tag, label)
+            page = tree(html)
+            assert page.xpath("//p[@class='stale']") == []
+            assert page.xpath("string(//h1)") == "Western Countries Turn Up the Heat on Xinjiang"
+            assert "Xinjiang" in page.xpath("string(//div[@class='body'])")
+
+
+async def test_an_unreachable_origin_is_told_apart_from_a_removal(
+    config: Config, origin: Origin
+) -> None:
+    async def down(request: web.Request) -> web.Response:
+        raise web.HTTPServiceUnavailable
+
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = page_path(mirror)
+        await mirror.get(path)
+        origin.routes[ARTICLE_PATH] = down
+        _, html = await mirror.get(path)
+    assert "could not be reached" in tree(html).xpath("string(//p[@class='stale'])")
+    assert removal_label(html) == ""
+
+
+async def test_removed_articles_are_listed_newest_first_with_a_feed_and_outlive_a_restart(
+    config: Config, origin: Origin
+) -> None:
+    tuned = always_ask(config)
+    async with serve_mirror(tuned) as mirror:
+        english, chinese = page_path(mirror), page_path(mirror, CHINESE_URL)
+        await mirror.get(english)
+        await mirror.get(chinese)
+        _, empty = await mirror.get("/s/cdt/removed")
+        assert tree(empty).xpath("//ul[@class='entries']/li") == []
+        remove_at_origin(origin, ARTICLE_PATH, "404")
+        await mirror.get(english)
+        remove_at_origin(origin, CHINESE_PATH, "front_page")
+        await mirror.get(chinese)
+        _, site = await mirror.get("/s/cdt/")
+        assert "/s/cdt/removed" in tree(site).xpath("//p[@class='meta']//a/@href")
+        response, html = await mirror.get("/s/cdt/removed?hl=ru")
+        assert response.status == 200
+        listed = tree(html).xpath("//ul[@class='entries']/li/a/@href")
+        assert listed == [chinese + "?hl=ru", english + "?hl=ru"]
+        assert "Удалена" in tree(html).xpath("string(//ul[@class='entries'])")
+        response, body = await mirror.get("/s/cdt/removed/feed")
+        assert response.status == 200 and response.content_type == "application/rss+xml"
+        feed = feedparser.parse(body)
+        assert not feed.bozo
+        assert [e.link for e in feed.entries] == [mirror.base + chinese, mirror.base + english]
+        assert feed.entries[1].title == "Western Countries Turn Up the Heat on Xinjiang"
+        assert feed.entries[1].summary.startswith("Removed from China Digital Times on")
+        assert ORIGIN_HOST not in body
+        for missing in ("/s/cdt/removed?page=2", "/s/nosuch/removed", "/s/nosuch/removed/feed"):
+            response, _ = await mirror.get(missing)
+            assert response.status == 404, missing
+    await origin.stop()
+    async with serve_mirror(tuned) as mirror:
+        response, html = await mirror.get(page_path(mirror))
+        assert response.status == 200
+        assert "Removed from China Digital Times on" in removal_label(html)
+        _, listing = await mirror.get("/s/cdt/removed")
+        assert len(tree(listing).xpath("//ul[@class='entries']/li")) == 2
