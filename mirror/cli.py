@@ -1,5 +1,5 @@
-"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest,
-responder, push, verify."""
+"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, alternates,
+manifest, responder, push, verify."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ from mirror.settings import Config, load_config, public_url
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, open_store
 from mirror.transform.filters import LIST_DIR
-from mirror.web import manifest
+from mirror.web import alternates, manifest
+from mirror.web.alternates import HIDDEN, address_book
 from mirror.web.metrics import RouteAccessLogger, configure_logging
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
 
@@ -136,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument(
         "--fingerprint", help="the mirror certificate's SHA-256 (self-signed mirrors)"
     )
+
+    addresses = _group(commands, "alternates", "this mirror's other addresses: list, add, check")
+    _command(addresses, "list", _alternates_list, "each address, its last check, shown or not")
+    _command(addresses, "add", _alternates_add, "list a new address (no restart)")
+    addresses.choices["add"].add_argument("address", help="a base URL, e.g. https://m3.example.org")
+    _command(addresses, "remove", _alternates_remove, "take an address off the list")
+    addresses.choices["remove"].add_argument("address")
+    _command(addresses, "check", _alternates_check, "check every address now (exit 1: one failed)")
 
     signing = _group(commands, "manifest", "the signed mirror manifest: sign, verify")
     _command(signing, "sign", _manifest_sign, "print a signed manifest of our addresses")
@@ -483,12 +492,58 @@ async def _send_push(
         raise ConfigError(f"cannot reach the mirror at {mirror_url}: {exc}") from exc
 
 
+def _alternates_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    for address, status in address_book(config).statuses().items():
+        _print_status(address, status, address in config.publisher.alternates)
+    return 0
+
+
+def _print_status(address: str, status: alternates.Status, configured: bool = False) -> None:
+    """One line: address, state, when, shown or hidden, where blocked, why, and whether
+    the configuration (rather than ``alternates add``) lists it."""
+    parts = [address, str(status.state)]
+    if status.checked:
+        parts.append(status.checked)
+    parts.append("hidden" if status.state in HIDDEN else "shown")
+    if status.blocked_in:
+        parts.append("blocked in " + ",".join(status.blocked_in))
+    if configured:
+        parts.append("(config)")
+    if status.detail:
+        parts.append(f"- {status.detail}")
+    print(" ".join(parts))
+
+
+def _alternates_add(args: argparse.Namespace) -> int:
+    address, added = alternates.add(load_config(args.config), args.address)
+    print(f"mirror: {address} {'added' if added else 'is already listed'}")
+    return 0
+
+
+def _alternates_remove(args: argparse.Namespace) -> int:
+    address, removed = alternates.remove(load_config(args.config), args.address)
+    print(f"mirror: {address} {'removed' if removed else 'is not listed'}")
+    return 0 if removed else 1
+
+
+def _alternates_check(args: argparse.Namespace) -> int:
+    from mirror.web.checks import run_check
+
+    config = load_config(args.config)
+    statuses = asyncio.run(run_check(config))
+    for address, status in statuses.items():
+        _print_status(address, status, address in config.publisher.alternates)
+    return 1 if any(s.state in HIDDEN for s in statuses.values()) else 0
+
+
 def _manifest_sign(args: argparse.Namespace) -> int:
     from mirror.web.publisher import all_addresses
 
     config = load_config(args.config)
     key = manifest.load_signing_key(config.server.data_dir)
-    document = manifest.sign(key, all_addresses(config), config.publisher.manifest_days)
+    mirrors = all_addresses(config, address_book(config))
+    document = manifest.sign(key, mirrors, config.publisher.manifest_days)
     sys.stdout.buffer.write(document)
     print(f"mirror: public key {manifest.public_key_text(key)}", file=sys.stderr)
     return 0

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
@@ -108,6 +108,19 @@ STRIPPED_BYTES = Counter(
     "Bytes of article markup removed as ads, trackers or widgets.",
     registry=REGISTRY,
 )
+ALTERNATES = Gauge(
+    "mirror_alternates",
+    "This mirror's alternate addresses by what their last check found: "
+    "unchecked, ok, dead, impostor.",
+    ["state"],
+    registry=REGISTRY,
+)
+ALTERNATES_BLOCKED = Gauge(
+    "mirror_alternates_blocked",
+    "Alternate addresses that OONI measured as blocked, by country (alternates.ooni_countries).",
+    ["country"],
+    registry=REGISTRY,
+)
 REMOVAL_REASONS = frozenset({"404", "410", "front_page"})
 REMOVALS = Counter(
     "mirror_removals",
@@ -169,3 +182,14 @@ def origin_fetch() -> Iterator[None]:
         raise
     finally:
         ORIGIN_FETCH_SECONDS.observe(time.perf_counter() - start)
+
+
+def count_alternates(states: Mapping[str, int], blocked: Mapping[str, int]) -> None:
+    """Set how many addresses are in each state and measured blocked in each country;
+    the labels are the states' names and the configured country codes, a closed set."""
+    ALTERNATES.clear()
+    ALTERNATES_BLOCKED.clear()
+    for state, number in states.items():
+        ALTERNATES.labels(state=state).set(number)
+    for country, number in blocked.items():
+        ALTERNATES_BLOCKED.labels(country=country).set(number)

@@ -216,12 +216,56 @@ def _https_base(url: str) -> str:
     return url.rstrip("/")
 
 
+def alternate_address(address: str) -> str:
+    """An address of this mirror as readers are shown it: an http(s) URL, no trailing slash.
+
+    The one rule for ``publisher.alternates`` and for ``mirror alternates add``.
+    """
+    parts = urlsplit(address.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{address!r} is not an http(s) URL")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ConfigError(f"{address!r} must be a base URL: no user name, query or fragment")
+    return address.strip().rstrip("/")
+
+
 def _alternates(raw: list[str]) -> tuple[str, ...]:
-    for address in raw:
-        parts = urlsplit(address)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigError(f"{address!r} is not an http(s) URL")
-    return tuple(a.rstrip("/") for a in raw)
+    return tuple(alternate_address(a) for a in raw)
+
+
+# A host name label as certificates name them: ASCII letters, digits and inner hyphens.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+MAX_HOST_NAME = 253
+
+
+def host_name(text: str) -> str | None:
+    """``text`` as a lowercase DNS host name (one trailing dot dropped), or None if it is not
+    one: non-ASCII (``str.lower`` turns the Kelvin sign into ``k``), empty labels, IP
+    addresses, wildcards and names of a single label are all refused."""
+    if not text.isascii():
+        return None
+    name = text.lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > MAX_HOST_NAME or len(labels) < 2 or labels[-1].isdigit():
+        return None
+    return name if all(_LABEL.fullmatch(label) for label in labels) else None
+
+
+def _domain_patterns(raw: list[str]) -> tuple[str, ...]:
+    patterns = []
+    for pattern in raw:
+        wildcard = pattern.startswith("*.")
+        name = host_name(pattern[2:] if wildcard else pattern)
+        if name is None:
+            raise ConfigError(f"{pattern!r} is not a host name or a *.suffix pattern")
+        patterns.append(f"*.{name}" if wildcard else name)
+    return tuple(patterns)
+
+
+def _countries(raw: list[str]) -> tuple[str, ...]:
+    if not all(re.fullmatch(r"[A-Z]{2}", code) for code in raw):
+        raise ConfigError('must be two-letter country codes in capitals, e.g. ["CN", "IR"]')
+    return tuple(raw)
 
 
 def _loopback_listen(listen: str) -> str:
@@ -579,6 +623,42 @@ class PushConfig:
 
 
 @dataclass(frozen=True)
+class AlternatesConfig:
+    """Fresh addresses on demand, and checks that the listed ones still work."""
+
+    ask_domains: tuple[str, ...] = setting(
+        [],
+        "Names (`m3.example.org`) and suffix patterns (`*.example-cdn.net`) whose certificates "
+        "`/caddy/ask` approves, beside the hosts of the listed addresses.",
+        parse=_domain_patterns,
+    )
+    ask_key: str = setting(
+        "",
+        "Secret that `/caddy/ask` requires (`?key=`); if empty only loopback callers that no "
+        "proxy forwarded may ask.",
+        secret=True,
+    )
+    check_seconds: int = setting(
+        0,
+        "Seconds between checks of every listed address by `mirror serve`; 0: only "
+        "`mirror alternates check`.",
+        parse=at_least(0),
+    )
+    ooni_countries: tuple[str, ...] = setting(
+        [],
+        "Countries (`CN`, `IR`, `RU`) whose recent OONI measurements of each address are "
+        "asked for; none if empty.",
+        parse=_countries,
+    )
+    ooni_api: str = setting(
+        "https://api.ooni.io",
+        "Base URL of the OONI measurements API.",
+        parse=_no_trailing_slash,
+    )
+    ooni_days: int = setting(7, "Days of OONI measurements considered.", parse=at_least(1))
+
+
+@dataclass(frozen=True)
 class ExportConfig:
     """How much of a site ``mirror export`` writes out."""
 
@@ -653,6 +733,7 @@ class Config:
     images: ImagesConfig
     limits: LimitsConfig
     publisher: PublisherConfig
+    alternates: AlternatesConfig
     export: ExportConfig
     reader: ReaderConfig
     responder: ResponderConfig

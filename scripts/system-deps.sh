@@ -5,7 +5,7 @@
 #   redis-server  the shared cache for many instances
 #   nginx         the CDN / reverse-proxy tests
 #   wrk           load benchmarks
-#   caddy         validates deploy/Caddyfile (the compose file's front proxy)
+#   caddy         validates deploy/Caddyfile and Caddyfile.on-demand, and runs the latter
 #   tor           checks deploy/torrc (`tor --verify-config`), the onion service's config
 #   fonts-wqy-microhei  a small CJK face, so browser tests and screenshots show Chinese text
 set -euo pipefail

@@ -401,6 +401,31 @@ def test_keys_contributor_prints_the_key_once_and_only_its_hash_for_the_config(
     assert '[[contributors]]\nname = "alice"' in printed
 
 
+def test_alternates_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text('[publisher]\nalternates = ["https://m2.example.net"]\n')
+    config = ["--config", str(toml)]
+    added = run_in_process(capsys, "alternates", "add", "https://m3.example.org/", *config)
+    assert added == (0, "mirror: https://m3.example.org added\n")
+    again = run_in_process(capsys, "alternates", "add", "https://m3.example.org", *config)
+    assert again == (0, "mirror: https://m3.example.org is already listed\n")
+    listed = run_in_process(capsys, "alternates", "list", *config)
+    assert listed == (
+        0,
+        "https://m2.example.net unchecked shown (config)\nhttps://m3.example.org unchecked shown\n",
+    )
+    code, printed = run_in_process(
+        capsys, "alternates", "remove", "https://m2.example.net", *config
+    )
+    assert code == 2 and "publisher.alternates" in printed
+    bad = run_in_process(capsys, "alternates", "add", "ftp://m4.example.org", *config)
+    assert bad[0] == 2 and "not an http(s) URL" in bad[1]
+    removed = run_in_process(capsys, "alternates", "remove", "https://m3.example.org", *config)
+    assert removed == (0, "mirror: https://m3.example.org removed\n")
+    gone = run_in_process(capsys, "alternates", "remove", "https://m3.example.org", *config)
+    assert gone == (1, "mirror: https://m3.example.org is not listed\n")
+
+
 async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
     config: Config, tmp_path: Path
 ) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -27,13 +28,14 @@ import pytest
 import trustme
 import yaml
 
+from mirror.cli import main
 from mirror.settings import SETTINGS, Config, load_config
 from mirror.web import manifest
 from mirror.web.server import create_app
 from tests import paths
 from tests.conftest import Origin, serve_mirror, start_site
 from tests.operator_fixtures import ONION, operator_config
-from tests.servers import NGINX, RedisServer, free_port, nginx, require
+from tests.servers import NGINX, RedisServer, caddy, free_port, nginx, require
 
 ROOT = paths.ROOT
 DEPLOY = ROOT / "deploy"
@@ -93,20 +95,21 @@ def test_compose_names_only_real_settings_and_defined_variables() -> None:
     assert used <= set(env_example()), used - set(env_example())
 
 
-def test_caddyfile_validates(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["Caddyfile", "Caddyfile.on-demand"])
+def test_caddyfile_validates(tmp_path: Path, name: str) -> None:
     env = {**os.environ, **env_example(), "HOME": str(tmp_path)}
     env |= {"XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     caddy = require("caddy")
     result = subprocess.run(
-        [caddy, "validate", "--config", "Caddyfile", "--adapter", "caddyfile"],
+        [caddy, "validate", "--config", name, "--adapter", "caddyfile"],
         cwd=DEPLOY, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Valid configuration" in result.stdout + result.stderr
     formatted = subprocess.run(
-        [caddy, "fmt", "Caddyfile"], cwd=DEPLOY, capture_output=True, text=True, check=True
+        [caddy, "fmt", name], cwd=DEPLOY, capture_output=True, text=True, check=True
     )
-    assert formatted.stdout == (DEPLOY / "Caddyfile").read_text()
+    assert formatted.stdout == (DEPLOY / name).read_text()
 
 
 def test_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
@@ -283,6 +286,7 @@ async def check_served(base: str, data_dir: Path) -> None:
         "mirror.service",
         "nginx-mirror.conf",
         "Caddyfile",
+        "Caddyfile.on-demand",
         "compose.yaml",
         "torrc",
         "tor.Dockerfile",
@@ -375,6 +379,74 @@ async def test_healthcheck_speaks_https_to_a_self_signed_mirror(
         assert checked.returncode == 0, checked.stderr
         env["MIRROR_SERVER_PLAIN_HTTP"] = "true"  # plain HTTP to a TLS port: not healthy
         assert (await asyncio.to_thread(entrypoint, "healthcheck", env=env)).returncode == 1
+
+
+def on_demand_caddyfile_for_test(directory: Path, http_port: int, https_port: int) -> str:
+    """deploy/Caddyfile.on-demand with test-only global options put first: certificates
+    from Caddy's own local CA instead of an ACME one (no network), that CA not installed
+    into the system's trust, free ports, no admin endpoint, storage under ``directory``."""
+    text = (DEPLOY / "Caddyfile.on-demand").read_text()
+    assert text.count("\n{\n") == 1, "one global options block"
+    options = (
+        f"\n{{\n\tadmin off\n\tlocal_certs\n\tskip_install_trust\n\thttp_port {http_port}\n"
+        f"\thttps_port {https_port}\n\tstorage file_system {directory}/storage\n"
+    )
+    return text.replace("\n{\n", options, 1)
+
+
+async def status_over_tls(port: int, name: str, path: str, trusted: Path) -> int:
+    """The status of ``GET path`` at ``name`` on loopback ``port``, with the certificate
+    verified for ``name`` against ``trusted`` (raises ``ssl.SSLError`` when none is given)."""
+    context = ssl.create_default_context(cafile=str(trusted))
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=context, server_hostname=name
+    )
+    try:
+        request = f"GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode("ascii"))
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_on_demand_caddy_gets_certificates_only_for_approved_names(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    """Caddy as shipped, asking the running mirror: an allowed name gets a certificate at
+    its first handshake and the mirror's page through it; another name gets no certificate;
+    an address added with `mirror alternates add` gets one with nothing restarted; the ask
+    endpoint and /metrics are not served to the world."""
+    extra = 'plain_http = true\n[alternates]\nask_domains = ["*.example-cdn.net"]\n'
+    config = operator_config(tmp_path, origin, ca_file, extra)
+    http_port, https_port = free_port(), free_port()
+    directory = tmp_path / "caddy"
+    async with plain_mirror(config) as mirror_port:
+        env = {"ACME_EMAIL": "ops@example.org", "MIRROR_UPSTREAM": f"127.0.0.1:{mirror_port}"}
+        text = on_demand_caddyfile_for_test(directory, http_port, https_port)
+        with caddy(directory, text, https_port, env):
+            root = directory / "storage" / "pki" / "authorities" / "local" / "root.crt"
+            for _ in range(100):
+                if root.exists():
+                    break
+                await asyncio.sleep(0.1)
+            fresh = "fresh.example-cdn.net"
+            assert await status_over_tls(https_port, fresh, "/", root) == 200
+            assert await status_over_tls(https_port, fresh.upper(), "/about", root) == 200
+            for path in ("/caddy/ask?domain=x.example-cdn.net", "/metrics"):
+                assert await status_over_tls(https_port, fresh, path, root) == 404
+            for refused in ("evil.example-cdn.net.attacker.com", "m9.example.net"):
+                with pytest.raises(ssl.SSLError):
+                    await status_over_tls(https_port, refused, "/", root)
+            toml = str(tmp_path / "mirror.toml")
+            added = ["alternates", "add", "https://m9.example.net", "--config", toml]
+            assert await asyncio.to_thread(main, added) == 0
+            await asyncio.sleep(1.1)  # the mirror looks at its list once a second
+            assert await status_over_tls(https_port, "m9.example.net", "/", root) == 200
+    log = (directory / "caddy.log").read_text()
+    assert "certificate obtained successfully" in log
+    issued = set(re.findall(r'"identifier":"([^"]+)"', log))
+    assert issued == {fresh, "m9.example.net"}
 
 
 def torrc_value(option: str, torrc: str | None = None) -> str:

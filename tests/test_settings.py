@@ -118,6 +118,11 @@ def test_environment_list_is_comma_separated() -> None:
         "[fetch]\nproxy = 'ftp://127.0.0.1:21'\n",
         "[fetch]\nproxy = 'socks5://127.0.0.1:9050'\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
         "not toml at all [",
+        "[alternates]\nooni_countries = ['cn']\n",
+        "[alternates]\nooni_countries = ['CHN']\n",
+        "[alternates]\nask_domains = ['*.*.example.net']\n",
+        "[alternates]\ncheck_seconds = -1\n",
+        "[publisher]\nalternates = ['https://x.example/?q=1']\n",
     ],
 )
 def test_invalid_config_is_refused(write_config: Callable[[str], Path], text: str) -> None:

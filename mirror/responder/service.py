@@ -45,6 +45,7 @@ from mirror.responder.quota import DailyQuota
 from mirror.settings import RELAY_SCHEMES, Config, host_and_port, public_url
 from mirror.share.download import Download, file_name, prepare_download, single_file
 from mirror.web import manifest
+from mirror.web.alternates import address_book
 from mirror.web.metrics import described
 from mirror.web.pages import MANIFEST_PATH
 from mirror.web.publisher import all_addresses
@@ -66,6 +67,7 @@ class Responder:
         self._mirror = mirror
         self._links = LinkBuilder(load_token_ring(data_dir, config.server.token_key))
         self._signing_key = manifest.load_signing_key(data_dir)
+        self._book = address_book(config)
         self._quota = DailyQuota(load_cache_key(data_dir), config.responder.per_sender_per_day)
 
     async def handle_RCPT(
@@ -121,7 +123,7 @@ class Responder:
             except MirrorError:
                 continue
         key = self._signing_key
-        addresses = all_addresses(self._config)
+        addresses = all_addresses(self._config, self._book)
         return Answer(
             addresses=tuple(addresses),
             manifest=manifest.sign(key, addresses, self._config.publisher.manifest_days),

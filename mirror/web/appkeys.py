@@ -9,6 +9,7 @@ from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
+from mirror.web.alternates import AddressBook
 from mirror.web.responses import RenderedPages
 
 CONFIG = web.AppKey("config", Config)
@@ -17,3 +18,4 @@ LINKS = web.AppKey("links", LinkBuilder)
 FEEDS = web.AppKey("feeds", SiteFeeds)
 RENDERED = web.AppKey("rendered", RenderedPages)
 SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)  # the manifest's; signs downloads
+ADDRESSES = web.AppKey("addresses", AddressBook)

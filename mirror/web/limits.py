@@ -57,7 +57,16 @@ redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "updated", tostring(now)
 redis.call("EXPIRE", KEYS[1], math.ceil(burst / rate) + 1)
 return allowed
 """
-UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
+# /caddy/ask: Caddy asks for every handshake naming a new host; limiting it as one client
+# would refuse the operator's own fresh addresses while someone sprays random names.
+UNLIMITED_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/",
+    "/favicon.ico",
+    "/caddy/ask",
+)
 KEY_SEGMENT = "key"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -4,11 +4,12 @@ Tor's hidden service (``deploy/torrc``) forwards each connection to a plain-HTTP
 on loopback (``server.onion_listen``); the onion address itself is ``publisher.onion``.
 A request is the onion service's when it arrived on that listener, whatever it says; its
 ``Host`` must then be the onion name, so the listener serves nothing else, and ``/metrics``
-is not served there (the operator's scraper asks the clearnet listener). Over the onion
-every address the mirror writes is the onion's (``pages.address_of``), there is no HSTS
-(plain HTTP, which Tor encrypts end to end), and the alternates line stays off, so that no
-link leads a reader out of the onion service. Clearnet answers name the onion service in
-``Onion-Location``, which Tor Browser offers to follow.
+and ``/caddy/ask`` are not served there (the operator's scraper and Caddy ask the clearnet
+listener). Over the onion every address the mirror writes is the onion's
+(``pages.address_of``), there is no HSTS (plain HTTP, which Tor encrypts end to end), and the
+alternates line stays off, so that no link leads a reader out of the onion service.
+Clearnet answers name the onion service in ``Onion-Location``, which Tor Browser offers to
+follow.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from mirror.settings import Config
 
 OVER_ONION = web.RequestKey("mirror.over_onion", bool)
 ONION_HTTP_PORT = ":80"
-OPERATOR_ONLY = frozenset({"/metrics"})
+# Tor delivers every onion reader from loopback with no forwarding header: to the ask
+# endpoint they would look like Caddy on this host (``mirror.web.ask``).
+OPERATOR_ONLY = frozenset({"/metrics", "/caddy/ask"})
 
 
 def over_onion(config: Config, request: web.BaseRequest) -> bool:

@@ -155,6 +155,11 @@ class RenderedPages:
             self._drop(key)
         return len(stale)
 
+    def clear(self) -> None:
+        """Forget every kept page (their footers name addresses that just changed)."""
+        self._entries.clear()
+        self._bytes = 0
+
     def _drop(self, key: str) -> None:
         self._bytes -= self._entries.pop(key).size + len(key)
 

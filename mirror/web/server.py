@@ -27,8 +27,9 @@ from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import limits, manifest, metrics, onion, pages, publisher, push
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
+from mirror.web import ask, checks, limits, manifest, metrics, onion, pages, publisher, push
+from mirror.web.alternates import AddressBook, address_book
+from mirror.web.appkeys import ADDRESSES, CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
 from mirror.web.responses import RenderedPages, add_security_headers
@@ -46,16 +47,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def create_app(config: Config) -> web.Application:
     guard = limits.Guard(config)
+    rendered = RenderedPages(config.cache.memory_bytes)
+    book = address_book(config, on_change=rendered.clear)
     app = web.Application(
-        middlewares=[front(config, guard)],
+        middlewares=[front(config, guard, book)],
         client_max_size=64 * 1024,
     )
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
-    app[RENDERED] = RenderedPages(config.cache.memory_bytes)
+    app[RENDERED] = rendered
     app[SIGNING_KEY] = manifest.load_signing_key(config.server.data_dir)
+    app[ADDRESSES] = book
     app.cleanup_ctx.append(_mirror_context)
+    app.cleanup_ctx.append(checks.periodic_checks)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [
@@ -78,7 +83,8 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
     push.add_routes(app)
-    publisher.add_routes(app, config, pages.page_response)
+    ask.add_routes(app, config, book)
+    publisher.add_routes(app, config, book, pages.page_response)
     return app
 
 
@@ -114,24 +120,24 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["Onion-Location"] = location
 
 
-def front(config: Config, guard: limits.Guard) -> Middleware:
+def front(config: Config, guard: limits.Guard, book: AddressBook) -> Middleware:
     """The one middleware: what used to be five layers (metrics, compression, alternates,
     error pages, guard) cost a coroutine and a handler partial each on every request.
 
     Outermost first: count the final status (error pages and redirects included), compress,
-    set the alternate addresses that pages show (none over the onion service, whose links
-    stay on it), render errors as pages, then the guard.
+    set the alternate addresses that pages show (``book``'s, live, then the onion service's;
+    none over the onion service, whose links stay on it), render errors as pages, then the
+    guard.
     """
-    alternates = config.publisher.alternates
-    if config.publisher.onion:
-        alternates = (*alternates, config.publisher.onion_url)
+    onion_address = (config.publisher.onion_url,) if config.publisher.onion else ()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
         status = 500
         try:
-            ALTERNATES.set(() if onion.over_onion(config, request) else alternates)
+            shown = () if onion.over_onion(config, request) else (*book.shown(), *onion_address)
+            ALTERNATES.set(shown)
             response = await _answer(request, handler, guard)
             compressed(request, response)
             status = response.status
