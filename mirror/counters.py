@@ -11,14 +11,15 @@ Stages count what they did through ``count(event)``; adding an event is adding a
 Several processes serve one socket (``server.workers``), and a scrape reaches whichever
 accepts it; each would answer with its own counts, so counters would jump backwards from one
 scrape to the next. ``share(directory)``, called once before the processes fork, makes every
-process write its counts into files of its own there, in prometheus_client's multiprocess
-format (one ``MmapedDict`` per process and kind), and a scrape sums every file
+process forked from it write its counts into files of its own there, in prometheus_client's
+multiprocess format (one ``MmapedDict`` per process and kind), and a scrape sums every file
 (``MultiProcessCollector``): counters of all processes, those that have exited included.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from bisect import bisect_left
@@ -36,34 +37,39 @@ from prometheus_client.utils import floatToGoString
 REGISTRY = CollectorRegistry()
 
 
-class _Sharing:
-    """Where this process writes its counts when processes share them (``share``).
+class _File:
+    """One process's values in prometheus_client's multiprocess format, each written in
+    place: its slot is made once (``MmapedDict`` appends the key), then a count is one
+    8-byte store where the scrape's reader (``MultiProcessCollector``) finds it."""
 
-    A forked child inherits the parent's counts and open files; the first count it makes
-    notices the new process id, forgets both, and starts files of its own from zero (what
-    the parent counted stays in the parent's files).
-    """
+    def __init__(self, path: Path) -> None:
+        self._values = MmapedDict(str(path))
 
-    def __init__(self) -> None:
-        self.directory: Path | None = None
-        self.pid = 0
-        self.files: dict[str, MmapedDict] = {}
+    def slot(self, key: str) -> int:
+        if key not in self._values._positions:
+            self._values._init_value(key)
+        position: int = self._values._positions[key]
+        return position
 
-    def file(self, kind: str) -> MmapedDict | None:
-        """This process's file for ``kind`` (``counter``, ``histogram``); None unshared."""
-        if self.directory is None:
-            return None
-        if self.pid != os.getpid():
-            self.pid = os.getpid()
-            self.files = {}
-            for metric in _METRICS:
-                metric.forget()
-        if kind not in self.files:
-            self.files[kind] = MmapedDict(str(self.directory / f"{kind}_{self.pid}.db"))
-        return self.files[kind]
+    def put(self, slot: int, value: float) -> None:
+        _VALUE.pack_into(self._values._m, slot, value)  # the mapping in use: remade as it grows
 
 
-_SHARING = _Sharing()
+class _Shared:
+    """This process's files in the directory every process of one server counts into."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.open()
+
+    def open(self) -> None:
+        pid = os.getpid()
+        self.counter = _File(self.directory / f"counter_{pid}.db")
+        self.histogram = _File(self.directory / f"histogram_{pid}.db")
+
+
+_VALUE = struct.Struct("d")
+_SHARED: _Shared | None = None
 # Counts may come from the event loop and from transform threads at once.
 _LOCK = threading.Lock()
 _METRICS: list[FastCounter | FastHistogram] = []
@@ -72,18 +78,32 @@ _METRICS: list[FastCounter | FastHistogram] = []
 def share(directory: Path) -> None:
     """Make this process and every process forked from it count into files in ``directory``
     (empty, private to one server run), and scrapes answer the sum of all of them."""
+    global _SHARED
     with _LOCK:
-        _SHARING.directory = directory
-        _SHARING.pid = os.getpid()
-        _SHARING.files = {}
+        _SHARED = _Shared(directory)
+
+
+def _after_fork() -> None:
+    """A forked child inherits the parent's counts, files and perhaps a held lock: it
+    forgets the counts (they stay in the parent's files) and counts from zero into files
+    of its own."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    if _SHARED is not None:
+        for metric in _METRICS:
+            metric.forget()
+        _SHARED.open()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def registry() -> CollectorRegistry:
     """What a scrape reads: every process's files when shared, else this process's counts."""
-    if _SHARING.directory is None:
+    if _SHARED is None:
         return REGISTRY
     merged = CollectorRegistry()
-    MultiProcessCollector(merged, str(_SHARING.directory))
+    MultiProcessCollector(merged, str(_SHARED.directory))
     return merged
 
 
@@ -98,29 +118,28 @@ class FastCounter:
     def __init__(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> None:
         self.name, self.documentation, self.labels = name, documentation, labels
         self.counts: dict[tuple[str, ...], float] = {}
-        self._keys: dict[tuple[str, ...], str] = {}
+        self._slots: dict[tuple[str, ...], int] = {}
         _METRICS.append(self)
 
     def inc(self, *values: str, amount: float = 1) -> None:
         with _LOCK:
-            shared = _SHARING.file("counter")  # first: a new process forgets inherited counts
             count = self.counts[values] = self.counts.get(values, 0) + amount
-            if shared is not None:
-                shared.write_value(self._key(values), count, 0.0)
+            if _SHARED is not None:
+                slot = self._slots.get(values)
+                if slot is None:
+                    slot = self._slots[values] = _SHARED.counter.slot(self._key(values))
+                _SHARED.counter.put(slot, count)
 
     def value(self, *values: str) -> float:
         return self.counts.get(values, 0)
 
     def forget(self) -> None:
         self.counts.clear()
+        self._slots.clear()
 
     def _key(self, values: tuple[str, ...]) -> str:
-        key = self._keys.get(values)
-        if key is None:
-            name, labels = self.name, list(self.labels)
-            key = mmap_key(name, name + "_total", labels, list(values), self.documentation)
-            self._keys[values] = key
-        return key
+        name = self.name
+        return mmap_key(name, name + "_total", list(self.labels), list(values), self.documentation)
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
@@ -143,26 +162,26 @@ class FastHistogram:
         self.buckets = tuple(buckets)
         self.counts: dict[tuple[str, ...], list[int]] = {}
         self.sums: dict[tuple[str, ...], float] = {}
-        self._keys: dict[tuple[str, ...], tuple[list[str], str]] = {}
+        self._slots: dict[tuple[str, ...], tuple[list[int], int]] = {}
         _METRICS.append(self)
 
     def observe(self, *values: str, seconds: float) -> None:
         with _LOCK:
-            shared = _SHARING.file("histogram")  # first: a new process forgets inherited counts
             counts = self.counts.get(values)
             if counts is None:
                 counts = self.counts[values] = [0] * (len(self.buckets) + 1)
                 self.sums[values] = 0.0
-                if shared is not None:  # every bucket, so the merged ones are all there
-                    for key in self._key(values)[0]:
-                        shared.write_value(key, 0.0, 0.0)
-            slot = bisect_left(self.buckets, seconds)
-            counts[slot] += 1
-            self.sums[values] += seconds
-            if shared is not None:
-                buckets, total = self._key(values)
-                shared.write_value(buckets[slot], counts[slot], 0.0)
-                shared.write_value(total, self.sums[values], 0.0)
+            bucket = bisect_left(self.buckets, seconds)
+            counts[bucket] += 1
+            total = self.sums[values] = self.sums[values] + seconds
+            if _SHARED is not None:
+                slots = self._slots.get(values)
+                if slots is None:  # every bucket at once, so the merged ones are all there
+                    buckets, sum_key = self._keys(values)
+                    file = _SHARED.histogram
+                    slots = self._slots[values] = ([*map(file.slot, buckets)], file.slot(sum_key))
+                _SHARED.histogram.put(slots[0][bucket], counts[bucket])
+                _SHARED.histogram.put(slots[1], total)
 
     def count(self, *values: str) -> int:
         return sum(self.counts.get(values, ()))
@@ -170,19 +189,15 @@ class FastHistogram:
     def forget(self) -> None:
         self.counts.clear()
         self.sums.clear()
+        self._slots.clear()
 
-    def _key(self, values: tuple[str, ...]) -> tuple[list[str], str]:
+    def _keys(self, values: tuple[str, ...]) -> tuple[list[str], str]:
         """The file's keys of each bucket (not cumulative, as prometheus_client writes
         them) and of the sum, for one set of label values."""
-        keys = self._keys.get(values)
-        if keys is None:
-            name, labels = self.name, [*self.labels, "le"]
-            bounds = [*map(floatToGoString, self.buckets), "+Inf"]
-            doc = self.documentation
-            buckets = [mmap_key(name, name + "_bucket", labels, [*values, b], doc) for b in bounds]
-            total = mmap_key(name, name + "_sum", list(self.labels), list(values), doc)
-            keys = self._keys[values] = (buckets, total)
-        return keys
+        name, labels, doc = self.name, [*self.labels, "le"], self.documentation
+        bounds = [*map(floatToGoString, self.buckets), "+Inf"]
+        buckets = [mmap_key(name, name + "_bucket", labels, [*values, b], doc) for b in bounds]
+        return buckets, mmap_key(name, name + "_sum", list(self.labels), list(values), doc)
 
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
