@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import adblock
-from cssselect import HTMLTranslator, SelectorError
+from cssselect import HTMLTranslator, SelectorError, parse
 from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
 
@@ -129,6 +129,51 @@ def compile_selector(selector: str) -> etree.XPath | None:
         return etree.XPath(_TRANSLATOR.css_to_xpath(selector))
     except (SelectorError, etree.XPathError, ValueError):
         return None
+
+
+@lru_cache(maxsize=1024)
+def compile_selectors(selectors: tuple[str, ...]) -> tuple[etree.XPath, ...]:
+    """``selectors`` as few XPaths as finding their elements takes: each walk of a page
+    costs as much as most tests made during it, so every selector of one element alone
+    (``div[id^="gpt-"]``, ``.ad.top``, ``ins.x:not(.y)``) is tested in one walk,
+    ``descendant-or-self::*[(self::div and ...) or (...)]``; selectors with combinators
+    (``.a > .b``) keep a walk of their own. What cssselect cannot express is left out.
+    """
+    tests: list[str] = []
+    walks: list[etree.XPath] = []
+    for selector in selectors:
+        test = _element_test(selector)
+        if test is not None:
+            tests.append(test)
+        elif (compiled := compile_selector(selector)) is not None:
+            walks.append(compiled)
+    if tests:
+        merged = " or ".join(f"({test})" for test in tests)
+        walks.insert(0, etree.XPath(f"descendant-or-self::*[{merged}]"))
+    return tuple(walks)
+
+
+@lru_cache(maxsize=8192)
+def _element_test(selector: str) -> str | None:
+    """The XPath test of one element that ``selector`` makes, when it makes nothing else
+    (no combinator, no pseudo-element) and XPath can say it; else None."""
+    try:
+        parsed = parse(selector)
+        if len(parsed) != 1 or parsed[0].pseudo_element is not None:
+            return None
+        expression = _TRANSLATOR.xpath(parsed[0].parsed_tree)
+    except (SelectorError, NotImplementedError, ValueError):
+        return None
+    if expression.path:
+        return None
+    parts = [] if expression.element == "*" else [f"self::{expression.element}"]
+    parts += [f"({expression.condition})"] if expression.condition else []
+    test = " and ".join(parts) or "true()"
+    try:
+        etree.XPath(f"self::*[{test}]")
+    except etree.XPathError:
+        return None
+    return test
 
 
 class _NameFirstTranslator(HTMLTranslator):

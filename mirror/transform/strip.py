@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from mirror.transform.filters import RESOURCE_TYPES, StripRules, compile_selector
+from mirror.transform.filters import RESOURCE_TYPES, StripRules, compile_selectors
 from mirror.transform.hiding import PageAttributes
 from mirror.transform.urls import clean_url, map_urls, parse_srcset
 
@@ -129,12 +129,10 @@ def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
 
 def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:
     found: list[HtmlElement] = []
-    for selector in selectors:
-        compiled = compile_selector(selector)
-        if compiled is not None:
-            result = compiled(page)
-            if isinstance(result, list):
-                found += _elements(result)
+    for compiled in compile_selectors(tuple(selectors)):
+        result = compiled(page)
+        if isinstance(result, list):
+            found += _elements(result)
     return found
 
 
