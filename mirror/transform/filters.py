@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,10 +25,13 @@ from lxml import etree
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Config
+from mirror.transform.hiding import SEARCHES
 
 BUILTIN_LIST = "builtin-filters.txt"
 LIST_DIR = "filters"
 LIST_HEADER = "[Adblock"
+# A page no list names: what the lists hide on it, they hide on every page.
+GENERIC_PROBE = "https://page.invalid/"
 # Resource types, as adblock-rust names them, of the elements the network rules remove.
 RESOURCE_TYPES: dict[str, str] = {
     "script": "script",
@@ -55,6 +58,13 @@ class FilterEngine:
     """The compiled rules: network blocking and element hiding, for one set of lists."""
 
     engine: adblock.Engine
+
+    @cached_property
+    def hides_many(self) -> bool:
+        """Whether every page gets more generic hiding selectors than are worth checking
+        attribute by attribute (``hiding.SEARCHES``): true with EasyList loaded."""
+        generic = self.engine.url_cosmetic_resources(GENERIC_PROBE).hide_selectors
+        return len(generic) > SEARCHES
 
     def blocks(self, url: str, page_url: str, element: str) -> bool:
         """True when a request for ``url`` made by ``element`` on ``page_url`` is blocked."""

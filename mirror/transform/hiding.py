@@ -28,14 +28,17 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 _ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
-# The names of the same attributes, in the same (document) order: an XPath result that
-# knows its attribute's name costs a Python object per attribute and its element, some ten
-# times what the values and this list of names cost together.
-_ATTRIBUTE_NAMES = etree.XSLT(
+# The element names of the page, a line break, and the names of the same attributes in the
+# same (document) order: an XPath result that knows its attribute's name costs a Python
+# object per attribute and its element, some ten times what the values and these names
+# cost together; names hold no white space.
+_NAMES = etree.XSLT(
     etree.XML(
         '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
-        '<xsl:output method="text"/><xsl:template match="/"><xsl:for-each select="//@*">'
-        '<xsl:value-of select="name()"/><xsl:text> </xsl:text>'
+        '<xsl:output method="text"/><xsl:template match="/">'
+        '<xsl:for-each select="//*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
+        "</xsl:for-each><xsl:text>&#10;</xsl:text>"
+        '<xsl:for-each select="//@*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
         "</xsl:for-each></xsl:template></xsl:stylesheet>"
     )
 )
@@ -67,16 +70,27 @@ Requirement = tuple[str, str, bool]
 
 
 class PageAttributes:
-    """What a page's elements carry, read lazily; classes and ids (as written) at once."""
+    """What a page's elements carry, read lazily; classes and ids (as written) at once.
 
-    def __init__(self, page: HtmlElement) -> None:
+    With ``every_attribute`` (lists with many selectors), every attribute is read at once,
+    classes and ids with the rest: two walks of the page instead of one per attribute.
+    """
+
+    def __init__(self, page: HtmlElement, every_attribute: bool = False) -> None:
         self._page = page
-        self.classes = frozenset(" ".join(_CLASSES(page)).split())
-        self.ids = frozenset(_IDS(page))
-        self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
         self._words: dict[str, frozenset[str]] = {}
         self._names: dict[str, bool] = {}
         self._filed: dict[str, list[str]] | None = None
+        self._filed_tags: frozenset[str] | None = None
+        if every_attribute:
+            self._file_every_attribute()
+            assert self._filed is not None
+            classes, ids = self._filed.get("class", []), self._filed.get("id", [])
+        else:
+            classes, ids = _CLASSES(page), _IDS(page)
+        self.classes = frozenset(" ".join(classes).split())
+        self.ids = frozenset(ids)
+        self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
 
     def possible(self, selectors: Collection[str]) -> list[str]:
         """The ``selectors`` whose requirements the page meets: the others cannot match."""
@@ -87,6 +101,8 @@ class PageAttributes:
 
     @cached_property
     def _tags(self) -> frozenset[str]:
+        if self._filed_tags is not None:
+            return self._filed_tags
         return frozenset(str(e.tag) for e in self._page.iter(etree.Element))
 
     def _meets(self, requirement: Requirement) -> bool:
@@ -99,13 +115,14 @@ class PageAttributes:
 
     def _file_every_attribute(self) -> None:
         """Read every attribute in one pass, its values filed by its name (which tells
-        every attribute name there is, too)."""
+        every attribute name there is, too), and every element name."""
         if self._filed is None:
-            names = str(_ATTRIBUTE_NAMES(self._page)).split()
+            tags, names = str(_NAMES(self._page)).split("\n", 1)
+            self._filed_tags = frozenset(tags.split())
             values = _ATTRIBUTE_VALUES(self._page)
             filed: defaultdict[str, list[str]] = defaultdict(list)
             assert isinstance(values, list), "a node-set of attributes"
-            for name, value in zip(names, values, strict=True):
+            for name, value in zip(names.split(), values, strict=True):
                 filed[name].append(str(value))
             self._filed = dict(filed)
 

@@ -133,3 +133,9 @@ def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> N
     assert site.remove == ("aside#secondary", ".cdt-popup")
     assert site.keep_params == frozenset({"s_cid"})
     assert rules.site("https://other.example/").remove == ()
+
+
+def test_only_long_lists_have_every_attribute_read_at_once() -> None:
+    assert not default_rules().engine.hides_many
+    many = "\n".join(f"##[data-slot-{n}]" for n in range(50))
+    assert build_engine([f"[Adblock Plus 2.0]\n{many}\n"]).hides_many
