@@ -55,5 +55,13 @@ BENCH_DATA_URL ?= https://github.com/scrapinghub/article-extraction-benchmark/ar
 bench-data:
 	$(PYTHON) scripts/bench-data.py $(MIRROR_BENCH_DATA) $(BENCH_DATA_URL)
 
+# The real EasyList and EasyPrivacy for bench/transform.py --easylist, offline: Debian's
+# webext-ublock-origin-firefox package ships both (assets/thirdparties/easylist/).
+MIRROR_BENCH_LISTS ?= ../shared/bench/lists
+
+.PHONY: bench-lists
+bench-lists:
+	scripts/bench-lists.sh $(MIRROR_BENCH_LISTS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

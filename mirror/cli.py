@@ -12,11 +12,14 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from mirror import signedpush
+from mirror.counters import share
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import Fetcher
 from mirror.filterlists import UpdateResult, update_lists
@@ -203,7 +207,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Held back until the event loop handles them (or, with workers, until all children exist).
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _announce(config, sock, tls[0] if tls else None)
-    with sock, onion or contextlib.nullcontext():
+    with sock, onion or contextlib.nullcontext(), _shared_counters():
         if config.server.workers == 1:
             asyncio.run(_serve_forever(config, sock, tls, onion))
             return 0
@@ -217,6 +221,19 @@ async def _create_cache_file(config: Config) -> None:
     if config.cache.store == "sqlite":
         async with open_store(config.cache, config.server.data_dir):
             pass
+
+
+@contextmanager
+def _shared_counters() -> Iterator[None]:
+    """Every process of this server (workers, and any they fork) counts into files of a
+    fresh private directory, so a scrape answered by any of them sums them all; the
+    directory goes when the server stops."""
+    directory = Path(tempfile.mkdtemp(prefix="mirror-metrics-"))
+    share(directory)
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 STOPPED = frozenset({0, -signal.SIGTERM, -signal.SIGINT})

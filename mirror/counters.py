@@ -7,37 +7,141 @@ reach a label, however a request is crafted. ``mirror.web.metrics`` serves them.
 
 Stages count what they did through ``count(event)``; adding an event is adding a row to
 ``EVENTS``, and an unknown name fails loudly rather than inventing a label value.
+
+Several processes serve one socket (``server.workers``), and a scrape reaches whichever
+accepts it; each would answer with its own counts, so counters would jump backwards from one
+scrape to the next. ``share(directory)``, called once before the processes fork, makes every
+process forked from it write its counts into files of its own there, in prometheus_client's
+multiprocess format (one ``MmapedDict`` per process and kind), and a scrape sums every file
+(``MultiProcessCollector``): counters of all processes, those that have exited included.
 """
 
 from __future__ import annotations
 
+import os
+import struct
+import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import accumulate
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.utils import floatToGoString
 
 REGISTRY = CollectorRegistry()
 
 
-class LoopCounter:
-    """A labelled counter for the event loop's hot path, read by Prometheus when scraped.
+class _File:
+    """One process's values in prometheus_client's multiprocess format, each written in
+    place: its slot is made once (``MmapedDict`` appends the key), then a count is one
+    8-byte store where the scrape's reader (``MultiProcessCollector``) finds it."""
 
-    prometheus_client's counter takes a lock and runs Python code on every increment, which
-    cost as much as the rest of a cache hit; these are plain dictionary entries, safe
-    because every increment happens on the event loop's one thread.
+    def __init__(self, path: Path) -> None:
+        self._values = MmapedDict(str(path))
+
+    def slot(self, key: str) -> int:
+        if key not in self._values._positions:
+            self._values._init_value(key)
+        position: int = self._values._positions[key]
+        return position
+
+    def put(self, slot: int, value: float) -> None:
+        _VALUE.pack_into(self._values._m, slot, value)  # the mapping in use: remade as it grows
+
+
+class _Shared:
+    """This process's files in the directory every process of one server counts into."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.open()
+
+    def open(self) -> None:
+        pid = os.getpid()
+        self.counter = _File(self.directory / f"counter_{pid}.db")
+        self.histogram = _File(self.directory / f"histogram_{pid}.db")
+
+
+_VALUE = struct.Struct("d")
+_SHARED: _Shared | None = None
+# Counts may come from the event loop and from transform threads at once.
+_LOCK = threading.Lock()
+_METRICS: list[FastCounter | FastHistogram] = []
+
+
+def share(directory: Path) -> None:
+    """Make this process and every process forked from it count into files in ``directory``
+    (empty, private to one server run), and scrapes answer the sum of all of them."""
+    global _SHARED
+    with _LOCK:
+        _SHARED = _Shared(directory)
+
+
+def _after_fork() -> None:
+    """A forked child inherits the parent's counts, files and perhaps a held lock: it
+    forgets the counts (they stay in the parent's files) and counts from zero into files
+    of its own."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    if _SHARED is not None:
+        for metric in _METRICS:
+            metric.forget()
+        _SHARED.open()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def registry() -> CollectorRegistry:
+    """What a scrape reads: every process's files when shared, else this process's counts."""
+    if _SHARED is None:
+        return REGISTRY
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, str(_SHARED.directory))
+    merged.register(ALTERNATES)
+    merged.register(ALTERNATES_BLOCKED)
+    return merged
+
+
+class FastCounter:
+    """A labelled counter read by Prometheus when scraped.
+
+    prometheus_client's counter runs much Python code on every increment, which cost as
+    much as the rest of a cache hit; these are plain dictionary entries, mirrored into this
+    process's file when processes share counts.
     """
 
-    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> None:
         self.name, self.documentation, self.labels = name, documentation, labels
-        self.counts: dict[tuple[str, ...], int] = {}
+        self.counts: dict[tuple[str, ...], float] = {}
+        self._slots: dict[tuple[str, ...], int] = {}
+        _METRICS.append(self)
 
-    def inc(self, *values: str) -> None:
-        self.counts[values] = self.counts.get(values, 0) + 1
+    def inc(self, *values: str, amount: float = 1) -> None:
+        with _LOCK:
+            count = self.counts[values] = self.counts.get(values, 0) + amount
+            if _SHARED is not None:
+                slot = self._slots.get(values)
+                if slot is None:
+                    slot = self._slots[values] = _SHARED.counter.slot(self._key(values))
+                _SHARED.counter.put(slot, count)
+
+    def value(self, *values: str) -> float:
+        return self.counts.get(values, 0)
+
+    def forget(self) -> None:
+        self.counts.clear()
+        self._slots.clear()
+
+    def _key(self, values: tuple[str, ...]) -> str:
+        name = self.name
+        return mmap_key(name, name + "_total", list(self.labels), list(values), self.documentation)
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
@@ -46,67 +150,91 @@ class LoopCounter:
         yield family
 
 
-class LoopHistogram:
-    """A histogram by one label for the event loop's hot path (see ``LoopCounter``)."""
+class FastHistogram:
+    """A histogram by at most one label, kept as ``FastCounter`` keeps counts."""
 
-    def __init__(self, name: str, documentation: str, label: str) -> None:
-        self.name, self.documentation, self.label = name, documentation, label
-        self.buckets = Histogram.DEFAULT_BUCKETS[:-1]  # the last is +Inf
-        self.counts: dict[str, list[int]] = {}
-        self.sums: dict[str, float] = {}
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: tuple[str, ...] = (),
+        buckets: Iterable[float] = Histogram.DEFAULT_BUCKETS[:-1],  # the last is +Inf
+    ) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.buckets = tuple(buckets)
+        self.counts: dict[tuple[str, ...], list[int]] = {}
+        self.sums: dict[tuple[str, ...], float] = {}
+        self._slots: dict[tuple[str, ...], tuple[list[int], int]] = {}
+        _METRICS.append(self)
 
-    def observe(self, value: str, seconds: float) -> None:
-        counts = self.counts.get(value)
-        if counts is None:
-            counts = self.counts[value] = [0] * (len(self.buckets) + 1)
-            self.sums[value] = 0.0
-        counts[bisect_left(self.buckets, seconds)] += 1
-        self.sums[value] += seconds
+    def observe(self, *values: str, seconds: float) -> None:
+        with _LOCK:
+            counts = self.counts.get(values)
+            if counts is None:
+                counts = self.counts[values] = [0] * (len(self.buckets) + 1)
+                self.sums[values] = 0.0
+            bucket = bisect_left(self.buckets, seconds)
+            counts[bucket] += 1
+            total = self.sums[values] = self.sums[values] + seconds
+            if _SHARED is not None:
+                slots = self._slots.get(values)
+                if slots is None:  # every bucket at once, so the merged ones are all there
+                    buckets, sum_key = self._keys(values)
+                    file = _SHARED.histogram
+                    slots = self._slots[values] = ([*map(file.slot, buckets)], file.slot(sum_key))
+                _SHARED.histogram.put(slots[0][bucket], counts[bucket])
+                _SHARED.histogram.put(slots[1], total)
+
+    def count(self, *values: str) -> int:
+        return sum(self.counts.get(values, ()))
+
+    def forget(self) -> None:
+        self.counts.clear()
+        self.sums.clear()
+        self._slots.clear()
+
+    def _keys(self, values: tuple[str, ...]) -> tuple[list[str], str]:
+        """The file's keys of each bucket (not cumulative, as prometheus_client writes
+        them) and of the sum, for one set of label values."""
+        name, labels, doc = self.name, [*self.labels, "le"], self.documentation
+        bounds = [*map(floatToGoString, self.buckets), "+Inf"]
+        buckets = [mmap_key(name, name + "_bucket", labels, [*values, b], doc) for b in bounds]
+        return buckets, mmap_key(name, name + "_sum", list(self.labels), list(values), doc)
 
     def collect(self) -> Iterator[Metric]:
-        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
         bounds = [*map(floatToGoString, self.buckets), "+Inf"]
-        for value, counts in list(self.counts.items()):
+        for values, counts in list(self.counts.items()):
             cumulative = list(zip(bounds, accumulate(counts), strict=True))
-            family.add_metric([value], cumulative, self.sums[value])
+            family.add_metric(list(values), cumulative, self.sums[values])
         yield family
 
 
-REQUESTS = LoopCounter(
+REQUESTS = FastCounter(
     "mirror_requests", "Requests answered, by route template and status.", ("route", "status")
 )
-REQUEST_SECONDS = LoopHistogram(
-    "mirror_request_seconds", "Time to answer a request, by route template.", "route"
+REQUEST_SECONDS = FastHistogram(
+    "mirror_request_seconds", "Time to answer a request, by route template.", ("route",)
 )
-CACHE_LOOKUPS = LoopCounter(
+CACHE_LOOKUPS = FastCounter(
     "mirror_cache_lookups",
     "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served),"
     " removed (kept copy of an article its origin removed).",
     ("result",),
 )
-for _collector in (REQUESTS, REQUEST_SECONDS, CACHE_LOOKUPS):
-    REGISTRY.register(_collector)
-ORIGIN_FETCH_SECONDS = Histogram(
+ORIGIN_FETCH_SECONDS = FastHistogram(
     "mirror_origin_fetch_seconds",
     "Time of one origin fetch, success or failure.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 60.0),
-    registry=REGISTRY,
 )
-ORIGIN_FETCH_ERRORS = Counter(
-    "mirror_origin_fetch_errors",
-    "Failed origin fetches, by kind of error.",
-    ["kind"],
-    registry=REGISTRY,
+ORIGIN_FETCH_ERRORS = FastCounter(
+    "mirror_origin_fetch_errors", "Failed origin fetches, by kind of error.", ("kind",)
 )
-STRIPPED_ELEMENTS = Counter(
-    "mirror_stripped_elements",
-    "Elements removed from articles as ads, trackers or widgets.",
-    registry=REGISTRY,
+STRIPPED_ELEMENTS = FastCounter(
+    "mirror_stripped_elements", "Elements removed from articles as ads, trackers or widgets."
 )
-STRIPPED_BYTES = Counter(
-    "mirror_stripped_bytes",
-    "Bytes of article markup removed as ads, trackers or widgets.",
-    registry=REGISTRY,
+STRIPPED_BYTES = FastCounter(
+    "mirror_stripped_bytes", "Bytes of article markup removed as ads, trackers or widgets."
 )
 ALTERNATES = Gauge(
     "mirror_alternates",
@@ -122,12 +250,11 @@ ALTERNATES_BLOCKED = Gauge(
     registry=REGISTRY,
 )
 REMOVAL_REASONS = frozenset({"404", "410", "front_page"})
-REMOVALS = Counter(
+REMOVALS = FastCounter(
     "mirror_removals",
     "Stored articles first seen removed at their origin, by how the origin said so: a 404, a"
     " 410, or a redirect to its front page.",
-    ["reason"],
-    registry=REGISTRY,
+    ("reason",),
 )
 EVENTS = {
     "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
@@ -140,31 +267,32 @@ EVENTS = {
     "copy_refused": "A push or a capture was refused; nothing was stored.",
     "removed_article_back": "An article kept as removed was found at its origin again.",
 }
-EVENT_COUNTER = Counter(
+EVENT_COUNTER = FastCounter(
     "mirror_events",
     "Events counted by pipeline stages; names are listed in mirror/metrics.py EVENTS.",
-    ["event"],
-    registry=REGISTRY,
+    ("event",),
 )
+for _metric in _METRICS:
+    REGISTRY.register(_metric)
 
 
 def count(event: str, amount: float = 1) -> None:
     """Count ``amount`` of a named event; the name must be one of ``EVENTS``."""
     if event not in EVENTS:
         raise ValueError(f"unknown metrics event {event!r}: add it to EVENTS")
-    EVENT_COUNTER.labels(event=event).inc(amount)
+    EVENT_COUNTER.inc(event, amount=amount)
 
 
 def count_stripped(elements: int, stripped_bytes: int) -> None:
-    STRIPPED_ELEMENTS.inc(elements)
-    STRIPPED_BYTES.inc(max(stripped_bytes, 0))
+    STRIPPED_ELEMENTS.inc(amount=elements)
+    STRIPPED_BYTES.inc(amount=max(stripped_bytes, 0))
 
 
 def count_removal(reason: str) -> None:
     """Count an article first seen removed; ``reason`` is one of ``REMOVAL_REASONS``."""
     if reason not in REMOVAL_REASONS:
         raise ValueError(f"unknown removal reason {reason!r}")
-    REMOVALS.labels(reason=reason).inc()
+    REMOVALS.inc(reason)
 
 
 def count_cache(result: str) -> None:
@@ -178,10 +306,10 @@ def origin_fetch() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        ORIGIN_FETCH_ERRORS.labels(kind=type(exc).__name__).inc()
+        ORIGIN_FETCH_ERRORS.inc(type(exc).__name__)
         raise
     finally:
-        ORIGIN_FETCH_SECONDS.observe(time.perf_counter() - start)
+        ORIGIN_FETCH_SECONDS.observe(seconds=time.perf_counter() - start)
 
 
 def count_alternates(states: Mapping[str, int], blocked: Mapping[str, int]) -> None:

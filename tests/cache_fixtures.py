@@ -34,11 +34,6 @@ class StoreUnderTest:
     path: Path
     redis: RedisServer | None = None
 
-    @property
-    def shared(self) -> bool:
-        """Whether other instances see this store's locks (Redis) or not (SQLite)."""
-        return self.redis is not None
-
     def at_rest(self) -> bytes:
         if self.redis is not None:
             return self.redis.dump()

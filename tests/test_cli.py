@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from prometheus_client.parser import text_string_to_metric_families
 
 from mirror.article import Article, StoredPage
 from mirror.cli import main
@@ -546,3 +548,95 @@ def test_verify_escapes_what_would_drive_the_terminal(
     code, out = run_in_process(capsys, "verify", str(path), f"--public-key={public_key_text(key)}")
     assert code == 0
     assert "title: Title\\u001b[2J\\u202etxt.exe" in out and "\x1b" not in out
+
+
+async def workers_serving(process: asyncio.subprocess.Process, count: int) -> list[str]:
+    """The worker processes of ``process`` once ``count`` of them serve: a worker holds the
+    stop signals blocked until its site has started (``mirror.cli._serve_forever``)."""
+    listing = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    for _ in range(600):
+        children = listing.read_text().split()
+        if len(children) == count and all(map(_serving, children)):
+            return children
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"workers not serving: {children}")
+
+
+def _serving(pid: str) -> bool:
+    blocked = re.search(r"^SigBlk:\s*([0-9a-f]+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    assert blocked, pid
+    return not int(blocked[1], 16) & (1 << (signal.SIGTERM - 1))
+
+
+def workers_toml(tmp_path: Path, base: str) -> Path:
+    """``base`` (a config's text) served by two worker processes over plain HTTP."""
+    toml = tmp_path / "workers.toml"
+    toml.write_text(base.replace("[server]", "[server]\nworkers = 2\nplain_http = true", 1))
+    return toml
+
+
+async def test_two_workers_fetch_a_new_article_once_for_200_readers(
+    config: Config, origin: Origin, tmp_path: Path
+) -> None:
+    article = (CDT / "article.html").read_bytes()
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.0)  # the readers all arrive meanwhile
+        return web.Response(body=article, content_type="text/html", charset="utf-8")
+
+    origin.routes[ARTICLE_PATH] = slow
+    toml = workers_toml(tmp_path, (tmp_path / "mirror.toml").read_text())
+    path = LinkBuilder(load_token_ring(config.server.data_dir)).path(ARTICLE_URL, Kind.PAGE)
+    process, url = await start_serve(toml)
+    try:
+        await workers_serving(process, 2)
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as client:
+
+            async def read(after: float) -> tuple[int, str]:
+                await asyncio.sleep(after)  # arrivals spread over the fetch reach both workers
+                async with client.get(url + path) as got:
+                    return got.status, await got.text()
+
+            answers = await asyncio.gather(*(read(n * 0.002) for n in range(200)))
+    finally:
+        await stop_serve(process)
+    assert {status for status, _ in answers} == {200}
+    assert all("Western Countries Turn Up the Heat on Xinjiang" in text for _, text in answers)
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
+def monotone_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a counter or histogram, by name and labels."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        if family.type in ("counter", "histogram")
+        for s in family.samples
+    }
+
+
+async def test_metrics_of_two_workers_only_grow_and_count_every_request(tmp_path: Path) -> None:
+    toml = workers_toml(tmp_path, '[server]\nlisten = "127.0.0.1:0"\n')
+    process, url = await start_serve(toml)
+    scrapes: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
+    try:
+        await workers_serving(process, 2)
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)  # a connection each
+        async with aiohttp.ClientSession(connector=connector) as client:
+
+            async def get(path: str) -> str:
+                async with client.get(url + path) as got:
+                    assert got.status == 200
+                    return await got.text()
+
+            for _ in range(20):
+                await asyncio.gather(*(get("/healthz") for _ in range(20)))
+                scrapes.append(monotone_samples(await get("/metrics")))
+    finally:
+        await stop_serve(process)
+    for before, after in itertools.pairwise(scrapes):
+        for sample, value in before.items():
+            assert after.get(sample, -1) >= value, sample
+    healthz = (("route", "/healthz"), ("status", "200"))
+    assert [s[("mirror_requests_total", healthz)] for s in scrapes] == list(range(20, 401, 20))

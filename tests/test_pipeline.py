@@ -273,7 +273,7 @@ async def _failing(request: web.Request) -> web.Response:
 
 
 def removals(reason: str) -> float:
-    value: float = counters.REMOVALS.labels(reason=reason)._value.get()
+    value: float = counters.REMOVALS.value(reason)
     return value
 
 

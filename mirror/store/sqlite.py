@@ -10,6 +10,13 @@ WAL mode with ``synchronous=NORMAL`` means a committed entry survives the proces
 killed at any moment (the WAL is in the OS's hands once a commit returns), and readers of
 other processes (``mirror cache ...``, other workers) never wait for the writer.
 
+Several processes may share the file (``server.workers``), so nothing that must hold for the
+file is kept in one process. The bytes stored are counted in the file itself (``totals``,
+kept by triggers in the transaction of every write and delete), and a write that takes them
+past ``max_bytes`` evicts in that same transaction: the bound holds whatever the number of
+writers. Fetch leases (``leases``, a row per URL with an expiry) let one process of the host
+fetch a URL while the others wait for its copy, as Redis's locks do across hosts.
+
 A file that is not a database, or that SQLite finds malformed, is moved aside and rebuilt
 empty: the cache is a copy of what origins said, so losing it costs refetches, never service.
 """
@@ -18,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Self, TypeVar
 
@@ -31,7 +40,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# In one transaction, so that a process opening an older file cannot write between the
+# triggers' creation and the first count of what the file holds.
 SCHEMA = """
+BEGIN IMMEDIATE;
 DROP TABLE IF EXISTS pages;
 CREATE TABLE IF NOT EXISTS entries (
     key BLOB PRIMARY KEY,
@@ -42,6 +54,17 @@ CREATE TABLE IF NOT EXISTS entries (
     kept INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at);
+CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 0), bytes INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS entry_added AFTER INSERT ON entries
+    BEGIN UPDATE totals SET bytes = bytes + new.size; END;
+CREATE TRIGGER IF NOT EXISTS entry_removed AFTER DELETE ON entries
+    BEGIN UPDATE totals SET bytes = bytes - old.size; END;
+CREATE TRIGGER IF NOT EXISTS entry_resized AFTER UPDATE OF size ON entries
+    BEGIN UPDATE totals SET bytes = bytes + new.size - old.size; END;
+INSERT OR IGNORE INTO totals (id, bytes) SELECT 0, COALESCE(SUM(size), 0) FROM entries;
+CREATE TABLE IF NOT EXISTS leases (
+    key BLOB PRIMARY KEY, token TEXT NOT NULL, expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (key BLOB PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS index_members (
     index_key BLOB NOT NULL,
@@ -49,9 +72,23 @@ CREATE TABLE IF NOT EXISTS index_members (
     value BLOB NOT NULL,
     PRIMARY KEY (index_key, member)
 ) WITHOUT ROWID;
+COMMIT;
 """
 # Files made before entries could be kept have no ``kept`` column; it is added on opening.
 KEPT_COLUMN = "ALTER TABLE entries ADD COLUMN kept INTEGER NOT NULL DEFAULT 0"
+# An upsert, not INSERT OR REPLACE: a replaced row would leave the delete trigger unfired.
+PUT = """
+INSERT INTO entries (key, value, size, stored_at, used_at, kept) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET
+    value = excluded.value, size = excluded.size,
+    stored_at = excluded.stored_at, used_at = excluded.used_at, kept = excluded.kept
+"""
+# Taken when free or expired; the WHERE leaves a live lease (and the row count at 0).
+ACQUIRE = """
+INSERT INTO leases (key, token, expires) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires = excluded.expires
+WHERE leases.expires <= ?
+"""
 CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 EVICT_TO = 0.9  # evict down to 90% of the bound, so eviction does not run on every write
 BUSY_MS = 2000
@@ -66,7 +103,6 @@ class SqliteStore:
         self._keep_seconds = keep_seconds
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
-        self._total = 0
 
     async def __aenter__(self) -> Self:
         await self._run(self._open)
@@ -80,10 +116,8 @@ class SqliteStore:
         return await self._run(self._get, key)
 
     async def put(self, key: bytes, value: bytes, keep: bool = False) -> None:
+        """Store ``value``; with ``keep``, never evicted nor pruned until put again without."""
         await self._run(self._put, key, value, keep)
-
-    async def delete(self, key: bytes) -> bool:
-        return await self._run(self._delete, key)
 
     async def index_put(self, index: bytes, member: bytes, value: bytes) -> None:
         await self._run(self._index_put, index, member, value)
@@ -94,18 +128,22 @@ class SqliteStore:
     async def index_items(self, index: bytes) -> list[tuple[bytes, bytes]]:
         return await self._run(self._index_items, index)
 
+    async def delete(self, key: bytes) -> bool:
+        return await self._run(self._delete, key)
+
     async def acquire(self, key: bytes, seconds: int) -> str | None:
-        """Always free: one process coalesces its own fetches; SQLite is not shared widely."""
-        return ""
+        """A lease on ``key`` for every process using this file, if none holds a live one."""
+        return await self._run(self._acquire, key, seconds)
 
     async def release(self, key: bytes, token: str) -> None:
-        return None
+        await self._run(self._release, key, token)
 
     async def held(self, key: bytes) -> bool:
-        return False
+        return await self._run(self._held, key)
 
     async def claim(self, key: bytes, seconds: int) -> bool:
-        """Claims live in their own table, so eviction of entries never forgets one early."""
+        """Record ``key`` for ``seconds``; False if it is recorded and unexpired (for every
+        process using this file: one transaction of one statement decides)."""
         return await self._run(self._claim, key, seconds)
 
     async def stats(self) -> dict[str, int]:
@@ -146,7 +184,6 @@ class SqliteStore:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
         if "kept" not in columns:
             self._db.execute(KEPT_COLUMN)
-        self._total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
 
     def _rebuild(self, exc: sqlite3.DatabaseError) -> None:
         """Move the broken file (and its WAL) aside and start an empty one."""
@@ -176,31 +213,33 @@ class SqliteStore:
         self._conn.execute("UPDATE entries SET used_at = ? WHERE key = ?", (time.time(), key))
         return bytes(found[0])
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once: other processes' writers wait (``BUSY_MS``)
+        instead of both reading the totals and then one failing to write."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     def _put(self, key: bytes, value: bytes, keep: bool) -> None:
         now = time.time()
-        old = self._conn.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
-        self._conn.execute(
-            "INSERT OR REPLACE INTO entries (key, value, size, stored_at, used_at, kept)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (key, value, len(value), now, now, int(keep)),
-        )
-        self._total += len(value) - (old[0] if old else 0)
-        if self._total > self._max_bytes:
-            self._evict()
-
-    def _delete(self, key: bytes) -> bool:
-        size = self._conn.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
-        self._conn.execute("DELETE FROM entries WHERE key = ?", (key,))
-        self._total -= size[0] if size else 0
-        return size is not None
+        with self._transaction() as db:
+            db.execute(PUT, (key, value, len(value), now, now, int(keep)))
+            self._evict(db)
 
     def _claim(self, key: bytes, seconds: int) -> bool:
         now = time.time()
-        self._conn.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
-        inserted = self._conn.execute(
-            "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + seconds)
-        )
-        return inserted.rowcount == 1
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + seconds)
+            )
+            return inserted.rowcount == 1
 
     def _index_put(self, index: bytes, member: bytes, value: bytes) -> None:
         self._conn.execute(
@@ -220,38 +259,53 @@ class SqliteStore:
         )
         return [(bytes(member), bytes(value)) for member, value in rows]
 
-    def _evict(self) -> int:
-        """Drop least recently used entries until the file is under its bound again; kept
-        entries count towards the bound but are never dropped."""
-        self._total = self._conn.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
-        excess = self._total - int(self._max_bytes * EVICT_TO)
-        if self._total <= self._max_bytes or excess <= 0:
+    def _delete(self, key: bytes) -> bool:
+        return self._conn.execute("DELETE FROM entries WHERE key = ?", (key,)).rowcount > 0
+
+    def _evict(self, db: sqlite3.Connection) -> int:
+        """Drop least recently used entries until the file is under its bound again; inside
+        the caller's transaction, so no other process writes between the count and the
+        deletion. Kept entries count towards the bound but are never dropped."""
+        total = db.execute("SELECT bytes FROM totals").fetchone()[0]
+        excess = total - int(self._max_bytes * EVICT_TO)
+        if total <= self._max_bytes or excess <= 0:
             return 0
         victims: list[tuple[bytes]] = []
         freed = 0
-        oldest_first = self._conn.execute(
+        for key, size in db.execute(
             "SELECT key, size FROM entries WHERE kept = 0 ORDER BY used_at"
-        )
-        for key, size in oldest_first:
+        ):
             victims.append((key,))
             freed += size
             if freed >= excess:
                 break
-        oldest_first.close()
-        self._conn.execute("BEGIN")
-        self._conn.executemany("DELETE FROM entries WHERE key = ?", victims)
-        self._conn.execute("COMMIT")
-        self._total -= freed
+        db.executemany("DELETE FROM entries WHERE key = ?", victims)
         return len(victims)
 
+    def _acquire(self, key: bytes, seconds: int) -> str | None:
+        token = secrets.token_hex(16)
+        now = time.time()
+        taken = self._conn.execute(ACQUIRE, (key, token, now + seconds, now)).rowcount
+        return token if taken else None
+
+    def _release(self, key: bytes, token: str) -> None:
+        self._conn.execute("DELETE FROM leases WHERE key = ? AND token = ?", (key, token))
+
+    def _held(self, key: bytes) -> bool:
+        query = "SELECT 1 FROM leases WHERE key = ? AND expires > ?"
+        return self._conn.execute(query, (key, time.time())).fetchone() is not None
+
     def _prune(self) -> int:
-        dropped = 0
-        if self._keep_seconds:
-            cutoff = time.time() - self._keep_seconds
-            dropped = self._conn.execute(
-                "DELETE FROM entries WHERE used_at < ? AND kept = 0", (cutoff,)
-            ).rowcount
-        dropped += self._evict()
+        now = time.time()
+        with self._transaction() as db:
+            dropped = 0
+            if self._keep_seconds:
+                cutoff = now - self._keep_seconds
+                dropped = db.execute(
+                    "DELETE FROM entries WHERE used_at < ? AND kept = 0", (cutoff,)
+                ).rowcount
+            dropped += self._evict(db)
+            db.execute("DELETE FROM leases WHERE expires <= ?", (now,))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return dropped
 

@@ -13,22 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import adblock
-from cssselect import HTMLTranslator, SelectorError
+from cssselect import HTMLTranslator, SelectorError, parse
 from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Config
+from mirror.transform.hiding import SEARCHES
 
 BUILTIN_LIST = "builtin-filters.txt"
 LIST_DIR = "filters"
 LIST_HEADER = "[Adblock"
+# A page no list names: what the lists hide on it, they hide on every page.
+GENERIC_PROBE = "https://page.invalid/"
 # Resource types, as adblock-rust names them, of the elements the network rules remove.
 RESOURCE_TYPES: dict[str, str] = {
     "script": "script",
@@ -55,6 +58,13 @@ class FilterEngine:
     """The compiled rules: network blocking and element hiding, for one set of lists."""
 
     engine: adblock.Engine
+
+    @cached_property
+    def hides_many(self) -> bool:
+        """Whether every page gets more generic hiding selectors than are worth checking
+        attribute by attribute (``hiding.SEARCHES``): true with EasyList loaded."""
+        generic = self.engine.url_cosmetic_resources(GENERIC_PROBE).hide_selectors
+        return len(generic) > SEARCHES
 
     def blocks(self, url: str, page_url: str, element: str) -> bool:
         """True when a request for ``url`` made by ``element`` on ``page_url`` is blocked."""
@@ -129,6 +139,51 @@ def compile_selector(selector: str) -> etree.XPath | None:
         return etree.XPath(_TRANSLATOR.css_to_xpath(selector))
     except (SelectorError, etree.XPathError, ValueError):
         return None
+
+
+@lru_cache(maxsize=1024)
+def compile_selectors(selectors: tuple[str, ...]) -> tuple[etree.XPath, ...]:
+    """``selectors`` as few XPaths as finding their elements takes: each walk of a page
+    costs as much as most tests made during it, so every selector of one element alone
+    (``div[id^="gpt-"]``, ``.ad.top``, ``ins.x:not(.y)``) is tested in one walk,
+    ``descendant-or-self::*[(self::div and ...) or (...)]``; selectors with combinators
+    (``.a > .b``) keep a walk of their own. What cssselect cannot express is left out.
+    """
+    tests: list[str] = []
+    walks: list[etree.XPath] = []
+    for selector in selectors:
+        test = _element_test(selector)
+        if test is not None:
+            tests.append(test)
+        elif (compiled := compile_selector(selector)) is not None:
+            walks.append(compiled)
+    if tests:
+        merged = " or ".join(f"({test})" for test in tests)
+        walks.insert(0, etree.XPath(f"descendant-or-self::*[{merged}]"))
+    return tuple(walks)
+
+
+@lru_cache(maxsize=8192)
+def _element_test(selector: str) -> str | None:
+    """The XPath test of one element that ``selector`` makes, when it makes nothing else
+    (no combinator, no pseudo-element) and XPath can say it; else None."""
+    try:
+        parsed = parse(selector)
+        if len(parsed) != 1 or parsed[0].pseudo_element is not None:
+            return None
+        expression = _TRANSLATOR.xpath(parsed[0].parsed_tree)
+    except (SelectorError, NotImplementedError, ValueError):
+        return None
+    if expression.path:
+        return None
+    parts = [] if expression.element == "*" else [f"self::{expression.element}"]
+    parts += [f"({expression.condition})"] if expression.condition else []
+    test = " and ".join(parts) or "true()"
+    try:
+        etree.XPath(f"self::*[{test}]")
+    except etree.XPathError:
+        return None
+    return test
 
 
 class _NameFirstTranslator(HTMLTranslator):

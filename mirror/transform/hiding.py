@@ -9,22 +9,39 @@ have: a selector requires words in given attributes (``a[href^="https://ads.x/"]
 requirements the page meets are tried.
 
 The page is read as little as the selectors need. Its classes and ids are read at once
-(adblock-rust asks for them); other attributes one by one, as selectors ask for them. Many
-selectors are first sifted by the words of every attribute name and value, read in one pass
-and looked up without regard to the attribute that holds them (cheaper than sorting the
-words by attribute); the few left are then held to the attributes they name.
+(adblock-rust asks for them); for a few selectors, other attributes one by one, as the
+selectors ask for them. For many (the lists' generic rules name some twenty attributes and
+forty attribute names), every attribute is read in one pass and filed by name, and only the
+values of the attributes a surviving selector names are split into words. Each selector's
+requirements are checked cheapest first (classes and ids, then links, then other
+attributes, then names), so most selectors are ruled out before anything more is read.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Collection
 from functools import cached_property, lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-_ATTRIBUTES = etree.XPath("//@*")
+_ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
+# The element names of the page, a line break, and the names of the same attributes in the
+# same (document) order: an XPath result that knows its attribute's name costs a Python
+# object per attribute and its element, some ten times what the values and these names
+# cost together; names hold no white space.
+_NAMES = etree.XSLT(
+    etree.XML(
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+        '<xsl:output method="text"/><xsl:template match="/">'
+        '<xsl:for-each select="//*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
+        "</xsl:for-each><xsl:text>&#10;</xsl:text>"
+        '<xsl:for-each select="//@*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
+        "</xsl:for-each></xsl:template></xsl:stylesheet>"
+    )
+)
 _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
 _WORD = re.compile(r"[\w-]+")
@@ -46,37 +63,46 @@ _ANCHORS_END = frozenset({"=", "$=", "~="})
 MIN_WORD = 3
 # Above this many selectors, every attribute of the page is read in one pass.
 SEARCHES = 40
+_READ_AT_ONCE = frozenset({"class", "id"})
 # A requirement: (attribute, word, whole). The word stands in a value of the attribute,
 # whole or as a part of a longer word; with no attribute, the word is an attribute's name.
 Requirement = tuple[str, str, bool]
 
 
 class PageAttributes:
-    """What a page's elements carry, read lazily; classes and ids (as written) at once."""
+    """What a page's elements carry, read lazily; classes and ids (as written) at once.
 
-    def __init__(self, page: HtmlElement) -> None:
+    With ``every_attribute`` (lists with many selectors), every attribute is read at once,
+    classes and ids with the rest: two walks of the page instead of one per attribute.
+    """
+
+    def __init__(self, page: HtmlElement, every_attribute: bool = False) -> None:
         self._page = page
-        self.classes = frozenset(" ".join(_CLASSES(page)).split())
-        self.ids = frozenset(_IDS(page))
-        self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
         self._words: dict[str, frozenset[str]] = {}
         self._names: dict[str, bool] = {}
-        self._all_names: frozenset[str] | None = None
+        self._filed: dict[str, list[str]] | None = None
+        self._filed_tags: frozenset[str] | None = None
+        if every_attribute:
+            self._file_every_attribute()
+            assert self._filed is not None
+            classes, ids = self._filed.get("class", []), self._filed.get("id", [])
+        else:
+            classes, ids = _CLASSES(page), _IDS(page)
+        self.classes = frozenset(" ".join(classes).split())
+        self.ids = frozenset(ids)
+        self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
 
     def possible(self, selectors: Collection[str]) -> list[str]:
-        """The ``selectors`` whose requirements the page meets: the others cannot match.
-
-        Many selectors are sifted first by words anywhere in the page's attributes; the few
-        left are then held to the attributes they name, as a few selectors are at once.
-        """
-        kept = list(selectors)
-        if len(kept) > SEARCHES:
-            kept = [s for s in kept if all(map(self._meets_anywhere, requirements(s)))]
-        kept = [s for s in kept if all(map(self._meets, requirements(s)))]
+        """The ``selectors`` whose requirements the page meets: the others cannot match."""
+        if len(selectors) > SEARCHES:
+            self._file_every_attribute()
+        kept = [s for s in selectors if all(map(self._meets, _checking_order(s)))]
         return [s for s in kept if required_tags(s) <= self._tags]
 
     @cached_property
     def _tags(self) -> frozenset[str]:
+        if self._filed_tags is not None:
+            return self._filed_tags
         return frozenset(str(e.tag) for e in self._page.iter(etree.Element))
 
     def _meets(self, requirement: Requirement) -> bool:
@@ -87,35 +113,34 @@ class PageAttributes:
             return word in self._words_of(attribute)
         return word in self._text_of(attribute)
 
-    def _meets_anywhere(self, requirement: Requirement) -> bool:
-        _, word, whole = requirement
-        return word in (self._all_words if whole else self._all_words_text)
-
-    @cached_property
-    def _all_words(self) -> frozenset[str]:
-        """The words of every attribute name and value, read in one pass (which tells every
-        attribute name there is, too)."""
-        attributes = _ATTRIBUTES(self._page)
-        names = {str(a.attrname) for a in attributes}
-        self._all_names = frozenset(names)
-        return frozenset(_WORD.findall(" ".join(names.union(attributes)).lower()))
+    def _file_every_attribute(self) -> None:
+        """Read every attribute in one pass, its values filed by its name (which tells
+        every attribute name there is, too), and every element name."""
+        if self._filed is None:
+            tags, names = str(_NAMES(self._page)).split("\n", 1)
+            self._filed_tags = frozenset(tags.split())
+            values = _ATTRIBUTE_VALUES(self._page)
+            filed: defaultdict[str, list[str]] = defaultdict(list)
+            assert isinstance(values, list), "a node-set of attributes"
+            for name, value in zip(names.split(), values, strict=True):
+                filed[name].append(str(value))
+            self._filed = dict(filed)
 
     def _has_name(self, name: str) -> bool:
-        """Whether any element has an attribute ``name``; one walk per name, or none once
-        every attribute has been read."""
-        if self._all_names is not None:
-            return name in self._all_names
+        """Whether any element has an attribute ``name``: known once every attribute has
+        been read, else one walk per name."""
+        if self._filed is not None:
+            return name in self._filed
         if name not in self._names:
             self._names[name] = _has_attribute(self._page, name)
         return self._names[name]
 
-    @cached_property
-    def _all_words_text(self) -> str:
-        return " ".join(self._all_words)
-
     def _text_of(self, attribute: str) -> str:
         if attribute not in self._texts:
-            values = _attribute_values(self._page, attribute)
+            if self._filed is not None:
+                values = self._filed.get(attribute, [])
+            else:
+                values = _attribute_values(self._page, attribute)
             self._texts[attribute] = " ".join(values).lower()
         return self._texts[attribute]
 
@@ -143,6 +168,21 @@ def _values_path(name: str) -> etree.XPath | None:
         return etree.XPath(f"//@{name}", smart_strings=False)
     except etree.XPathSyntaxError:
         return None
+
+
+@lru_cache(maxsize=8192)
+def _checking_order(selector: str) -> tuple[Requirement, ...]:
+    """``requirements(selector)``, cheapest to check first: classes and ids (read with the
+    page), then links (the words most of the lists' selectors need), other attributes'
+    words, and attribute names last (a walk of the page each, when read one by one)."""
+
+    def cost(requirement: Requirement) -> int:
+        attribute = requirement[0]
+        if attribute in _READ_AT_ONCE:
+            return 0
+        return 1 if attribute == "href" else 2 if attribute else 3
+
+    return tuple(sorted(requirements(selector), key=cost))
 
 
 @lru_cache(maxsize=8192)

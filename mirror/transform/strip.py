@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from mirror.transform.filters import RESOURCE_TYPES, StripRules, compile_selector
+from mirror.transform.filters import RESOURCE_TYPES, StripRules, compile_selectors
 from mirror.transform.hiding import PageAttributes
 from mirror.transform.urls import clean_url, map_urls, parse_srcset
 
@@ -57,7 +57,7 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
 
     Links are left to ``strip_junk``: a page has hundreds, the article a few.
     """
-    attributes = PageAttributes(page)
+    attributes = PageAttributes(page, every_attribute=rules.engine.hides_many)
     resources = page.iter(*PAGE_RESOURCES)
     blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
     selectors = rules.engine.hiding_selectors(page_url, attributes.classes, attributes.ids)
@@ -129,12 +129,10 @@ def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
 
 def _select(page: HtmlElement, selectors: Iterable[str]) -> list[HtmlElement]:
     found: list[HtmlElement] = []
-    for selector in selectors:
-        compiled = compile_selector(selector)
-        if compiled is not None:
-            result = compiled(page)
-            if isinstance(result, list):
-                found += _elements(result)
+    for compiled in compile_selectors(tuple(selectors)):
+        result = compiled(page)
+        if isinstance(result, list):
+            found += _elements(result)
     return found
 
 

@@ -19,7 +19,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from mirror.counters import REGISTRY, REQUEST_SECONDS, REQUESTS
+from mirror.counters import REQUEST_SECONDS, REQUESTS, registry
 
 UNMATCHED = "unmatched"
 # Where a request answered before routing keeps its route template.
@@ -52,7 +52,7 @@ def count_request(request: BaseRequest, status: int, seconds: float) -> None:
 def count_route(route: str, status: int, seconds: float) -> None:
     """Count one request answered by ``route`` (a template), and time it."""
     REQUESTS.inc(route, str(status))
-    REQUEST_SECONDS.observe(route, seconds)
+    REQUEST_SECONDS.observe(route, seconds=seconds)
 
 
 class RouteAccessLogger(AbstractAccessLogger):
@@ -138,7 +138,7 @@ def add_routes(app: web.Application, probe: Probe) -> None:
         )
 
     async def metrics(request: web.Request) -> web.Response:
-        response = web.Response(body=generate_latest(REGISTRY))
+        response = web.Response(body=generate_latest(registry()))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -3,7 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import lxml.html
 import pytest
+from lxml import etree
 
 from mirror.settings import Config
 from mirror.transform.filters import (
@@ -12,6 +14,7 @@ from mirror.transform.filters import (
     build_engine,
     check_list,
     compile_selector,
+    compile_selectors,
     default_rules,
     load_rules,
 )
@@ -76,6 +79,35 @@ def test_selectors_compile_or_are_refused() -> None:
     assert compile_selector("div[") is None
 
 
+MERGED_PAGE = lxml.html.document_fromstring(
+    '<html><body><div id="gpt-1" class="ad top"><p class="x">a</p><ins class="y">b</ins></div>'
+    '<section class="ad"><p>c</p></section><amp-ad></amp-ad><span lang="en">d</span></body></html>'
+)
+SELECTORS = (
+    'div[id^="gpt-"]',  # one element: tested in the one merged walk
+    ".ad.top",
+    "ins:not(.z)",
+    "amp-ad",
+    "*:lang(en)",
+    ".ad > p",  # a combinator: a walk of its own
+    "section p, .x",  # a list
+    "p::first-line",  # a pseudo-element: cssselect cannot say it either
+    "div:-abp-has(.x)",  # what cssselect cannot say
+    ".absent",
+)
+
+
+def test_selectors_of_one_element_share_one_walk_and_find_the_same() -> None:
+    def found(paths: list[etree.XPath]) -> set[lxml.html.HtmlElement]:
+        return {element for path in paths for element in path(MERGED_PAGE)}
+
+    one_by_one = [p for p in map(compile_selector, SELECTORS) if p is not None]
+    merged = compile_selectors(SELECTORS)
+    assert found(list(merged)) == found(one_by_one)
+    assert len(found(one_by_one)) == 6
+    assert len(merged) == 1 + 2  # the merged walk, the combinator, the list
+
+
 def test_bad_site_selector_stops_start_up(config: Config) -> None:
     from dataclasses import replace
 
@@ -101,3 +133,9 @@ def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> N
     assert site.remove == ("aside#secondary", ".cdt-popup")
     assert site.keep_params == frozenset({"s_cid"})
     assert rules.site("https://other.example/").remove == ()
+
+
+def test_only_long_lists_have_every_attribute_read_at_once() -> None:
+    assert not default_rules().engine.hides_many
+    many = "\n".join(f"##[data-slot-{n}]" for n in range(50))
+    assert build_engine([f"[Adblock Plus 2.0]\n{many}\n"]).hides_many

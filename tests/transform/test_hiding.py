@@ -81,3 +81,14 @@ def test_requirements_are_words_in_attributes_outside_parentheses() -> None:
         ("id", "top", True),
     )
     assert requirements("div > span") == ()
+
+
+@pytest.mark.parametrize(("selector", "may_match"), CASES)
+def test_reading_every_attribute_at_once_gives_the_same_answers(
+    selector: str, may_match: bool
+) -> None:
+    """As the full lists have it: classes, ids, names and element names from one pass."""
+    attributes = PageAttributes(PAGE, every_attribute=True)
+    assert attributes.classes == {"ad-holder", "Lead"}
+    assert attributes.ids == {"x-banner2"}
+    assert attributes.possible([selector]) == ([selector] if may_match else [])

@@ -75,7 +75,7 @@ async def test_wrong_access_key_is_a_plain_404(
     tmp_path: Path, origin: Origin, ca_file: Path
 ) -> None:
     config = operator_config(tmp_path, origin, ca_file, f'open_mode = true\naccess_key = "{KEY}"')
-    refused = EVENT_COUNTER.labels(event="access_key_refused")._value.get()
+    refused = EVENT_COUNTER.value("access_key_refused")
     async with serve_mirror(config) as mirror:
         wrong = KEY[:-1] + "X"
         async with mirror.client.post(
@@ -83,7 +83,7 @@ async def test_wrong_access_key_is_a_plain_404(
         ) as response:
             assert response.status == 404
             assert wrong not in await response.text()
-    assert EVENT_COUNTER.labels(event="access_key_refused")._value.get() == refused + 1
+    assert EVENT_COUNTER.value("access_key_refused") == refused + 1
     assert origin.hits[ARTICLE_PATH] == 0
 
 
@@ -145,11 +145,11 @@ async def test_redis_outage_falls_back_to_local_buckets(
 ) -> None:
     extra = f'[limits]\nrate = 0.01\nburst = 2\nredis_url = "redis://127.0.0.1:{free_port()}/1"'
     config = operator_config(tmp_path, origin, ca_file, extra)
-    down = EVENT_COUNTER.labels(event="rate_limit_store_down")._value.get()
+    down = EVENT_COUNTER.value("rate_limit_store_down")
     async with serve_mirror(config) as mirror:
         statuses = [(await mirror.get("/"))[0].status for _ in range(3)]
     assert statuses == [200, 200, 429]
-    assert EVENT_COUNTER.labels(event="rate_limit_store_down")._value.get() == down + 3
+    assert EVENT_COUNTER.value("rate_limit_store_down") == down + 3
 
 
 async def test_over_the_onion_the_proxy_header_names_no_client(
