@@ -4,7 +4,9 @@
             → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
 ``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
-which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
+which benchmarks and ``mirror extract`` call directly, and which the server runs in its
+transform processes (``mirror.pool``, rules loaded once per process by ``start_worker``) so
+that the event loop only moves bytes. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
 """
@@ -21,9 +23,17 @@ from typing import Generic, Self, TypeVar
 
 from mirror.article import Article, Served, StoredPage
 from mirror.counters import count_cache, origin_fetch
-from mirror.errors import FetchError, SiteNotMirrored
-from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher, NotModified, Validators
+from mirror.errors import FetchError, MirrorError, SiteNotMirrored, TooComplex
+from mirror.fetch.client import (
+    IMAGE_TYPES,
+    PAGE_TYPES,
+    Fetched,
+    Fetcher,
+    NotModified,
+    Validators,
+)
 from mirror.fetch.decode import decode_html
+from mirror.pool import TransformPool
 from mirror.settings import Config
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage
@@ -67,6 +77,37 @@ def read_page(
     return process_page(decode_html(body, charset), url, rules.strip, rules.reader)
 
 
+@dataclass
+class _WorkerState:
+    rules: PageRules | None = None
+
+
+_WORKER = _WorkerState()
+
+
+def start_worker(config: Config | None) -> None:
+    """A transform process's initializer: the page rules, loaded once per process."""
+    _WORKER.rules = load_page_rules(config)
+
+
+def read_in_worker(body: bytes, charset: str | None, url: str) -> Article:
+    """``read_page`` with the rules ``start_worker`` loaded: what a transform process runs."""
+    assert _WORKER.rules is not None, "start_worker runs first in every transform process"
+    return read_page(body, charset, url, _WORKER.rules)
+
+
+def transform_pool(config: Config) -> TransformPool:
+    """The transform processes of ``config``, each with its page rules."""
+    server = config.server
+    return TransformPool(
+        server.transform_pool_size, server.transform_timeout, start_worker, (config,)
+    )
+
+
+# What a refresh can fail with and still leave the stored copy to stand in: the origin's
+# failures, and a page too complex to process (its last good version is still good).
+PAGE_FAILURES = (FetchError, TooComplex)
+
 T = TypeVar("T")
 
 
@@ -108,7 +149,7 @@ class RecentErrors:
     def __init__(self, seconds: int, capacity: int = 10_000) -> None:
         self._seconds = seconds
         self._capacity = capacity
-        self._errors: OrderedDict[str, tuple[float, FetchError]] = OrderedDict()
+        self._errors: OrderedDict[str, tuple[float, MirrorError]] = OrderedDict()
 
     def check(self, key: str) -> None:
         """Raise the error remembered for ``key``, if it is recent."""
@@ -119,7 +160,7 @@ class RecentErrors:
             raise remembered[1]
         del self._errors[key]
 
-    def remember(self, key: str, error: FetchError) -> None:
+    def remember(self, key: str, error: MirrorError) -> None:
         if self._seconds <= 0:
             return
         self._errors[key] = (time.monotonic() + self._seconds, error)
@@ -132,10 +173,17 @@ class Mirror:
     """Fetches, processes, stores and returns pages of mirrored sites.
 
     Use as an async context manager: background refreshes (stale-while-revalidate) are
-    tasks of this object, cancelled on exit before the fetcher and the store close.
+    tasks of this object, cancelled on exit before the fetcher and the store close. Pages
+    are processed in ``pool`` when given (the server), else in a thread (tests, tools).
     """
 
-    def __init__(self, config: Config, fetcher: Fetcher, cache: PageCache) -> None:
+    def __init__(
+        self,
+        config: Config,
+        fetcher: Fetcher,
+        cache: PageCache,
+        pool: TransformPool | None = None,
+    ) -> None:
         self._config = config
         self._fetcher = fetcher
         self._cache = cache
@@ -143,7 +191,8 @@ class Mirror:
         self._images: SingleFlight[StoredImage] = SingleFlight()
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
-        self._rules = load_page_rules(config)
+        self._pool = pool
+        self._rules = load_page_rules(config) if pool is None else None
 
     async def __aenter__(self) -> Self:
         return self
@@ -157,7 +206,7 @@ class Mirror:
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
-        return self._config.server.open_mode or self._config.site_for(url) is not None
+        return self._config.is_mirrored(url)
 
     async def page(self, url: str) -> Served:
         """The article at ``url``: stored while fresh, refreshed behind the reader's back
@@ -175,7 +224,7 @@ class Mirror:
             return Served(cached)
         try:
             fresh = await self._refresh_page(url, cached)
-        except FetchError:
+        except PAGE_FAILURES:
             if cached is None or not self._may_stand_in(cached, fresh_for):
                 raise
             count_cache("stale")
@@ -219,7 +268,7 @@ class Mirror:
         async def refresh() -> None:
             try:
                 await self._refresh_page(url, cached)
-            except FetchError:
+            except PAGE_FAILURES:
                 pass  # remembered by _refresh_page; the stored copy keeps being served
             except Exception as exc:
                 log.error("background refresh failed: %s", type(exc).__name__)
@@ -237,7 +286,7 @@ class Mirror:
         self._errors.check(key)
         try:
             return await call()
-        except FetchError as error:
+        except PAGE_FAILURES as error:
             self._errors.remember(key, error)
             raise
 
@@ -261,13 +310,7 @@ class Mirror:
             confirmed = replace(cached, fetched_at=time.time())
             await self._cache.put_page(url, confirmed)
             return confirmed
-        article = await asyncio.to_thread(
-            read_page,
-            fetched.body,
-            fetched.charset,
-            fetched.final_url,
-            self._rules,
-        )
+        article = await self._read(fetched)
         stored = StoredPage(
             article=article,
             fetched_at=time.time(),
@@ -276,6 +319,16 @@ class Mirror:
         )
         await self._cache.put_page(url, stored)
         return stored
+
+    async def _read(self, fetched: Fetched) -> Article:
+        """The fetched page as an article, processed off the event loop."""
+        if self._pool is not None:
+            return await self._pool.run(
+                read_in_worker, fetched.body, fetched.charset, fetched.final_url
+            )
+        return await asyncio.to_thread(
+            read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
+        )
 
     async def _fetch_image(self, url: str) -> StoredImage:
         with origin_fetch():

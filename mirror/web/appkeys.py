@@ -6,12 +6,15 @@ from aiohttp import web
 
 from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
+from mirror.pool import TransformPool
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
-from mirror.web.responses import RenderedPages
+from mirror.web.responses import Attachment, Rendered, RenderedPages
 
 CONFIG = web.AppKey("config", Config)
 MIRROR = web.AppKey("mirror", Mirror)
 LINKS = web.AppKey("links", LinkBuilder)
 FEEDS = web.AppKey("feeds", SiteFeeds)
-RENDERED = web.AppKey("rendered", RenderedPages)
+RENDERED = web.AppKey("rendered", RenderedPages[Rendered])
+DOWNLOADS = web.AppKey("downloads", RenderedPages[Attachment])
+POOL = web.AppKey("pool", TransformPool)

@@ -2,6 +2,10 @@
 
 Handlers gather what a page shows and hand it to ``render``; they hold no markup. Every
 page knows its reader (language and low-bandwidth choice) from the request alone.
+
+The heavy part of a page (rendering an article, building a download, re-publishing a feed)
+runs in the transform processes (``mirror.pool``) once per stored version, and is kept in
+memory: every later reader is answered from what was made.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import datetime
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
@@ -22,8 +26,10 @@ from multidict import MultiDict
 from mirror import counters
 from mirror.article import Served
 from mirror.errors import NotFound
-from mirror.links import Kind
+from mirror.links import Kind, LinkBuilder
+from mirror.pool import off_loop
 from mirror.render.html import (
+    ALTERNATES,
     ArticleView,
     Entry,
     Reader,
@@ -43,10 +49,10 @@ from mirror.share.download import (
     single_file,
 )
 from mirror.share.epub import MEDIA_TYPE, build_epub
-from mirror.share.feeds import FeedError, FeedItem, FeedLinks, republish
+from mirror.share.feeds import FeedError, FeedItem, FeedLinks
 from mirror.transform.rewrite import rewrite_body
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
-from mirror.web.responses import Rendered, respond
+from mirror.web.appkeys import CONFIG, DOWNLOADS, FEEDS, LINKS, MIRROR, POOL, RENDERED
+from mirror.web.responses import Attachment, Rendered, respond
 
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
@@ -152,12 +158,14 @@ async def site_feed(request: web.Request) -> web.Response:
     number = request.query.get("n", "1")
     if not number.isdigit() or not 1 <= int(number) <= len(site.feeds):
         raise NotFound
-    body = await request.app[FEEDS].body(site.feeds[int(number) - 1])
     base = base_url(request)
-    mirror = request.app[MIRROR]
-    links = FeedLinks(base, request.app[LINKS], mirror.is_mirrored)
+    links = FeedLinks(base, request.app[LINKS], request.app[CONFIG].is_mirrored)
+    # Its own address without the reader's other query words, so one copy serves them all.
+    feed_url = f"{base}/s/{site.name}/feed" + ("" if number == "1" else f"?n={number}")
     try:
-        out, kind = republish(body, links, f"{base}/s/{site.name}/", f"{base}{request.path_qs}")
+        out, kind = await request.app[FEEDS].republished(
+            site.feeds[int(number) - 1], links, f"{base}/s/{site.name}/", feed_url
+        )
     except FeedError as exc:
         raise NotFound from exc
     return web.Response(
@@ -225,22 +233,69 @@ def view_key(reader: Reader) -> str:
 async def _render(request: web.Request, token: str, url: str, reader: Reader) -> Rendered:
     links, mirror, config = request.app[LINKS], request.app[MIRROR], request.app[CONFIG]
     served = await mirror.page(url)
-    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
     view = ArticleView(
         share_url=base_url(request) + links.path(url, Kind.PAGE),
         site=config.site_for(url),
         download_path=f"/d/{token}",
     )
+    fresh_until = _fresh_until(config, url, served)
+    return await off_loop(
+        request.app.get(POOL),
+        rendered_article,
+        ArticleJob(reader, served, view, links, config, ALTERNATES.get()),
+        fresh_until,
+    )
+
+
+def _fresh_until(config: Config, url: str, served: Served) -> float:
+    """Until when what is made of ``served`` may be kept: its freshness, or for a saved copy
+    standing in for a failing origin, the time errors are remembered."""
     if served.stale:
-        fresh_until = time.time() + config.cache.error_seconds
-    else:
-        fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
-    return Rendered.of(render_article(reader, served, body, view), fresh_until, served.stale)
+        return time.time() + config.cache.error_seconds
+    return served.stored.fetched_at + config.fresh_seconds(url)
+
+
+@dataclass(frozen=True)
+class ArticleJob:
+    """What rendering an article needs, as plain values a transform process can take."""
+
+    reader: Reader
+    served: Served
+    view: ArticleView
+    links: LinkBuilder
+    config: Config
+    alternates: tuple[str, ...]
+
+
+def rendered_article(job: ArticleJob, fresh_until: float) -> Rendered:
+    """The article page, links made mirror links, in both encodings: run in a transform
+    process (the page's alternate addresses come along, as the request's context var)."""
+    ALTERNATES.set(job.alternates)
+    body = rewrite_body(job.served.stored.article.body, job.links, job.config.is_mirrored)
+    html = render_article(job.reader, job.served, body, job.view)
+    return Rendered.of(html, fresh_until, job.served.stale)
 
 
 async def download(request: web.Request) -> web.Response:
-    """The article as one HTML file or an EPUB, images inside, named after its title."""
-    reader = reader_of(request)
+    """The article as one HTML file or an EPUB, images inside, named after its title: made
+    once per stored version, reader view and format, then answered from memory."""
+    app = request.app
+    token, extension = request.match_info["token"], request.match_info["format"]
+    choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
+    key = f"{extension} {key}"
+    attachment = app[DOWNLOADS].get(key)
+    if attachment is None:
+        attachment = await _made_download(request, replace(choices, path=request.path))
+        app[DOWNLOADS].put(key, attachment)
+    return web.Response(
+        body=attachment.body,
+        content_type=attachment.content_type,
+        charset="utf-8" if attachment.content_type.startswith("text/") else None,
+        headers={"Content-Disposition": attachment.disposition, "Cache-Control": "no-cache"},
+    )
+
+
+async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     config = request.app[CONFIG]
     mirror = request.app[MIRROR]
     links = request.app[LINKS]
@@ -258,28 +313,21 @@ async def download(request: web.Request) -> web.Response:
         site_name=site.display_name if site else stored.article.site_name,
     )
 
-    def href_for(target: str) -> str:
-        return base + links.path(target, Kind.PAGE) if mirror.is_mirrored(target) else target
-
+    href_for = FeedLinks(base, links, config.is_mirrored).page
     extension = request.match_info["format"]
+    pool = request.app.get(POOL)
+    disposition = content_disposition(stored.article.title, extension)
+    fresh_until = _fresh_until(config, url, served)
     if extension == "epub":
-        book = build_epub(reader, details, stored.article.body, images, href_for)
-        return _attachment(book, MEDIA_TYPE, stored.article.title, extension)
+        book = await off_loop(
+            pool, build_epub, reader, details, stored.article.body, images, href_for
+        )
+        return Attachment(book, MEDIA_TYPE, disposition, fresh_until)
     css = static_bytes("mirror.css").decode("utf-8")
-    page = single_file(reader, details, stored.article.body, images, css, href_for)
-    return _attachment(page.encode("utf-8"), "text/html", stored.article.title, extension)
-
-
-def _attachment(body: bytes, content_type: str, title: str, extension: str) -> web.Response:
-    return web.Response(
-        body=body,
-        content_type=content_type,
-        charset="utf-8" if content_type.startswith("text/") else None,
-        headers={
-            "Content-Disposition": content_disposition(title, extension),
-            "Cache-Control": "no-cache",
-        },
+    page = await off_loop(
+        pool, single_file, reader, details, stored.article.body, images, css, href_for
     )
+    return Attachment(page.encode("utf-8"), "text/html", disposition, fresh_until)
 
 
 async def about(request: web.Request) -> web.Response:

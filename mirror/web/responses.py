@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Generic, Protocol, TypeVar
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -119,15 +120,43 @@ class Rendered:
         return made
 
 
-class RenderedPages:
-    """An LRU of rendered pages by key, bounded in bytes; expired entries are misses."""
+@dataclass(frozen=True)
+class Attachment:
+    """A download (one HTML file or an EPUB), made once per stored version and view."""
+
+    body: bytes
+    content_type: str
+    disposition: str
+    fresh_until: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + ENTRY_OVERHEAD
+
+
+class Kept(Protocol):
+    """What the memory keeps: its size in bytes, and until when it may be served."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def fresh_until(self) -> float: ...
+
+
+K = TypeVar("K", bound=Kept)
+
+
+class RenderedPages(Generic[K]):
+    """An LRU of rendered pages (or downloads) by key, bounded in bytes; expired entries
+    are misses."""
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._bytes = 0
-        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+        self._entries: OrderedDict[str, K] = OrderedDict()
 
-    def get(self, key: str, now: float | None = None) -> Rendered | None:
+    def get(self, key: str, now: float | None = None) -> K | None:
         rendered = self._entries.get(key)
         if rendered is None:
             return None
@@ -137,7 +166,7 @@ class RenderedPages:
         self._entries.move_to_end(key)
         return rendered
 
-    def put(self, key: str, rendered: Rendered) -> None:
+    def put(self, key: str, rendered: K) -> None:
         if rendered.size > self._max_bytes:
             return
         if key in self._entries:

@@ -22,24 +22,25 @@ from mirror.errors import BadRequest, MirrorError, NotAtOrigin, NotFound, SiteNo
 from mirror.fetch.client import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import Mirror
+from mirror.pipeline import Mirror, transform_pool
 from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
 from mirror.web import limits, metrics, pages, publisher
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED
+from mirror.web.appkeys import CONFIG, DOWNLOADS, FEEDS, LINKS, MIRROR, POOL, RENDERED
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
-from mirror.web.responses import RenderedPages, add_security_headers
+from mirror.web.responses import Attachment, Rendered, RenderedPages, add_security_headers
 
 log = logging.getLogger(__name__)
 
 IMAGE_MAX_AGE = 86400
+DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
 MAX_FORM_URL = 8192
 
 
-__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app", "start_runner"]
+__all__ = ["CONFIG", "LINKS", "MIRROR", "POOL", "RENDERED", "create_app", "start_runner"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,7 +54,8 @@ def create_app(config: Config) -> web.Application:
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
-    app[RENDERED] = RenderedPages(config.cache.memory_bytes)
+    app[RENDERED] = RenderedPages[Rendered](config.cache.memory_bytes)
+    app[DOWNLOADS] = RenderedPages[Attachment](config.cache.memory_bytes // DOWNLOADS_SHARE)
     app.cleanup_ctx.append(_mirror_context)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
@@ -93,12 +95,14 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     data_dir = config.server.data_dir
     secret = load_cache_key(data_dir)
     async with (
+        transform_pool(config) as pool,
         Fetcher(config.fetch) as fetcher,
         PageCache(open_store(config.cache, data_dir), secret) as cache,
-        Mirror(config, fetcher, cache) as mirror,
+        Mirror(config, fetcher, cache, pool) as mirror,
     ):
+        app[POOL] = pool
         app[MIRROR] = mirror
-        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds)
+        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds, pool)
         yield
 
 

@@ -17,7 +17,7 @@ from mirror.web.responses import (
 
 def test_rendered_pages_are_bounded_lru_and_expire() -> None:
     one = Rendered.of("a" * 1000, fresh_until=100.0)
-    pages = RenderedPages(max_bytes=3 * (one.size + len("a")))
+    pages = RenderedPages[Rendered](max_bytes=3 * (one.size + len("a")))
     for key in ("a", "b", "c"):
         pages.put(key, Rendered.of(key * 1000, fresh_until=100.0))
     assert pages.get("a", now=50.0) is not None  # "b" is now the least recently used
@@ -28,7 +28,7 @@ def test_rendered_pages_are_bounded_lru_and_expire() -> None:
 
 
 def test_too_large_a_page_is_not_kept() -> None:
-    pages = RenderedPages(max_bytes=100)
+    pages = RenderedPages[Rendered](max_bytes=100)
     pages.put("big", Rendered.of("x" * 10_000, fresh_until=1e12))
     assert pages.get("big") is None
 
