@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -138,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
     _announce(config, sock, tls[0] if tls else None)
     with sock:
         if config.server.workers == 1:
-            asyncio.run(_serve_forever(config, sock, tls))
+            run_loop(config, _serve_forever(config, sock, tls))
             return 0
         asyncio.run(_create_cache_file(config))
         return _serve_workers(config, sock, tls)
@@ -173,7 +173,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
                 signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
-                asyncio.run(_serve_forever(config, sock, tls))
+                run_loop(config, _serve_forever(config, sock, tls))
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -186,6 +186,24 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
         # A child still starting up when the stop signal came dies by it: that is a clean stop.
         failed += os.waitstatus_to_exitcode(status) not in STOPPED
     return 1 if failed else 0
+
+
+def run_loop(config: Config, main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop where it is installed (it answers cache hits with less CPU per
+    request than asyncio's own loop), unless ``server.uvloop`` is off; else on asyncio's."""
+    with asyncio.Runner(loop_factory=event_loop_factory(config)) as runner:
+        runner.run(main)
+
+
+def event_loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory, or ``None`` (asyncio's default) when it is off or missing."""
+    if not config.server.uvloop:
+        return None
+    try:
+        import uvloop  # optional: a platform without it serves on asyncio's loop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve_forever(

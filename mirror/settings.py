@@ -258,6 +258,9 @@ class ServerConfig:
         False,
         "Log one line per request: route, status and time only, never an address or URL.",
     )
+    uvloop: bool = setting(
+        True, "Serve on uvloop's event loop where it is installed; false: asyncio's own loop."
+    )
     transform_processes: int = setting(
         0,
         "Processes that turn new pages into articles and build feeds and downloads, per "
