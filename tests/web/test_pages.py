@@ -15,8 +15,9 @@ from aiohttp.test_utils import make_mocked_request
 from mirror import resources
 from mirror.links import Kind
 from mirror.render.html import Reader
+from mirror.web.appkeys import CONFIG, DOWNLOADS
 from mirror.web.pages import reader_choices, view_key
-from mirror.web.server import LINKS
+from mirror.web.server import LINKS, POOL
 from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
 from tests.feed_fixtures import long_rss
 
@@ -211,3 +212,29 @@ def test_view_key_tells_every_view_apart() -> None:
     ]
     views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
     assert len({view_key(reader) for reader in readers}) == len(views)
+
+
+async def test_heavy_pages_are_made_once_per_stored_version(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    """Article, downloads and re-published feed: each made once in the transform
+    processes, then every reader is answered from what was kept."""
+    pool = running_mirror.app[POOL]
+    token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    made: dict[str, bytes] = {}
+    for path in ("/m/" + token, f"/d/{token}.html", f"/d/{token}.epub", "/s/cdt/feed"):
+        _, made[path] = await running_mirror.get_bytes(path)
+        tasks = pool.tasks
+        response, again = await running_mirror.get_bytes(path)
+        assert response.status == 200, path
+        assert again == made[path], path
+        assert pool.tasks == tasks, f"{path} was made again"
+    kept = running_mirror.app[DOWNLOADS].get(f"epub {token} {view_key_of(running_mirror)}")
+    assert kept is not None and kept.body == made[f"/d/{token}.epub"]
+    assert origin.hits["/feed/"] == 1
+
+
+def view_key_of(mirror: RunningMirror) -> str:
+    """The rest of a memory key, as ``memory_key`` makes it for a request without choices."""
+    reader = reader_choices("", "", mirror.app[CONFIG].reader.low_bandwidth)
+    return f"{view_key(reader)} {mirror.base}"
