@@ -155,7 +155,11 @@ def wrk(name: str, url: str, pid: int, seconds: int, connections: int) -> Load:
         capture_output=True,
         text=True,
     ).stdout
-    cpu = cpu_seconds(pid) - cpu_before
+    return parse_wrk(name, out, cpu_seconds(pid) - cpu_before)
+
+
+def parse_wrk(name: str, out: str, cpu: float) -> Load:
+    """What wrk printed (``--latency``), with the server's CPU seconds meanwhile."""
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write) (\d+)", out))
     timeouts = sum(int(n) for n in re.findall(r"timeout (\d+)", out))

@@ -15,6 +15,10 @@ its process is killed and replaced (pebble's pool does both) and the caller gets
 ``TooComplex``: nothing half-done comes back, so nothing half-done can be stored. The clock
 starts when a worker takes the task, not when it is queued, so a crowd of new pages waits
 its turn instead of timing out.
+
+Workers run at a lower CPU priority (``NICENESS``): when new pages keep every core busy,
+the event loop still gets the CPU first, so readers of cached pages do not wait behind
+them; the workers have every cycle the loop leaves.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
+import os
 from collections.abc import Callable
 from typing import Any, Self, TypeVar
 
@@ -35,6 +40,7 @@ START_METHOD = "forkserver"
 # What every task needs imported: named, not imported here, so that this leaf module stays
 # below the layers it runs work for.
 PRELOAD = ["mirror.pipeline", "mirror.web.pages"]
+NICENESS = 10
 STOP_SECONDS = 10.0
 
 
@@ -58,8 +64,8 @@ class TransformPool:
         context.set_forkserver_preload(PRELOAD)
         self._pool = pebble.ProcessPool(
             max_workers=processes,
-            initializer=initializer,
-            initargs=initargs,
+            initializer=_start_worker,
+            initargs=(initializer, initargs),
             context=context,
         )
         self.tasks = 0
@@ -88,6 +94,13 @@ class TransformPool:
             raise TooComplex(f"Processing stopped after {self._timeout:g} seconds.") from exc
         except pebble.ProcessExpired as exc:
             raise TooComplex("The page stopped the process reading it.") from exc
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """Every worker's first step: step back for the event loop, then its own set-up."""
+    os.nice(NICENESS)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _started() -> None:

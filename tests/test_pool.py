@@ -9,7 +9,7 @@ import pytest
 
 from mirror.errors import TooComplex
 from mirror.pipeline import load_page_rules, read_in_worker, read_page, start_worker
-from mirror.pool import TransformPool, off_loop
+from mirror.pool import NICENESS, TransformPool, off_loop
 from tests.conftest import ARTICLE_URL
 from tests.paths import CDT
 
@@ -44,3 +44,8 @@ async def test_an_error_in_a_worker_reaches_the_caller_as_itself() -> None:
 
 async def test_without_a_pool_work_runs_in_a_thread() -> None:
     assert await off_loop(None, divmod, 7, 2) == (3, 1)
+
+
+async def test_workers_run_below_the_event_loop_priority() -> None:
+    async with TransformPool(1, 10.0) as pool:
+        assert await pool.run(os.nice, 0) == os.nice(0) + NICENESS
