@@ -9,7 +9,7 @@ from mirror.pipeline import Mirror
 from mirror.pool import TransformPool
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
-from mirror.web.responses import Attachment, Rendered, RenderedPages
+from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages
 
 CONFIG = web.AppKey("config", Config)
 MIRROR = web.AppKey("mirror", Mirror)
@@ -18,3 +18,4 @@ FEEDS = web.AppKey("feeds", SiteFeeds)
 RENDERED = web.AppKey("rendered", RenderedPages[Rendered])
 DOWNLOADS = web.AppKey("downloads", RenderedPages[Attachment])
 POOL = web.AppKey("pool", TransformPool)
+LISTINGS = web.AppKey("listings", KeptListings)

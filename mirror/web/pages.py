@@ -50,8 +50,18 @@ from mirror.share.download import (
 )
 from mirror.share.epub import MEDIA_TYPE, build_epub
 from mirror.share.feeds import FeedError, FeedItem, FeedLinks
+from mirror.share.sitefeeds import Latest
 from mirror.transform.rewrite import rewrite_body
-from mirror.web.appkeys import CONFIG, DOWNLOADS, FEEDS, LINKS, MIRROR, POOL, RENDERED
+from mirror.web.appkeys import (
+    CONFIG,
+    DOWNLOADS,
+    FEEDS,
+    LINKS,
+    LISTINGS,
+    MIRROR,
+    POOL,
+    RENDERED,
+)
 from mirror.web.responses import Attachment, Rendered, respond
 
 HOME_ENTRIES = 5
@@ -130,13 +140,17 @@ async def home(request: web.Request) -> web.Response:
     sites = request.app[CONFIG].sites
     feeds = request.app[FEEDS]
     latest = await asyncio.gather(*(feeds.latest(site, LIST_WAIT_SECONDS) for site in sites))
-    listings = [
-        SiteListing(
-            site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
-        )
-        for site, news in zip(sites, latest, strict=True)
-    ]
-    return html_page(render_home(reader, listings))
+
+    def render() -> str:
+        listings = [
+            SiteListing(
+                site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
+            )
+            for site, news in zip(sites, latest, strict=True)
+        ]
+        return render_home(reader, listings)
+
+    return html_page(kept_listing(request, reader, tuple(latest), render))
 
 
 async def site_index(request: web.Request) -> web.Response:
@@ -147,9 +161,25 @@ async def site_index(request: web.Request) -> web.Response:
     page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
     if not 1 <= page <= min(pages, MAX_PAGE):
         raise NotFound
-    shown = latest.items[(page - 1) * PAGE_ENTRIES : page * PAGE_ENTRIES]
-    entries = entries_for(request, shown, reader)
-    return html_page(render_site(reader, site, entries, page, pages, latest.failed))
+
+    def render() -> str:
+        shown = latest.items[(page - 1) * PAGE_ENTRIES : page * PAGE_ENTRIES]
+        entries = entries_for(request, shown, reader)
+        return render_site(reader, site, entries, page, pages, latest.failed)
+
+    return html_page(kept_listing(request, reader, (latest,), render))
+
+
+def kept_listing(
+    request: web.Request, reader: Reader, shown: tuple[Latest, ...], render: Callable[[], str]
+) -> str:
+    """A home or site index page, rendered once per view and set of lists it shows."""
+    key = f"{request.path} {reader.params} {view_key(reader)} {base_url(request)}"
+    kept = request.app[LISTINGS].get(key, shown)
+    if kept is None:
+        kept = render()
+        request.app[LISTINGS].put(key, shown, kept)
+    return kept
 
 
 async def site_feed(request: web.Request) -> web.Response:

@@ -180,6 +180,34 @@ class RenderedPages(Generic[K]):
         self._bytes -= self._entries.pop(key).size + len(key)
 
 
+class KeptListings:
+    """Home and site index pages as rendered, by request and view, kept while the lists they
+    show are the very same objects (``SiteFeeds`` makes a new list only from new copies).
+
+    Keys include the address a reader used, so their number is bounded: past ``capacity``
+    the memory starts over. ``made`` counts the pages put, so tests can tell renders apart
+    from answers out of memory.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._pages: dict[str, tuple[tuple[object, ...], str]] = {}
+        self.made = 0
+
+    def get(self, key: str, shown: tuple[object, ...]) -> str | None:
+        kept = self._pages.get(key)
+        if kept is None or len(kept[0]) != len(shown):
+            return None
+        same = all(a is b for a, b in zip(kept[0], shown, strict=True))
+        return kept[1] if same else None
+
+    def put(self, key: str, shown: tuple[object, ...], html: str) -> None:
+        if len(self._pages) >= self._capacity:
+            self._pages.clear()
+        self._pages[key] = (shown, html)
+        self.made += 1
+
+
 def respond(request: web.BaseRequest, rendered: Rendered, config: CacheConfig) -> web.Response:
     """The page as a response: 304 when the reader's copy is current, gzip when accepted;
     with every security header, so that it is whole without the server's signal."""

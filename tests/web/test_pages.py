@@ -15,7 +15,7 @@ from aiohttp.test_utils import make_mocked_request
 from mirror import resources
 from mirror.links import Kind
 from mirror.render.html import Reader
-from mirror.web.appkeys import CONFIG, DOWNLOADS
+from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS
 from mirror.web.pages import reader_choices, view_key
 from mirror.web.server import LINKS, POOL
 from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
@@ -218,7 +218,8 @@ async def test_heavy_pages_are_made_once_per_stored_version(
     running_mirror: RunningMirror, origin: Origin
 ) -> None:
     """Article, downloads and re-published feed: each made once in the transform
-    processes, then every reader is answered from what was kept."""
+    processes, then every reader is answered from what was kept; home and site index pages
+    are rendered once per view while their feeds' lists are unchanged."""
     pool = running_mirror.app[POOL]
     token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
     made: dict[str, bytes] = {}
@@ -229,6 +230,13 @@ async def test_heavy_pages_are_made_once_per_stored_version(
         assert response.status == 200, path
         assert again == made[path], path
         assert pool.tasks == tasks, f"{path} was made again"
+    listings = running_mirror.app[LISTINGS]
+    for path in ("/", "/s/cdt/", "/?hl=fa"):
+        renders = listings.made
+        _, first = await running_mirror.get(path)
+        _, second = await running_mirror.get(path)
+        assert second == first, path
+        assert listings.made == renders + 1, f"{path} was rendered again"
     kept = running_mirror.app[DOWNLOADS].get(f"epub {token} {view_key_of(running_mirror)}")
     assert kept is not None and kept.body == made[f"/d/{token}.epub"]
     assert origin.hits["/feed/"] == 1

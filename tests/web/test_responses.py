@@ -7,6 +7,7 @@ import pytest
 from mirror.settings import CacheConfig
 from mirror.web.responses import (
     YEAR_SECONDS,
+    KeptListings,
     Rendered,
     RenderedPages,
     accepts_gzip,
@@ -73,3 +74,18 @@ def test_etag_matching_is_weak_as_the_rfc_asks() -> None:
     assert etag_matches("*", '"abc"')
     assert not etag_matches('"abc-gz"', '"abc"')
     assert not etag_matches("", '"abc"')
+
+
+def test_a_listing_is_kept_while_its_lists_are_the_same_objects() -> None:
+    kept = KeptListings(capacity=2)
+    lists = (object(), object())
+    kept.put("home en", lists, "<html>home</html>")
+    assert kept.get("home en", lists) == "<html>home</html>"
+    assert kept.get("home en", (lists[0], object())) is None  # one feed was fetched again
+    assert kept.get("home en", lists[:1]) is None
+    assert kept.get("home fa", lists) is None
+    kept.put("home fa", lists, "fa")
+    kept.put("home ru", lists, "ru")  # past capacity: the memory starts over
+    assert kept.get("home en", lists) is None
+    assert kept.get("home ru", lists) == "ru"
+    assert kept.made == 3
