@@ -62,7 +62,7 @@ from mirror.web.appkeys import (
     POOL,
     RENDERED,
 )
-from mirror.web.responses import Attachment, Rendered, respond
+from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages, respond
 
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
@@ -71,6 +71,14 @@ MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
 READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
+DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
+
+
+def keep_in_memory(app: web.Application, config: Config) -> None:
+    """The memories pages are answered from: rendered articles, downloads, listings."""
+    app[RENDERED] = RenderedPages[Rendered](config.cache.memory_bytes)
+    app[DOWNLOADS] = RenderedPages[Attachment](config.cache.memory_bytes // DOWNLOADS_SHARE)
+    app[LISTINGS] = KeptListings()
 
 
 def reader_of(request: web.Request) -> Reader:

@@ -28,30 +28,14 @@ from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
 from mirror.web import limits, metrics, pages, publisher
-from mirror.web.appkeys import (
-    CONFIG,
-    DOWNLOADS,
-    FEEDS,
-    LINKS,
-    LISTINGS,
-    MIRROR,
-    POOL,
-    RENDERED,
-)
+from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, POOL, RENDERED
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
-from mirror.web.responses import (
-    Attachment,
-    KeptListings,
-    Rendered,
-    RenderedPages,
-    add_security_headers,
-)
+from mirror.web.responses import add_security_headers
 
 log = logging.getLogger(__name__)
 
 IMAGE_MAX_AGE = 86400
-DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
 MAX_FORM_URL = 8192
 
 
@@ -69,9 +53,7 @@ def create_app(config: Config) -> web.Application:
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
-    app[RENDERED] = RenderedPages[Rendered](config.cache.memory_bytes)
-    app[DOWNLOADS] = RenderedPages[Attachment](config.cache.memory_bytes // DOWNLOADS_SHARE)
-    app[LISTINGS] = KeptListings()
+    pages.keep_in_memory(app, config)
     app.cleanup_ctx.append(_mirror_context)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
