@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
 
 from mirror.article import Article, Served, StoredPage
-from mirror.counters import count_cache, origin_fetch
+from mirror.counters import Tally, count_cache, origin_fetch, tallied
 from mirror.errors import FetchError, MirrorError, SiteNotMirrored, TooComplex
 from mirror.fetch.client import (
     IMAGE_TYPES,
@@ -90,10 +90,19 @@ def start_worker(config: Config | None) -> None:
     _WORKER.rules = load_page_rules(config)
 
 
-def read_in_worker(body: bytes, charset: str | None, url: str) -> Article:
-    """``read_page`` with the rules ``start_worker`` loaded: what a transform process runs."""
+def read_in_worker(body: bytes, charset: str | None, url: str) -> tuple[Article, Tally]:
+    """``read_page`` with the rules ``start_worker`` loaded, and what it counted: what a
+    transform process runs (its own counters are never scraped)."""
     assert _WORKER.rules is not None, "start_worker runs first in every transform process"
-    return read_page(body, charset, url, _WORKER.rules)
+    with tallied() as tally:
+        return read_page(body, charset, url, _WORKER.rules), tally
+
+
+async def read_in_pool(pool: TransformPool, body: bytes, charset: str | None, url: str) -> Article:
+    """``read_page`` in a transform process, its counts added to this process's."""
+    article, tally = await pool.run(read_in_worker, body, charset, url)
+    tally.add_to_counters()
+    return article
 
 
 def transform_pool(config: Config) -> TransformPool:
@@ -323,9 +332,7 @@ class Mirror:
     async def _read(self, fetched: Fetched) -> Article:
         """The fetched page as an article, processed off the event loop."""
         if self._pool is not None:
-            return await self._pool.run(
-                read_in_worker, fetched.body, fetched.charset, fetched.final_url
-            )
+            return await read_in_pool(self._pool, fetched.body, fetched.charset, fetched.final_url)
         return await asyncio.to_thread(
             read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
         )

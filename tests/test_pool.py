@@ -17,8 +17,9 @@ from tests.paths import CDT
 async def test_a_page_read_in_a_worker_equals_the_page_read_in_this_process() -> None:
     body = (CDT / "article.html").read_bytes()
     async with TransformPool(1, 60.0, start_worker, (None,)) as pool:
-        in_worker = await pool.run(read_in_worker, body, "utf-8", ARTICLE_URL)
+        in_worker, tally = await pool.run(read_in_worker, body, "utf-8", ARTICLE_URL)
         assert pool.tasks == 1
+    assert tally.stripped_bytes > 0  # counted in the worker, sent back to be added here
     assert in_worker == read_page(body, "utf-8", ARTICLE_URL, load_page_rules(None))
     assert "Xinjiang" in in_worker.title
 

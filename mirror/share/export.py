@@ -41,7 +41,7 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pipeline import read_in_worker, transform_pool
+from mirror.pipeline import read_in_pool, transform_pool
 from mirror.pool import TransformPool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
@@ -301,8 +301,8 @@ class Exporter:
             return ExportedArticle.from_json(path.read_text("utf-8"))
         try:
             fetched = await self._fetcher.fetch(url, PAGE_TYPES)
-            article = await self._pool.run(
-                read_in_worker, fetched.body, fetched.charset, fetched.final_url
+            article = await read_in_pool(
+                self._pool, fetched.body, fetched.charset, fetched.final_url
             )
             await self._save_images(article.body)
         except MirrorError as error:
