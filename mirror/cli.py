@@ -1,12 +1,17 @@
-"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, manifest."""
+"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, alternates,
+manifest, responder, push, verify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
+import hashlib
+import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -15,19 +20,33 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
+from mirror import signedpush
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import Fetcher
 from mirror.filterlists import UpdateResult, update_lists
-from mirror.keys import load_cache_key, load_token_ring, rotate_token_ring
+from mirror.keys import (
+    b64encode,
+    load_cache_key,
+    load_token_ring,
+    parse_public_key,
+    rotate_token_ring,
+    write_secret_file,
+)
 from mirror.links import Kind, LinkBuilder
 from mirror.resources import check as check_resources
 from mirror.settings import Config, load_config, public_url
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, open_store
 from mirror.transform.filters import LIST_DIR
-from mirror.web import manifest
+from mirror.web import alternates, manifest
+from mirror.web.alternates import HIDDEN, address_book
 from mirror.web.metrics import RouteAccessLogger, configure_logging
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
 
@@ -70,20 +89,28 @@ def _parser() -> argparse.ArgumentParser:
 
     cache = _group(commands, "cache", "look into and trim the cache")
     _command(cache, "stats", _cache_stats, "how many entries and bytes the store holds")
-    _command(cache, "purge", _cache_purge, "forget the stored page and image of one URL")
+    _command(
+        cache, "purge", _cache_purge, "forget the stored page, origin response and image of one URL"
+    )
     cache.choices["purge"].add_argument("url")
     _command(cache, "prune", _cache_prune, "drop expired entries and evict down to the size bound")
 
     filters = _group(commands, "filters", "manage the ad and tracker lists")
     _command(filters, "update", _update_filters, "download the lists into the data dir")
 
-    export = _command(commands, "export", _export, "write a static mirror of a site")
+    export = _command(commands, "export", _export, "write a static mirror or a WARC of a site")
     export.add_argument("--site", required=True, help="the site's name in the configuration")
     export.add_argument("--out", required=True, type=Path, help="directory to write into")
+    export.add_argument(
+        "--format",
+        choices=("static", "warc"),
+        default="static",
+        help="static: files any host can serve (default); warc: WARC 1.1 for archivists",
+    )
     export.add_argument("--since", type=_date, help="only articles published on or after")
     export.add_argument("--depth", type=int, help="internal links to follow (export.depth)")
 
-    keys = _group(commands, "keys", "token keys: list, rotate, init")
+    keys = _group(commands, "keys", "keys: list, rotate, init; publisher and contributor keys")
     _command(
         keys, "list", _keys_list, "list token key ids (never the keys); * marks the current one"
     )
@@ -93,12 +120,47 @@ def _parser() -> argparse.ArgumentParser:
     _command(
         keys, "init", _keys_init, "create every missing key in the data dir (before replicas start)"
     )
+    publisher_keys = _command(
+        keys, "publisher", _keys_publisher, "make a publisher's key pair for signed pushes"
+    )
+    publisher_keys.add_argument("--out", type=Path, default=Path("publisher.key"))
+    contributor_keys = _command(
+        keys, "contributor", _keys_contributor, "make a contributor's key for captures"
+    )
+    contributor_keys.add_argument("name", help="who the contributor is, for you")
+
+    push = _command(commands, "push", _push, "send an article to a mirror, signed (publishers)")
+    push.add_argument("url", help="the article's address on the site")
+    push.add_argument("file", type=Path, help="the article's HTML (UTF-8)")
+    push.add_argument("--key", required=True, type=Path, help="the publisher's private key file")
+    push.add_argument("--mirror", help="the mirror's address; server.public_url if omitted")
+    push.add_argument(
+        "--fingerprint", help="the mirror certificate's SHA-256 (self-signed mirrors)"
+    )
+
+    addresses = _group(commands, "alternates", "this mirror's other addresses: list, add, check")
+    _command(addresses, "list", _alternates_list, "each address, its last check, shown or not")
+    _command(addresses, "add", _alternates_add, "list a new address (no restart)")
+    addresses.choices["add"].add_argument("address", help="a base URL, e.g. https://m3.example.org")
+    _command(addresses, "remove", _alternates_remove, "take an address off the list")
+    addresses.choices["remove"].add_argument("address")
+    _command(addresses, "check", _alternates_check, "check every address now (exit 1: one failed)")
 
     signing = _group(commands, "manifest", "the signed mirror manifest: sign, verify")
     _command(signing, "sign", _manifest_sign, "print a signed manifest of our addresses")
     verify = _command(signing, "verify", _manifest_verify, "check a manifest file (exit 1 if bad)")
     verify.add_argument("file", type=Path)
     verify.add_argument("--public-key", help="trusted key (base64url); else the data dir's")
+
+    _command(commands, "responder", _responder, "answer mail with our addresses and articles")
+
+    check = _command(commands, "verify", _verify, "check a downloaded article (exit 1 if changed)")
+    check.add_argument("file", type=Path, help="a single-file HTML or EPUB download")
+    check.add_argument(
+        "--public-key",
+        help="the public_key of the mirror's /.well-known/mirrors.json (base64url or PEM, "
+        "or a file holding it); else the --config data dir's, else the file's own (warned)",
+    )
     return parser
 
 
@@ -132,16 +194,21 @@ def _serve(args: argparse.Namespace) -> int:
     load_cache_key(config.server.data_dir)
     manifest.load_signing_key(config.server.data_dir)
     sock = _bind(config.server.host, config.server.port)
+    onion = (
+        _bind(config.server.onion_host, config.server.onion_port)
+        if config.server.onion_listen
+        else None
+    )
     tls = None if config.server.plain_http else _certificate(config)
     # Held back until the event loop handles them (or, with workers, until all children exist).
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _announce(config, sock, tls[0] if tls else None)
-    with sock:
+    with sock, onion or contextlib.nullcontext():
         if config.server.workers == 1:
-            run_loop(config, _serve_forever(config, sock, tls))
+            run_loop(config, _serve_forever(config, sock, tls, onion))
             return 0
         asyncio.run(_create_cache_file(config))
-        return _serve_workers(config, sock, tls)
+        return _serve_workers(config, sock, tls, onion)
 
 
 async def _create_cache_file(config: Config) -> None:
@@ -155,7 +222,12 @@ async def _create_cache_file(config: Config) -> None:
 STOPPED = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
 
 
-def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] | None) -> int:
+def _serve_workers(
+    config: Config,
+    sock: socket.socket,
+    tls: tuple[Path, Path] | None,
+    onion: socket.socket | None,
+) -> int:
     """Fork processes that all accept on one listening socket; the kernel spreads the
     connections, so throughput scales with cores while each process stays single-threaded."""
     children: list[int] = []
@@ -173,7 +245,7 @@ def _serve_workers(config: Config, sock: socket.socket, tls: tuple[Path, Path] |
                 signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
-                run_loop(config, _serve_forever(config, sock, tls))
+                run_loop(config, _serve_forever(config, sock, tls, onion))
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -207,8 +279,13 @@ def event_loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop
 
 
 async def _serve_forever(
-    config: Config, sock: socket.socket, tls: tuple[Path, Path] | None
+    config: Config,
+    sock: socket.socket,
+    tls: tuple[Path, Path] | None,
+    onion: socket.socket | None = None,
 ) -> None:
+    """Serve ``sock`` (over TLS with ``tls``) and, for Tor, ``onion`` in plain HTTP: one
+    application behind both, which tells them apart by the listener (``web.onion``)."""
     from mirror.web.server import create_app, start_runner
 
     access_log = logging.getLogger("mirror.access") if config.server.access_log else None
@@ -219,8 +296,9 @@ async def _serve_forever(
         handle_signals=False,
     )
     ssl_context = server_context(*tls) if tls else None
-    site = web.SockSite(runner, sock, ssl_context=ssl_context)
-    await site.start()
+    await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+    if onion is not None:
+        await web.SockSite(runner, onion).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
@@ -257,6 +335,12 @@ def _announce(config: Config, sock: socket.socket, cert: Path | None) -> None:
         print(f"mirror: public URL {config.server.public_url}/", flush=True)
     if cert is not None:
         print(f"mirror: certificate SHA-256 fingerprint {fingerprint(cert)}", flush=True)
+    if config.server.onion_listen:
+        print(
+            f"mirror: onion service {config.publisher.onion_url}/ "
+            f"on http://{config.server.onion_listen}/",
+            flush=True,
+        )
 
 
 def _link(args: argparse.Namespace) -> int:
@@ -277,7 +361,9 @@ def _cache_stats(args: argparse.Namespace) -> int:
 
 def _cache_purge(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url)))
+    site = config.site_for(args.url)
+    name = site.name if site else ""
+    deleted = asyncio.run(_with_cache(config, lambda cache: cache.purge(args.url, name)))
     print(f"purged {deleted} entries")
     return 0 if deleted else 1
 
@@ -329,9 +415,14 @@ async def _fetch_lists(config: Config) -> list[UpdateResult]:
 
 def _export(args: argparse.Namespace) -> int:
     from mirror.share.export import run_export
+    from mirror.share.warc import run_warc_export
 
     config = load_config(args.config)
     depth = config.export.depth if args.depth is None else args.depth
+    if args.format == "warc":
+        archived = asyncio.run(run_warc_export(config, args.site, args.out, depth, args.since))
+        print(archived.summary())
+        return 0 if archived.ok else 1
     report = asyncio.run(run_export(config, args.site, args.out, depth=depth, since=args.since))
     print(report.summary())
     return 0 if report.ok else 1
@@ -362,12 +453,115 @@ def _keys_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_publisher(args: argparse.Namespace) -> int:
+    """Write the private key (mode 0600, never printed) and print the public one."""
+    if args.out.exists():
+        raise ConfigError(f"{args.out} exists: a key file is never overwritten")
+    key = Ed25519PrivateKey.generate()
+    write_secret_file(args.out, signedpush.private_key_text(key).encode("ascii") + b"\n")
+    public = signedpush.public_key_text(key)
+    print(f"mirror: private key written to {args.out}; keep it on the publishing system only")
+    print(f'mirror: add to the site\'s [[sites]] table: push_keys = ["{public}"]')
+    return 0
+
+
+def _keys_contributor(args: argparse.Namespace) -> int:
+    """Print a new key for the contributor and the table that lets it in (only its hash)."""
+    key = b64encode(secrets.token_bytes(32))
+    digest = hashlib.sha256(key.encode("ascii")).hexdigest()
+    print(f"mirror: give {args.name} this key, by a safe channel: {key}")
+    print("mirror: add to the configuration, then restart the mirror:")
+    print(f'[[contributors]]\nname = {json.dumps(args.name)}\nkey_sha256 = "{digest}"')
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    try:
+        key = signedpush.private_key_from_text(args.key.read_text("ascii"))
+        html = args.file.read_bytes()
+        html.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the key or the page: {exc}") from exc
+    except signedpush.PushInvalid as exc:
+        raise ConfigError(exc.reason) from exc
+    target = args.mirror or public_url(load_config(args.config))
+    sent = signedpush.sign(key, args.url, html)
+    status, answer = asyncio.run(_send_push(target.rstrip("/"), sent, args.fingerprint))
+    print(f"mirror: {status} {answer}")
+    return 0 if status == 201 else 1
+
+
+async def _send_push(
+    mirror_url: str, sent: signedpush.Push, fingerprint: str | None
+) -> tuple[int, str]:
+    tls: aiohttp.Fingerprint | bool = True
+    if fingerprint:
+        tls = aiohttp.Fingerprint(bytes.fromhex(fingerprint.replace(":", "")))
+    headers = {"Content-Type": "application/json"}
+    try:
+        async with (
+            aiohttp.ClientSession(trust_env=False) as session,
+            session.post(
+                mirror_url + "/api/push", data=sent.to_json(), headers=headers, ssl=tls
+            ) as response,
+        ):
+            return response.status, await response.text()
+    except aiohttp.ClientError as exc:
+        raise ConfigError(f"cannot reach the mirror at {mirror_url}: {exc}") from exc
+
+
+def _alternates_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    for address, status in address_book(config).statuses().items():
+        _print_status(address, status, address in config.publisher.alternates)
+    return 0
+
+
+def _print_status(address: str, status: alternates.Status, configured: bool = False) -> None:
+    """One line: address, state, when, shown or hidden, where blocked, why, and whether
+    the configuration (rather than ``alternates add``) lists it."""
+    parts = [address, str(status.state)]
+    if status.checked:
+        parts.append(status.checked)
+    parts.append("hidden" if status.state in HIDDEN else "shown")
+    if status.blocked_in:
+        parts.append("blocked in " + ",".join(status.blocked_in))
+    if configured:
+        parts.append("(config)")
+    if status.detail:
+        parts.append(f"- {status.detail}")
+    print(" ".join(parts))
+
+
+def _alternates_add(args: argparse.Namespace) -> int:
+    address, added = alternates.add(load_config(args.config), args.address)
+    print(f"mirror: {address} {'added' if added else 'is already listed'}")
+    return 0
+
+
+def _alternates_remove(args: argparse.Namespace) -> int:
+    address, removed = alternates.remove(load_config(args.config), args.address)
+    print(f"mirror: {address} {'removed' if removed else 'is not listed'}")
+    return 0 if removed else 1
+
+
+def _alternates_check(args: argparse.Namespace) -> int:
+    from mirror.web.checks import run_check
+
+    config = load_config(args.config)
+    statuses = asyncio.run(run_check(config))
+    for address, status in statuses.items():
+        _print_status(address, status, address in config.publisher.alternates)
+    return 1 if any(s.state in HIDDEN for s in statuses.values()) else 0
+
+
 def _manifest_sign(args: argparse.Namespace) -> int:
     from mirror.web.publisher import all_addresses
 
     config = load_config(args.config)
     key = manifest.load_signing_key(config.server.data_dir)
-    document = manifest.sign(key, all_addresses(config), config.publisher.manifest_days)
+    mirrors = all_addresses(config, address_book(config))
+    document = manifest.sign(key, mirrors, config.publisher.manifest_days)
     sys.stdout.buffer.write(document)
     print(f"mirror: public key {manifest.public_key_text(key)}", file=sys.stderr)
     return 0
@@ -388,3 +582,94 @@ def _manifest_verify(args: argparse.Namespace) -> int:
     checked = manifest.verify(data, trusted)
     print(f"mirror: manifest valid until {checked.expires:%Y-%m-%d}: {' '.join(checked.mirrors)}")
     return 0
+
+
+def _responder(args: argparse.Namespace) -> int:
+    check_resources()
+    config = load_config(args.config)
+    if not config.responder.address:
+        raise ConfigError("responder.address is not set: the responder answers for it")
+    configure_logging()
+    asyncio.run(_respond_until_stopped(config))
+    return 0
+
+
+async def _respond_until_stopped(config: Config) -> None:
+    """``mirror responder``: the mail responder on the mirror's own pipeline and store."""
+    from mirror.pipeline import Mirror
+    from mirror.responder.service import listening
+
+    secret = load_cache_key(config.server.data_dir)
+    store = open_store(config.cache, config.server.data_dir)
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        PageCache(store, secret) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+        listening(config, mirror) as server,
+    ):
+        host, port = server.sockets[0].getsockname()[:2]
+        print(f"mirror: answering mail on {host}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the file's article is exactly what the mirror signed, 1 otherwise."""
+    from mirror.share.signature import SignatureInvalid, verify
+
+    trusted = _trusted_key(args)
+    try:
+        checked = verify(args.file.read_bytes(), trusted)
+    except OSError as exc:
+        print(f"mirror: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except SignatureInvalid as exc:
+        print(f"mirror: NOT VERIFIED: {exc}", file=sys.stderr)
+        return 1
+    signed = checked.signed
+    if checked.key_from_file:
+        for line in (
+            "WARNING: no --public-key given: checked against the key the file names itself.",
+            "WARNING: that proves only that the file is whole: anyone can sign a forgery",
+            "WARNING: with a key of their own. Compare this key with the public_key in the",
+            "WARNING: mirror's /.well-known/mirrors.json, or run again with --public-key:",
+            f"WARNING: {signed.public_key}",
+        ):
+            print(f"mirror: {line}", file=sys.stderr)
+    print("mirror: verified: the article is unchanged since the mirror signed it")
+    for name, value in (
+        ("url", signed.url),
+        ("title", signed.title),
+        ("published", signed.published),
+        ("saved at", signed.saved_at),
+        ("source", signed.source),
+        ("key", signed.public_key),
+    ):
+        print(f"  {name}: {_printable(value)}")
+    return 0
+
+
+def _trusted_key(args: argparse.Namespace) -> Ed25519PublicKey | None:
+    """The key named on the command line, else the configured data dir's, else none."""
+    if args.public_key:
+        given = Path(args.public_key)
+        text = given.read_text("ascii") if given.is_file() else args.public_key
+        try:
+            return parse_public_key(text)
+        except ValueError as exc:
+            raise ConfigError("--public-key is not an Ed25519 key (base64url or PEM)") from exc
+    if args.config:
+        data_dir = load_config(args.config).server.data_dir
+        if not (data_dir / manifest.MANIFEST_KEY_FILE).exists():
+            raise ConfigError(f"no key in {data_dir}: pass --public-key")
+        return manifest.load_signing_key(data_dir).public_key()
+    return None
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and direction-changing characters escaped: a signed title is
+    the origin's words, and must not drive the reader's terminal."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
@@ -84,7 +84,8 @@ REQUEST_SECONDS = LoopHistogram(
 )
 CACHE_LOOKUPS = LoopCounter(
     "mirror_cache_lookups",
-    "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served).",
+    "Page lookups: hit (fresh copy), miss (fetched from the origin), stale (saved copy served),"
+    " removed (kept copy of an article its origin removed).",
     ("result",),
 )
 for _collector in (REQUESTS, REQUEST_SECONDS, CACHE_LOOKUPS):
@@ -111,11 +112,37 @@ STRIPPED_BYTES = Counter(
     "Bytes of article markup removed as ads, trackers or widgets.",
     registry=REGISTRY,
 )
+ALTERNATES = Gauge(
+    "mirror_alternates",
+    "This mirror's alternate addresses by what their last check found: "
+    "unchecked, ok, dead, impostor.",
+    ["state"],
+    registry=REGISTRY,
+)
+ALTERNATES_BLOCKED = Gauge(
+    "mirror_alternates_blocked",
+    "Alternate addresses that OONI measured as blocked, by country (alternates.ooni_countries).",
+    ["country"],
+    registry=REGISTRY,
+)
+REMOVAL_REASONS = frozenset({"404", "410", "front_page"})
+REMOVALS = Counter(
+    "mirror_removals",
+    "Stored articles first seen removed at their origin, by how the origin said so: a 404, a"
+    " 410, or a redirect to its front page.",
+    ["reason"],
+    registry=REGISTRY,
+)
 EVENTS = {
     "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
     "rate_limited": "A request was refused by the per-client rate limit.",
     "access_key_refused": "A request carried a wrong access key.",
     "rate_limit_store_down": "Redis did not answer; the rate limit fell back to memory.",
+    "archive_copy": "A page the origin refused was copied from the Internet Archive.",
+    "publisher_push": "A publisher's signed push was stored.",
+    "contributor_capture": "A contributor's capture was stored.",
+    "copy_refused": "A push or a capture was refused; nothing was stored.",
+    "removed_article_back": "An article kept as removed was found at its origin again.",
 }
 EVENT_COUNTER = Counter(
     "mirror_events",
@@ -175,6 +202,13 @@ def count_stripped(elements: int, stripped_bytes: int) -> None:
         tally.stripped_bytes += max(stripped_bytes, 0)
 
 
+def count_removal(reason: str) -> None:
+    """Count an article first seen removed; ``reason`` is one of ``REMOVAL_REASONS``."""
+    if reason not in REMOVAL_REASONS:
+        raise ValueError(f"unknown removal reason {reason!r}")
+    REMOVALS.labels(reason=reason).inc()
+
+
 def count_cache(result: str) -> None:
     CACHE_LOOKUPS.inc(result)
 
@@ -190,3 +224,14 @@ def origin_fetch() -> Iterator[None]:
         raise
     finally:
         ORIGIN_FETCH_SECONDS.observe(time.perf_counter() - start)
+
+
+def count_alternates(states: Mapping[str, int], blocked: Mapping[str, int]) -> None:
+    """Set how many addresses are in each state and measured blocked in each country;
+    the labels are the states' names and the configured country codes, a closed set."""
+    ALTERNATES.clear()
+    ALTERNATES_BLOCKED.clear()
+    for state, number in states.items():
+        ALTERNATES.labels(state=state).set(number)
+    for country, number in blocked.items():
+        ALTERNATES_BLOCKED.labels(country=country).set(number)

@@ -11,6 +11,7 @@ fails stores nothing.
     ├── NotFound                     404  unknown route, or a tampered/unknown token
     ├── SiteNotMirrored              403  the URL is not on a configured site
     ├── BadRequest                   400  the reader asked for something malformed
+    ├── CopyRefused                  4xx  a pushed copy or a capture that is not taken
     ├── TooComplex                   502  processing the page ran past its time, or its worker died
     └── FetchError                   502  the origin could not give us the page
         ├── OriginUnreachable        502  DNS, TCP or TLS failed
@@ -20,8 +21,10 @@ fails stores nothing.
         ├── AddressNotAllowed        403  the origin resolves to a refused address
         ├── TooManyRedirects         502  more than the redirect limit, or a loop
         ├── OriginBroken             502  corrupt or truncated body, unknown encoding
+        ├── OriginChallenged         502  a bot wall (challenge page) answered instead
         └── OriginStatus             502  an error status, or a Retry-After still running
             └── NotAtOrigin          404  the origin has no such page (404 or 410)
+                └── SentToFrontPage  404  the origin redirects the page to its front page
 """
 
 from __future__ import annotations
@@ -77,6 +80,20 @@ class TooComplex(MirrorError):
     )
 
 
+class CopyRefused(MirrorError):
+    """A copy sent to the mirror (a publisher's push, a contributor's capture) that is not
+    stored: ``status`` says why (401 unsigned or stale, 403 not allowed, 409 older than the
+    stored copy, 413 too large, 415 not HTML), ``detail`` in plain words."""
+
+    status = 400
+    title = "This copy was not accepted"
+    hint = "Nothing was stored. Check the address, the file and the key, then send it again."
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
 class FetchError(MirrorError):
     status = 502
     title = "The original site could not be reached"
@@ -117,6 +134,14 @@ class OriginBroken(FetchError):
     title = "The original site sent a broken page"
 
 
+class OriginChallenged(FetchError):
+    """The origin (or its CDN) answered with a bot wall instead of the page: nothing the
+    mirror can read, and never to be stored as if it were the article."""
+
+    title = "The original site asked the mirror to prove it is a person"
+    hint = "The protection of the site blocks this mirror. Try again later."
+
+
 class OriginStatus(FetchError):
     title = "The original site answered with an error"
 
@@ -137,10 +162,18 @@ class NotAtOrigin(OriginStatus):
         "start page."
     )
 
-    def __init__(self, origin_status: int, url: str) -> None:
-        super().__init__(origin_status)
+    def __init__(self, origin_status: int, url: str, detail: str = "") -> None:
+        super().__init__(origin_status, detail)
         self.url = url
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
+
+
+class SentToFrontPage(NotAtOrigin):
+    """The origin redirects the article's address to its front page, as many sites do with
+    a post they took down: the article is not there, though the last answer was a 200."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(200, url, "The site sends this address to its front page.")

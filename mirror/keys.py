@@ -16,8 +16,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mirror.errors import ConfigError
@@ -36,6 +38,53 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def strict_b64decode(text: str) -> bytes:
+    """Base64url that re-encodes to itself, so no two spellings decode to one value (a
+    signed document whose signature could be respelled would not be byte-for-byte ours)."""
+    raw = b64decode(text)
+    if b64encode(raw) != text:
+        raise ValueError("non-canonical base64")
+    return raw
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one byte form of a JSON value that signatures are made over and files must match:
+    sorted keys, no spaces, ASCII only, one final newline."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return text.encode("ascii") + b"\n"
+
+
+def read_canonical_json(data: bytes) -> dict[str, Any]:
+    """The JSON object in ``data`` if ``data`` is exactly its canonical form, so a signed
+    file altered in any byte (even one a JSON parser would not notice) is refused;
+    ``ValueError`` saying which, else."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("not JSON") from exc
+    if not isinstance(document, dict) or canonical_json(document) != data:
+        raise ValueError("not in canonical form: the file was altered")
+    return document
+
+
+def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """An Ed25519 public key as published (``/.well-known/mirrors.json``): raw, base64url."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return b64encode(raw)
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key given as published (base64url) or as PEM; ``ValueError`` else."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        loaded = serialization.load_pem_public_key(text.encode("ascii"))
+        if not isinstance(loaded, Ed25519PublicKey):
+            raise ValueError("the PEM key is not an Ed25519 key")
+        return loaded
+    return Ed25519PublicKey.from_public_bytes(strict_b64decode(text))
 
 
 def derive(secret: bytes, info: bytes) -> bytes:

@@ -3,12 +3,23 @@
     request → route → cache → fetch (address-checked) → decode → strip the page → extract
             → strip the body → sanitise → store → render (links become mirror URLs) → respond
 
-``Mirror.page`` runs route → store; ``process_page`` is the pure middle (decode → sanitise),
+``Mirror.page`` runs route → store; when nothing is stored and the origin refuses the mirror,
+it asks the site's other sources (``sources`` in ``[[sites]]``: the Internet Archive) and
+stores their copy, labelled with where it came from. Copies sent to the mirror (a
+publisher's signed push, a contributor's capture) enter through ``Mirror.accept``, through
+the same ``read_page``. ``process_page`` is the pure middle (decode → sanitise),
 which benchmarks and ``mirror extract`` call directly, and which the server runs in its
 transform processes (``mirror.pool``, rules loaded once per process by ``start_worker``) so
 that the event loop only moves bytes. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
+
+An article its origin removed (a 404, a 410, or a redirect to the front page) is not an
+error when a copy is stored: the copy is marked removed (``StoredPage.removed_at``, the
+first time the removal was seen; ``fetched_at`` stays the last time it was seen live), kept
+out of eviction, listed in its site's removed articles, and served at once from then on,
+while the origin is asked again behind the reader's back, at most once per
+``cache.error_seconds``, in case the article comes back.
 """
 
 from __future__ import annotations
@@ -20,10 +31,24 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Generic, Self, TypeVar
+from urllib.parse import urlsplit
 
-from mirror.article import Article, Served, StoredPage
-from mirror.counters import Tally, count_cache, origin_fetch, tallied
-from mirror.errors import FetchError, MirrorError, SiteNotMirrored, TooComplex
+from mirror.article import Article, Served, Source, StoredPage
+from mirror.counters import Tally, count, count_cache, count_removal, origin_fetch, tallied
+from mirror.errors import (
+    CopyRefused,
+    FetchError,
+    MirrorError,
+    NotAtOrigin,
+    OriginChallenged,
+    OriginStatus,
+    OriginTimeout,
+    OriginUnreachable,
+    SentToFrontPage,
+    SiteNotMirrored,
+    TooComplex,
+)
+from mirror.fetch.archive import Wayback
 from mirror.fetch.client import (
     IMAGE_TYPES,
     PAGE_TYPES,
@@ -34,9 +59,10 @@ from mirror.fetch.client import (
 )
 from mirror.fetch.decode import decode_html
 from mirror.pool import TransformPool
-from mirror.settings import Config
+from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
-from mirror.store.cache import PageCache, StoredImage
+from mirror.store.cache import PageCache, StoredImage, StoredResponse
+from mirror.transform.challenge import is_challenge
 from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
 from mirror.transform.page import process_page
@@ -44,6 +70,11 @@ from mirror.transform.siterules import ReaderModeRules, load_site_rules, package
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
+
+# Statuses by which an origin refuses the mirror rather than says the page is not there.
+REFUSING_STATUSES = frozenset({401, 403, 429, 451})
+# Copies dated by their source, labelled so on the page: they stand in whatever their age.
+DATED_SOURCES: frozenset[Source] = frozenset({"archive", "contributor"})
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +98,17 @@ def load_page_rules(config: Config | None) -> PageRules:
     if config is None:
         return PageRules(default_rules(), packaged_rules())
     return PageRules(load_rules(config), load_site_rules(config.server.data_dir))
+
+
+def refused(error: FetchError) -> bool:
+    """Whether ``error`` means the origin would not give the mirror the page (refused or
+    reset connections, timeouts, bot walls, 401/403/429/451 and 5xx) rather than that the
+    page is not there (404, 410) or must not be fetched (address policy, size, type)."""
+    if isinstance(error, NotAtOrigin):
+        return False
+    if isinstance(error, OriginStatus):
+        return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
+    return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
 
 
 def read_page(
@@ -116,6 +158,38 @@ def transform_pool(config: Config) -> TransformPool:
 # What a refresh can fail with and still leave the stored copy to stand in: the origin's
 # failures, and a page too complex to process (its last good version is still good).
 PAGE_FAILURES = (FetchError, TooComplex)
+
+
+def sent_to_front_page(url: str, final_url: str) -> bool:
+    """Whether the origin answered ``url`` with its front page: redirected to the root of the
+    same host (``www.`` or not), which is how many sites take a post down. A front page's own
+    redirects (``/index.html`` to ``/``) are not that."""
+    asked, landed = urlsplit(url), urlsplit(final_url)
+    if landed.path not in {"", "/"} or landed.query:
+        return False
+    if asked.path in {"", "/"} or asked.path.rsplit("/", 1)[-1].startswith("index."):
+        return False
+    return _bare_host(asked.hostname) == _bare_host(landed.hostname)
+
+
+def _bare_host(host: str | None) -> str:
+    return (host or "").removeprefix("www.")
+
+
+class KeptAfterRemoval(NotAtOrigin):
+    """The origin removed an article whose copy is stored: ``kept`` is that copy, marked
+    removed, which stands in for it. An origin error like any other, so it is remembered
+    for ``cache.error_seconds`` and the origin is not asked again on every read."""
+
+    def __init__(self, gone: NotAtOrigin, kept: StoredPage) -> None:
+        super().__init__(gone.origin_status, gone.url, gone.detail)
+        self.kept = kept
+
+
+def removal_reason(gone: NotAtOrigin) -> str:
+    """How the origin said it removed the page, as ``counters.REMOVAL_REASONS`` names it."""
+    return "front_page" if isinstance(gone, SentToFrontPage) else str(gone.origin_status)
+
 
 T = TypeVar("T")
 
@@ -202,6 +276,7 @@ class Mirror:
         self._background: set[asyncio.Task[None]] = set()
         self._pool = pool
         self._rules = load_page_rules(config) if pool is None else None
+        self._wayback = Wayback(fetcher, config.archive)
 
     async def __aenter__(self) -> Self:
         return self
@@ -219,10 +294,15 @@ class Mirror:
 
     async def page(self, url: str) -> Served:
         """The article at ``url``: stored while fresh, refreshed behind the reader's back
-        for a while after, else from the origin, with the stored copy standing in for it."""
+        for a while after, else from the origin, with the stored copy standing in for it,
+        or else (nothing stored, the origin refusing) from the site's other sources."""
         if not self.is_mirrored(url):
             raise SiteNotMirrored
         cached = await self._cache.get_page(url)
+        if cached is not None and cached.removed_at is not None:
+            count_cache("removed")
+            self._refresh_later(url, cached)
+            return Served(cached)
         fresh_for = self._config.fresh_seconds(url)
         if cached is not None and cached.age() < fresh_for:
             count_cache("hit")
@@ -233,13 +313,52 @@ class Mirror:
             return Served(cached)
         try:
             fresh = await self._refresh_page(url, cached)
-        except PAGE_FAILURES:
-            if cached is None or not self._may_stand_in(cached, fresh_for):
-                raise
-            count_cache("stale")
-            return Served(cached, stale=True)
+        except KeptAfterRemoval as removal:
+            count_cache("removed")
+            return Served(removal.kept)
+        except PAGE_FAILURES as error:
+            if cached is not None and self._may_stand_in(cached, fresh_for):
+                count_cache("stale")
+                return Served(cached, stale=True)
+            if cached is None and isinstance(error, FetchError) and refused(error):
+                return Served(await self._from_sources(url, error), stale=True)
+            raise
         count_cache("miss")
         return Served(fresh)
+
+    async def accept(
+        self, url: str, body: bytes, charset: str | None, source: Source, saved_at: float
+    ) -> StoredPage:
+        """Store a copy sent to the mirror (a publisher's push, a contributor's capture),
+        read through the same pipeline as an origin's page. A capture never replaces a copy
+        saved at or after its own date, nor one kept because its origin removed it (which
+        would lose the removal's record)."""
+        if not self.is_mirrored(url):
+            raise SiteNotMirrored
+        fetched = Fetched(url, url, "text/html", charset, body)
+        article = await self._article_of(fetched, url)
+        if source == "contributor":
+            current = await self._cache.get_page(url)
+            if current is not None and current.removed_at is not None:
+                raise CopyRefused(409, "The mirror keeps this page as removed by its site.")
+            if current is not None and current.fetched_at >= saved_at:
+                raise CopyRefused(409, "The mirror already has a newer copy of this page.")
+        stored = StoredPage(article=article, fetched_at=saved_at, source=source)
+        await self._cache.put_page(url, stored)
+        return stored
+
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``,
+        across every process sharing the store; ``StoreUnavailable`` if it cannot be told."""
+        return await self._cache.claim(name, seconds)
+
+    async def stored(self, url: str) -> StoredPage | None:
+        """The copy of ``url`` in the store, if any, without asking anyone."""
+        return await self._cache.get_page(url)
+
+    async def removed(self, site: Site) -> list[tuple[str, StoredPage]]:
+        """The articles ``site`` removed, with the copies kept of them, newest removal first."""
+        return await self._cache.removed_pages(site.name)
 
     async def ready(self) -> bool:
         """Whether the store answers: a lookup of a key no entry can have."""
@@ -269,7 +388,38 @@ class Mirror:
 
     def _may_stand_in(self, cached: StoredPage, fresh_for: int) -> bool:
         limit = self._config.cache.stale_if_error_seconds
-        return limit == 0 or cached.age() < fresh_for + limit
+        return limit == 0 or cached.source in DATED_SOURCES or cached.age() < fresh_for + limit
+
+    async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
+        """The first copy the site's sources give, in order; else the origin's refusal."""
+        site = self._config.site_for(url)
+        fetchers = {"archive": self._archive_copy}
+        for source in site.sources if site else ():
+            try:
+                return await self._shared_copy(f"{source} {url}", fetchers[source], url)
+            except PAGE_FAILURES:
+                continue
+        raise refusal
+
+    async def _shared_copy(
+        self, key: str, fetch: Callable[[str], Awaitable[StoredPage]], url: str
+    ) -> StoredPage:
+        """One fetch from a source for concurrent readers; its failure remembered briefly,
+        as an origin's is."""
+        return await self._errors_remembered(key, lambda: self._pages.run(key, lambda: fetch(url)))
+
+    async def _archive_copy(self, url: str) -> StoredPage:
+        """The Wayback Machine's closest capture of ``url``, dated by its capture."""
+        with origin_fetch():
+            capture = await self._wayback.closest(url)
+            if capture is None:
+                raise OriginStatus(404, "The Internet Archive has no capture of this page.")
+            fetched = await self._wayback.fetch(capture)
+        article = await self._article_of(fetched, self._wayback.original_url(capture, fetched))
+        stored = StoredPage(article=article, fetched_at=capture.captured_at, source="archive")
+        await self._cache.put_page(url, stored)
+        count("archive_copy")
+        return stored
 
     def _refresh_later(self, url: str, cached: StoredPage) -> None:
         """Refresh ``url`` in a task owned by this object; its failure is remembered only."""
@@ -311,31 +461,80 @@ class Mirror:
             return await self._refresh(url, cached)
 
     async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
+        try:
+            fetched = await self._fetch_page(url, cached)
+        except NotAtOrigin as gone:
+            if cached is None:
+                raise
+            raise KeptAfterRemoval(gone, await self._keep_removed(url, cached, gone)) from gone
+        if isinstance(fetched, NotModified):
+            assert cached is not None, "a 304 answers only a request that sent validators"
+            stored = replace(cached, fetched_at=time.time(), removed_at=None)
+        else:
+            article = await self._article_of(fetched, fetched.final_url)
+            stored = StoredPage(
+                article=article,
+                fetched_at=time.time(),
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+            )
+        await self._cache.put_page(url, stored)
+        if not isinstance(fetched, NotModified):
+            as_fetched = StoredResponse(
+                fetched.final_url,
+                fetched.status,
+                fetched.reason,
+                fetched.headers,
+                fetched.body,
+                stored.fetched_at,
+            )
+            await self._cache.put_response(url, as_fetched)
+        if cached is not None and cached.removed_at is not None:
+            await self._back_at_origin(url)
+        return stored
+
+    async def _fetch_page(self, url: str, cached: StoredPage | None) -> Fetched | NotModified:
+        """The origin's answer for ``url``; a redirect to its front page is no article."""
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
         with origin_fetch():
             fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
-        if isinstance(fetched, NotModified):
-            assert cached is not None, "a 304 answers only a request that sent validators"
-            confirmed = replace(cached, fetched_at=time.time())
-            await self._cache.put_page(url, confirmed)
-            return confirmed
-        article = await self._read(fetched)
-        stored = StoredPage(
-            article=article,
-            fetched_at=time.time(),
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-        )
-        await self._cache.put_page(url, stored)
-        return stored
+        if isinstance(fetched, Fetched) and sent_to_front_page(url, fetched.final_url):
+            raise SentToFrontPage(url)
+        return fetched
 
-    async def _read(self, fetched: Fetched) -> Article:
-        """The fetched page as an article, processed off the event loop."""
+    async def _keep_removed(self, url: str, cached: StoredPage, gone: NotAtOrigin) -> StoredPage:
+        """The stored copy of an article its origin removed, marked, kept and listed; the
+        first time only, since ``removed_at`` is when the removal was first seen (another
+        instance, or an earlier request, may have marked it since ``cached`` was read)."""
+        if cached.removed_at is not None:
+            return cached
+        current = await self._cache.get_page(url)
+        if current is not None and current.removed_at is not None:
+            return current
+        kept = replace(cached, removed_at=time.time())
+        await self._cache.put_page(url, kept)
+        site = self._config.site_for(url)
+        if site is not None:
+            await self._cache.list_removed(site.name, url)
+        count_removal(removal_reason(gone))
+        return kept
+
+    async def _back_at_origin(self, url: str) -> None:
+        """An article kept as removed answers again: off the list; the copy stored next is
+        an ordinary one (no ``removed_at``, evicted like any other)."""
+        site = self._config.site_for(url)
+        if site is not None:
+            await self._cache.unlist_removed(site.name, url)
+        count("removed_article_back")
+
+    async def _article_of(self, fetched: Fetched, url: str) -> Article:
+        """``read_page`` off the event loop (in a transform process when the mirror has a
+        pool, else in a thread); a bot wall's page is a refusal, never an article."""
+        if is_challenge(fetched.body):
+            raise OriginChallenged("The site sent a challenge page instead of the article.")
         if self._pool is not None:
-            return await read_in_pool(self._pool, fetched.body, fetched.charset, fetched.final_url)
-        return await asyncio.to_thread(
-            read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
-        )
+            return await read_in_pool(self._pool, fetched.body, fetched.charset, url)
+        return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
 
     async def _fetch_image(self, url: str) -> StoredImage:
         with origin_fetch():

@@ -25,6 +25,7 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ("mirror.transform", "data/builtin-filters.txt"),
     ("mirror.transform", "data/tracking-params.txt"),
     ("mirror.transform", "data/site-rules"),
+    ("mirror.transform", "data/challenge-markers.txt"),
 )
 
 

@@ -22,6 +22,9 @@ Sites are a list of tables (``[[sites]]``) and come from the file only::
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
 import os
 import re
 import tomllib
@@ -110,6 +113,12 @@ def at_least(low: Number) -> Callable[[Number], Number]:
     return check
 
 
+def host_and_port(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8443"`` or ``"[::1]:8443"`` as a host and a port."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def _strings(raw: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
@@ -177,12 +186,122 @@ def _access_key(key: str) -> str:
     return key
 
 
+SOURCES_TRIED = frozenset({"archive"})
+
+
+def _sources(raw: list[str]) -> tuple[str, ...]:
+    unknown = set(raw) - SOURCES_TRIED
+    if unknown:
+        raise ConfigError(f"unknown source {sorted(unknown)[0]!r}: the sources are archive")
+    return tuple(dict.fromkeys(raw))
+
+
+def _push_keys(raw: list[str]) -> tuple[str, ...]:
+    for key in raw:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", key):
+            raise ConfigError(f"{key!r} is not a base64url Ed25519 public key (43 characters)")
+    return tuple(raw)
+
+
+def _key_hash(text: str) -> str:
+    if text and not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise ConfigError("must be the SHA-256 of the key, 64 lowercase hex digits")
+    return text
+
+
+def _https_base(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("must be an https:// URL without query or fragment")
+    return url.rstrip("/")
+
+
+def alternate_address(address: str) -> str:
+    """An address of this mirror as readers are shown it: an http(s) URL, no trailing slash.
+
+    The one rule for ``publisher.alternates`` and for ``mirror alternates add``.
+    """
+    parts = urlsplit(address.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{address!r} is not an http(s) URL")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ConfigError(f"{address!r} must be a base URL: no user name, query or fragment")
+    return address.strip().rstrip("/")
+
+
 def _alternates(raw: list[str]) -> tuple[str, ...]:
-    for address in raw:
-        parts = urlsplit(address)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigError(f"{address!r} is not an http(s) URL")
-    return tuple(a.rstrip("/") for a in raw)
+    return tuple(alternate_address(a) for a in raw)
+
+
+# A host name label as certificates name them: ASCII letters, digits and inner hyphens.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+MAX_HOST_NAME = 253
+
+
+def host_name(text: str) -> str | None:
+    """``text`` as a lowercase DNS host name (one trailing dot dropped), or None if it is not
+    one: non-ASCII (``str.lower`` turns the Kelvin sign into ``k``), empty labels, IP
+    addresses, wildcards and names of a single label are all refused."""
+    if not text.isascii():
+        return None
+    name = text.lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > MAX_HOST_NAME or len(labels) < 2 or labels[-1].isdigit():
+        return None
+    return name if all(_LABEL.fullmatch(label) for label in labels) else None
+
+
+def _domain_patterns(raw: list[str]) -> tuple[str, ...]:
+    patterns = []
+    for pattern in raw:
+        wildcard = pattern.startswith("*.")
+        name = host_name(pattern[2:] if wildcard else pattern)
+        if name is None:
+            raise ConfigError(f"{pattern!r} is not a host name or a *.suffix pattern")
+        patterns.append(f"*.{name}" if wildcard else name)
+    return tuple(patterns)
+
+
+def _countries(raw: list[str]) -> tuple[str, ...]:
+    if not all(re.fullmatch(r"[A-Z]{2}", code) for code in raw):
+        raise ConfigError('must be two-letter country codes in capitals, e.g. ["CN", "IR"]')
+    return tuple(raw)
+
+
+def _loopback_listen(listen: str) -> str:
+    """Only Tor, on this machine, may reach the onion listener: it is plain HTTP and takes
+    every request as the onion service's."""
+    host, _, port = listen.rpartition(":")
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if listen and not (loopback and port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError('must be a loopback address and port, e.g. "127.0.0.1:8081"')
+    return listen
+
+
+ONION_V3 = re.compile(r"[a-z2-7]{56}\.onion")
+
+
+def _onion(name: str) -> str:
+    """A v3 onion name, checked down to its checksum so a mistyped name is refused at start
+    rather than advertised to every reader."""
+    name = name.strip().lower()
+    if name and not is_v3_onion(name):
+        raise ConfigError("must be a v3 onion name: 56 base32 characters and .onion")
+    return name
+
+
+def is_v3_onion(name: str) -> bool:
+    """Whether ``name`` is a v3 onion name: base32 of the service's Ed25519 key, a two-byte
+    checksum and the version byte 3 (Tor's rend-spec-v3, "Encoding onion addresses")."""
+    if not ONION_V3.fullmatch(name):
+        return False
+    raw = base64.b32decode(name.removesuffix(".onion").upper())
+    key, checksum, version = raw[:32], raw[32:34], raw[34:]
+    digest = hashlib.sha3_256(b".onion checksum" + key + version).digest()
+    return version == b"\x03" and digest[:2] == checksum
 
 
 @dataclass(frozen=True)
@@ -218,6 +337,19 @@ class Site:
         parse=_strings,
     )
 
+    sources: tuple[str, ...] = setting(
+        [],
+        "Where to look, in order, when nothing is stored and the origin refuses the mirror: "
+        "`archive` (the Internet Archive's Wayback Machine).",
+        parse=_sources,
+    )
+    push_keys: tuple[str, ...] = setting(
+        [],
+        "The publisher's Ed25519 public keys (base64url): pushes to `/api/push` signed by one "
+        "are stored as the site's copy.",
+        parse=_push_keys,
+    )
+
     @property
     def display_name(self) -> str:
         return self.title or self.name
@@ -225,6 +357,20 @@ class Site:
     @property
     def host(self) -> str:
         return (urlsplit(self.origin).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """Someone allowed to upload captures (``[[contributors]]``), known by a hash of their
+    key: the configuration never holds the key itself, and ``revoked`` shuts one out."""
+
+    name: str = setting("", "Who the contributor is, for the operator (`[[contributors]]` table).")
+    key_sha256: str = setting(
+        "",
+        "SHA-256 (hex) of the contributor's key, as `mirror keys contributor` prints it.",
+        parse=_key_hash,
+    )
+    revoked: bool = setting(False, "Refuse this contributor's uploads from now on.")
 
 
 @dataclass(frozen=True)
@@ -279,6 +425,12 @@ class ServerConfig:
         parse=_access_key,
         secret=True,
     )
+    onion_listen: str = setting(
+        "",
+        "Loopback address and port of the plain-HTTP listener Tor's onion service points at "
+        "(`127.0.0.1:8081`); it answers only for `publisher.onion`. None if empty.",
+        parse=_loopback_listen,
+    )
 
     @property
     def transform_pool_size(self) -> int:
@@ -287,11 +439,19 @@ class ServerConfig:
 
     @property
     def host(self) -> str:
-        return self.listen.rsplit(":", 1)[0].strip("[]")
+        return host_and_port(self.listen)[0]
 
     @property
     def port(self) -> int:
-        return int(self.listen.rsplit(":", 1)[1])
+        return host_and_port(self.listen)[1]
+
+    @property
+    def onion_host(self) -> str:
+        return self.onion_listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def onion_port(self) -> int:
+        return int(self.onion_listen.rsplit(":", 1)[1])
 
 
 @dataclass(frozen=True)
@@ -438,6 +598,84 @@ class PublisherConfig:
     manifest_days: int = setting(
         30, "Days a signed mirror manifest stays valid.", parse=at_least(1)
     )
+    onion: str = setting(
+        "",
+        "This mirror's v3 onion name (`<56 characters>.onion`): clearnet answers carry "
+        "`Onion-Location`, the manifest and every page list it.",
+        parse=_onion,
+    )
+
+    @property
+    def onion_url(self) -> str:
+        """The onion service's address as readers' links name it; empty without one."""
+        return f"http://{self.onion}" if self.onion else ""
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """Where the Internet Archive's Wayback Machine answers (a site's ``archive`` source)."""
+
+    api_url: str = setting(
+        "https://archive.org/wayback/available",
+        "The Wayback Machine's availability API, asked for the capture closest to now.",
+        parse=_https_base,
+    )
+    capture_url: str = setting(
+        "https://web.archive.org/web",
+        "Where raw captures are fetched: `<capture_url>/<timestamp>id_/<url>`.",
+        parse=_https_base,
+    )
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """Copies sent to the mirror: signed pushes by publishers, captures by contributors."""
+
+    window_seconds: int = setting(
+        300,
+        "How far a push's signed timestamp may be from the mirror's clock; nonces are kept "
+        "this long.",
+        parse=at_least(1),
+    )
+    max_bytes: int = setting(
+        4 * MIB, "Largest HTML a publisher may push or a contributor upload.", parse=at_least(1)
+    )
+
+
+@dataclass(frozen=True)
+class AlternatesConfig:
+    """Fresh addresses on demand, and checks that the listed ones still work."""
+
+    ask_domains: tuple[str, ...] = setting(
+        [],
+        "Names (`m3.example.org`) and suffix patterns (`*.example-cdn.net`) whose certificates "
+        "`/caddy/ask` approves, beside the hosts of the listed addresses.",
+        parse=_domain_patterns,
+    )
+    ask_key: str = setting(
+        "",
+        "Secret that `/caddy/ask` requires (`?key=`); if empty only loopback callers that no "
+        "proxy forwarded may ask.",
+        secret=True,
+    )
+    check_seconds: int = setting(
+        0,
+        "Seconds between checks of every listed address by `mirror serve`; 0: only "
+        "`mirror alternates check`.",
+        parse=at_least(0),
+    )
+    ooni_countries: tuple[str, ...] = setting(
+        [],
+        "Countries (`CN`, `IR`, `RU`) whose recent OONI measurements of each address are "
+        "asked for; none if empty.",
+        parse=_countries,
+    )
+    ooni_api: str = setting(
+        "https://api.ooni.io",
+        "Base URL of the OONI measurements API.",
+        parse=_no_trailing_slash,
+    )
+    ooni_days: int = setting(7, "Days of OONI measurements considered.", parse=at_least(1))
 
 
 @dataclass(frozen=True)
@@ -466,6 +704,46 @@ class ReaderConfig:
     feed_fresh_seconds: int = setting(900, "Seconds a fetched site feed is reused.")
 
 
+RELAY_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+def _relay(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in RELAY_SCHEMES or not parts.hostname:
+        raise ConfigError("must be an smtp://, smtp+starttls:// or smtps:// URL")
+    return url
+
+
+def _mail_address(address: str) -> str:
+    if address and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+        raise ConfigError(f"{address!r} is not an e-mail address")
+    return address
+
+
+@dataclass(frozen=True)
+class ResponderConfig:
+    """The e-mail responder (``mirror responder``): where it listens, who it is, its relay."""
+
+    listen: str = setting("127.0.0.1:2525", "Address and port `mirror responder` receives mail on.")
+    address: str = setting(
+        "",
+        "The responder's e-mail address: only mail to it is answered, and answers come from it.",
+        parse=_mail_address,
+    )
+    relay: str = setting(
+        "smtp://127.0.0.1:25",
+        "SMTP server that answers are sent through: `smtp://`, `smtp+starttls://` or "
+        "`smtps://`, with `user:password@` if it asks for a login.",
+        parse=_relay,
+        secret=True,  # may carry the relay's user name and password
+    )
+    per_sender_per_day: int = setting(
+        3,
+        "Most answers one address gets in a day, counted under an HMAC of it (never the address).",
+        parse=at_least(1),
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerConfig
@@ -475,9 +753,14 @@ class Config:
     images: ImagesConfig
     limits: LimitsConfig
     publisher: PublisherConfig
+    alternates: AlternatesConfig
     export: ExportConfig
     reader: ReaderConfig
+    responder: ResponderConfig
+    archive: ArchiveConfig
+    push: PushConfig
     sites: tuple[Site, ...]
+    contributors: tuple[Contributor, ...] = ()
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -505,13 +788,15 @@ def _rows(section: str, cls: type[Any]) -> tuple[Setting, ...]:
     return tuple(replace(f.metadata["setting"], name=f"{section}.{f.name}") for f in fields(cls))
 
 
+_TABLES = frozenset({"sites", "contributors"})  # arrays of tables, from the file only
 _SECTIONS: dict[str, type[Any]] = {
-    name: kind for name, kind in get_type_hints(Config).items() if name != "sites"
+    name: kind for name, kind in get_type_hints(Config).items() if name not in _TABLES
 }
 SETTINGS: tuple[Setting, ...] = tuple(
     row for name, cls in _SECTIONS.items() for row in _rows(name, cls)
 )
 SITE_FIELDS: tuple[Setting, ...] = _rows("sites", Site)
+CONTRIBUTOR_FIELDS: tuple[Setting, ...] = _rows("contributors", Contributor)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -523,7 +808,11 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         name: cls(**{row.key: _value_for(row, document, env) for row in _rows(name, cls)})
         for name, cls in _SECTIONS.items()
     }
-    config = Config(sites=_parse_sites(document.get("sites", [])), **sections)
+    config = Config(
+        sites=_parse_sites(document.get("sites", [])),
+        contributors=_parse_contributors(document.get("contributors", [])),
+        **sections,
+    )
     _check_together(config)
     data_dir = (path.parent if path else Path.cwd()) / config.server.data_dir
     return replace(config, server=replace(config.server, data_dir=data_dir))
@@ -540,7 +829,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _reject_unknown(document: Mapping[str, Any]) -> None:
     known = {s.name for s in SETTINGS}
     for section, table in document.items():
-        if section == "sites":
+        if section in _TABLES:
             continue
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
@@ -591,11 +880,14 @@ def _check_together(config: Config) -> None:
     """Refuse settings that are each valid but unsafe or impossible together.
 
     An open mirror without a key or a rate limit is an open proxy for anyone; pins
-    cannot steer connections that a proxy makes.
+    cannot steer connections that a proxy makes; the onion listener checks each request's
+    ``Host`` against the onion name.
     """
     server, limits = config.server, config.limits
     if server.open_mode and not server.access_key and limits.rate <= 0:
         raise ConfigError("server.open_mode needs server.access_key or limits.rate")
+    if server.onion_listen and not config.publisher.onion:
+        raise ConfigError("server.onion_listen needs publisher.onion, the one name it answers")
     if config.fetch.proxy and config.fetch.connect_to:
         raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
 
@@ -618,6 +910,21 @@ def _parse_site(entry: object) -> Site:
     if origin.scheme not in {"http", "https"} or not origin.hostname:
         raise ConfigError(f"site origin {site.origin!r} must be an http(s) URL")
     return site
+
+
+def _parse_contributors(raw: object) -> tuple[Contributor, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("contributors must be an array of tables ([[contributors]])")
+    names = {s.key for s in CONTRIBUTOR_FIELDS}
+    contributors = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) - names or "key_sha256" not in entry:
+            raise ConfigError("each [[contributors]] table takes name, key_sha256 and revoked")
+        values: dict[str, Any] = {
+            row.key: _value_for(row, {"contributors": entry}, {}) for row in CONTRIBUTOR_FIELDS
+        }
+        contributors.append(Contributor(**values))
+    return tuple(contributors)
 
 
 def public_url(config: Config) -> str:

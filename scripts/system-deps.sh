@@ -5,7 +5,8 @@
 #   redis-server  the shared cache for many instances
 #   nginx         the CDN / reverse-proxy tests
 #   wrk           load benchmarks
-#   caddy         validates deploy/Caddyfile (the compose file's front proxy)
+#   caddy         validates deploy/Caddyfile and Caddyfile.on-demand, and runs the latter
+#   tor           checks deploy/torrc (`tor --verify-config`), the onion service's config
 #   fonts-wqy-microhei  a small CJK face, so browser tests and screenshots show Chinese text
 set -euo pipefail
 
@@ -15,6 +16,7 @@ declare -A package_of=(
   [/usr/sbin/nginx]=nginx
   [/usr/bin/wrk]=wrk
   [/usr/bin/caddy]=caddy
+  [/usr/sbin/tor]=tor
   [/usr/share/fonts/truetype/wqy/wqy-microhei.ttc]=fonts-wqy-microhei
 )
 

@@ -90,10 +90,17 @@ class Origin:
     routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(
         default_factory=dict
     )
+    runner: web.AppRunner | None = None
 
     @property
     def pin(self) -> str:
         return f"{ORIGIN_HOST}:443:127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        """Stop serving, as an origin that went dark: its port refuses connections."""
+        if self.runner is not None:
+            runner, self.runner = self.runner, None
+            await runner.cleanup()
 
 
 def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -146,9 +153,9 @@ async def origin(test_ca: trustme.CA) -> AsyncIterator[Origin]:
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", dispatch)
-    runner, state.port = await start_site(app, context)
+    state.runner, state.port = await start_site(app, context)
     yield state
-    await runner.cleanup()
+    await state.stop()
 
 
 @pytest.fixture
@@ -194,6 +201,7 @@ class RunningMirror:
     base: str
     client: aiohttp.ClientSession
     app: web.Application
+    runner: web.AppRunner | None = None  # more listeners may be started on it
 
     async def get(self, path: str, **kwargs: Any) -> tuple[aiohttp.ClientResponse, str]:
         async with self.client.get(self.base + path, **kwargs) as response:
@@ -214,7 +222,7 @@ async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
     connector = aiohttp.TCPConnector(ssl=pinned)
     try:
         async with aiohttp.ClientSession(connector=connector) as client:
-            yield RunningMirror(base=f"https://127.0.0.1:{port}", client=client, app=app)
+            yield RunningMirror(f"https://127.0.0.1:{port}", client, app, runner)
     finally:
         await runner.cleanup()
 
@@ -225,9 +233,10 @@ async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
         yield running
 
 
-@pytest.fixture
-async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
-    """The orchestrator alone, with a real fetcher and a real SQLite store."""
+@asynccontextmanager
+async def open_mirror(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone over the config's data dir, with a real fetcher and a real
+    SQLite store (the one a running mirror of the same config writes)."""
     secret = load_cache_key(config.server.data_dir)
     store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
     async with (
@@ -235,4 +244,11 @@ async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
         PageCache(store, secret) as cache,
         Mirror(config, fetcher, cache) as mirror,
     ):
+        yield mirror
+
+
+@pytest.fixture
+async def mirror_service(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone, with a real fetcher and a real SQLite store."""
+    async with open_mirror(config) as mirror:
         yield mirror

@@ -117,3 +117,36 @@ def nginx(directory: Path, config: str, port: int) -> Iterator[subprocess.Popen[
     finally:
         process.terminate()
         process.wait(10)
+
+
+CADDY = "/usr/bin/caddy"
+
+
+@contextmanager
+def caddy(
+    directory: Path, caddyfile: str, port: int, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Caddy in the foreground with ``caddyfile`` and the environment ``env`` (its home and
+    data under ``directory``); yields the process once ``port`` accepts connections. If it
+    does not start, its log is the error."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Caddyfile").write_text(caddyfile)
+    command = [require(CADDY), "run", "--config", str(directory / "Caddyfile"),
+               "--adapter", "caddyfile"]  # fmt: skip
+    home = {"HOME": str(directory), "XDG_DATA_HOME": str(directory),
+            "XDG_CONFIG_HOME": str(directory), "PATH": "/usr/bin:/bin"}  # fmt: skip
+    with (directory / "caddy.log").open("wb") as output:
+        process = subprocess.Popen(
+            command, stderr=subprocess.STDOUT, stdout=output, env={**home, **env}
+        )
+    try:
+        try:
+            wait_for_port(port)
+        except TimeoutError as exc:
+            raise RuntimeError(
+                f"caddy did not start: {(directory / 'caddy.log').read_text()}"
+            ) from exc
+        yield process
+    finally:
+        process.terminate()
+        process.wait(10)

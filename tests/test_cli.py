@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import re
 import signal
@@ -15,15 +17,28 @@ import aiohttp
 import lxml.html
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mirror.article import Article, StoredPage
 from mirror.cli import main, run_loop
-from mirror.keys import b64encode, load_cache_key, load_token_ring
+from mirror.keys import (
+    b64encode,
+    load_cache_key,
+    load_token_ring,
+    parse_public_key,
+    public_key_text,
+)
 from mirror.links import Kind, LinkBuilder
 from mirror.settings import Config, load_config
-from mirror.store.cache import PageCache, StoredImage
+from mirror.share.signature import sign_html
+from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from mirror.web.server import LINKS
+from mirror.web.tls import fingerprint
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror
+from tests.mail_fixtures import mail, running_relay, send
+from tests.operator_fixtures import ONION
 from tests.paths import CDT
 from tests.servers import RedisServer, free_port
 from tests.text_checks import assert_in_order, fold
@@ -100,12 +115,21 @@ def test_link_prints_a_reader_url(tmp_path: Path) -> None:
     assert links.open(url.rsplit("/", 1)[1], Kind.PAGE) == ARTICLE_URL
 
 
-def test_bad_config_exits_with_a_message(tmp_path: Path) -> None:
-    toml = tmp_path / "mirror.toml"
-    toml.write_text("[server]\nlisten = 1\n")
-    result = run_mirror("serve", "--config", str(toml))
+@pytest.mark.parametrize(
+    ("command", "toml", "named"),
+    [
+        ("serve", "[server]\nlisten = 1\n", b"server.listen"),
+        ("responder", '[responder]\nlisten = "127.0.0.1:0"\n', b"responder.address"),
+    ],
+)
+def test_bad_config_exits_with_a_message(
+    tmp_path: Path, command: str, toml: str, named: bytes
+) -> None:
+    path = tmp_path / "mirror.toml"
+    path.write_text(toml)
+    result = run_mirror(command, "--config", str(path))
     assert result.returncode == 2
-    assert b"server.listen" in result.stderr
+    assert named in result.stderr
 
 
 async def test_serve_answers_over_https_and_prints_fingerprint(tmp_path: Path) -> None:
@@ -317,3 +341,221 @@ def test_serve_runs_on_uvloop_unless_turned_off(enabled: bool, expected: str) ->
 
     run_loop(config, note_loop())
     assert loops[0].startswith(expected)
+
+
+async def run_async(*args: str) -> tuple[int, str]:
+    """``mirror ARGS`` in a real process, without blocking the loop the test origin runs on."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mirror", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
+    config: Config, origin: Origin, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "publisher.key"
+    code, made = await run_async("keys", "publisher", "--out", str(key_file))
+    assert code == 0, made
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    push_keys = re.search(r'push_keys = \["([A-Za-z0-9_-]{43})"\]', made)
+    assert push_keys, made
+    assert key_file.read_text().strip() not in made
+    overwrite = await run_async("keys", "publisher", "--out", str(key_file))
+    assert overwrite[0] == 2, "an existing key file is never overwritten"
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(toml.read_text() + f"{push_keys[0]}\n")
+    page = tmp_path / "article.html"
+    marker = "Words only the pushed copy has."
+    article = (CDT / "article.html").read_text("utf-8")
+    page.write_text(article.replace("At the Universal", marker + " At the Universal", 1))
+    process, url = await start_serve(toml)
+    try:
+        digest = fingerprint(config.server.data_dir / "tls-cert.pem")
+        pushed = await run_async(
+            "push", ARTICLE_URL, str(page), "--key", str(key_file),
+            "--mirror", url, "--fingerprint", digest,
+        )  # fmt: skip
+        assert pushed[0] == 0, pushed[1]
+        assert "201" in pushed[1]
+        other_key = tmp_path / "other.key"
+        assert (await run_async("keys", "publisher", "--out", str(other_key)))[0] == 0
+        refused = await run_async(
+            "push", ARTICLE_URL, str(page), "--key", str(other_key),
+            "--mirror", url, "--fingerprint", digest,
+        )  # fmt: skip
+        assert refused[0] == 1
+        assert "403" in refused[1]
+        pinned = aiohttp.Fingerprint(bytes.fromhex(digest.replace(":", "")))
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pinned)) as client,
+            client.get(url + "/s/cdt" + ARTICLE_PATH) as got,
+        ):
+            assert got.status == 200
+            assert marker in await got.text()
+    finally:
+        await stop_serve(process)
+    assert origin.hits[ARTICLE_PATH] == 0
+
+
+def test_keys_contributor_prints_the_key_once_and_only_its_hash_for_the_config(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, printed = run_in_process(capsys, "keys", "contributor", "alice")
+    assert code == 0
+    key = re.search(r"this key, by a safe channel: (\S+)", printed)
+    digest = re.search(r'key_sha256 = "([0-9a-f]{64})"', printed)
+    assert key and digest
+    assert hashlib.sha256(key[1].encode()).hexdigest() == digest[1]
+    assert printed.count(key[1]) == 1
+    assert '[[contributors]]\nname = "alice"' in printed
+
+
+def test_alternates_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = tmp_path / "mirror.toml"
+    toml.write_text('[publisher]\nalternates = ["https://m2.example.net"]\n')
+    config = ["--config", str(toml)]
+    added = run_in_process(capsys, "alternates", "add", "https://m3.example.org/", *config)
+    assert added == (0, "mirror: https://m3.example.org added\n")
+    again = run_in_process(capsys, "alternates", "add", "https://m3.example.org", *config)
+    assert again == (0, "mirror: https://m3.example.org is already listed\n")
+    listed = run_in_process(capsys, "alternates", "list", *config)
+    assert listed == (
+        0,
+        "https://m2.example.net unchecked shown (config)\nhttps://m3.example.org unchecked shown\n",
+    )
+    code, printed = run_in_process(
+        capsys, "alternates", "remove", "https://m2.example.net", *config
+    )
+    assert code == 2 and "publisher.alternates" in printed
+    bad = run_in_process(capsys, "alternates", "add", "ftp://m4.example.org", *config)
+    assert bad[0] == 2 and "not an http(s) URL" in bad[1]
+    removed = run_in_process(capsys, "alternates", "remove", "https://m3.example.org", *config)
+    assert removed == (0, "mirror: https://m3.example.org removed\n")
+    gone = run_in_process(capsys, "alternates", "remove", "https://m3.example.org", *config)
+    assert gone == (1, "mirror: https://m3.example.org is not listed\n")
+
+
+async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
+    config: Config, tmp_path: Path
+) -> None:
+    secret = load_cache_key(config.server.data_dir)
+    path = config.server.data_dir / "cache.sqlite3"
+    article = Article(url=ARTICLE_URL, title="t", body="<p>b</p>")
+    async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
+        await cache.put_page(ARTICLE_URL, StoredPage(article, fetched_at=1.0, removed_at=2.0))
+        await cache.list_removed("cdt", ARTICLE_URL)
+        assert len(await cache.removed_pages("cdt")) == 1
+    toml = str(tmp_path / "mirror.toml")
+    pruned = run_mirror("cache", "prune", "--config", toml)
+    assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
+    purged = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    assert (purged.returncode, purged.stdout) == (0, b"purged 1 entries\n")
+    async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
+        assert await cache.get_page(ARTICLE_URL) is None
+        assert await cache.store.index_items(Sealer(secret).row_key("removed", "cdt")) == []
+
+
+async def test_the_responder_answers_mail_from_the_command_line(tmp_path: Path) -> None:
+    own = "answers@mirror.example.org"
+    port = free_port()
+    async with running_relay() as relay:
+        toml = tmp_path / "mirror.toml"
+        toml.write_text(
+            f'[server]\npublic_url = "https://mirror.example.org"\n\n'
+            f'[responder]\nlisten = "127.0.0.1:{port}"\naddress = "{own}"\n'
+            f'relay = "smtp://127.0.0.1:{relay.port}"\n'
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mirror", "responder", "--config", str(toml),
+            stdout=asyncio.subprocess.PIPE, env=ENV,
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert f"answering mail on 127.0.0.1:{port}".encode() in line
+            await send(port, mail("reader@mail.example.net", own), "reader@mail.example.net", own)
+            [answer] = relay.mails()
+            body = answer.get_body(("plain",))
+            assert body is not None and "https://mirror.example.org" in body.get_content()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+async def test_every_worker_serves_the_onion_listener(tmp_path: Path) -> None:
+    onion_port = free_port()
+    toml = tmp_path / "mirror.toml"
+    toml.write_text(
+        f'[server]\nlisten = "127.0.0.1:0"\nworkers = 2\nonion_listen = "127.0.0.1:{onion_port}"\n'
+        f'[publisher]\nonion = "{ONION}"\n'
+    )
+    process, _ = await start_serve(toml)
+    try:
+        onion = f"http://127.0.0.1:{onion_port}"
+        # A connection each, so whichever worker the kernel gives one to must answer it.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            for _ in range(10):
+                async with client.get(onion + "/about", headers={"Host": ONION}) as got:
+                    assert got.status == 200 and "Strict-Transport-Security" not in got.headers
+            async with client.get(onion + "/about") as unnamed:
+                assert unnamed.status == 421
+    finally:
+        await stop_serve(process)
+
+
+async def test_verify_exits_0_for_an_untouched_download_and_1_for_a_changed_one(
+    running_mirror: RunningMirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, published = await running_mirror.get_bytes("/.well-known/mirrors.json")
+    key = json.loads(published)["manifest"]["public_key"]
+    pem = tmp_path / "mirror.pem"
+    pem.write_bytes(
+        parse_public_key(key).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    stranger = public_key_text(Ed25519PrivateKey.generate())
+    token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    for extension in ("html", "epub"):
+        _, body = await running_mirror.get_bytes(f"/d/{token}.{extension}")
+        untouched = tmp_path / f"article.{extension}"
+        untouched.write_bytes(body)
+        for trusted in (key, str(pem)):
+            code, out = run_in_process(capsys, "verify", str(untouched), f"--public-key={trusted}")
+            assert code == 0, out
+            assert "verified" in out and f"url: {ARTICLE_URL}" in out and "WARNING" not in out
+        code, out = run_in_process(capsys, "verify", str(untouched), f"--public-key={stranger}")
+        assert (code, "NOT VERIFIED: signed by another key" in out) == (1, True)
+        code, out = run_in_process(capsys, "verify", str(untouched))
+        assert code == 0 and "WARNING: no --public-key given" in out
+    changed = tmp_path / "changed.html"
+    html = (tmp_path / "article.html").read_bytes()
+    changed.write_bytes(html.replace(b"re-education camps", b"re-education campus", 1))
+    code, out = run_in_process(capsys, "verify", str(changed), f"--public-key={key}")
+    assert (code, "NOT VERIFIED: the article was changed" in out) == (1, True)
+    code, out = run_in_process(capsys, "verify", str(changed))
+    assert code == 1
+
+
+def test_verify_refuses_a_malformed_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file.html").write_text("<p>unsigned</p>", "utf-8")
+    code, out = run_in_process(capsys, "verify", str(tmp_path / "file.html"), "--public-key=abc")
+    assert code == 2 and "not an Ed25519 key" in out
+    code, out = run_in_process(capsys, "verify", str(tmp_path / "file.html"))
+    assert code == 1 and "NOT VERIFIED: no mirror signature" in out
+
+
+def test_verify_escapes_what_would_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    article = Article(url=ARTICLE_URL, title="Title\x1b[2J\u202etxt.exe", body="<p>x</p>")
+    page = "<!doctype html>\n<html><body><p>x</p>\n</body>\n</html>"
+    path = tmp_path / "signed.html"
+    path.write_bytes(sign_html(page, StoredPage(article=article, fetched_at=0.0), key))
+    code, out = run_in_process(capsys, "verify", str(path), f"--public-key={public_key_text(key)}")
+    assert code == 0
+    assert "title: Title\\u001b[2J\\u202etxt.exe" in out and "\x1b" not in out

@@ -4,15 +4,22 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mirror.errors import ConfigError
 from mirror.keys import (
     CACHE_KEY_FILE,
     TOKEN_RING_FILE,
     b64encode,
+    canonical_json,
     derive,
     load_cache_key,
     load_token_ring,
+    parse_public_key,
+    public_key_text,
+    read_canonical_json,
 )
 
 
@@ -96,3 +103,32 @@ def test_derive_gives_one_stable_key_per_purpose() -> None:
     assert len(cache) == 32 and cache == derive(secret, b"mirror cache key hashing")
     assert cache != derive(secret, b"mirror rate-limit clients")
     assert cache != derive(bytes(32), b"mirror cache key hashing")
+
+
+def test_public_keys_read_as_published_or_as_pem() -> None:
+    key = Ed25519PrivateKey.generate().public_key()
+    text = public_key_text(key)
+    pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    for given in (text, f" {text}\n", pem):
+        assert public_key_text(parse_public_key(given)) == text
+    rsa_pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    respelled = text[:-1] + alphabet[alphabet.index(text[-1]) ^ 1]  # flips a padding bit only
+    for wrong in (respelled, text + "A", text[:-2], "", rsa_pem):
+        with pytest.raises(ValueError, match=r"base64|key|bytes|length|[Cc]ould not"):
+            parse_public_key(wrong)
+
+
+def test_canonical_json_is_one_spelling() -> None:
+    document = {"b": [1, "ü"], "a": None}
+    data = canonical_json(document)
+    assert data == b'{"a":null,"b":[1,"\\u00fc"]}\n'
+    assert read_canonical_json(data) == document
+    for respelled in (data.rstrip(), b'{"b":[1,"\\u00fc"],"a":null}\n', b"[]\n", b"\xff"):
+        with pytest.raises(ValueError, match=r"JSON|canonical"):
+            read_canonical_json(respelled)

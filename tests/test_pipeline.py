@@ -1,20 +1,25 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from aiohttp import web
 
-from mirror.errors import OriginStatus, SiteNotMirrored
+from mirror import counters
+from mirror.errors import FetchError, OriginStatus, SentToFrontPage, SiteNotMirrored
 from mirror.fetch.client import Fetcher
-from mirror.pipeline import Mirror, RecentErrors, SingleFlight, read_page
+from mirror.pipeline import Mirror, RecentErrors, SingleFlight, read_page, sent_to_front_page
 from mirror.settings import CacheConfig, Config
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin
 from tests.paths import CDT
+from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
 from tests.text_checks import assert_in_order, visible_text
 
 NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
@@ -91,6 +96,26 @@ async def test_failed_fetch_stores_nothing(mirror_service: Mirror, origin: Origi
     with pytest.raises(OriginStatus):
         await mirror_service.page(missing)
     assert await mirror_service._cache.get_page(missing) is None
+
+
+async def test_the_origin_response_is_kept_beside_the_page(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    html = (CDT / "article.html").read_bytes()
+
+    async def gzipped(request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Set-Cookie": "id=tracked", "X-Served-By": "cdn"}
+        return web.Response(body=gzip.compress(html), content_type="text/html", headers=headers)
+
+    origin.routes[ARTICLE_PATH] = gzipped
+    served = await mirror_service.page(ARTICLE_URL)
+    kept = await mirror_service._cache.get_response(ARTICLE_URL)
+    assert kept is not None
+    assert (kept.url, kept.status, kept.reason, kept.body) == (ARTICLE_URL, 200, "OK", html)
+    assert kept.fetched_at == served.stored.fetched_at
+    names = {name.lower(): value for name, value in kept.headers}
+    assert names["x-served-by"] == "cdn" and names["content-encoding"] == "gzip"
+    assert "set-cookie" not in names
 
 
 async def test_concurrent_requests_make_one_fetch(mirror_service: Mirror, origin: Origin) -> None:
@@ -245,3 +270,151 @@ async def test_site_freshness_overrides_the_default(config: Config) -> None:
 
 async def _failing(request: web.Request) -> web.Response:
     raise web.HTTPServiceUnavailable
+
+
+def removals(reason: str) -> float:
+    value: float = counters.REMOVALS.labels(reason=reason)._value.get()
+    return value
+
+
+@pytest.mark.parametrize("reason", REASONS)
+async def test_removed_article_is_kept_marked_listed_and_counted(
+    mirror_service: Mirror, origin: Origin, reason: str
+) -> None:
+    first = await mirror_service.page(ARTICLE_URL)
+    remove_at_origin(origin, ARTICLE_PATH, reason)
+    mirror_service._config = always_ask(mirror_service._config)
+    before = removals(reason)
+    served = await mirror_service.page(ARTICLE_URL)
+    kept = served.stored
+    assert kept.removed_at is not None and not served.stale
+    assert kept.provenance == "removed"
+    assert kept.fetched_at == first.stored.fetched_at  # the last time it was seen live
+    assert kept.removed_at >= kept.fetched_at
+    assert kept.article == first.stored.article
+    assert await mirror_service._cache.get_page(ARTICLE_URL) == kept
+    assert await mirror_service.removed(mirror_service._config.sites[0]) == [(ARTICLE_URL, kept)]
+    assert removals(reason) == before + 1
+
+
+async def test_a_removal_keeps_its_first_date_and_is_checked_behind_the_reader(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    await mirror_service.page(ARTICLE_URL)
+    remove_at_origin(origin, ARTICLE_PATH, "410")
+    mirror_service._config = always_ask(mirror_service._config)
+    before = removals("410")
+    first = await mirror_service.page(ARTICLE_URL)
+    asked = origin.hits[ARTICLE_PATH]
+    again = await mirror_service.page(ARTICLE_URL)  # at once; the 410 is remembered a while
+    await asyncio.gather(*mirror_service._background)
+    assert again.stored == first.stored and origin.hits[ARTICLE_PATH] == asked
+    mirror_service._errors = RecentErrors(0)
+    later = await mirror_service.page(ARTICLE_URL)
+    await asyncio.gather(*mirror_service._background)
+    assert origin.hits[ARTICLE_PATH] == asked + 1
+    assert later.stored == first.stored
+    assert await mirror_service._cache.get_page(ARTICLE_URL) == first.stored
+    assert removals("410") == before + 1
+
+
+async def test_an_article_back_at_its_origin_is_live_and_unlisted_again(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    live = origin.routes[ARTICLE_PATH]
+    await mirror_service.page(ARTICLE_URL)
+    remove_at_origin(origin, ARTICLE_PATH, "404")
+    mirror_service._config = always_ask(mirror_service._config)
+    mirror_service._errors = RecentErrors(0)
+    removed = await mirror_service.page(ARTICLE_URL)
+    assert removed.stored.removed_at is not None
+    origin.routes[ARTICLE_PATH] = live
+    assert (await mirror_service.page(ARTICLE_URL)).stored == removed.stored  # served at once
+    await asyncio.gather(*mirror_service._background)
+    back = await mirror_service._cache.get_page(ARTICLE_URL)
+    assert back is not None and back.removed_at is None
+    assert back.fetched_at > removed.stored.fetched_at
+    assert await mirror_service.removed(mirror_service._config.sites[0]) == []
+    assert (await mirror_service.page(ARTICLE_URL)).stored.removed_at is None
+
+
+async def test_a_redirect_to_the_front_page_with_nothing_stored_is_not_at_origin(
+    mirror_service: Mirror, origin: Origin
+) -> None:
+    missing = "https://chinadigitaltimes.net/2019/01/taken-down/"
+    remove_at_origin(origin, "/2019/01/taken-down/", "front_page")
+    with pytest.raises(SentToFrontPage) as gone:
+        await mirror_service.page(missing)
+    assert gone.value.status == 404 and gone.value.url == missing
+    assert origin.hits["/"] == 1
+    assert await mirror_service._cache.get_page(missing) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "final", "front"),
+    [
+        ("https://a.example/2024/01/story/", "https://a.example/", True),
+        ("https://a.example/2024/01/story/", "https://www.a.example", True),
+        ("https://www.a.example/story", "https://a.example/", True),
+        ("https://a.example/story", "https://a.example/story/", False),
+        ("https://a.example/story", "https://a.example/?p=1", False),
+        ("https://a.example/story", "https://b.example/", False),
+        ("https://a.example/", "https://a.example/", False),
+        ("https://a.example/index.html", "https://a.example/", False),
+    ],
+)
+def test_what_counts_as_sent_to_the_front_page(url: str, final: str, front: bool) -> None:
+    assert sent_to_front_page(url, final) is front
+
+
+async def test_removed_articles_survive_eviction_pressure_and_a_restart_with_the_origin_down(
+    config: Config, origin: Origin, article_html: bytes
+) -> None:
+    """The size bound evicts hundreds of other pages around a removed one, which stays; then
+    the mirror restarts with its origin gone dark and still serves it, marked."""
+
+    async def other(request: web.Request) -> web.Response:
+        prose = "".join(
+            f"<p>Report {request.path} paragraph {n}: " + "words of the story " * 12 + "</p>"
+            for n in range(8)
+        )
+        page = f"<html><head><title>{request.path}</title></head><body><article>{prose}"
+        return web.Response(body=page + "</article></body></html>", content_type="text/html")
+
+    others = [f"/2020/01/other-{n}/" for n in range(300)]
+    origin.routes.update(dict.fromkeys(others, other))
+    tuned = always_ask(config)
+    secret = b"r" * 32
+    path = config.server.data_dir / "bounded.sqlite3"
+    max_bytes = 200_000
+
+    @asynccontextmanager
+    async def mirror_on_disk() -> AsyncIterator[Mirror]:
+        store = SqliteStore(path, max_bytes, 3600)
+        async with (
+            Fetcher(tuned.fetch) as fetcher,
+            PageCache(store, secret) as cache,
+            Mirror(tuned, fetcher, cache) as mirror,
+        ):
+            yield mirror
+
+    async with mirror_on_disk() as mirror:
+        await mirror.page(ARTICLE_URL)
+        remove_at_origin(origin, ARTICLE_PATH, "404")
+        kept = (await mirror.page(ARTICLE_URL)).stored
+        assert kept.removed_at is not None
+        for n in range(0, len(others), 20):
+            batch = others[n : n + 20]
+            await asyncio.gather(*(mirror.page("https://chinadigitaltimes.net" + p) for p in batch))
+        stats = await mirror._cache.store.stats()
+        assert stats["value_bytes"] <= max_bytes
+        first_other = await mirror._cache.get_page("https://chinadigitaltimes.net" + others[0])
+        assert first_other is None  # evicted: the bound was pressed hard
+        assert await mirror._cache.get_page(ARTICLE_URL) == kept
+    await origin.stop()
+    async with mirror_on_disk() as mirror:
+        served = await mirror.page(ARTICLE_URL)
+        assert served.stored == kept
+        assert await mirror.removed(tuned.sites[0]) == [(ARTICLE_URL, kept)]
+        with pytest.raises(FetchError):  # the origin is down indeed
+            await mirror.page("https://chinadigitaltimes.net/2021/never-stored/")

@@ -9,8 +9,18 @@ import pytest
 
 from mirror.errors import ConfigError
 from mirror.keys import b64encode
-from mirror.settings import SETTINGS, SITE_FIELDS, ConnectPin, Setting, load_config, public_url
+from mirror.settings import (
+    CONTRIBUTOR_FIELDS,
+    SETTINGS,
+    SITE_FIELDS,
+    ConnectPin,
+    Setting,
+    is_v3_onion,
+    load_config,
+    public_url,
+)
 from tests import paths
+from tests.operator_fixtures import MISTYPED_ONION, ONION
 
 README = paths.ROOT / "README.md"
 
@@ -39,14 +49,15 @@ def documented_default(setting: Setting) -> str:
 
 def test_readme_table_matches_settings() -> None:
     rows = readme_rows()
-    declared = SETTINGS + SITE_FIELDS
+    declared = SETTINGS + SITE_FIELDS + CONTRIBUTOR_FIELDS
     assert set(rows) == {s.name for s in declared}
     for setting in declared:
         _, kind, default, env, help_text = rows[setting.name]
         expected_kind = "list[str]" if setting.type == list[str] else setting.type.__name__
         assert kind == expected_kind, setting.name
         assert default.strip("`") == documented_default(setting), setting.name
-        expected_env = "(file only)" if setting.section == "sites" else setting.env_var
+        file_only = setting.section in {"sites", "contributors"}
+        expected_env = "(file only)" if file_only else setting.env_var
         assert env.strip("`") == expected_env, setting.name
         assert help_text == setting.help, setting.name
 
@@ -107,6 +118,11 @@ def test_environment_list_is_comma_separated() -> None:
         "[fetch]\nproxy = 'ftp://127.0.0.1:21'\n",
         "[fetch]\nproxy = 'socks5://127.0.0.1:9050'\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
         "not toml at all [",
+        "[alternates]\nooni_countries = ['cn']\n",
+        "[alternates]\nooni_countries = ['CHN']\n",
+        "[alternates]\nask_domains = ['*.*.example.net']\n",
+        "[alternates]\ncheck_seconds = -1\n",
+        "[publisher]\nalternates = ['https://x.example/?q=1']\n",
     ],
 )
 def test_invalid_config_is_refused(write_config: Callable[[str], Path], text: str) -> None:
@@ -151,3 +167,32 @@ def test_repr_shows_no_password_proxy_credentials_or_key(
     text = repr(config)
     for kept in ("s3cret", "127.0.0.1:9050", b64encode(bytes(range(64)))):
         assert kept not in text, kept
+
+
+def test_onion_name_is_checked_down_to_its_checksum() -> None:
+    assert is_v3_onion(ONION)
+    config = load_config(None, environ={"MIRROR_PUBLISHER_ONION": ONION.upper()})
+    assert config.publisher.onion == ONION
+    assert config.publisher.onion_url == f"http://{ONION}"
+    for wrong in (MISTYPED_ONION, ONION.removesuffix(".onion"), "abcdefghijklmnop.onion",
+                  f"http://{ONION}", "x" * 56 + ".onion"):  # fmt: skip
+        assert not is_v3_onion(wrong.lower()), wrong
+        with pytest.raises(ConfigError, match=r"publisher\.onion"):
+            load_config(None, environ={"MIRROR_PUBLISHER_ONION": wrong})
+    assert load_config(None, environ={}).publisher.onion_url == ""
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8081", "192.0.2.1:8081", "localhost:8081",
+                                    "127.0.0.1", "127.0.0.1:0", "[::1]:http"])  # fmt: skip
+def test_onion_listener_must_be_on_loopback(listen: str) -> None:
+    environ = {"MIRROR_SERVER_ONION_LISTEN": listen, "MIRROR_PUBLISHER_ONION": ONION}
+    with pytest.raises(ConfigError, match=r"server\.onion_listen"):
+        load_config(None, environ=environ)
+
+
+def test_onion_listener_needs_the_onion_name() -> None:
+    environ = {"MIRROR_SERVER_ONION_LISTEN": "[::1]:8081"}
+    with pytest.raises(ConfigError, match=r"publisher\.onion"):
+        load_config(None, environ=environ)
+    server = load_config(None, environ={**environ, "MIRROR_PUBLISHER_ONION": ONION}).server
+    assert (server.onion_host, server.onion_port) == ("::1", 8081)

@@ -38,7 +38,7 @@ import contextvars
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -59,6 +59,7 @@ from mirror.errors import (
     NotAnArticle,
     NotAtOrigin,
     OriginBroken,
+    OriginChallenged,
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
@@ -89,6 +90,7 @@ ABSENT_STATUSES = frozenset({404, 410})
 PROXY_FAILED = "The site could not be reached through the proxy."
 BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
 CHUNK_BYTES = 64 * 1024
+COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2", "cookie"})
 
 # Addresses the socket factory refused during the current fetch (per task).
 _REFUSED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("refused")
@@ -96,7 +98,12 @@ _REFUSED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("refused")
 
 @dataclass(frozen=True)
 class Fetched:
-    """An origin's answer, whole and within limits."""
+    """An origin's answer, whole and within limits.
+
+    ``status``, ``reason`` and ``headers`` are the final answer's as the origin sent them,
+    less its cookies (``recorded_headers``), so the response can be archived as fetched;
+    ``body`` is decoded (``Content-Encoding`` undone).
+    """
 
     url: str
     final_url: str
@@ -105,6 +112,9 @@ class Fetched:
     body: bytes
     etag: str | None = None
     last_modified: str | None = None
+    status: int = 200
+    reason: str = "OK"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,12 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def recorded_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """An origin's response headers as they are kept and archived: in order, without the
+    cookies it tried to set (kept, they would tie an archive or a replay to a session)."""
+    return tuple((name, value) for name, value in headers if name.lower() not in COOKIE_HEADERS)
 
 
 def _redirect_target(url: str, location: str) -> str:
@@ -407,6 +423,8 @@ class Fetcher:
             async with self._session.get(
                 url, allow_redirects=False, headers=validators.headers()
             ) as response:
+                if response.headers.get("cf-mitigated", "").lower() == "challenge":
+                    raise OriginChallenged("The site's CDN answered with a challenge.")
                 if response.status in REDIRECT_STATUSES and "Location" in response.headers:
                     return _redirect_target(url, response.headers["Location"])
                 if response.status == 304 and validators.headers():
@@ -427,6 +445,9 @@ class Fetcher:
                     body=await self._read_capped(response),
                     etag=response.headers.get("ETag"),
                     last_modified=response.headers.get("Last-Modified"),
+                    status=response.status,
+                    reason=response.reason or "",
+                    headers=recorded_headers(response.headers.items()),
                 )
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 import lxml.html
@@ -86,6 +86,16 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class RemovedEntry:
+    """An article its site removed, in the site's list of them: when, and since when kept."""
+
+    title: str
+    href: str
+    removed: datetime.datetime
+    saved: datetime.datetime
+
+
+@dataclass(frozen=True)
 class SiteListing:
     """A site on the home page with its latest entries (``failed``: its feeds were down)."""
 
@@ -141,6 +151,26 @@ def render_site(
     )
 
 
+def render_removed(
+    reader: Reader, site: Site, entries: list[RemovedEntry], page: int, pages: int
+) -> str:
+    return render_page(reader, "removed.html", site=site, entries=entries, page=page, pages=pages)
+
+
+def removal_note(
+    language: Language, site_name: str, removed: datetime.datetime, saved: datetime.datetime
+) -> str:
+    """What an article its origin removed is labelled with, on its page and in feeds."""
+    note = translations(language.tag).gettext(
+        "Removed from %(site)s on %(removed)s — this copy was saved on %(saved)s."
+    )
+    return note % {
+        "site": site_name,
+        "removed": long_date(removed.date(), language),
+        "saved": long_date(saved.date(), language),
+    }
+
+
 def render_about(reader: Reader, settings: ReaderConfig, sites: tuple[Site, ...]) -> str:
     return render_page(reader, "about.html", settings=settings, sites=sites)
 
@@ -152,12 +182,18 @@ class ArticleView:
     share_url: str
     site: Site | None = None
     download_path: str = ""
+    share_action: str = ""
 
 
 def render_article(reader: Reader, served: Served, body_html: str, view: ArticleView) -> str:
     """``body_html`` is the rewritten, sanitised body; everything else is escaped."""
     article = served.stored.article
     fetched = datetime.datetime.fromtimestamp(served.stored.fetched_at, datetime.UTC)
+    removal = ""
+    if served.stored.removed_at is not None:
+        removed = datetime.datetime.fromtimestamp(served.stored.removed_at, datetime.UTC)
+        site_name = view.site.display_name if view.site else article.site_name
+        removal = removal_note(reader.language, site_name or host_of(article.url), removed, fetched)
     label = translations(reader.language.tag).gettext("Show image")
     body = present_body(body_html, reader.lite, label)
     return render_page(
@@ -166,11 +202,18 @@ def render_article(reader: Reader, served: Served, body_html: str, view: Article
         article=article,
         body=body,
         stale=served.stale,
+        source=served.stored.source,
         fetched=fetched,
+        removal=removal,
         published=published_date(article),
         minutes=reading_minutes(body_html),
         view=view,
     )
+
+
+def render_share(reader: Reader, share_url: str, article_path: str) -> str:
+    """The page that hands out one fresh link to an article (``article_path`` is its page)."""
+    return render_page(reader, "share.html", share_url=share_url, article_path=article_path)
 
 
 def render_error(reader: Reader, error: MirrorError, status: int, site: str = "") -> str:
@@ -185,6 +228,11 @@ def render_error(reader: Reader, error: MirrorError, status: int, site: str = ""
         detail=error.detail,
         status=status,
     )
+
+
+def host_of(url: str) -> str:
+    """The host name an address names, for a site the mirror has no title for (open mode)."""
+    return urlsplit(url).hostname or ""
 
 
 def published_date(article: Article) -> datetime.date | None:

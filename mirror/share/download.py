@@ -4,6 +4,7 @@ The file must work opened from disk with no network: styles inline, images inlin
 ``data:`` URIs up to a byte budget (the rest become their alt text), no ``srcset`` or
 ``<source>`` left to reach for, and a CSP in the page itself that forbids loading anything.
 Nothing in the file or its name says who downloaded it: the name comes from the title.
+Every file is signed (``mirror.share.signature``), so a copy passed on can be checked.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import datetime
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import lxml.html
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lxml.html import HtmlElement
 
-from mirror.article import Article
+from mirror.article import Article, StoredPage
 from mirror.errors import MirrorError
+from mirror.keys import public_key_text
 from mirror.render.html import Reader, inner_html, render_page
+from mirror.share.signature import sign_html
 from mirror.store.cache import StoredImage
 
 FILE_NAME_CHARS = 80
@@ -108,13 +112,59 @@ def _replace_with_alt(image: HtmlElement) -> None:
 
 
 @dataclass(frozen=True)
-class Download:
-    """What both file formats need: the article, where it is read online, and when copied."""
+class FileDetails:
+    """What both file formats print: the stored version, where it is read online, where the
+    key that signs the file is published, and that key's public half. No private key: this
+    is what a transform process renders a file from (the signing happens in the server)."""
 
-    article: Article
+    stored: StoredPage
     share_url: str
-    fetched: datetime.datetime
+    manifest_url: str
+    public_key: str
     site_name: str = ""
+
+    @property
+    def article(self) -> Article:
+        return self.stored.article
+
+    @property
+    def fetched(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.stored.fetched_at, datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Download:
+    """What both file formats need: the stored version, where it is read online, where the
+    key that signs the file is published, and the key itself (never written into the file)."""
+
+    stored: StoredPage
+    share_url: str
+    manifest_url: str
+    key: Ed25519PrivateKey = field(repr=False)
+    site_name: str = ""
+
+    @property
+    def article(self) -> Article:
+        return self.stored.article
+
+    def unsigned(self) -> FileDetails:
+        """The details a file is rendered from, the key left behind."""
+        return FileDetails(
+            self.stored,
+            self.share_url,
+            self.manifest_url,
+            public_key_text(self.key),
+            self.site_name,
+        )
+
+
+async def prepare_download(
+    details: Download,
+    fetch: Callable[[str], Awaitable[StoredImage]],
+    budget: int,
+) -> tuple[Download, dict[str, Image]]:
+    """What either file of a stored article needs, its images fetched within ``budget``."""
+    return details, await collect_images(image_urls(details.article.body), fetch, budget)
 
 
 def single_file(
@@ -124,29 +174,38 @@ def single_file(
     images: Mapping[str, Image],
     css: str,
     href_for: Callable[[str], str],
+) -> bytes:
+    """The article as one signed HTML file with everything it shows inside it."""
+    page = unsigned_single_file(reader, download.unsigned(), body_html, images, css, href_for)
+    return sign_html(page, download.stored, download.key)
+
+
+def unsigned_single_file(
+    reader: Reader,
+    details: FileDetails,
+    body_html: str,
+    images: Mapping[str, Image],
+    css: str,
+    href_for: Callable[[str], str],
 ) -> str:
-    """The article as one HTML file with everything it shows inside it."""
+    """The HTML file before its signature: the costly part, which a transform process makes
+    without ever holding the key (``sign_html`` then signs it where the key is)."""
     root = prepare_body(
         body_html, lambda url: images[url].data_uri() if url in images else None, href_for
     )
-    return render_page(
-        reader,
-        "download.html",
-        article=download.article,
-        body=inner_html(root),
-        css=css,
-        share_url=download.share_url,
-        fetched=download.fetched,
-        site_name=download.site_name,
-    )
+    return render_page(reader, "download.html", download=details, body=inner_html(root), css=css)
 
 
 def content_disposition(title: str, extension: str) -> str:
     """An attachment header naming the file after the title (ASCII fallback, RFC 6266)."""
     folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     ascii_stem = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower()[:FILE_NAME_CHARS]
-    unicode_stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split())
-    unicode_stem = unicode_stem[:FILE_NAME_CHARS]
     fallback = f"{ascii_stem or 'article'}.{extension}"
-    encoded = quote(f"{unicode_stem or 'article'}.{extension}", safe="")
+    encoded = quote(file_name(title, extension), safe="")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def file_name(title: str, extension: str) -> str:
+    """The file's name from the title alone, without characters file systems refuse."""
+    stem = " ".join(re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title).split())[:FILE_NAME_CHARS]
+    return f"{stem or 'article'}.{extension}"

@@ -28,7 +28,7 @@ import json
 import posixpath
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -263,6 +263,33 @@ def _html_urls(text: str) -> Iterator[str]:
 
 # The run -----------------------------------------------------------------------------------
 
+Visit = Callable[[str, datetime.datetime | None], Awaitable[Article | None]]
+
+
+async def crawl(
+    items: list[FeedItem],
+    depth: int,
+    visit: Visit,
+    site: Site,
+    config: Config,
+    progress: Progress,
+) -> None:
+    """Breadth first from the feed items, ``depth`` links deep into ``site``: each page
+    once, given to ``visit`` with its feed date; the links of the article it gives back are
+    followed. The one walk of a site, for the static export and the WARC export alike."""
+    dates = {clean_url(i.link): i.published for i in items}
+    frontier = list(dict.fromkeys(dates))
+    seen = set(frontier)
+    for level in range(depth + 1):
+        found: list[str] = []
+        for number, url in enumerate(frontier, 1):
+            progress.show(number, len(frontier), f"level {level}: {urlsplit(url).path}")
+            article = await visit(url, dates.get(url))
+            if article is not None and level < depth:
+                found += page_links(article.body, site, config)
+        frontier = [u for u in dict.fromkeys(found) if u not in seen]
+        seen.update(frontier)
+
 
 class Exporter:
     """One export run of one site into one directory."""
@@ -280,18 +307,12 @@ class Exporter:
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
         """Breadth first from the feed items, ``depth`` links deep, skipping kept articles."""
-        dates = {clean_url(i.link): i.published for i in items}
-        frontier = list(dict.fromkeys(dates))
-        seen = set(frontier)
-        for level in range(depth + 1):
-            found: list[str] = []
-            for number, url in enumerate(frontier, 1):
-                progress.show(number, len(frontier), f"level {level}: {urlsplit(url).path}")
-                kept = await self._article(url, dates.get(url))
-                if kept is not None and level < depth:
-                    found += page_links(kept.article.body, self._site, self._config)
-            frontier = [u for u in dict.fromkeys(found) if u not in seen]
-            seen.update(frontier)
+
+        async def visit(url: str, published: datetime.datetime | None) -> Article | None:
+            kept = await self._article(url, published)
+            return None if kept is None else kept.article
+
+        await crawl(items, depth, visit, self._site, self._config, progress)
 
     async def _article(
         self, url: str, published: datetime.datetime | None
@@ -390,6 +411,23 @@ async def feed_items(fetcher: Fetcher, site: Site) -> list[FeedItem]:
     return [i for i in items if urlsplit(i.link).scheme in {"http", "https"}]
 
 
+def site_named(config: Config, name: str) -> Site:
+    site = next((s for s in config.sites if s.name == name), None)
+    if site is None:
+        raise ConfigError(f"no site named {name!r} in the configuration")
+    return site
+
+
+async def site_items(
+    fetcher: Fetcher, config: Config, site: Site, since: datetime.datetime | None
+) -> list[FeedItem]:
+    """The items of ``site``'s feeds that link into the site (``--since`` skips older ones)."""
+    items = await feed_items(fetcher, site)
+    if since is not None:
+        items = [i for i in items if i.published is None or i.published >= since]
+    return [i for i in items if config.site_for(i.link) == site]
+
+
 async def run_export(
     config: Config,
     site_name: str,
@@ -399,16 +437,12 @@ async def run_export(
     stream: TextIO | None = None,
 ) -> ExportReport:
     """Export ``site_name`` into ``out``; the report lists skipped pages and host references."""
-    site = next((s for s in config.sites if s.name == site_name), None)
-    if site is None:
-        raise ConfigError(f"no site named {site_name!r} in the configuration")
+    site = site_named(config, site_name)
     progress = Progress(stream or sys.stderr)
     async with Fetcher(config.fetch) as fetcher, transform_pool(config) as pool:
-        items = await feed_items(fetcher, site)
-        if since is not None:
-            items = [i for i in items if i.published is None or i.published >= since]
+        items = await site_items(fetcher, config, site, since)
         exporter = Exporter(config, site, out, fetcher, pool)
-        await exporter.crawl([i for i in items if config.site_for(i.link) == site], depth, progress)
+        await exporter.crawl(items, depth, progress)
     progress.close()
     exporter.write_site()
     exporter.report.violations = find_host_references(out)

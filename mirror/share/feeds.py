@@ -207,6 +207,52 @@ def republish(body: bytes, links: FeedLinks, site_url: str, feed_url: str) -> tu
     return out, content_type
 
 
+@dataclass(frozen=True)
+class KeptItem:
+    """An article in a feed the mirror writes from its own store (a site's removed
+    articles): ``link`` is its absolute mirror URL, ``moment`` when it was removed."""
+
+    title: str
+    link: str
+    moment: datetime.datetime
+    note: str
+    body_html: str
+
+
+@dataclass(frozen=True)
+class KeptFeed:
+    """What an RSS 2.0 channel of kept articles says about itself; addresses are the mirror's."""
+
+    title: str
+    site_url: str
+    feed_url: str
+    language: str
+
+
+def kept_feed(channel: KeptFeed, items: list[KeptItem]) -> bytes:
+    """RSS 2.0 of articles from the store: each with its note and a plain-text summary of its
+    stored (already sanitised) body, so nothing in it points at the origin."""
+    root = etree.Element("rss", version="2.0", nsmap={"atom": ATOM})
+    head = etree.SubElement(root, "channel")
+    etree.SubElement(head, f"{{{ATOM}}}link", href=channel.feed_url, rel="self", type=RSS_TYPE)
+    _add(head, "title", channel.title)
+    _add(head, "link", channel.site_url)
+    _add(head, "description", channel.title)
+    _add(head, "language", channel.language)
+    if items:
+        _add(head, "lastBuildDate", _rfc822(items[0].moment))
+    for kept in items:
+        item = etree.SubElement(head, "item")
+        _add(item, "title", kept.title)
+        _add(item, "link", kept.link)
+        _add(item, "guid", kept.link, isPermaLink="true")
+        _add(item, "pubDate", _rfc822(kept.moment))
+        summary = _plain(kept.body_html)
+        _add(item, "description", f"{kept.note} {summary}" if summary else kept.note)
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return out
+
+
 def _add(parent: etree._Element, tag: str, text: str, **attributes: str) -> None:
     """A child element holding ``text``; none when there is no text to hold."""
     if text:

@@ -10,6 +10,11 @@ Two stores implement ``Store`` (opaque bytes under opaque keys): SQLite in the d
 ``PageCache`` puts typed, sealed entries into either. A store that fails (Redis down, a
 locked file) raises ``StoreUnavailable``; ``PageCache`` turns that into a miss or a skipped
 write, so the mirror keeps serving from the origin while its store is away.
+
+A page its origin removed is put with ``keep`` (never evicted nor expired) and listed in
+its site's index of removed articles: the index's key is an HMAC of the site's name, its
+members the pages' entry keys, each with the page's URL sealed, so listing a site's removed
+articles reads nothing that is readable at rest.
 """
 
 from __future__ import annotations
@@ -74,6 +79,48 @@ class StoredImage:
         return cls(content_type=raw["content_type"], body=body, fetched_at=raw["fetched_at"])
 
 
+@dataclass(frozen=True)
+class StoredResponse:
+    """The origin's response behind a stored page version, as fetched, for archivists.
+
+    Status, reason and headers as the origin sent them, less the cookies it set; the body
+    as received once its ``Content-Encoding`` is undone (``fetch.max_bytes`` bounds it).
+    Kept beside the page, under its own sealed key, so ``mirror export --format warc`` can
+    write the response next to the cleaned article; it is the page's origin bytes, so it is
+    sealed like every other entry and leaves with ``purge``, eviction and ``keep_seconds``.
+    """
+
+    url: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: float
+
+    def to_bytes(self) -> bytes:
+        head = {
+            "url": self.url,
+            "status": self.status,
+            "reason": self.reason,
+            "headers": [list(pair) for pair in self.headers],
+            "fetched_at": self.fetched_at,
+        }
+        return json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n" + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredResponse:
+        head, body = data.split(b"\n", 1)
+        raw = json.loads(head)
+        return cls(
+            url=raw["url"],
+            status=raw["status"],
+            reason=raw["reason"],
+            headers=tuple((name, value) for name, value in raw["headers"]),
+            body=body,
+            fetched_at=raw["fetched_at"],
+        )
+
+
 class Sealer:
     """Keyed hashing of URLs and authenticated encryption of stored values."""
 
@@ -112,7 +159,8 @@ class PageCache:
         return None if data is None else StoredPage.from_bytes(data)
 
     async def put_page(self, url: str, page: StoredPage) -> None:
-        await self._put("page", url, page.to_bytes())
+        """Store ``page``; a copy of an article its origin removed is kept (``Store.put``)."""
+        await self._put("page", url, page.to_bytes(), keep=page.removed_at is not None)
 
     async def get_image(self, url: str) -> StoredImage | None:
         data = await self._get("image", url)
@@ -121,12 +169,74 @@ class PageCache:
     async def put_image(self, url: str, image: StoredImage) -> None:
         await self._put("image", url, image.to_bytes())
 
-    async def purge(self, url: str) -> int:
-        """Forget the page and the image stored for ``url``; how many entries went."""
+    async def get_response(self, url: str) -> StoredResponse | None:
+        data = await self._get("response", url)
+        return None if data is None else StoredResponse.from_bytes(data)
+
+    async def put_response(self, url: str, response: StoredResponse) -> None:
+        await self._put("response", url, response.to_bytes())
+
+    async def purge(self, url: str, site: str = "") -> int:
+        """Forget the page (kept or not), its origin response and the image stored for
+        ``url``, and its place in the index of articles ``site`` removed; how many entries
+        went."""
         deleted = 0
-        for kind in ("page", "image"):
+        for kind in ("page", "response", "image"):
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
+        if site:
+            await self.store.index_delete(
+                self._removed_index(site), self._sealer.row_key("page", url)
+            )
         return deleted
+
+    async def claim(self, name: str, seconds: int) -> bool:
+        """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``; a
+        store that does not answer raises ``StoreUnavailable``: a replay check that cannot
+        be made must refuse, not let through."""
+        return await self.store.claim(self._sealer.row_key("claim", name), seconds)
+
+    async def list_removed(self, site: str, url: str) -> None:
+        """Add ``url`` to the articles ``site`` removed."""
+        member = self._sealer.row_key("page", url)
+        sealed = self._sealer.seal(member, url.encode("utf-8"))
+        try:
+            await self.store.index_put(self._removed_index(site), member, sealed)
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, removal not listed: %s", exc)
+
+    async def unlist_removed(self, site: str, url: str) -> None:
+        """Take ``url`` off the articles ``site`` removed: it is back at its origin."""
+        member = self._sealer.row_key("page", url)
+        await _quietly(self.store.index_delete(self._removed_index(site), member))
+
+    async def removed_pages(self, site: str) -> list[tuple[str, StoredPage]]:
+        """The articles ``site`` removed, with their kept copies, newest removal first.
+
+        A member whose page is gone (purged) or live again is dropped from the index here,
+        so the index heals whatever way a page left it; a store that fails lists nothing.
+        """
+        index = self._removed_index(site)
+        try:
+            members = await self.store.index_items(index)
+        except StoreUnavailable as exc:
+            log.warning("cache store unavailable, no removed articles listed: %s", exc)
+            return []
+        kept: list[tuple[str, StoredPage]] = []
+        for member, sealed in members:
+            try:
+                url = self._sealer.open(member, sealed).decode("utf-8")
+            except InvalidTag:
+                log.warning("removed-articles index member failed authentication; ignored")
+                continue
+            page = await self.get_page(url)
+            if page is None or page.removed_at is None:
+                await _quietly(self.store.index_delete(index, member))
+                continue
+            kept.append((url, page))
+        return sorted(kept, key=lambda pair: pair[1].removed_at or 0.0, reverse=True)
+
+    def _removed_index(self, site: str) -> bytes:
+        return self._sealer.row_key("removed", site)
 
     @asynccontextmanager
     async def flight(self, url: str) -> AsyncIterator[bool]:
@@ -177,16 +287,17 @@ class PageCache:
             log.warning("cache entry failed authentication; ignored")
             return None
 
-    async def _put(self, kind: str, url: str, data: bytes) -> None:
+    async def _put(self, kind: str, url: str, data: bytes, keep: bool = False) -> None:
         key = self._sealer.row_key(kind, url)
         try:
-            await self.store.put(key, self._sealer.seal(key, data))
+            await self.store.put(key, self._sealer.seal(key, data), keep)
         except StoreUnavailable as exc:
             log.warning("cache store unavailable, entry not stored: %s", exc)
 
 
 async def _quietly(call: Any) -> None:
+    """Await a clean-up that may wait for another time (a lock expires, an index heals)."""
     try:
         await call
     except StoreUnavailable:
-        log.warning("cache store unavailable while releasing a lock; it will expire")
+        log.warning("cache store unavailable for a clean-up; it will be done later")

@@ -2,7 +2,10 @@
 
 Every key starts with the configured prefix, so one Redis can serve several mirrors or
 other programs. Entries carry a TTL (``cache.keep_seconds``) renewed on every read, so
-what readers still read stays and the rest expires. Locks (``SET NX PX`` and a
+what readers still read stays and the rest expires. Entries put with ``keep`` (copies of
+articles their origin removed) have no TTL, and reads renew only a TTL that is there
+(``EXPIRE ... XX``), so they never expire; under a ``volatile-*`` ``maxmemory-policy``
+Redis never evicts them either (``allkeys-*`` would). Indexes are hashes. Locks (``SET NX PX`` and a
 compare-and-delete script) let one instance fetch a URL while the others wait for its copy.
 
 Redis being down must not take the mirror down: every failure becomes ``StoreUnavailable``
@@ -71,22 +74,45 @@ class RedisStore:
     def _lock(self, key: bytes) -> bytes:
         return self.prefix + b"l:" + key.hex().encode("ascii")
 
+    def _index(self, index: bytes) -> bytes:
+        return self.prefix + b"i:" + index.hex().encode("ascii")
+
     async def get(self, key: bytes) -> bytes | None:
         if self._keep_seconds:
-            value = await self._call(
-                lambda: self._redis.getex(self._entry(key), ex=self._keep_seconds)
-            )
+            value = await self._call(partial(self._get_renewed, self._entry(key)))
         else:
             value = await self._call(lambda: self._redis.get(self._entry(key)))
         assert value is None or isinstance(value, bytes), "responses are not decoded"
         return value
 
-    async def put(self, key: bytes, value: bytes) -> None:
-        ttl = self._keep_seconds or None
+    async def _get_renewed(self, name: bytes) -> object:
+        """The value, its TTL renewed if it has one (a kept entry has none and keeps none)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(name)
+            pipe.expire(name, self._keep_seconds, xx=True)
+            value, _ = await pipe.execute()
+        return value
+
+    async def put(self, key: bytes, value: bytes, keep: bool = False) -> None:
+        ttl = None if keep else self._keep_seconds or None
         await self._call(lambda: self._redis.set(self._entry(key), value, ex=ttl))
 
     async def delete(self, key: bytes) -> bool:
         return bool(await self._call(lambda: self._redis.delete(self._entry(key))))
+
+    async def index_put(self, index: bytes, member: bytes, value: bytes) -> None:
+        await self._call(lambda: self._redis.hset(self._index(index), member, value))
+
+    async def index_delete(self, index: bytes, member: bytes) -> bool:
+        return bool(await self._call(lambda: self._redis.hdel(self._index(index), member)))
+
+    async def index_items(self, index: bytes) -> list[tuple[bytes, bytes]]:
+        items = await self._call(lambda: self._redis.hgetall(self._index(index)))
+        pairs: list[tuple[bytes, bytes]] = []
+        for member, value in items.items():
+            assert isinstance(member, bytes) and isinstance(value, bytes), "not decoded"
+            pairs.append((member, value))
+        return pairs
 
     async def acquire(self, key: bytes, seconds: int) -> str | None:
         token = secrets.token_hex(16)
@@ -100,6 +126,10 @@ class RedisStore:
 
     async def held(self, key: bytes) -> bool:
         return bool(await self._call(lambda: self._redis.exists(self._lock(key))))
+
+    async def claim(self, key: bytes, seconds: int) -> bool:
+        claim = self.prefix + b"c:" + key.hex().encode("ascii")
+        return bool(await self._call(lambda: self._redis.set(claim, b"1", nx=True, ex=seconds)))
 
     async def stats(self) -> dict[str, int]:
         entries = value_bytes = 0

@@ -21,8 +21,9 @@ from aiohttp import web
 from mirror import counters
 from mirror.settings import Config
 from mirror.web import metrics
-from mirror.web.appkeys import CONFIG, RENDERED
+from mirror.web.appkeys import ADDRESSES, CONFIG, RENDERED
 from mirror.web.compress import choose_coding
+from mirror.web.onion import misdirected, onion_location
 from mirror.web.pages import memory_key
 from mirror.web.responses import Rendered, RenderedPages, accepts_gzip, respond
 
@@ -35,15 +36,19 @@ Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 def front_door(app: web.Application, handler: Handler, log_routes: bool = False) -> Handler:
     """``handler`` (the application's), with kept articles answered before it;
     ``log_routes`` when an access log names each request's route."""
-    config, kept = app[CONFIG], app[RENDERED]
+    config, kept, book = app[CONFIG], app[RENDERED], app[ADDRESSES]
     if config.limits.rate > 0:
         return handler
 
     async def answer(request: web.BaseRequest) -> web.StreamResponse:
         if request.method == "GET" and request.raw_path.startswith(ARTICLE_PREFIX):
             start = time.perf_counter()
-            response = kept_article(config, kept, request)
+            book.refresh()  # a changed address list drops the kept pages that name the old one
+            response = None if misdirected(config, request) else kept_article(config, kept, request)
             if response is not None:
+                location = onion_location(config, request)
+                if location:
+                    response.headers["Onion-Location"] = location
                 if log_routes:
                     request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
                 counters.count_cache("hit")

@@ -34,6 +34,7 @@ from mirror.errors import MirrorError, NotFound
 from mirror.keys import derive, load_cache_key
 from mirror.settings import Config, LimitsConfig
 from mirror.store.redis import connect
+from mirror.web.onion import over_onion
 
 MAX_CLIENTS = 100_000
 REDIS_TIMEOUT = 0.5
@@ -56,7 +57,16 @@ redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "updated", tostring(now)
 redis.call("EXPIRE", KEYS[1], math.ceil(burst / rate) + 1)
 return allowed
 """
-UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico")
+# /caddy/ask: Caddy asks for every handshake naming a new host; limiting it as one client
+# would refuse the operator's own fresh addresses while someone sprays random names.
+UNLIMITED_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/",
+    "/favicon.ico",
+    "/caddy/ask",
+)
 KEY_SEGMENT = "key"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -144,9 +154,12 @@ def client_key(salt: bytes, client: str) -> bytes:
     return hmac.new(salt, client.encode("utf-8"), hashlib.sha256).digest()
 
 
-def client_address(request: web.Request, limits: LimitsConfig) -> str:
-    """The socket peer, or the last hop a trusted proxy appended to ``client_header``."""
-    if limits.client_header:
+def client_address(request: web.Request, limits: LimitsConfig, onion: bool = False) -> str:
+    """The socket peer, or the last hop a trusted proxy appended to ``client_header``.
+
+    Over the onion service (``onion``) no proxy of ours sets that header, so a reader could
+    name any client in it: the peer, Tor, stands for every onion reader alike."""
+    if limits.client_header and not onion:
         forwarded = request.headers.get(limits.client_header, "")
         last = forwarded.rsplit(",", 1)[-1].strip()
         if last:
@@ -188,7 +201,7 @@ class Guard:
             count("access_key_refused")
             raise NotFound
         if self._rate_limited and not request.path.startswith(UNLIMITED_PREFIXES):
-            client = client_address(request, self._config.limits)
+            client = client_address(request, self._config.limits, over_onion(self._config, request))
             if not await self._limiter.check(client):
                 count("rate_limited")
                 raise TooManyRequests

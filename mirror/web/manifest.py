@@ -16,17 +16,18 @@ one the JSON parser would not notice::
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mirror import keys
 from mirror.errors import ConfigError, MirrorError
-from mirror.keys import b64decode, b64encode, load_raw_key
+from mirror.keys import b64encode, load_raw_key, read_canonical_json, strict_b64decode
+from mirror.keys import canonical_json as canonical
+from mirror.keys import public_key_text as public_key_text  # where pages and the CLI find it
 
 MANIFEST_KEY_FILE = "manifest.key"
 KEY_BYTES = 32
@@ -59,18 +60,11 @@ def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return b64encode(raw)
-
-
 def parse_public_key(text: str) -> Ed25519PublicKey:
     try:
-        raw = _strict_b64decode(text.strip())
-        return Ed25519PublicKey.from_public_bytes(raw)
+        return keys.parse_public_key(text)
     except ValueError as exc:
-        raise ManifestError("the public key is not a base64url Ed25519 key") from exc
+        raise ManifestError("the public key is not an Ed25519 key (base64url or PEM)") from exc
 
 
 def sign(
@@ -97,29 +91,22 @@ def verify(
 ) -> Manifest:
     """The manifest in ``data`` if it is canonical, signed by ``trusted`` and unexpired."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ManifestError("not JSON") from exc
-    if not isinstance(document, dict) or canonical(document) != data:
-        raise ManifestError("not in canonical form: the file was altered")
+        document = read_canonical_json(data)
+    except ValueError as exc:
+        raise ManifestError(str(exc)) from exc
     body, signature = document.get("manifest"), document.get("signature")
     if not isinstance(body, dict) or not isinstance(signature, str):
         raise ManifestError("missing manifest or signature")
     if body.get("public_key") != public_key_text(trusted):
         raise ManifestError("signed by another key than the trusted one")
     try:
-        trusted.verify(_strict_b64decode(signature), canonical(body))
+        trusted.verify(strict_b64decode(signature), canonical(body))
     except (InvalidSignature, ValueError) as exc:
         raise ManifestError("the signature does not match") from exc
     manifest = _fields(body)
     if manifest.expires <= (now or datetime.datetime.now(datetime.UTC)):
         raise ManifestError(f"expired at {body['expires']}")
     return manifest
-
-
-def canonical(value: Any) -> bytes:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return text.encode("ascii") + b"\n"
 
 
 def _fields(body: dict[str, Any]) -> Manifest:
@@ -139,11 +126,3 @@ def _fields(body: dict[str, Any]) -> Manifest:
 
 def _time(text: str) -> datetime.datetime:
     return datetime.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=datetime.UTC)
-
-
-def _strict_b64decode(text: str) -> bytes:
-    """Base64url that re-encodes to itself, so no two spellings decode to one value."""
-    raw = b64decode(text)
-    if b64encode(raw) != text:
-        raise ValueError("non-canonical base64")
-    return raw

@@ -24,7 +24,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from mirror import counters
-from mirror.article import Served
+from mirror.article import Served, StoredPage
 from mirror.errors import NotFound
 from mirror.links import Kind, LinkBuilder
 from mirror.pool import off_loop
@@ -33,23 +33,36 @@ from mirror.render.html import (
     ArticleView,
     Entry,
     Reader,
+    RemovedEntry,
     SiteListing,
+    removal_note,
     render_about,
     render_article,
     render_home,
+    render_removed,
+    render_share,
     render_site,
 )
+from mirror.render.i18n import translations
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.download import (
     Download,
-    collect_images,
     content_disposition,
-    image_urls,
-    single_file,
+    prepare_download,
+    unsigned_single_file,
 )
-from mirror.share.epub import MEDIA_TYPE, build_epub
-from mirror.share.feeds import FeedError, FeedItem, FeedLinks
+from mirror.share.epub import MEDIA_TYPE, epub_entries, pack_epub
+from mirror.share.feeds import (
+    RSS_TYPE,
+    FeedError,
+    FeedItem,
+    FeedLinks,
+    KeptFeed,
+    KeptItem,
+    kept_feed,
+)
+from mirror.share.signature import sign_html
 from mirror.share.sitefeeds import Latest
 from mirror.transform.rewrite import rewrite_body
 from mirror.web.appkeys import (
@@ -61,7 +74,9 @@ from mirror.web.appkeys import (
     MIRROR,
     POOL,
     RENDERED,
+    SIGNING_KEY,
 )
+from mirror.web.onion import over_onion
 from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages, respond
 
 HOME_ENTRIES = 5
@@ -70,6 +85,7 @@ LIST_WAIT_SECONDS = 3.0  # longest a page waits for a slow feed; the fetch goes 
 MAX_PAGE = 1000
 STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
+MANIFEST_PATH = "/.well-known/mirrors.json"
 READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
 DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
 
@@ -109,6 +125,9 @@ def base_url(request: web.Request) -> str:
 
 
 def address_of(config: Config, request: web.BaseRequest) -> str:
+    """The onion address over the onion service, else the configured or asked-for one."""
+    if over_onion(config, request):
+        return config.publisher.onion_url
     return config.server.public_url or f"{request.scheme}://{request.host}"
 
 
@@ -161,18 +180,23 @@ async def home(request: web.Request) -> web.Response:
     return html_page(kept_listing(request, reader, tuple(latest), render))
 
 
+def page_of(request: web.Request, count: int) -> tuple[int, int, slice]:
+    """The list page asked for (``?page=``), how many there are, and which items it shows."""
+    pages = max(1, math.ceil(count / PAGE_ENTRIES))
+    page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
+    if not 1 <= page <= min(pages, MAX_PAGE):
+        raise NotFound
+    return page, pages, slice((page - 1) * PAGE_ENTRIES, page * PAGE_ENTRIES)
+
+
 async def site_index(request: web.Request) -> web.Response:
     site = site_named(request)
     reader = reader_of(request)
     latest = await request.app[FEEDS].latest(site, LIST_WAIT_SECONDS)
-    pages = max(1, math.ceil(len(latest.items) / PAGE_ENTRIES))
-    page = int(request.query.get("page", "1")) if request.query.get("page", "").isdigit() else 1
-    if not 1 <= page <= min(pages, MAX_PAGE):
-        raise NotFound
+    page, pages, shown = page_of(request, len(latest.items))
 
     def render() -> str:
-        shown = latest.items[(page - 1) * PAGE_ENTRIES : page * PAGE_ENTRIES]
-        entries = entries_for(request, shown, reader)
+        entries = entries_for(request, latest.items[shown], reader)
         return render_site(reader, site, entries, page, pages, latest.failed)
 
     return html_page(kept_listing(request, reader, (latest,), render))
@@ -188,6 +212,66 @@ def kept_listing(
         kept = render()
         request.app[LISTINGS].put(key, shown, kept)
     return kept
+
+
+def removed_entries(
+    request: web.Request, kept: list[tuple[str, StoredPage]], reader: Reader
+) -> list[RemovedEntry]:
+    links = request.app[LINKS]
+    return [
+        RemovedEntry(
+            title=stored.article.title or url,
+            href=reader.link(links.path(url, Kind.PAGE)),
+            removed=moment(stored.removed_at or stored.fetched_at),
+            saved=moment(stored.fetched_at),
+        )
+        for url, stored in kept
+    ]
+
+
+def moment(timestamp: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+
+
+async def removed_index(request: web.Request) -> web.Response:
+    """The articles a site removed that the mirror kept, newest removal first."""
+    site = site_named(request)
+    reader = reader_of(request)
+    kept = await request.app[MIRROR].removed(site)
+    page, pages, shown = page_of(request, len(kept))
+    entries = removed_entries(request, kept[shown], reader)
+    return html_page(render_removed(reader, site, entries, page, pages))
+
+
+async def removed_feed(request: web.Request) -> web.Response:
+    """The site's removed articles as RSS 2.0, newest removal first, in the reader's language."""
+    site = site_named(request)
+    reader = reader_of(request)
+    kept = (await request.app[MIRROR].removed(site))[:PAGE_ENTRIES]
+    base = base_url(request)
+    title = translations(reader.language.tag).gettext("Articles removed from %(site)s")
+    channel = KeptFeed(
+        title=title % {"site": site.display_name},
+        site_url=f"{base}/s/{site.name}/removed",
+        feed_url=f"{base}{request.path_qs}",
+        language=reader.language.tag,
+    )
+    items = [
+        KeptItem(
+            title=entry.title,
+            link=base + entry.href,
+            moment=entry.removed,
+            note=removal_note(reader.language, site.display_name, entry.removed, entry.saved),
+            body_html=stored.article.body,
+        )
+        for entry, (_, stored) in zip(removed_entries(request, kept, reader), kept, strict=True)
+    ]
+    return web.Response(
+        body=kept_feed(channel, items),
+        content_type=RSS_TYPE,
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language"},
+    )
 
 
 async def site_feed(request: web.Request) -> web.Response:
@@ -220,28 +304,45 @@ async def _served(request: web.Request) -> tuple[str, Served]:
 
 
 async def article(request: web.Request) -> web.Response:
+    """``/m/<token>``: a page token or a share token, both onto the kept rendering of the
+    URL. A token that is kept is answered without opening it; any other is opened and its
+    URL's page token names the rendering, so every share link of an article reads the one
+    stored copy and the one rendering (no fetch, no memory of its own)."""
     token = request.match_info["token"]
-    return await _article(request, token, lambda: request.app[LINKS].open(token, Kind.PAGE))
+    links = request.app[LINKS]
+    rendered = _kept(request, token)
+    if rendered is not None:
+        return respond(request, rendered, request.app[CONFIG].cache)
+    url = links.open(token, Kind.PAGE)
+    return await _article(request, url, links.path(url, Kind.PAGE))
 
 
 async def page_response(request: web.Request, url: str) -> web.Response:
     """The article at ``url`` (the publisher's path form), through the same memory."""
-    return await _article(request, request.app[LINKS].seal(url, Kind.PAGE), lambda: url)
+    return await _article(request, url, request.path)
 
 
-async def _article(request: web.Request, token: str, target: Callable[[], str]) -> web.Response:
-    """A page rendered once per stored version and reader view, then answered from memory
-    while fresh, with a strong ETag and a 304 for a reader who has it already."""
-    app = request.app
-    raw_query = request.rel_url.raw_query_string
-    choices, key = memory_key(app[CONFIG], request, token, raw_query)
-    rendered = app[RENDERED].get(key)
-    if rendered is None:
-        reader = replace(choices, path=request.path)
-        rendered = await _render(request, token, target(), reader)
-        app[RENDERED].put(key, rendered)
-    else:
+def _kept(request: web.Request, token: str) -> Rendered | None:
+    """The rendering kept under ``token`` for this reader's view, counted as a hit."""
+    _, key = memory_key(request.app[CONFIG], request, token, request.rel_url.raw_query_string)
+    rendered = request.app[RENDERED].get(key)
+    if rendered is not None:
         counters.count_cache("hit")
+    return rendered
+
+
+async def _article(request: web.Request, url: str, path: str) -> web.Response:
+    """A page rendered once per stored version and reader view, kept under its URL's page
+    token, then answered from memory while fresh, with a strong ETag and a 304 for a reader
+    who has it already. ``path`` is where the page's own links (languages, images on or
+    off) lead: the page link, never a share link, since the rendering serves them all."""
+    app = request.app
+    token = app[LINKS].seal(url, Kind.PAGE)
+    rendered = _kept(request, token)
+    if rendered is None:
+        choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
+        rendered = await _render(request, token, url, replace(choices, path=path))
+        app[RENDERED].put(key, rendered)
     return respond(request, rendered, app[CONFIG].cache)
 
 
@@ -275,6 +376,7 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
         share_url=base_url(request) + links.path(url, Kind.PAGE),
         site=config.site_for(url),
         download_path=f"/d/{token}",
+        share_action=f"/share/{token}",
     )
     fresh_until = _fresh_until(config, url, served)
     return await off_loop(
@@ -287,10 +389,16 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
 
 def _fresh_until(config: Config, url: str, served: Served) -> float:
     """Until when what is made of ``served`` may be kept: its freshness, or for a saved copy
-    standing in for a failing origin, the time errors are remembered."""
-    if served.stale:
+    standing in for a failing origin, the time errors are remembered. A removed article's
+    copy never becomes fresh (``fetched_at`` is when it was last seen live): like a stale
+    one, it is kept in memory until its origin may be asked again."""
+    if _standing_in(served):
         return time.time() + config.cache.error_seconds
     return served.stored.fetched_at + config.fresh_seconds(url)
+
+
+def _standing_in(served: Served) -> bool:
+    return served.stale or served.stored.removed_at is not None
 
 
 @dataclass(frozen=True)
@@ -311,16 +419,36 @@ def rendered_article(job: ArticleJob, fresh_until: float) -> Rendered:
     ALTERNATES.set(job.alternates)
     body = rewrite_body(job.served.stored.article.body, job.links, job.config.is_mirrored)
     html = render_article(job.reader, job.served, body, job.view)
-    return Rendered.of(html, fresh_until, job.served.stale)
+    return Rendered.of(html, fresh_until, _standing_in(job.served))
+
+
+async def share(request: web.Request) -> web.Response:
+    """``POST /share/<token>``: a page with a link to the article made for this share alone.
+
+    Pages carry no script and the article's rendering is kept for every reader, so a link
+    that is new each time cannot sit in the page itself: the article's "new link" button
+    posts here, and the answer, rendered for this request and never stored by any cache
+    (POST, ``no-store``), shows a fresh share token (``LinkBuilder.seal_fresh``). Nothing is
+    kept per link: the token carries its URL, and opening it lands on the article's one
+    kept rendering. The page's own links lead to the article's page link, not back here.
+    """
+    links = request.app[LINKS]
+    url = links.open(request.match_info["token"], Kind.PAGE)
+    page_path = links.path(url, Kind.PAGE)
+    reader = replace(choices_of(request), path=page_path)
+    fresh = f"{base_url(request)}/{Kind.PAGE.value}/{links.seal_fresh(url, Kind.PAGE)}"
+    return html_page(render_share(reader, fresh, page_path), cache_control="no-store")
 
 
 async def download(request: web.Request) -> web.Response:
     """The article as one HTML file or an EPUB, images inside, named after its title: made
     once per stored version, reader view and format, then answered from memory."""
     app = request.app
-    token, extension = request.match_info["token"], request.match_info["format"]
+    extension = request.match_info["format"]
+    url = app[LINKS].open(request.match_info["token"], Kind.PAGE)
+    token = app[LINKS].seal(url, Kind.PAGE)
     choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
-    key = f"{extension} {key}"
+    key = f"{token} {extension} {key.removeprefix(token + ' ')}"
     attachment = app[DOWNLOADS].get(key)
     if attachment is None:
         attachment = await _made_download(request, replace(choices, path=request.path))
@@ -341,14 +469,16 @@ async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     stored = served.stored
     site = config.site_for(url)
     base = base_url(request)
-    images = await collect_images(
-        image_urls(stored.article.body), mirror.image, config.reader.download_image_bytes
-    )
-    details = Download(
-        article=stored.article,
-        share_url=base + links.path(url, Kind.PAGE),
-        fetched=datetime.datetime.fromtimestamp(stored.fetched_at, datetime.UTC),
-        site_name=site.display_name if site else stored.article.site_name,
+    details, images = await prepare_download(
+        Download(
+            stored=stored,
+            share_url=base + links.path(url, Kind.PAGE),
+            manifest_url=f"{base}{MANIFEST_PATH}",
+            key=request.app[SIGNING_KEY],
+            site_name=site.display_name if site else stored.article.site_name,
+        ),
+        mirror.image,
+        config.reader.download_image_bytes,
     )
 
     href_for = FeedLinks(base, links, config.is_mirrored).page
@@ -356,16 +486,20 @@ async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     pool = request.app.get(POOL)
     disposition = content_disposition(stored.article.title, extension)
     fresh_until = _fresh_until(config, url, served)
+    # The transform process renders the file from the details without the key; it is
+    # signed here, where the key stays (a signature is a hash and one Ed25519 operation).
+    unsigned = details.unsigned()
     if extension == "epub":
-        book = await off_loop(
-            pool, build_epub, reader, details, stored.article.body, images, href_for
+        entries = await off_loop(
+            pool, epub_entries, reader, unsigned, stored.article.body, images, href_for
         )
-        return Attachment(book, MEDIA_TYPE, disposition, fresh_until)
+        return Attachment(pack_epub(entries, details), MEDIA_TYPE, disposition, fresh_until)
     css = static_bytes("mirror.css").decode("utf-8")
     page = await off_loop(
-        pool, single_file, reader, details, stored.article.body, images, css, href_for
+        pool, unsigned_single_file, reader, unsigned, stored.article.body, images, css, href_for
     )
-    return Attachment(page.encode("utf-8"), "text/html", disposition, fresh_until)
+    signed = sign_html(page, stored, details.key)
+    return Attachment(signed, "text/html", disposition, fresh_until)
 
 
 async def about(request: web.Request) -> web.Response:

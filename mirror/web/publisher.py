@@ -8,6 +8,8 @@
 - on every page, "if this address is blocked, try: …" with the alternate addresses. Pages
   read them from a context variable that the server's middleware sets per request, so
   templates rendered outside a request (tests, ``mirror extract``) show nothing.
+
+Both follow the live list of ``mirror.web.alternates`` without a restart.
 """
 
 from __future__ import annotations
@@ -23,23 +25,31 @@ from mirror.errors import NotFound
 from mirror.render.html import environment, render_page
 from mirror.settings import Config, public_url
 from mirror.web import manifest
-from mirror.web.pages import reader_of
+from mirror.web.alternates import AddressBook
+from mirror.web.appkeys import SIGNING_KEY
+from mirror.web.onion import over_onion
+from mirror.web.pages import MANIFEST_PATH, reader_of
 
 RESIGN_AFTER = datetime.timedelta(days=1)
 
 PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
-def all_addresses(config: Config) -> list[str]:
-    """This mirror's public address (when one is set) first, then the alternates."""
+def all_addresses(config: Config, book: AddressBook) -> list[str]:
+    """This mirror's public address (when one is set) first, then the alternates shown to
+    readers (``mirror.web.alternates``: configured and added, less dead and impostors), then
+    the onion service's."""
     own = [config.server.public_url] if config.server.public_url else []
-    return [*own, *config.publisher.alternates]
+    onion = [config.publisher.onion_url] if config.publisher.onion else []
+    return [*own, *book.shown(), *onion]
 
 
-def add_routes(app: web.Application, config: Config, respond_with_page: PageResponder) -> None:
+def add_routes(
+    app: web.Application, config: Config, book: AddressBook, respond_with_page: PageResponder
+) -> None:
     """Publisher routes; ``/s/{site}/{path}`` is added last so exact ``/s/`` routes win."""
-    signing_key = manifest.load_signing_key(config.server.data_dir)
-    signed = _ManifestCache(signing_key, config)
+    signing_key = app[SIGNING_KEY]
+    signed = _ManifestCache(signing_key, config, book)
     sites = {site.name: site for site in config.sites}
 
     async def site_page(request: web.Request) -> web.StreamResponse:
@@ -55,7 +65,7 @@ def add_routes(app: web.Application, config: Config, respond_with_page: PageResp
         page = render_page(
             reader_of(request),
             "link_to_us.html",
-            base=public_url(config),
+            base=config.publisher.onion_url if over_onion(config, request) else public_url(config),
             sites=config.sites,
             public_key=manifest.public_key_text(signing_key),
         )
@@ -78,25 +88,28 @@ def add_routes(app: web.Application, config: Config, respond_with_page: PageResp
         [
             web.get("/link-to-us", link_to_us),
             web.get("/badge.svg", badge),
-            web.get("/.well-known/mirrors.json", mirrors_json),
+            web.get(MANIFEST_PATH, mirrors_json),
             web.get("/s/{site}/{path:.+}", site_page),
         ]
     )
 
 
 class _ManifestCache:
-    """The signed manifest, re-signed when a day old."""
+    """The signed manifest, re-signed when a day old or when the addresses shown changed."""
 
-    def __init__(self, key: Ed25519PrivateKey, config: Config) -> None:
+    def __init__(self, key: Ed25519PrivateKey, config: Config, book: AddressBook) -> None:
         self._key = key
-        self._mirrors = all_addresses(config)
+        self._config = config
+        self._book = book
+        self._mirrors: list[str] = []
         self._days = config.publisher.manifest_days
         self._signed_at = datetime.datetime.min.replace(tzinfo=datetime.UTC)
         self._document = b""
 
     def current(self) -> bytes:
         now = datetime.datetime.now(datetime.UTC)
-        if now - self._signed_at > RESIGN_AFTER:
-            self._document = manifest.sign(self._key, self._mirrors, self._days, now)
-            self._signed_at = now
+        mirrors = all_addresses(self._config, self._book)
+        if now - self._signed_at > RESIGN_AFTER or mirrors != self._mirrors:
+            self._document = manifest.sign(self._key, mirrors, self._days, now)
+            self._signed_at, self._mirrors = now, mirrors
         return self._document

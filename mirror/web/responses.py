@@ -176,6 +176,19 @@ class RenderedPages(Generic[K]):
         while self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
 
+    def forget(self, prefix: str) -> int:
+        """Drop every rendering whose key starts with ``prefix`` (all views of one page, when
+        a copy sent to the mirror replaces it); how many went. A scan: such copies are rare."""
+        stale = [key for key in self._entries if key.startswith(prefix)]
+        for key in stale:
+            self._drop(key)
+        return len(stale)
+
+    def clear(self) -> None:
+        """Forget every kept page (their footers name addresses that just changed)."""
+        self._entries.clear()
+        self._bytes = 0
+
     def _drop(self, key: str) -> None:
         self._bytes -= self._entries.pop(key).size + len(key)
 

@@ -27,8 +27,19 @@ from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import limits, metrics, pages, publisher
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, POOL, RENDERED
+from mirror.web import ask, checks, limits, manifest, metrics, onion, pages, publisher, push
+from mirror.web.alternates import AddressBook, address_book
+from mirror.web.appkeys import (
+    ADDRESSES,
+    CONFIG,
+    DOWNLOADS,
+    FEEDS,
+    LINKS,
+    MIRROR,
+    POOL,
+    RENDERED,
+    SIGNING_KEY,
+)
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
 from mirror.web.responses import add_security_headers
@@ -46,15 +57,25 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def create_app(config: Config) -> web.Application:
     guard = limits.Guard(config)
+
+    def forget_made() -> None:
+        """Pages and downloads name the live addresses: forget them when those change."""
+        app[RENDERED].clear()
+        app[DOWNLOADS].clear()
+
+    book = address_book(config, on_change=forget_made)
     app = web.Application(
-        middlewares=[front(config, guard)],
+        middlewares=[front(config, guard, book)],
         client_max_size=64 * 1024,
     )
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
     pages.keep_in_memory(app, config)
+    app[SIGNING_KEY] = manifest.load_signing_key(config.server.data_dir)
+    app[ADDRESSES] = book
     app.cleanup_ctx.append(_mirror_context)
+    app.cleanup_ctx.append(checks.periodic_checks)
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [
@@ -62,8 +83,11 @@ def create_app(config: Config) -> web.Application:
             web.get("/about", pages.about),
             web.get("/s/{site}/", pages.site_index),
             web.get("/s/{site}/feed", pages.site_feed),
+            web.get("/s/{site}/removed", pages.removed_index),
+            web.get("/s/{site}/removed/feed", pages.removed_feed),
             web.post("/open", open_url),
             web.get("/m/{token}", pages.article),
+            web.post("/share/{token}", pages.share),
             web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),
@@ -73,7 +97,9 @@ def create_app(config: Config) -> web.Application:
     )
     app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
-    publisher.add_routes(app, config, pages.page_response)
+    push.add_routes(app)
+    ask.add_routes(app, config, book)
+    publisher.add_routes(app, config, book, pages.page_response)
     return app
 
 
@@ -106,23 +132,29 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     add_security_headers(response.headers, request.secure)
+    location = onion.onion_location(request.app[CONFIG], request)
+    if location:
+        response.headers["Onion-Location"] = location
 
 
-def front(config: Config, guard: limits.Guard) -> Middleware:
+def front(config: Config, guard: limits.Guard, book: AddressBook) -> Middleware:
     """The one middleware: what used to be five layers (metrics, compression, alternates,
     error pages, guard) cost a coroutine and a handler partial each on every request.
 
     Outermost first: count the final status (error pages and redirects included), compress,
-    set the alternate addresses that pages show, render errors as pages, then the guard.
+    set the alternate addresses that pages show (``book``'s, live, then the onion service's;
+    none over the onion service, whose links stay on it), render errors as pages, then the
+    guard.
     """
-    alternates = config.publisher.alternates
+    onion_address = (config.publisher.onion_url,) if config.publisher.onion else ()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
         status = 500
         try:
-            ALTERNATES.set(alternates)
+            shown = () if onion.over_onion(config, request) else (*book.shown(), *onion_address)
+            ALTERNATES.set(shown)
             response = await _answer(request, handler, guard)
             compressed(request, response)
             status = response.status
@@ -141,6 +173,7 @@ async def _answer(
 ) -> web.StreamResponse:
     """Render every error, ours or aiohttp's, as a page with the right status."""
     try:
+        onion.admit(request.app[CONFIG], request)
         await guard.admit(request)
         return await handler(request)
     except MirrorError as error:

@@ -28,6 +28,7 @@ from mirror.errors import (
     NotAnArticle,
     NotAtOrigin,
     OriginBroken,
+    OriginChallenged,
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
@@ -110,6 +111,29 @@ async def test_nothing_of_the_reader_reaches_the_origin(
         assert header not in seen
 
 
+async def test_the_answer_is_recorded_as_sent_less_its_cookies(
+    fetcher: Fetcher, origin: Origin
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        response = web.Response(text="<p>x</p>", content_type="text/html", reason="Fine")
+        response.headers.add("Set-Cookie", "id=tracked")
+        response.headers.add("set-cookie2", "id=tracked")
+        response.headers.add("Link", "</a>; rel=preload")
+        response.headers.add("Link", "</b>; rel=preload")
+        return response
+
+    origin.routes["/answer/"] = answer
+    fetched = await fetcher.fetch(f"{SITE}/answer/", PAGE_TYPES)
+    assert (fetched.status, fetched.reason) == (200, "Fine")
+    names = [name.lower() for name, _ in fetched.headers]
+    assert "set-cookie" not in names and "set-cookie2" not in names
+    assert [v for n, v in fetched.headers if n == "Link"] == [
+        "</a>; rel=preload",
+        "</b>; rel=preload",
+    ]
+    assert "tracked" not in repr(fetched.headers)
+
+
 async def test_redirects_are_followed_and_checked(fetcher: Fetcher, origin: Origin) -> None:
     async def hop(request: web.Request) -> web.Response:
         raise web.HTTPFound(ARTICLE_PATH)
@@ -155,6 +179,19 @@ async def test_wrong_content_type_and_error_status(fetcher: Fetcher, origin: Ori
     with pytest.raises(OriginStatus) as broken:
         await fetcher.fetch(f"{SITE}/broken/", PAGE_TYPES)
     assert not isinstance(broken.value, NotAtOrigin) and broken.value.status == 502
+
+
+@pytest.mark.parametrize("status", [200, 403, 503])
+async def test_a_cdn_challenge_is_told_by_its_header_whatever_the_status(
+    fetcher: Fetcher, origin: Origin, status: int
+) -> None:
+    async def challenge(request: web.Request) -> web.Response:
+        headers = {"cf-mitigated": "challenge"}
+        return web.Response(status=status, text="<p>one moment</p>", headers=headers)
+
+    origin.routes["/walled/"] = challenge
+    with pytest.raises(OriginChallenged):
+        await fetcher.fetch(f"{SITE}/walled/", PAGE_TYPES)
 
 
 def answer_status(status: int) -> Callable[[web.Request], Awaitable[web.Response]]:

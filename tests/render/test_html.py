@@ -128,3 +128,31 @@ def test_present_body_marks_directions_and_hides_images_on_request() -> None:
     assert "<img" not in lite and "<source" not in lite
     assert '<a href="/r/abc" class="image-request">A photo</a>' in lite
     assert '<a href="/r/ghi" class="image-request">Show image</a>' in lite
+
+
+def removed_html(tag: str = "en", site: Site | None = CDT) -> str:
+    article = Article(url="https://a.example/story", title="t", body="<p>b</p>")
+    kept = StoredPage(article, fetched_at=0.0, removed_at=40 * 86400.0)
+    view = ArticleView(share_url="https://m/x", site=site)
+    return render_article(reader(tag), Served(kept), article.body, view)
+
+
+def test_a_removed_copy_says_when_it_was_removed_and_when_it_was_saved() -> None:
+    assert (
+        "Removed from CDT on February 10, 1970 — this copy was saved on January 1, 1970."
+        in removed_html()
+    )
+    russian = removed_html("ru")
+    assert "Удалено с сайта CDT 10 февраля 1970" in russian
+    assert "сохранена 1 января 1970" in russian
+    assert "Removed from a.example on" in removed_html(site=None)  # open mode: the host
+    for tag in LANGUAGES:
+        html = removed_html(tag)
+        assert 'class="removed"' in html and 'class="stale"' not in html
+        if tag != "en":
+            assert "Removed from" not in html, tag
+
+
+def test_a_removed_site_name_is_escaped() -> None:
+    html = removed_html(site=Site(name="x", origin="https://a.example", title="<b>X</b>"))
+    assert "<b>X</b>" not in html and "&lt;b&gt;X&lt;/b&gt;" in html

@@ -48,7 +48,8 @@ def check_structure(book: bytes) -> tuple[zipfile.ZipFile, etree._Element, str]:
     spine = [ref.get("idref") for ref in opf.iterfind(f"{OPF}spine/{OPF}itemref")]
     assert spine and all(ref in manifest for ref in spine)
     listed = {path for path, _, _ in manifest.values()}
-    assert names - listed == {"mimetype", "META-INF/container.xml", opf_path}
+    signature = "META-INF/mirror-signature.json"  # outside the package, as META-INF files are
+    assert names - listed == {"mimetype", "META-INF/container.xml", signature, opf_path}
     return archive, opf, folder
 
 

@@ -13,7 +13,15 @@ import lxml.html
 import pytest
 
 from mirror.links import Kind
-from mirror.share.feeds import FeedError, FeedLinks, read_items, republish
+from mirror.share.feeds import (
+    FeedError,
+    FeedLinks,
+    KeptFeed,
+    KeptItem,
+    kept_feed,
+    read_items,
+    republish,
+)
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_PATH
 from tests.feed_fixtures import ATOM_FEED, MIRROR_BASE, link_builder
 from tests.paths import CDT, FIXTURES
@@ -325,3 +333,30 @@ def test_feeds_never_fetch_dtds_or_entities(recorder: str, padding: bytes) -> No
     assert [i.link for i in items] == ["https://news.example/a"]
     assert "FETCHED" not in items[0].title and b"FETCHED" not in out
     assert Recorder.asked == []
+
+
+def test_a_feed_of_kept_articles_has_their_notes_and_text_only() -> None:
+    removed = datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC)
+    body = (
+        '<p>The <a href="https://chinadigitaltimes.net/x">story</a> & its quote.</p>'
+        '<img src="https://chinadigitaltimes.net/i.jpg">'
+    )
+    items = [
+        KeptItem("Newer <gone>", MIRROR_BASE + "/m/b", removed, "Removed on March 1.", body),
+        KeptItem("Older", MIRROR_BASE + "/m/a", removed - datetime.timedelta(days=9), "N.", ""),
+    ]
+    channel = KeptFeed(
+        "Removed from CDT",
+        MIRROR_BASE + "/s/cdt/removed",
+        MIRROR_BASE + "/s/cdt/removed/feed",
+        "ru",
+    )
+    out = kept_feed(channel, items)
+    parsed = feedparser.parse(out)
+    assert not parsed.bozo and parsed.version == "rss20"
+    assert parsed.feed.title == "Removed from CDT" and parsed.feed.language == "ru"
+    assert [e.title for e in parsed.entries] == ["Newer <gone>", "Older"]
+    assert [e.link for e in parsed.entries] == [MIRROR_BASE + "/m/b", MIRROR_BASE + "/m/a"]
+    assert parsed.entries[0].summary == "Removed on March 1. The story & its quote."
+    assert parsed.entries[0].published_parsed[:3] == (2026, 3, 1)
+    assert b"chinadigitaltimes.net" not in out

@@ -8,7 +8,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from mirror.article import Article, LeadImage, StoredPage
-from mirror.store.cache import PageCache, Sealer, StoredImage
+from mirror.store.cache import PageCache, Sealer, StoredImage, StoredResponse
 from tests.cache_fixtures import StoreUnderTest
 from tests.conftest import tiny_png
 
@@ -46,6 +46,23 @@ async def test_pages_and_images_are_separate_entries(store_under_test: StoreUnde
     assert (await store_under_test.store.stats())["entries"] == 2
     assert await cache.purge(URL) == 2
     assert await cache.get_image(URL) is None and await cache.get_page(URL) is None
+
+
+async def test_the_origin_response_is_an_entry_of_its_own(store_under_test: StoreUnderTest) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    headers = (("Content-Type", "text/html; charset=utf-8"), ("Link", "<https://x.example/>"))
+    body = "<html>A RESPONSE ABOUT CAMPS\n\u00e9\x00</html>".encode()
+    response = StoredResponse(URL + "?final", 200, "OK", headers, body, 7.5)
+    await cache.put_page(URL, page())
+    assert await cache.get_response(URL) is None
+    await cache.put_response(URL, response)
+    assert await cache.get_response(URL) == response
+    assert await cache.get_page(URL) == page()
+    raw = store_under_test.at_rest()
+    for needle in (b"RESPONSE ABOUT CAMPS", b"x.example", b"text/html"):
+        assert needle not in raw
+    assert await cache.purge(URL) == 2
+    assert await cache.get_response(URL) is None
 
 
 async def test_nothing_readable_at_rest(store_under_test: StoreUnderTest) -> None:
@@ -125,3 +142,81 @@ def test_rows_cannot_be_swapped() -> None:
 
 def test_row_key_depends_on_secret() -> None:
     assert Sealer(SECRET).row_key("page", URL) != Sealer(b"x" * 32).row_key("page", URL)
+
+
+async def test_a_claim_is_granted_once_per_window_to_every_instance(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, b"k" * 32)
+    assert await cache.claim("nonce-1", 60)
+    assert not await cache.claim("nonce-1", 60)
+    async with store_under_test.another() as other:
+        assert not await PageCache(other, b"k" * 32).claim("nonce-1", 60)
+        assert await PageCache(other, b"k" * 32).claim("nonce-2", 60)
+    assert await cache.claim("short", 1)
+    await asyncio.sleep(2.1)
+    assert await cache.claim("short", 1), "an expired claim may be made again"
+    assert b"nonce-1" not in store_under_test.at_rest()
+
+
+def removed(url: str = URL, at: float = 2000.0) -> StoredPage:
+    kept = page()
+    return StoredPage(
+        article=Article(url=url, title=f"Kept {url}", body=kept.article.body),
+        fetched_at=kept.fetched_at,
+        removed_at=at,
+    )
+
+
+async def test_removed_pages_are_listed_per_site_newest_first(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    older, newer = URL + "older/", URL + "newer/"
+    await cache.put_page(older, removed(older, 2000.0))
+    await cache.put_page(newer, removed(newer, 3000.0))
+    for url in (older, newer, older):  # listing twice changes nothing
+        await cache.list_removed("cdt", url)
+    await cache.list_removed("other", newer)
+    assert await cache.removed_pages("cdt") == [
+        (newer, removed(newer, 3000.0)),
+        (older, removed(older, 2000.0)),
+    ]
+    assert [url for url, _ in await cache.removed_pages("other")] == [newer]
+    assert await cache.removed_pages("nosuch") == []
+    await cache.unlist_removed("cdt", newer)
+    assert [url for url, _ in await cache.removed_pages("cdt")] == [older]
+
+
+async def test_the_index_of_removed_pages_heals_and_purge_forgets(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    live, purged, listed = URL + "live/", URL + "purged/", URL + "listed/"
+    await cache.put_page(live, page())  # back at its origin: an ordinary copy
+    await cache.list_removed("cdt", live)
+    await cache.put_page(purged, removed(purged))
+    await cache.list_removed("cdt", purged)
+    await cache.put_page(listed, removed(listed))
+    await cache.list_removed("cdt", listed)
+    await store_under_test.store.delete(Sealer(SECRET).row_key("page", purged))
+    assert [url for url, _ in await cache.removed_pages("cdt")] == [listed]
+    assert (
+        len(await store_under_test.store.index_items(Sealer(SECRET).row_key("removed", "cdt"))) == 1
+    )
+    assert await cache.purge(listed, "cdt") == 1
+    assert await cache.get_page(listed) is None
+    assert await store_under_test.store.index_items(Sealer(SECRET).row_key("removed", "cdt")) == []
+
+
+async def test_removed_pages_are_unreadable_at_rest_and_outlive_prune(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    await cache.put_page(URL, removed())
+    await cache.list_removed("cdt", URL)
+    await store_under_test.store.prune()
+    assert await cache.removed_pages("cdt") == [(URL, removed())]
+    at_rest = store_under_test.at_rest()
+    for secret in (b"secret-article", b"camps", b"cdt", b"Kept"):
+        assert secret not in at_rest

@@ -82,7 +82,7 @@ async def test_mirror_serves_from_origin_while_redis_is_down(
         await asyncio.sleep(BACKOFF_SECONDS)
         await mirror.page(CHINESE_URL)
         async with aioredis.Redis.from_url(redis_server.url) as raw:
-            assert await raw.dbsize() == 1  # the page fetched after recovery is stored
+            assert await raw.dbsize() == 2  # the page fetched after recovery, and its response
 
 
 async def test_instances_share_one_fetch_through_the_lock(
@@ -97,3 +97,26 @@ async def test_instances_share_one_fetch_through_the_lock(
         first, second = await asyncio.gather(one.page(ARTICLE_URL), two.page(ARTICLE_URL))
     assert origin.hits[ARTICLE_PATH] == 1
     assert first.stored == second.stored
+
+
+async def test_kept_entries_have_no_ttl_and_survive_memory_pressure(
+    redis_server: RedisServer,
+) -> None:
+    """Reads renew a TTL only where there is one; under ``volatile-lru`` (deploy/compose.yaml)
+    Redis evicts the entries that expire and never the kept ones."""
+    async with (
+        RedisStore(redis_server.url, "p:", 3600) as store,
+        aioredis.Redis.from_url(redis_server.url) as raw,
+    ):
+        await store.put(b"kept", b"k" * 20_000, keep=True)
+        assert await store.get(b"kept") == b"k" * 20_000
+        assert await raw.ttl(b"p:e:" + b"kept".hex().encode()) == -1
+        used = (await raw.info("memory"))["used_memory"]
+        await raw.config_set("maxmemory", used + 2_000_000)
+        await raw.config_set("maxmemory-policy", "volatile-lru")
+        for i in range(300):  # 6 MB through 2 MB of room
+            await store.put(i.to_bytes(2, "big"), bytes([i % 251]) * 20_000)
+        # Redis's LRU is approximate: which entries went varies, that many went does not.
+        assert (await raw.info("stats"))["evicted_keys"] > 0
+        assert (await store.stats())["entries"] < 150
+        assert await store.get(b"kept") == b"k" * 20_000

@@ -96,3 +96,40 @@ async def test_file_broken_while_running_is_rebuilt_and_service_continues(
         await store.put(b"after", b"works")
         assert await store.get(b"after") == b"works"
     assert any(".corrupt-" in p.name for p in tmp_path.iterdir()), outcomes
+
+
+async def test_kept_entries_are_never_evicted_nor_pruned(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    async with SqliteStore(path, 100_000, 3600) as store:
+        await store.put(b"kept", b"k" * 20_000, keep=True)
+        for i in range(50):  # 1 MB through a 100 KB bound: everything else goes, many times
+            await store.put(bytes([i]), b"x" * 20_000)
+        assert await store.get(b"kept") == b"k" * 20_000
+        assert await store.get(bytes([0])) is None
+        assert (await store.stats())["value_bytes"] <= 100_000
+    with sqlite3.connect(path) as db:  # neither read nor refreshed for two hours
+        db.execute("UPDATE entries SET used_at = used_at - 7200")
+    async with SqliteStore(path, 100_000, 3600) as store:
+        assert await store.prune() > 0
+        assert await store.get(b"kept") == b"k" * 20_000
+        await store.put(b"kept", b"k", keep=False)  # ordinary again: the next prune may drop it
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE entries SET used_at = used_at - 7200")
+    async with SqliteStore(path, 100_000, 3600) as store:
+        await store.prune()
+        assert await store.get(b"kept") is None
+
+
+async def test_a_file_from_before_kept_entries_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE entries (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
+            " size INTEGER NOT NULL, stored_at REAL NOT NULL, used_at REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO entries VALUES (x'01', x'02', 1, 0, 0)")
+    async with SqliteStore(path, 1 << 30, 0) as store:
+        assert await store.get(b"\x01") == b"\x02"
+        await store.put(b"\x03", b"kept", keep=True)
+        await store.index_put(b"i", b"\x03", b"v")
+        assert await store.index_items(b"i") == [(b"\x03", b"v")]

@@ -10,7 +10,7 @@ from mirror.counters import EVENT_COUNTER
 from mirror.errors import ConfigError
 from mirror.web.limits import RateLimiter
 from tests.conftest import ARTICLE_PATH, Origin, serve_mirror
-from tests.operator_fixtures import operator_config
+from tests.operator_fixtures import ONION, operator_config, serve_with_onion
 from tests.servers import RedisServer, free_port
 
 KEY = "reader-key-0123456789abcdef"
@@ -150,3 +150,20 @@ async def test_redis_outage_falls_back_to_local_buckets(
         statuses = [(await mirror.get("/"))[0].status for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert EVENT_COUNTER.labels(event="rate_limit_store_down")._value.get() == down + 3
+
+
+async def test_over_the_onion_the_proxy_header_names_no_client(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    extra = (
+        f'onion_listen = "127.0.0.1:{free_port()}"\n[publisher]\nonion = "{ONION}"\n'
+        '[limits]\nrate = 0.01\nburst = 1\nclient_header = "X-Forwarded-For"'
+    )
+    config = operator_config(tmp_path, origin, ca_file, extra)
+    async with serve_with_onion(config) as (clearnet, onion):
+        # Tor sets no such header: whatever an onion reader writes in it, Tor is the client.
+        first, _ = await onion.get("/", headers={"X-Forwarded-For": "192.0.2.1"})
+        second, _ = await onion.get("/", headers={"X-Forwarded-For": "192.0.2.2"})
+        assert (first.status, second.status) == (200, 429)
+        proxied, _ = await clearnet.get("/", headers={"X-Forwarded-For": "192.0.2.3"})
+        assert proxied.status == 200  # on clearnet the trusted proxy's header still counts

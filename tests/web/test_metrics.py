@@ -18,6 +18,7 @@ from mirror import counters
 from mirror.errors import OriginStatus
 from mirror.links import Kind
 from mirror.pipeline import read_page
+from mirror.settings import Config
 from mirror.store.sqlite import SqliteStore
 from mirror.web.metrics import described
 from mirror.web.server import LINKS
@@ -29,7 +30,9 @@ from tests.conftest import (
     ORIGIN_HOST,
     Origin,
     RunningMirror,
+    serve_mirror,
 )
+from tests.removal_fixtures import always_ask, remove_at_origin
 
 READER_ADDRESS = "127.0.0.23"
 READER_AGENT = "ReaderBrowser/7.7 (reader-agent-marker)"
@@ -280,3 +283,29 @@ def test_an_exception_is_described_by_its_types_and_frames_not_its_words() -> No
     assert f'File "{__file__}", line ' in inner
     for kept in ("s3cret", "10.1.2.3", "origin.example", "raise "):  # nor the source lines
         assert kept not in text, kept
+
+
+async def test_removals_are_counted_by_how_the_origin_said_so(
+    config: Config, origin: Origin
+) -> None:
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = mirror.app[LINKS].path(ARTICLE_URL, Kind.PAGE)
+        await mirror.get(path)
+        before = await scrape(mirror)
+        remove_at_origin(origin, ARTICLE_PATH, "410")
+        for _ in range(3):  # the first read sees the removal; the others read the kept copy
+            response, _ = await mirror.get(path)
+            assert response.status == 200
+        after = await scrape(mirror)
+
+    def grew(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert grew("mirror_removals_total", reason="410") == 1
+    assert grew("mirror_removals_total", reason="404") == 0
+    assert grew("mirror_cache_lookups_total", result="removed") == 3
+
+
+def test_an_unknown_removal_reason_is_refused() -> None:
+    with pytest.raises(ValueError, match="removal reason"):
+        counters.count_removal("https://example.org/")

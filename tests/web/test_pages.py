@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,14 +13,27 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from mirror import resources
+from mirror import counters, resources
 from mirror.links import Kind
 from mirror.render.html import Reader
+from mirror.render.i18n import LANGUAGES, long_date
+from mirror.settings import Config
 from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS
 from mirror.web.pages import reader_choices, view_key
 from mirror.web.server import LINKS, POOL
-from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, RunningMirror
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_PATH,
+    CHINESE_URL,
+    ORIGIN_HOST,
+    Origin,
+    RunningMirror,
+    serve_mirror,
+    start_site,
+)
 from tests.feed_fixtures import long_rss
+from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
 
 WEIGHT_LIMIT = 30 * 1024
 
@@ -237,7 +251,7 @@ async def test_heavy_pages_are_made_once_per_stored_version(
         _, second = await running_mirror.get(path)
         assert second == first, path
         assert listings.made == renders + 1, f"{path} was rendered again"
-    kept = running_mirror.app[DOWNLOADS].get(f"epub {token} {view_key_of(running_mirror)}")
+    kept = running_mirror.app[DOWNLOADS].get(f"{token} epub {view_key_of(running_mirror)}")
     assert kept is not None and kept.body == made[f"/d/{token}.epub"]
     assert origin.hits["/feed/"] == 1
 
@@ -246,3 +260,187 @@ def view_key_of(mirror: RunningMirror) -> str:
     """The rest of a memory key, as ``memory_key`` makes it for a request without choices."""
     reader = reader_choices("", "", mirror.app[CONFIG].reader.low_bandwidth)
     return f"{view_key(reader)} {mirror.base}"
+
+
+# What a reader of each interface language reads in the label of a removed article.
+REMOVED_WORDS = {
+    "en": ("Removed from China Digital Times on", "this copy was saved on"),
+    "zh-Hans": ("从 China Digital Times 删除", "此副本保存于"),
+    "zh-Hant": ("從 China Digital Times 刪除", "此副本保存於"),
+    "ru": ("Удалено с сайта China Digital Times", "эта копия сохранена"),
+    "fa": ("از China Digital Times حذف شد", "این نسخه در"),
+    "ug": ("China Digital Times تىن ئۆچۈرۈلدى", "بۇ نۇسخا"),
+}
+
+
+def removal_label(html: str) -> str:
+    return str(tree(html).xpath("string(//p[@class='removed'])"))
+
+
+@pytest.mark.parametrize("reason", REASONS)
+async def test_removed_article_is_labelled_in_every_interface_language(
+    config: Config, origin: Origin, reason: str
+) -> None:
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = page_path(mirror)
+        _, live = await mirror.get(path)
+        assert removal_label(live) == ""
+        remove_at_origin(origin, ARTICLE_PATH, reason)
+        today = datetime.datetime.now(datetime.UTC).date()
+        assert set(REMOVED_WORDS) == set(LANGUAGES)
+        for tag, (removed, saved) in REMOVED_WORDS.items():
+            response, html = await mirror.get(path + f"?hl={tag}")
+            assert response.status == 200, tag
+            label = removal_label(html)
+            assert removed in label and saved in label, (tag, label)
+            assert label.count(long_date(today, LANGUAGES[tag])) == 2, (tag, label)
+            page = tree(html)
+            assert page.xpath("//p[@class='stale']") == []
+            assert page.xpath("string(//h1)") == "Western Countries Turn Up the Heat on Xinjiang"
+            assert "Xinjiang" in page.xpath("string(//div[@class='body'])")
+
+
+async def test_an_unreachable_origin_is_told_apart_from_a_removal(
+    config: Config, origin: Origin
+) -> None:
+    async def down(request: web.Request) -> web.Response:
+        raise web.HTTPServiceUnavailable
+
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = page_path(mirror)
+        await mirror.get(path)
+        origin.routes[ARTICLE_PATH] = down
+        _, html = await mirror.get(path)
+    assert "could not be reached" in tree(html).xpath("string(//p[@class='stale'])")
+    assert removal_label(html) == ""
+
+
+async def test_removed_articles_are_listed_newest_first_with_a_feed_and_outlive_a_restart(
+    config: Config, origin: Origin
+) -> None:
+    tuned = always_ask(config)
+    async with serve_mirror(tuned) as mirror:
+        english, chinese = page_path(mirror), page_path(mirror, CHINESE_URL)
+        await mirror.get(english)
+        await mirror.get(chinese)
+        _, empty = await mirror.get("/s/cdt/removed")
+        assert tree(empty).xpath("//ul[@class='entries']/li") == []
+        remove_at_origin(origin, ARTICLE_PATH, "404")
+        await mirror.get(english)
+        remove_at_origin(origin, CHINESE_PATH, "front_page")
+        await mirror.get(chinese)
+        _, site = await mirror.get("/s/cdt/")
+        assert "/s/cdt/removed" in tree(site).xpath("//p[@class='meta']//a/@href")
+        response, html = await mirror.get("/s/cdt/removed?hl=ru")
+        assert response.status == 200
+        listed = tree(html).xpath("//ul[@class='entries']/li/a/@href")
+        assert listed == [chinese + "?hl=ru", english + "?hl=ru"]
+        assert "Удалена" in tree(html).xpath("string(//ul[@class='entries'])")
+        response, body = await mirror.get("/s/cdt/removed/feed")
+        assert response.status == 200 and response.content_type == "application/rss+xml"
+        feed = feedparser.parse(body)
+        assert not feed.bozo
+        assert [e.link for e in feed.entries] == [mirror.base + chinese, mirror.base + english]
+        assert feed.entries[1].title == "Western Countries Turn Up the Heat on Xinjiang"
+        assert feed.entries[1].summary.startswith("Removed from China Digital Times on")
+        assert ORIGIN_HOST not in body
+        for missing in ("/s/cdt/removed?page=2", "/s/nosuch/removed", "/s/nosuch/removed/feed"):
+            response, _ = await mirror.get(missing)
+            assert response.status == 404, missing
+    await origin.stop()
+    async with serve_mirror(tuned) as mirror:
+        response, html = await mirror.get(page_path(mirror))
+        assert response.status == 200
+        assert "Removed from China Digital Times on" in removal_label(html)
+        _, listing = await mirror.get("/s/cdt/removed")
+        assert len(tree(listing).xpath("//ul[@class='entries']/li")) == 2
+
+
+async def new_share_link(mirror: RunningMirror, article_html: str) -> str:
+    """What a reader gets from the article's "new link" button: a fresh link to share."""
+    action = tree(article_html).xpath("//form[@class='share-new']/@action")[0]
+    async with mirror.client.post(mirror.base + action) as response:
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        page = tree(await response.text())
+    [link] = page.xpath("//input[@id='share']/@value")
+    assert link.startswith(mirror.base + "/m/")
+    return str(link)
+
+
+def article_body(html: str) -> bytes:
+    [body] = tree(html).xpath("//div[@class='body']")
+    return bytes(lxml.html.tostring(body))
+
+
+async def test_two_shares_open_the_same_article_and_rendering_with_one_origin_fetch(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    path = page_path(running_mirror)
+    response, html = await running_mirror.get(path)
+    assert response.status == 200
+    first, second = [await new_share_link(running_mirror, html) for _ in range(2)]
+    assert len({first, second, running_mirror.base + path}) == 3
+    hits = counters.CACHE_LOOKUPS.counts.get(("hit",), 0)
+    for link in (first, second):
+        async with running_mirror.client.get(link) as shared:
+            assert shared.status == 200
+            shared_html = await shared.text()
+        assert article_body(shared_html) == article_body(html)
+        # The page's own links lead to the page link: the rendering is the one kept for it.
+        assert first.removeprefix(running_mirror.base) not in shared_html
+        assert second.removeprefix(running_mirror.base) not in shared_html
+    assert counters.CACHE_LOOKUPS.counts.get(("hit",), 0) == hits + 2
+    assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_the_share_page_is_in_the_readers_language(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(page_path(running_mirror) + "?hl=ru")
+    action = tree(html).xpath("//form[@class='share-new']/@action")[0]
+    assert action.endswith("?hl=ru")
+    async with running_mirror.client.post(running_mirror.base + action) as response:
+        page = tree(await response.text())
+    assert page.xpath("string(//h1)") == "Новая ссылка, чтобы поделиться"
+    assert page.xpath("//main//a/@href") == [page_path(running_mirror) + "?hl=ru"]
+
+
+async def test_a_tampered_share_link_is_a_404(running_mirror: RunningMirror) -> None:
+    _, html = await running_mirror.get(page_path(running_mirror))
+    link = await new_share_link(running_mirror, html)
+    for position in (len(running_mirror.base) + 8, len(running_mirror.base) + 30, -2):
+        tampered = list(link)
+        tampered[position] = "A" if tampered[position] != "A" else "B"
+        async with running_mirror.client.get("".join(tampered)) as response:
+            assert response.status == 404
+    bad_action = "/share/" + link.rsplit("/", 1)[1][:-3] + "xyz"
+    async with running_mirror.client.post(running_mirror.base + bad_action) as response:
+        assert response.status == 404
+
+
+async def test_a_blocked_share_link_leaves_the_others_working(
+    running_mirror: RunningMirror,
+) -> None:
+    """A censor in front of the mirror refuses each path on its blocklist, as URL filters and
+    chat apps do with a link that spread: the other links to the article still open."""
+    _, html = await running_mirror.get(page_path(running_mirror))
+    blocked, other = [await new_share_link(running_mirror, html) for _ in range(2)]
+    blocklist = {blocked.removeprefix(running_mirror.base)}
+
+    async def censor(request: web.Request) -> web.Response:
+        if request.path in blocklist:
+            return web.Response(status=403, text="blocked")
+        response, body = await running_mirror.get_bytes(request.path_qs)
+        return web.Response(status=response.status, body=body)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", censor)
+    runner, port = await start_site(app)
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as reader:
+            statuses = {}
+            for link in (blocked, other, running_mirror.base + page_path(running_mirror)):
+                async with reader.get(link.removeprefix(running_mirror.base)) as response:
+                    statuses[link] = response.status
+    finally:
+        await runner.cleanup()
+    assert list(statuses.values()) == [403, 200, 200]

@@ -12,11 +12,20 @@ from urllib.parse import urlsplit
 
 from mirror.article import Article, StoredPage
 from mirror.links import Kind
+from mirror.settings import Config
 from mirror.transform.sanitise import sanitise
 from mirror.web.server import LINKS, MIRROR
 from tests import paths
 from tests.browser import Visit, launch, new_context, visit
-from tests.conftest import ARTICLE_URL, CHINESE_URL, RunningMirror
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    CHINESE_URL,
+    Origin,
+    RunningMirror,
+    serve_mirror,
+)
+from tests.removal_fixtures import always_ask, remove_at_origin
 
 SCREENSHOTS = paths.ROOT / "build" / "screenshots"
 WIDTHS = (1280, 360)
@@ -157,3 +166,42 @@ async def test_print_stylesheet_keeps_only_the_article(running_mirror: RunningMi
             assert not await loaded.page.locator(hidden).is_visible(), hidden
         assert await loaded.page.locator("article h1").is_visible()
         await loaded.page.screenshot(path=SCREENSHOTS / "article-cdt-print-1280.png")
+
+
+async def test_removed_at_origin_label_light_and_dark_at_360_px(
+    config: Config, origin: Origin
+) -> None:
+    """The CDT article removed at its origin (a 404 after it was stored): its label is seen
+    whole in a narrow phone screen, light and dark, and nothing scrolls sideways."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    async with serve_mirror(always_ask(config)) as mirror:
+        path = mirror.app[LINKS].path(ARTICLE_URL, Kind.PAGE)
+        await mirror.get(path)
+        remove_at_origin(origin, ARTICLE_PATH, "404")
+        await mirror.get(path)
+        removed_cases = [
+            Case("article-cdt-removed", path),
+            Case("article-cdt-removed-ug", path + "?hl=ug", direction="rtl"),
+            Case("removed-list", "/s/cdt/removed"),
+        ]
+        async with launch() as browser:
+            for dark in (False, True):
+                scheme = "dark" if dark else "light"
+                async with new_context(browser, width=360, dark=dark) as context:
+                    for case in removed_cases:
+                        loaded = await visit(context, mirror.base + case.path, "load")
+                        await check_page(loaded, mirror, case)
+                        if case.name.startswith("article"):
+                            label = loaded.page.locator("p.removed")
+                            assert await label.is_visible(), (case.name, scheme)
+                            box = await label.bounding_box()
+                            assert box is not None and box["x"] >= 0
+                            assert box["x"] + box["width"] <= 360, (case.name, box)
+                            words = await label.inner_text()
+                            assert "China Digital Times" in words, words
+                        else:
+                            items = loaded.page.locator("ul.entries li")
+                            assert await items.count() == 1
+                        shot = SCREENSHOTS / f"{case.name}-{scheme}-360.png"
+                        await loaded.page.screenshot(path=shot, full_page=False)
+                        await loaded.page.close()

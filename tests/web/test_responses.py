@@ -34,6 +34,18 @@ def test_too_large_a_page_is_not_kept() -> None:
     assert pages.get("big") is None
 
 
+def test_every_view_of_one_page_is_forgotten_and_only_those() -> None:
+    pages = RenderedPages[Rendered](max_bytes=1 << 20)
+    for key in ("tok en 0", "tok ru 1", "token2 en 0"):
+        pages.put(key, Rendered.of(key, fresh_until=1e12))
+    assert pages.forget("tok ") == 2
+    assert pages.get("tok en 0") is None
+    assert pages.get("tok ru 1") is None
+    assert pages.get("token2 en 0") is not None
+    pages.put("tok en 0", Rendered.of("again", fresh_until=1e12))
+    assert pages.get("tok en 0") is not None, "the byte count stayed right"
+
+
 def test_rendered_etag_is_strong_and_tracks_the_bytes() -> None:
     first = Rendered.of("<p>one</p>", 0.0)
     assert first.etag == Rendered.of("<p>one</p>", 5.0).etag
