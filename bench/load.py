@@ -7,14 +7,16 @@ The CDT article is stored once (fresh), then wrk (Debian's package) drives each 
 plain HTTP on loopback with the same connections and duration:
 
 * nginx, serving the rendered page from a static file (one worker process);
-* a bare aiohttp handler returning the rendered bytes from memory: the ceiling for our stack
-  (and the same handler sending the mirror's response headers too: CSP and the rest);
-* ``mirror serve`` with ``workers = 1``, and with ``workers = <cores>``.
+* a bare aiohttp handler on uvloop returning the rendered bytes from memory: the ceiling for
+  our stack (and the same handler sending the mirror's response headers too: CSP and the
+  rest);
+* ``mirror serve`` with ``workers = 1`` on uvloop (the default), the same on asyncio's own
+  loop (``server.uvloop = false``, to show what uvloop gives), and ``workers = <cores>``.
 
 Then a fresh mirror process serves 10,000 distinct stored articles once each and its peak
 RSS (``VmHWM``) is read. Targets: mirror >= 0.8 of bare aiohttp (the median over rounds of
-the mirror against bare aiohttp measured right before it), p99 < 50 ms, zero errors, peak
-RSS <= 200 MB.
+the mirror against bare aiohttp measured right before it), one uvloop worker >= 0.3 of
+nginx (medians, same run), p99 < 50 ms, zero errors, peak RSS <= 200 MB.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ ARTICLE_URL = (
 )
 WRK = "/usr/bin/wrk"
 ONE = "mirror, 1 worker"
+ASYNCIO = "mirror, 1, asyncio loop"
 BARE = "bare aiohttp"
 
 CONFIG = """
@@ -59,6 +62,7 @@ listen = "127.0.0.1:0"
 data_dir = "{data}"
 plain_http = true
 workers = {workers}
+uvloop = {uvloop}
 
 [cache]
 fresh_seconds = 86400
@@ -92,6 +96,7 @@ http {{
 
 BARE_AIOHTTP = """
 import json, sys
+import uvloop
 from aiohttp import web
 
 body = open(sys.argv[1], "rb").read()
@@ -106,7 +111,8 @@ async def with_headers(request: web.Request) -> web.Response:
 app = web.Application()
 app.router.add_get("/article", plain)
 app.router.add_get("/article-with-headers", with_headers)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[3]), access_log=None, print=None)
+loop = uvloop.new_event_loop()
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[3]), access_log=None, print=None, loop=loop)
 """
 
 
@@ -155,7 +161,11 @@ def wrk(name: str, url: str, pid: int, seconds: int, connections: int) -> Load:
         capture_output=True,
         text=True,
     ).stdout
-    cpu = cpu_seconds(pid) - cpu_before
+    return parse_wrk(name, out, cpu_seconds(pid) - cpu_before)
+
+
+def parse_wrk(name: str, out: str, cpu: float) -> Load:
+    """What wrk printed (``--latency``), with the server's CPU seconds meanwhile."""
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write) (\d+)", out))
     timeouts = sum(int(n) for n in re.findall(r"timeout (\d+)", out))
@@ -175,9 +185,10 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def write_config(directory: Path, workers: int) -> Path:
-    path = directory / f"mirror-{workers}.toml"
-    path.write_text(CONFIG.format(data=directory / "data", workers=workers))
+def write_config(directory: Path, workers: int, uvloop: bool = True) -> Path:
+    path = directory / f"mirror-{workers}-{'uvloop' if uvloop else 'asyncio'}.toml"
+    text = CONFIG.format(data=directory / "data", workers=workers, uvloop=str(uvloop).lower())
+    path.write_text(text)
     return path
 
 
@@ -246,13 +257,11 @@ def throughput(
     cores = os.cpu_count() or 1
     with contextlib.ExitStack() as running:
         urls: dict[str, tuple[str, int]] = {}
-        for workers in (1, cores):
-            mirror, base = start_mirror(write_config(directory, workers))
+        mirrors = {ONE: (1, True), ASYNCIO: (1, False), f"mirror, {cores} workers": (cores, True)}
+        for name, (workers, uvloop) in mirrors.items():
+            mirror, base = start_mirror(write_config(directory, workers, uvloop))
             running.callback(stop, mirror)
-            urls[f"mirror, {workers} worker{'s' if workers > 1 else ''}"] = (
-                base + path,
-                mirror.pid,
-            )
+            urls[name] = (base + path, mirror.pid)
             wait_for(base + path)
         save_response(urls["mirror, 1 worker"][0], directory)
         urls |= start_baselines(directory, running)
@@ -368,8 +377,14 @@ def report(
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("(>2s: requests wrk gave up on after 2 s; on a busy machine, not server errors)")
     print(f"bare aiohttp / nginx: {ceiling.requests_per_second / nginx.requests_per_second:.2f}")
-    many = next(load for load in loads if load.name.startswith("mirror") and load is not one)
+    many = next(load for load in loads if load.name.endswith("workers"))
     print(f"{many.name} / 1 worker: {many.requests_per_second / one.requests_per_second:.2f}")
+    plain = next(load for load in loads if load.name == ASYNCIO)
+    to_nginx = one.requests_per_second / nginx.requests_per_second
+    loop_rate = one.requests_per_second / plain.requests_per_second
+    loop_cpu = plain.cpu_us_per_request / one.cpu_us_per_request
+    print(f"1 worker, uvloop / asyncio: {loop_rate:.2f} (req/s), {loop_cpu:.2f} (CPU per request)")
+    print(f"1 worker (uvloop) / nginx: {to_nginx:.2f}")
     rounds = ", ".join(
         f"{m.requests_per_second / b.requests_per_second:.2f}"
         for m, b in zip(samples[ONE], samples[BARE], strict=True)
@@ -381,6 +396,7 @@ def report(
     verdicts = {
         "mirror >= 0.8 of bare aiohttp (req/s, paired rounds)": by_rate >= 0.8,
         "mirror >= 0.8 of bare aiohttp (CPU per request, paired rounds)": by_cpu >= 0.8,
+        "1 uvloop worker >= 0.3 of nginx (req/s)": to_nginx >= 0.3,
         "p99 < 50 ms": one.p99_ms < 50,
         "zero errors": all(load.errors == 0 for load in loads) and failures == 0,
         "zero timeouts": all(load.timeouts == 0 for load in loads),

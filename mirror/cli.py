@@ -18,7 +18,7 @@ import socket
 import sys
 import tempfile
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -209,7 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
     _announce(config, sock, tls[0] if tls else None)
     with sock, onion or contextlib.nullcontext(), _shared_counters():
         if config.server.workers == 1:
-            asyncio.run(_serve_forever(config, sock, tls, onion))
+            run_loop(config, _serve_forever(config, sock, tls, onion))
             return 0
         asyncio.run(_create_cache_file(config))
         return _serve_workers(config, sock, tls, onion)
@@ -262,7 +262,7 @@ def _serve_workers(
                 signal.signal(signum, signal.SIG_DFL)
             code = 0
             try:
-                asyncio.run(_serve_forever(config, sock, tls, onion))
+                run_loop(config, _serve_forever(config, sock, tls, onion))
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -275,6 +275,24 @@ def _serve_workers(
         # A child still starting up when the stop signal came dies by it: that is a clean stop.
         failed += os.waitstatus_to_exitcode(status) not in STOPPED
     return 1 if failed else 0
+
+
+def run_loop(config: Config, main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop where it is installed (it answers cache hits with less CPU per
+    request than asyncio's own loop), unless ``server.uvloop`` is off; else on asyncio's."""
+    with asyncio.Runner(loop_factory=event_loop_factory(config)) as runner:
+        runner.run(main)
+
+
+def event_loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory, or ``None`` (asyncio's default) when it is off or missing."""
+    if not config.server.uvloop:
+        return None
+    try:
+        import uvloop  # optional: a platform without it serves on asyncio's loop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve_forever(

@@ -6,7 +6,9 @@ a cache result, or an event name from ``EVENTS``. So no URL, token, address or u
 reach a label, however a request is crafted. ``mirror.web.metrics`` serves them.
 
 Stages count what they did through ``count(event)``; adding an event is adding a row to
-``EVENTS``, and an unknown name fails loudly rather than inventing a label value.
+``EVENTS``, and an unknown name fails loudly rather than inventing a label value. Work done
+in a transform process counts into a ``Tally`` (``tallied()``), which goes back with the
+result and is added to this process's counters, the ones ``/metrics`` reads.
 
 Several processes serve one socket (``server.workers``), and a scrape reaches whichever
 accepts it; each would answer with its own counts, so counters would jump backwards from one
@@ -25,6 +27,8 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
@@ -276,16 +280,54 @@ for _metric in _METRICS:
     REGISTRY.register(_metric)
 
 
+@dataclass
+class Tally:
+    """Counts made where no one scrapes them (a transform process), to be added here."""
+
+    events: dict[str, float] = field(default_factory=dict)
+    elements: int = 0
+    stripped_bytes: int = 0
+
+    def add_to_counters(self) -> None:
+        for event, amount in self.events.items():
+            EVENT_COUNTER.inc(event, amount=amount)
+        STRIPPED_ELEMENTS.inc(amount=self.elements)
+        STRIPPED_BYTES.inc(amount=self.stripped_bytes)
+
+
+_TALLY: ContextVar[Tally | None] = ContextVar("tally", default=None)
+
+
+@contextmanager
+def tallied() -> Iterator[Tally]:
+    """Within it, ``count`` and ``count_stripped`` count into the tally it gives."""
+    tally = Tally()
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+
+
 def count(event: str, amount: float = 1) -> None:
     """Count ``amount`` of a named event; the name must be one of ``EVENTS``."""
     if event not in EVENTS:
         raise ValueError(f"unknown metrics event {event!r}: add it to EVENTS")
-    EVENT_COUNTER.inc(event, amount=amount)
+    tally = _TALLY.get()
+    if tally is None:
+        EVENT_COUNTER.inc(event, amount=amount)
+    else:
+        tally.events[event] = tally.events.get(event, 0) + amount
 
 
 def count_stripped(elements: int, stripped_bytes: int) -> None:
-    STRIPPED_ELEMENTS.inc(amount=elements)
-    STRIPPED_BYTES.inc(amount=max(stripped_bytes, 0))
+    tally = _TALLY.get()
+    if tally is None:
+        STRIPPED_ELEMENTS.inc(amount=elements)
+        STRIPPED_BYTES.inc(amount=max(stripped_bytes, 0))
+    else:
+        tally.elements += elements
+        tally.stripped_bytes += max(stripped_bytes, 0)
 
 
 def count_removal(reason: str) -> None:

@@ -12,6 +12,7 @@ fails stores nothing.
     ├── SiteNotMirrored              403  the URL is not on a configured site
     ├── BadRequest                   400  the reader asked for something malformed
     ├── CopyRefused                  4xx  a pushed copy or a capture that is not taken
+    ├── TooComplex                   502  processing the page ran past its time, or its worker died
     └── FetchError                   502  the origin could not give us the page
         ├── OriginUnreachable        502  DNS, TCP or TLS failed
         ├── OriginTimeout            504  a connect, header or total deadline passed
@@ -65,6 +66,18 @@ class BadRequest(MirrorError):
     status = 400
     title = "That address could not be read"
     hint = "Paste a full address starting with https://."
+
+
+class TooComplex(MirrorError):
+    """A page's processing ran past ``server.transform_timeout`` (or killed its worker
+    process): its worker is replaced, nothing is stored, and the reader is told plainly."""
+
+    status = 502
+    title = "This page is too complex to read here"
+    hint = (
+        "The original page takes too long to turn into a readable copy. Open it elsewhere, "
+        "or try again later: the site may simplify it."
+    )
 
 
 class CopyRefused(MirrorError):

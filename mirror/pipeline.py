@@ -8,7 +8,9 @@ it asks the site's other sources (``sources`` in ``[[sites]]``: the Internet Arc
 stores their copy, labelled with where it came from. Copies sent to the mirror (a
 publisher's signed push, a contributor's capture) enter through ``Mirror.accept``, through
 the same ``read_page``. ``process_page`` is the pure middle (decode → sanitise),
-which benchmarks and ``mirror extract`` call directly. Rendering happens in the server,
+which benchmarks and ``mirror extract`` call directly, and which the server runs in its
+transform processes (``mirror.pool``, rules loaded once per process by ``start_worker``) so
+that the event loop only moves bytes. Rendering happens in the server,
 once per stored version and process (``mirror.web.responses`` keeps the result in memory), so
 stored pages never hold mirror URLs.
 
@@ -32,10 +34,11 @@ from typing import Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 from mirror.article import Article, Served, Source, StoredPage
-from mirror.counters import count, count_cache, count_removal, origin_fetch
+from mirror.counters import Tally, count, count_cache, count_removal, origin_fetch, tallied
 from mirror.errors import (
     CopyRefused,
     FetchError,
+    MirrorError,
     NotAtOrigin,
     OriginChallenged,
     OriginStatus,
@@ -43,6 +46,7 @@ from mirror.errors import (
     OriginUnreachable,
     SentToFrontPage,
     SiteNotMirrored,
+    TooComplex,
 )
 from mirror.fetch.archive import Wayback
 from mirror.fetch.client import (
@@ -54,6 +58,7 @@ from mirror.fetch.client import (
     Validators,
 )
 from mirror.fetch.decode import decode_html
+from mirror.pool import TransformPool
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage, StoredResponse
@@ -112,6 +117,47 @@ def read_page(
     """decode → ``process_page``: the bytes an origin sent, as a clean article; pure."""
     rules = rules or load_page_rules(None)
     return process_page(decode_html(body, charset), url, rules.strip, rules.reader)
+
+
+@dataclass
+class _WorkerState:
+    rules: PageRules | None = None
+
+
+_WORKER = _WorkerState()
+
+
+def start_worker(config: Config | None) -> None:
+    """A transform process's initializer: the page rules, loaded once per process."""
+    _WORKER.rules = load_page_rules(config)
+
+
+def read_in_worker(body: bytes, charset: str | None, url: str) -> tuple[Article, Tally]:
+    """``read_page`` with the rules ``start_worker`` loaded, and what it counted: what a
+    transform process runs (its own counters are never scraped)."""
+    assert _WORKER.rules is not None, "start_worker runs first in every transform process"
+    with tallied() as tally:
+        return read_page(body, charset, url, _WORKER.rules), tally
+
+
+async def read_in_pool(pool: TransformPool, body: bytes, charset: str | None, url: str) -> Article:
+    """``read_page`` in a transform process, its counts added to this process's."""
+    article, tally = await pool.run(read_in_worker, body, charset, url)
+    tally.add_to_counters()
+    return article
+
+
+def transform_pool(config: Config) -> TransformPool:
+    """The transform processes of ``config``, each with its page rules."""
+    server = config.server
+    return TransformPool(
+        server.transform_pool_size, server.transform_timeout, start_worker, (config,)
+    )
+
+
+# What a refresh can fail with and still leave the stored copy to stand in: the origin's
+# failures, and a page too complex to process (its last good version is still good).
+PAGE_FAILURES = (FetchError, TooComplex)
 
 
 def sent_to_front_page(url: str, final_url: str) -> bool:
@@ -186,7 +232,7 @@ class RecentErrors:
     def __init__(self, seconds: int, capacity: int = 10_000) -> None:
         self._seconds = seconds
         self._capacity = capacity
-        self._errors: OrderedDict[str, tuple[float, FetchError]] = OrderedDict()
+        self._errors: OrderedDict[str, tuple[float, MirrorError]] = OrderedDict()
 
     def check(self, key: str) -> None:
         """Raise the error remembered for ``key``, if it is recent."""
@@ -197,7 +243,7 @@ class RecentErrors:
             raise remembered[1]
         del self._errors[key]
 
-    def remember(self, key: str, error: FetchError) -> None:
+    def remember(self, key: str, error: MirrorError) -> None:
         if self._seconds <= 0:
             return
         self._errors[key] = (time.monotonic() + self._seconds, error)
@@ -210,10 +256,17 @@ class Mirror:
     """Fetches, processes, stores and returns pages of mirrored sites.
 
     Use as an async context manager: background refreshes (stale-while-revalidate) are
-    tasks of this object, cancelled on exit before the fetcher and the store close.
+    tasks of this object, cancelled on exit before the fetcher and the store close. Pages
+    are processed in ``pool`` when given (the server), else in a thread (tests, tools).
     """
 
-    def __init__(self, config: Config, fetcher: Fetcher, cache: PageCache) -> None:
+    def __init__(
+        self,
+        config: Config,
+        fetcher: Fetcher,
+        cache: PageCache,
+        pool: TransformPool | None = None,
+    ) -> None:
         self._config = config
         self._fetcher = fetcher
         self._cache = cache
@@ -221,7 +274,8 @@ class Mirror:
         self._images: SingleFlight[StoredImage] = SingleFlight()
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
-        self._rules = load_page_rules(config)
+        self._pool = pool
+        self._rules = load_page_rules(config) if pool is None else None
         self._wayback = Wayback(fetcher, config.archive)
 
     async def __aenter__(self) -> Self:
@@ -236,7 +290,7 @@ class Mirror:
 
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
-        return self._config.server.open_mode or self._config.site_for(url) is not None
+        return self._config.is_mirrored(url)
 
     async def page(self, url: str) -> Served:
         """The article at ``url``: stored while fresh, refreshed behind the reader's back
@@ -262,11 +316,11 @@ class Mirror:
         except KeptAfterRemoval as removal:
             count_cache("removed")
             return Served(removal.kept)
-        except FetchError as error:
+        except PAGE_FAILURES as error:
             if cached is not None and self._may_stand_in(cached, fresh_for):
                 count_cache("stale")
                 return Served(cached, stale=True)
-            if cached is None and refused(error):
+            if cached is None and isinstance(error, FetchError) and refused(error):
                 return Served(await self._from_sources(url, error), stale=True)
             raise
         count_cache("miss")
@@ -343,7 +397,7 @@ class Mirror:
         for source in site.sources if site else ():
             try:
                 return await self._shared_copy(f"{source} {url}", fetchers[source], url)
-            except FetchError:
+            except PAGE_FAILURES:
                 continue
         raise refusal
 
@@ -373,7 +427,7 @@ class Mirror:
         async def refresh() -> None:
             try:
                 await self._refresh_page(url, cached)
-            except FetchError:
+            except PAGE_FAILURES:
                 pass  # remembered by _refresh_page; the stored copy keeps being served
             except Exception as exc:
                 log.error("background refresh failed: %s", type(exc).__name__)
@@ -391,7 +445,7 @@ class Mirror:
         self._errors.check(key)
         try:
             return await call()
-        except FetchError as error:
+        except PAGE_FAILURES as error:
             self._errors.remember(key, error)
             raise
 
@@ -474,9 +528,12 @@ class Mirror:
         count("removed_article_back")
 
     async def _article_of(self, fetched: Fetched, url: str) -> Article:
-        """``read_page`` in a thread; a bot wall's page is a refusal, never an article."""
+        """``read_page`` off the event loop (in a transform process when the mirror has a
+        pool, else in a thread); a bot wall's page is a refusal, never an article."""
         if is_challenge(fetched.body):
             raise OriginChallenged("The site sent a challenge page instead of the article.")
+        if self._pool is not None:
+            return await read_in_pool(self._pool, fetched.body, fetched.charset, url)
         return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
 
     async def _fetch_image(self, url: str) -> StoredImage:

@@ -404,6 +404,21 @@ class ServerConfig:
         False,
         "Log one line per request: route, status and time only, never an address or URL.",
     )
+    uvloop: bool = setting(
+        True, "Serve on uvloop's event loop where it is installed; false: asyncio's own loop."
+    )
+    transform_processes: int = setting(
+        0,
+        "Processes that turn new pages into articles and build feeds and downloads, per "
+        "worker; 0: one per core.",
+        parse=at_least(0),
+    )
+    transform_timeout: float = setting(
+        10.0,
+        "Seconds one page may take in a transform process; past it the reader gets a 502 "
+        "and the process is replaced.",
+        parse=at_least(0.001),
+    )
     access_key: str = setting(
         "",
         "Secret path segment (`/k/<key>/`) that unlocks `open_mode`; links made there carry it.",
@@ -416,6 +431,11 @@ class ServerConfig:
         "(`127.0.0.1:8081`); it answers only for `publisher.onion`. None if empty.",
         parse=_loopback_listen,
     )
+
+    @property
+    def transform_pool_size(self) -> int:
+        """``transform_processes``, with 0 meaning one per core."""
+        return self.transform_processes or os.cpu_count() or 1
 
     @property
     def host(self) -> str:
@@ -750,6 +770,11 @@ class Config:
             if parts.scheme == origin.scheme and parts.hostname == origin.hostname:
                 return site
         return None
+
+    def is_mirrored(self, url: str) -> bool:
+        """Whether a link to ``url`` stays inside the mirror: any URL in open mode, else the
+        configured sites' own."""
+        return self.server.open_mode or self.site_for(url) is not None
 
     def fresh_seconds(self, url: str, image: bool = False) -> int:
         """How long a stored copy of ``url`` is served without asking the origin."""

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from prometheus_client.parser import text_string_to_metric_families
 
 from mirror.article import Article, StoredPage
-from mirror.cli import main
+from mirror.cli import main, run_loop
 from mirror.keys import (
     b64encode,
     load_cache_key,
@@ -32,7 +32,7 @@ from mirror.keys import (
     public_key_text,
 )
 from mirror.links import Kind, LinkBuilder
-from mirror.settings import Config
+from mirror.settings import Config, load_config
 from mirror.share.signature import sign_html
 from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
@@ -330,6 +330,19 @@ def test_extract_says_when_it_serves_the_full_page() -> None:
     assert b"full page" in result.stderr
     assert b'class="full-page"' in result.stdout
     assert b"Opening hours: 9 to 5." in result.stdout
+
+
+@pytest.mark.parametrize(("enabled", "expected"), [(True, "uvloop.Loop"), (False, "asyncio")])
+def test_serve_runs_on_uvloop_unless_turned_off(enabled: bool, expected: str) -> None:
+    config = load_config(None, environ={"MIRROR_SERVER_UVLOOP": str(enabled).lower()})
+    loops: list[str] = []
+
+    async def note_loop() -> None:
+        loop = type(asyncio.get_running_loop())
+        loops.append(f"{loop.__module__}.{loop.__name__}")
+
+    run_loop(config, note_loop())
+    assert loops[0].startswith(expected)
 
 
 async def run_async(*args: str) -> tuple[int, str]:

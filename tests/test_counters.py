@@ -1,4 +1,5 @@
-"""Counters shared by processes: each counts into its own file, a scrape sums them all."""
+"""Counters shared by processes: each counts into its own file, a scrape sums them all; counts
+made in a transform process reach the counters that ``/metrics`` reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from mirror.counters import EVENT_COUNTER, STRIPPED_BYTES, count, count_stripped, tallied
 
 FORKING_COUNTER = """
 import os, sys
@@ -56,3 +59,19 @@ def test_forked_processes_count_from_zero_and_a_scrape_sums_them_all(tmp_path: P
     assert found[("mirror_request_seconds_bucket", (("le", "0.5"), *route))] == 7
     assert found[("mirror_request_seconds_sum", route)] == pytest.approx(0.002 + 6 * 0.3)
     assert len(list(tmp_path.glob("counter_*.db"))) == 4  # the parent's and each child's
+
+
+def test_counts_inside_a_tally_reach_the_counters_only_when_added() -> None:
+    before_bytes = STRIPPED_BYTES.value()
+    before_events = EVENT_COUNTER.value("extraction_fallback")
+    with tallied() as tally:
+        count_stripped(3, 120)
+        count("extraction_fallback")
+    assert (tally.elements, tally.stripped_bytes) == (3, 120)
+    assert tally.events == {"extraction_fallback": 1}
+    assert STRIPPED_BYTES.value() == before_bytes
+    tally.add_to_counters()
+    assert STRIPPED_BYTES.value() == before_bytes + 120
+    assert EVENT_COUNTER.value("extraction_fallback") == before_events + 1
+    count_stripped(1, 5)  # outside a tally: straight to the counters
+    assert STRIPPED_BYTES.value() == before_bytes + 125

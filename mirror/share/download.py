@@ -112,6 +112,27 @@ def _replace_with_alt(image: HtmlElement) -> None:
 
 
 @dataclass(frozen=True)
+class FileDetails:
+    """What both file formats print: the stored version, where it is read online, where the
+    key that signs the file is published, and that key's public half. No private key: this
+    is what a transform process renders a file from (the signing happens in the server)."""
+
+    stored: StoredPage
+    share_url: str
+    manifest_url: str
+    public_key: str
+    site_name: str = ""
+
+    @property
+    def article(self) -> Article:
+        return self.stored.article
+
+    @property
+    def fetched(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.stored.fetched_at, datetime.UTC)
+
+
+@dataclass(frozen=True)
 class Download:
     """What both file formats need: the stored version, where it is read online, where the
     key that signs the file is published, and the key itself (never written into the file)."""
@@ -126,14 +147,15 @@ class Download:
     def article(self) -> Article:
         return self.stored.article
 
-    @property
-    def fetched(self) -> datetime.datetime:
-        return datetime.datetime.fromtimestamp(self.stored.fetched_at, datetime.UTC)
-
-    @property
-    def public_key(self) -> str:
-        """The signing key's public half, printed in the file for a reader to compare."""
-        return public_key_text(self.key)
+    def unsigned(self) -> FileDetails:
+        """The details a file is rendered from, the key left behind."""
+        return FileDetails(
+            self.stored,
+            self.share_url,
+            self.manifest_url,
+            public_key_text(self.key),
+            self.site_name,
+        )
 
 
 async def prepare_download(
@@ -154,11 +176,24 @@ def single_file(
     href_for: Callable[[str], str],
 ) -> bytes:
     """The article as one signed HTML file with everything it shows inside it."""
+    page = unsigned_single_file(reader, download.unsigned(), body_html, images, css, href_for)
+    return sign_html(page, download.stored, download.key)
+
+
+def unsigned_single_file(
+    reader: Reader,
+    details: FileDetails,
+    body_html: str,
+    images: Mapping[str, Image],
+    css: str,
+    href_for: Callable[[str], str],
+) -> str:
+    """The HTML file before its signature: the costly part, which a transform process makes
+    without ever holding the key (``sign_html`` then signs it where the key is)."""
     root = prepare_body(
         body_html, lambda url: images[url].data_uri() if url in images else None, href_for
     )
-    page = render_page(reader, "download.html", download=download, body=inner_html(root), css=css)
-    return sign_html(page, download.stored, download.key)
+    return render_page(reader, "download.html", download=details, body=inner_html(root), css=css)
 
 
 def content_disposition(title: str, extension: str) -> str:

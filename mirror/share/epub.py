@@ -19,7 +19,7 @@ from io import BytesIO
 from lxml import etree
 
 from mirror.render.html import Reader, render_page
-from mirror.share.download import Download, Image, prepare_body
+from mirror.share.download import Download, FileDetails, Image, prepare_body
 from mirror.share.signature import sign_epub
 
 MEDIA_TYPE = "application/epub+zip"
@@ -39,6 +39,9 @@ blockquote { margin: 1em 0; padding-inline-start: 1em; border-inline-start: 3px 
 .provenance { word-break: break-all; }
 """
 
+# One entry of the book: its name, its content and how it is compressed.
+Entry = tuple[str, bytes, int]
+
 
 def build_epub(
     reader: Reader,
@@ -48,6 +51,20 @@ def build_epub(
     href_for: Callable[[str], str],
 ) -> bytes:
     """The article as a signed EPUB 3 file (images that are not EPUB core types are left out)."""
+    return pack_epub(
+        epub_entries(reader, download.unsigned(), body_html, images, href_for), download
+    )
+
+
+def epub_entries(
+    reader: Reader,
+    download: FileDetails,
+    body_html: str,
+    images: Mapping[str, Image],
+    href_for: Callable[[str], str],
+) -> list[Entry]:
+    """The book's entries (name, content, compression) before its signature: the costly
+    part, which a transform process makes without ever holding the key."""
     usable = {url: image for url, image in images.items() if image.content_type in EPUB_IMAGE_TYPES}
     root = prepare_body(
         body_html, lambda url: usable[url].name if url in usable else None, href_for
@@ -75,6 +92,11 @@ def build_epub(
     entries = [("mimetype", MEDIA_TYPE.encode("ascii"), zipfile.ZIP_STORED)]
     entries += [(name, text.encode("utf-8"), zipfile.ZIP_DEFLATED) for name, text in texts.items()]
     entries += [(f"OEBPS/{i.name}", i.data, zipfile.ZIP_STORED) for i in usable.values()]
+    return entries
+
+
+def pack_epub(entries: list[Entry], download: Download) -> bytes:
+    """``entries`` signed and zipped, the signature last, where the key is."""
     signature = sign_epub(
         [(name, data) for name, data, _ in entries], download.stored, download.key
     )

@@ -3,7 +3,8 @@
 ``mirror export --site NAME --out DIR`` reads the site's feeds, follows internal links to
 ``export.depth``, runs every page through the same pipeline as the server, with the same
 rules (``pipeline.load_page_rules``: downloaded lists, the data dir's site rules, each
-site's ``remove`` and ``keep_params``), and writes a self-contained copy: one
+site's ``remove`` and ``keep_params``) in the same transform processes (``mirror.pool``:
+a page past ``server.transform_timeout`` is skipped), and writes a self-contained copy: one
 ``index.html`` per article under ``articles/``, images under ``media/``, the stylesheet, an
 index page and an RSS feed. Every
 link is relative, so any static host, CDN bucket or IPFS can serve the directory, and a
@@ -21,7 +22,6 @@ not a third party.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import hashlib
 import json
@@ -41,7 +41,8 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pipeline import load_page_rules, read_page
+from mirror.pipeline import read_in_pool, transform_pool
+from mirror.pool import TransformPool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
@@ -293,13 +294,15 @@ async def crawl(
 class Exporter:
     """One export run of one site into one directory."""
 
-    def __init__(self, config: Config, site: Site, out: Path, fetcher: Fetcher) -> None:
+    def __init__(
+        self, config: Config, site: Site, out: Path, fetcher: Fetcher, pool: TransformPool
+    ) -> None:
         self._config = config
         self._site = site
         self._out = out
         self._fetcher = fetcher
+        self._pool = pool
         self._state = state_dir(config, site, out)
-        self._rules = load_page_rules(config)
         self.report = ExportReport()
 
     async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
@@ -319,8 +322,8 @@ class Exporter:
             return ExportedArticle.from_json(path.read_text("utf-8"))
         try:
             fetched = await self._fetcher.fetch(url, PAGE_TYPES)
-            article = await asyncio.to_thread(
-                read_page, fetched.body, fetched.charset, fetched.final_url, self._rules
+            article = await read_in_pool(
+                self._pool, fetched.body, fetched.charset, fetched.final_url
             )
             await self._save_images(article.body)
         except MirrorError as error:
@@ -436,9 +439,9 @@ async def run_export(
     """Export ``site_name`` into ``out``; the report lists skipped pages and host references."""
     site = site_named(config, site_name)
     progress = Progress(stream or sys.stderr)
-    async with Fetcher(config.fetch) as fetcher:
+    async with Fetcher(config.fetch) as fetcher, transform_pool(config) as pool:
         items = await site_items(fetcher, config, site, since)
-        exporter = Exporter(config, site, out, fetcher)
+        exporter = Exporter(config, site, out, fetcher, pool)
         await exporter.crawl(items, depth, progress)
     progress.close()
     exporter.write_site()

@@ -7,15 +7,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
+from mirror.pool import TransformPool
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.web.alternates import AddressBook
-from mirror.web.responses import RenderedPages
+from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages
 
 CONFIG = web.AppKey("config", Config)
 MIRROR = web.AppKey("mirror", Mirror)
 LINKS = web.AppKey("links", LinkBuilder)
 FEEDS = web.AppKey("feeds", SiteFeeds)
-RENDERED = web.AppKey("rendered", RenderedPages)
+RENDERED = web.AppKey("rendered", RenderedPages[Rendered])
+DOWNLOADS = web.AppKey("downloads", RenderedPages[Attachment])
+POOL = web.AppKey("pool", TransformPool)
+LISTINGS = web.AppKey("listings", KeptListings)
 SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)  # the manifest's; signs downloads
 ADDRESSES = web.AppKey("addresses", AddressBook)

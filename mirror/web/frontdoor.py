@@ -25,7 +25,7 @@ from mirror.web.appkeys import ADDRESSES, CONFIG, RENDERED
 from mirror.web.compress import choose_coding
 from mirror.web.onion import misdirected, onion_location
 from mirror.web.pages import memory_key
-from mirror.web.responses import RenderedPages, accepts_gzip, respond
+from mirror.web.responses import Rendered, RenderedPages, accepts_gzip, respond
 
 ARTICLE_PREFIX = "/m/"
 ARTICLE_ROUTE = "/m/{token}"
@@ -60,7 +60,7 @@ def front_door(app: web.Application, handler: Handler, log_routes: bool = False)
 
 
 def kept_article(
-    config: Config, kept: RenderedPages, request: web.BaseRequest
+    config: Config, kept: RenderedPages[Rendered], request: web.BaseRequest
 ) -> web.Response | None:
     """The kept rendering of the article asked for, as the article route would send it; None
     when it is not kept or the answer needs more (a token in an unusual form, a reader who

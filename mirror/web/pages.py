@@ -2,6 +2,10 @@
 
 Handlers gather what a page shows and hand it to ``render``; they hold no markup. Every
 page knows its reader (language and low-bandwidth choice) from the request alone.
+
+The heavy part of a page (rendering an article, building a download, re-publishing a feed)
+runs in the transform processes (``mirror.pool``) once per stored version, and is kept in
+memory: every later reader is answered from what was made.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import asyncio
 import datetime
 import math
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl
@@ -21,8 +26,10 @@ from multidict import MultiDict
 from mirror import counters
 from mirror.article import Served, StoredPage
 from mirror.errors import NotFound
-from mirror.links import Kind
+from mirror.links import Kind, LinkBuilder
+from mirror.pool import off_loop
 from mirror.render.html import (
+    ALTERNATES,
     ArticleView,
     Entry,
     Reader,
@@ -43,9 +50,9 @@ from mirror.share.download import (
     Download,
     content_disposition,
     prepare_download,
-    single_file,
+    unsigned_single_file,
 )
-from mirror.share.epub import MEDIA_TYPE, build_epub
+from mirror.share.epub import MEDIA_TYPE, epub_entries, pack_epub
 from mirror.share.feeds import (
     RSS_TYPE,
     FeedError,
@@ -54,12 +61,23 @@ from mirror.share.feeds import (
     KeptFeed,
     KeptItem,
     kept_feed,
-    republish,
 )
+from mirror.share.signature import sign_html
+from mirror.share.sitefeeds import Latest
 from mirror.transform.rewrite import rewrite_body
-from mirror.web.appkeys import CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
+from mirror.web.appkeys import (
+    CONFIG,
+    DOWNLOADS,
+    FEEDS,
+    LINKS,
+    LISTINGS,
+    MIRROR,
+    POOL,
+    RENDERED,
+    SIGNING_KEY,
+)
 from mirror.web.onion import over_onion
-from mirror.web.responses import Rendered, respond
+from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages, respond
 
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
@@ -69,6 +87,14 @@ STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 STATIC_MAX_AGE = 3600
 MANIFEST_PATH = "/.well-known/mirrors.json"
 READER_CACHE = 1024  # distinct (query, Accept-Language) pairs whose parsed choices are kept
+DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
+
+
+def keep_in_memory(app: web.Application, config: Config) -> None:
+    """The memories pages are answered from: rendered articles, downloads, listings."""
+    app[RENDERED] = RenderedPages[Rendered](config.cache.memory_bytes)
+    app[DOWNLOADS] = RenderedPages[Attachment](config.cache.memory_bytes // DOWNLOADS_SHARE)
+    app[LISTINGS] = KeptListings()
 
 
 def reader_of(request: web.Request) -> Reader:
@@ -141,13 +167,17 @@ async def home(request: web.Request) -> web.Response:
     sites = request.app[CONFIG].sites
     feeds = request.app[FEEDS]
     latest = await asyncio.gather(*(feeds.latest(site, LIST_WAIT_SECONDS) for site in sites))
-    listings = [
-        SiteListing(
-            site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
-        )
-        for site, news in zip(sites, latest, strict=True)
-    ]
-    return html_page(render_home(reader, listings))
+
+    def render() -> str:
+        listings = [
+            SiteListing(
+                site, tuple(entries_for(request, news.items[:HOME_ENTRIES], reader)), news.failed
+            )
+            for site, news in zip(sites, latest, strict=True)
+        ]
+        return render_home(reader, listings)
+
+    return html_page(kept_listing(request, reader, tuple(latest), render))
 
 
 def page_of(request: web.Request, count: int) -> tuple[int, int, slice]:
@@ -164,8 +194,24 @@ async def site_index(request: web.Request) -> web.Response:
     reader = reader_of(request)
     latest = await request.app[FEEDS].latest(site, LIST_WAIT_SECONDS)
     page, pages, shown = page_of(request, len(latest.items))
-    entries = entries_for(request, latest.items[shown], reader)
-    return html_page(render_site(reader, site, entries, page, pages, latest.failed))
+
+    def render() -> str:
+        entries = entries_for(request, latest.items[shown], reader)
+        return render_site(reader, site, entries, page, pages, latest.failed)
+
+    return html_page(kept_listing(request, reader, (latest,), render))
+
+
+def kept_listing(
+    request: web.Request, reader: Reader, shown: tuple[Latest, ...], render: Callable[[], str]
+) -> str:
+    """A home or site index page, rendered once per view and set of lists it shows."""
+    key = f"{request.path} {reader.params} {view_key(reader)} {base_url(request)}"
+    kept = request.app[LISTINGS].get(key, shown)
+    if kept is None:
+        kept = render()
+        request.app[LISTINGS].put(key, shown, kept)
+    return kept
 
 
 def removed_entries(
@@ -234,12 +280,14 @@ async def site_feed(request: web.Request) -> web.Response:
     number = request.query.get("n", "1")
     if not number.isdigit() or not 1 <= int(number) <= len(site.feeds):
         raise NotFound
-    body = await request.app[FEEDS].body(site.feeds[int(number) - 1])
     base = base_url(request)
-    mirror = request.app[MIRROR]
-    links = FeedLinks(base, request.app[LINKS], mirror.is_mirrored)
+    links = FeedLinks(base, request.app[LINKS], request.app[CONFIG].is_mirrored)
+    # Its own address without the reader's other query words, so one copy serves them all.
+    feed_url = f"{base}/s/{site.name}/feed" + ("" if number == "1" else f"?n={number}")
     try:
-        out, kind = republish(body, links, f"{base}/s/{site.name}/", f"{base}{request.path_qs}")
+        out, kind = await request.app[FEEDS].republished(
+            site.feeds[int(number) - 1], links, f"{base}/s/{site.name}/", feed_url
+        )
     except FeedError as exc:
         raise NotFound from exc
     return web.Response(
@@ -324,21 +372,54 @@ def view_key(reader: Reader) -> str:
 async def _render(request: web.Request, token: str, url: str, reader: Reader) -> Rendered:
     links, mirror, config = request.app[LINKS], request.app[MIRROR], request.app[CONFIG]
     served = await mirror.page(url)
-    body = rewrite_body(served.stored.article.body, links, mirror.is_mirrored)
     view = ArticleView(
         share_url=base_url(request) + links.path(url, Kind.PAGE),
         site=config.site_for(url),
         download_path=f"/d/{token}",
         share_action=f"/share/{token}",
     )
-    # A removed article's copy never becomes fresh (``fetched_at`` is when it was last seen
-    # live): like a stale one, it is kept in memory until its origin may be asked again.
-    standing_in = served.stale or served.stored.removed_at is not None
-    if standing_in:
-        fresh_until = time.time() + config.cache.error_seconds
-    else:
-        fresh_until = served.stored.fetched_at + config.fresh_seconds(url)
-    return Rendered.of(render_article(reader, served, body, view), fresh_until, standing_in)
+    fresh_until = _fresh_until(config, url, served)
+    return await off_loop(
+        request.app.get(POOL),
+        rendered_article,
+        ArticleJob(reader, served, view, links, config, ALTERNATES.get()),
+        fresh_until,
+    )
+
+
+def _fresh_until(config: Config, url: str, served: Served) -> float:
+    """Until when what is made of ``served`` may be kept: its freshness, or for a saved copy
+    standing in for a failing origin, the time errors are remembered. A removed article's
+    copy never becomes fresh (``fetched_at`` is when it was last seen live): like a stale
+    one, it is kept in memory until its origin may be asked again."""
+    if _standing_in(served):
+        return time.time() + config.cache.error_seconds
+    return served.stored.fetched_at + config.fresh_seconds(url)
+
+
+def _standing_in(served: Served) -> bool:
+    return served.stale or served.stored.removed_at is not None
+
+
+@dataclass(frozen=True)
+class ArticleJob:
+    """What rendering an article needs, as plain values a transform process can take."""
+
+    reader: Reader
+    served: Served
+    view: ArticleView
+    links: LinkBuilder
+    config: Config
+    alternates: tuple[str, ...]
+
+
+def rendered_article(job: ArticleJob, fresh_until: float) -> Rendered:
+    """The article page, links made mirror links, in both encodings: run in a transform
+    process (the page's alternate addresses come along, as the request's context var)."""
+    ALTERNATES.set(job.alternates)
+    body = rewrite_body(job.served.stored.article.body, job.links, job.config.is_mirrored)
+    html = render_article(job.reader, job.served, body, job.view)
+    return Rendered.of(html, fresh_until, _standing_in(job.served))
 
 
 async def share(request: web.Request) -> web.Response:
@@ -360,8 +441,27 @@ async def share(request: web.Request) -> web.Response:
 
 
 async def download(request: web.Request) -> web.Response:
-    """The article as one HTML file or an EPUB, images inside, named after its title."""
-    reader = reader_of(request)
+    """The article as one HTML file or an EPUB, images inside, named after its title: made
+    once per stored version, reader view and format, then answered from memory."""
+    app = request.app
+    extension = request.match_info["format"]
+    url = app[LINKS].open(request.match_info["token"], Kind.PAGE)
+    token = app[LINKS].seal(url, Kind.PAGE)
+    choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
+    key = f"{token} {extension} {key.removeprefix(token + ' ')}"
+    attachment = app[DOWNLOADS].get(key)
+    if attachment is None:
+        attachment = await _made_download(request, replace(choices, path=request.path))
+        app[DOWNLOADS].put(key, attachment)
+    return web.Response(
+        body=attachment.body,
+        content_type=attachment.content_type,
+        charset="utf-8" if attachment.content_type.startswith("text/") else None,
+        headers={"Content-Disposition": attachment.disposition, "Cache-Control": "no-cache"},
+    )
+
+
+async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     config = request.app[CONFIG]
     mirror = request.app[MIRROR]
     links = request.app[LINKS]
@@ -381,28 +481,25 @@ async def download(request: web.Request) -> web.Response:
         config.reader.download_image_bytes,
     )
 
-    def href_for(target: str) -> str:
-        return base + links.path(target, Kind.PAGE) if mirror.is_mirrored(target) else target
-
+    href_for = FeedLinks(base, links, config.is_mirrored).page
     extension = request.match_info["format"]
+    pool = request.app.get(POOL)
+    disposition = content_disposition(stored.article.title, extension)
+    fresh_until = _fresh_until(config, url, served)
+    # The transform process renders the file from the details without the key; it is
+    # signed here, where the key stays (a signature is a hash and one Ed25519 operation).
+    unsigned = details.unsigned()
     if extension == "epub":
-        book = build_epub(reader, details, stored.article.body, images, href_for)
-        return _attachment(book, MEDIA_TYPE, stored.article.title, extension)
+        entries = await off_loop(
+            pool, epub_entries, reader, unsigned, stored.article.body, images, href_for
+        )
+        return Attachment(pack_epub(entries, details), MEDIA_TYPE, disposition, fresh_until)
     css = static_bytes("mirror.css").decode("utf-8")
-    page = single_file(reader, details, stored.article.body, images, css, href_for)
-    return _attachment(page, "text/html", stored.article.title, extension)
-
-
-def _attachment(body: bytes, content_type: str, title: str, extension: str) -> web.Response:
-    return web.Response(
-        body=body,
-        content_type=content_type,
-        charset="utf-8" if content_type.startswith("text/") else None,
-        headers={
-            "Content-Disposition": content_disposition(title, extension),
-            "Cache-Control": "no-cache",
-        },
+    page = await off_loop(
+        pool, unsigned_single_file, reader, unsigned, stored.article.body, images, css, href_for
     )
+    signed = sign_html(page, stored, details.key)
+    return Attachment(signed, "text/html", disposition, fresh_until)
 
 
 async def about(request: web.Request) -> web.Response:

@@ -36,7 +36,7 @@ from mirror.render.html import render_page
 from mirror.settings import Config
 from mirror.signedpush import Push, PushInvalid, check_signature
 from mirror.store.base import StoreUnavailable
-from mirror.web.appkeys import CONFIG, LINKS, MIRROR, RENDERED
+from mirror.web.appkeys import CONFIG, DOWNLOADS, LINKS, MIRROR, RENDERED
 from mirror.web.pages import base_url, html_page, reader_of
 
 CHUNK_BYTES = 64 * 1024
@@ -149,9 +149,12 @@ async def _capture(request: web.Request) -> str:
 
 
 def _forget_renderings(request: web.Request, url: str) -> None:
-    """Readers of this process get the new copy at once, not the page rendered from the old
-    one (other workers keep theirs until its freshness ends, as after a refresh)."""
-    request.app[RENDERED].forget(request.app[LINKS].seal(url, Kind.PAGE) + " ")
+    """Readers of this process get the new copy at once, not the page or the downloads made
+    from the old one (other workers keep theirs until their freshness ends, as after a
+    refresh)."""
+    token = request.app[LINKS].seal(url, Kind.PAGE) + " "
+    request.app[RENDERED].forget(token)
+    request.app[DOWNLOADS].forget(token)
 
 
 def _check_contributor(config: Config, key: str) -> None:

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Generic, Protocol, TypeVar
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -119,15 +120,43 @@ class Rendered:
         return made
 
 
-class RenderedPages:
-    """An LRU of rendered pages by key, bounded in bytes; expired entries are misses."""
+@dataclass(frozen=True)
+class Attachment:
+    """A download (one HTML file or an EPUB), made once per stored version and view."""
+
+    body: bytes
+    content_type: str
+    disposition: str
+    fresh_until: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + ENTRY_OVERHEAD
+
+
+class Kept(Protocol):
+    """What the memory keeps: its size in bytes, and until when it may be served."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def fresh_until(self) -> float: ...
+
+
+K = TypeVar("K", bound=Kept)
+
+
+class RenderedPages(Generic[K]):
+    """An LRU of rendered pages (or downloads) by key, bounded in bytes; expired entries
+    are misses."""
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._bytes = 0
-        self._entries: OrderedDict[str, Rendered] = OrderedDict()
+        self._entries: OrderedDict[str, K] = OrderedDict()
 
-    def get(self, key: str, now: float | None = None) -> Rendered | None:
+    def get(self, key: str, now: float | None = None) -> K | None:
         rendered = self._entries.get(key)
         if rendered is None:
             return None
@@ -137,7 +166,7 @@ class RenderedPages:
         self._entries.move_to_end(key)
         return rendered
 
-    def put(self, key: str, rendered: Rendered) -> None:
+    def put(self, key: str, rendered: K) -> None:
         if rendered.size > self._max_bytes:
             return
         if key in self._entries:
@@ -162,6 +191,34 @@ class RenderedPages:
 
     def _drop(self, key: str) -> None:
         self._bytes -= self._entries.pop(key).size + len(key)
+
+
+class KeptListings:
+    """Home and site index pages as rendered, by request and view, kept while the lists they
+    show are the very same objects (``SiteFeeds`` makes a new list only from new copies).
+
+    Keys include the address a reader used, so their number is bounded: past ``capacity``
+    the memory starts over. ``made`` counts the pages put, so tests can tell renders apart
+    from answers out of memory.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._pages: dict[str, tuple[tuple[object, ...], str]] = {}
+        self.made = 0
+
+    def get(self, key: str, shown: tuple[object, ...]) -> str | None:
+        kept = self._pages.get(key)
+        if kept is None or len(kept[0]) != len(shown):
+            return None
+        same = all(a is b for a, b in zip(kept[0], shown, strict=True))
+        return kept[1] if same else None
+
+    def put(self, key: str, shown: tuple[object, ...], html: str) -> None:
+        if len(self._pages) >= self._capacity:
+            self._pages.clear()
+        self._pages[key] = (shown, html)
+        self.made += 1
 
 
 def respond(request: web.BaseRequest, rendered: Rendered, config: CacheConfig) -> web.Response:

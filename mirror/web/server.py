@@ -22,17 +22,27 @@ from mirror.errors import BadRequest, MirrorError, NotAtOrigin, NotFound, SiteNo
 from mirror.fetch.client import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import Mirror
+from mirror.pipeline import Mirror, transform_pool
 from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
 from mirror.web import ask, checks, limits, manifest, metrics, onion, pages, publisher, push
 from mirror.web.alternates import AddressBook, address_book
-from mirror.web.appkeys import ADDRESSES, CONFIG, FEEDS, LINKS, MIRROR, RENDERED, SIGNING_KEY
+from mirror.web.appkeys import (
+    ADDRESSES,
+    CONFIG,
+    DOWNLOADS,
+    FEEDS,
+    LINKS,
+    MIRROR,
+    POOL,
+    RENDERED,
+    SIGNING_KEY,
+)
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
-from mirror.web.responses import RenderedPages, add_security_headers
+from mirror.web.responses import add_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +50,20 @@ IMAGE_MAX_AGE = 86400
 MAX_FORM_URL = 8192
 
 
-__all__ = ["CONFIG", "LINKS", "MIRROR", "RENDERED", "create_app", "start_runner"]
+__all__ = ["CONFIG", "LINKS", "MIRROR", "POOL", "RENDERED", "create_app", "start_runner"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(config: Config) -> web.Application:
     guard = limits.Guard(config)
-    rendered = RenderedPages(config.cache.memory_bytes)
-    book = address_book(config, on_change=rendered.clear)
+
+    def forget_made() -> None:
+        """Pages and downloads name the live addresses: forget them when those change."""
+        app[RENDERED].clear()
+        app[DOWNLOADS].clear()
+
+    book = address_book(config, on_change=forget_made)
     app = web.Application(
         middlewares=[front(config, guard, book)],
         client_max_size=64 * 1024,
@@ -56,7 +71,7 @@ def create_app(config: Config) -> web.Application:
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
-    app[RENDERED] = rendered
+    pages.keep_in_memory(app, config)
     app[SIGNING_KEY] = manifest.load_signing_key(config.server.data_dir)
     app[ADDRESSES] = book
     app.cleanup_ctx.append(_mirror_context)
@@ -104,12 +119,14 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     data_dir = config.server.data_dir
     secret = load_cache_key(data_dir)
     async with (
+        transform_pool(config) as pool,
         Fetcher(config.fetch) as fetcher,
         PageCache(open_store(config.cache, data_dir), secret) as cache,
-        Mirror(config, fetcher, cache) as mirror,
+        Mirror(config, fetcher, cache, pool) as mirror,
     ):
+        app[POOL] = pool
         app[MIRROR] = mirror
-        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds)
+        app[FEEDS] = SiteFeeds(fetcher, config.reader.feed_fresh_seconds, pool)
         yield
 
 

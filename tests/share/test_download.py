@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from mirror.article import Article, StoredPage
+from mirror.keys import public_key_text
 from mirror.links import Kind
-from mirror.share.download import content_disposition, prepare_body
+from mirror.share.download import (
+    Download,
+    content_disposition,
+    prepare_body,
+    single_file,
+    unsigned_single_file,
+)
+from mirror.share.signature import HTML_TAIL, verify
+from mirror.web.pages import reader_choices
 from mirror.web.server import LINKS
 from tests.browser import launch, new_context, visit
 from tests.conftest import ARTICLE_URL, CHINESE_URL, RunningMirror
@@ -27,6 +40,30 @@ def test_file_names_come_from_the_title_only() -> None:
     assert 'filename="article.epub"' in chinese
     assert "filename*=UTF-8''%E6%96%B0" in chinese
     assert 'filename="article.html"' in content_disposition('../"/', "html")
+
+
+def test_a_transform_process_renders_the_file_without_the_private_key() -> None:
+    """What crosses to the transform process carries the public half only; the file it
+    renders, signed in the server, is the same file ``single_file`` makes in one go."""
+    key = Ed25519PrivateKey.generate()
+    article = Article(url=ARTICLE_URL, title="A title", body="<p>words</p>")
+    details = Download(
+        StoredPage(article=article, fetched_at=1_700_000_000.0),
+        share_url="https://mirror.example/m/x",
+        manifest_url="https://mirror.example/.well-known/mirrors.json",
+        key=key,
+        site_name="CDT",
+    )
+    crossing = pickle.dumps(details.unsigned())
+    secret = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    assert secret not in crossing
+    assert public_key_text(key).encode() in crossing
+    reader = reader_choices("", "", lite_default=False)
+    rendered = unsigned_single_file(reader, pickle.loads(crossing), article.body, {}, "", str)
+    signed = single_file(reader, details, article.body, {}, "", str)
+    assert signed.startswith(rendered.encode().removesuffix(HTML_TAIL))
+    assert signed != rendered.encode(), "the file the server sends is signed"
+    assert verify(signed, key.public_key()).signed.title == "A title"
 
 
 def test_prepare_body_swaps_images_and_drops_sources() -> None:

@@ -8,7 +8,11 @@ from aiohttp import web
 
 from mirror.errors import OriginStatus
 from mirror.fetch.client import Fetcher
+from mirror.keys import load_token_ring
+from mirror.links import LinkBuilder
+from mirror.pool import TransformPool
 from mirror.settings import Config, Site
+from mirror.share.feeds import FeedLinks
 from mirror.share.sitefeeds import Latest, SiteFeeds
 from tests.conftest import ARTICLE_URL, Origin
 from tests.feed_fixtures import ATOM_FEED
@@ -32,6 +36,45 @@ async def test_feed_is_fetched_once_while_fresh(fetcher: Fetcher, origin: Origin
     second = await feeds.latest(site(FEED_URL))
     assert first == second
     assert first.items[0].link == ARTICLE_URL and not first.failed
+    assert origin.hits["/feed/"] == 1
+
+
+async def test_a_feed_is_parsed_once_per_fetch_in_the_pool(
+    fetcher: Fetcher, origin: Origin
+) -> None:
+    async with TransformPool(1, 30.0) as pool:
+        feeds = SiteFeeds(fetcher, fresh_seconds=60, pool=pool)
+        first = await feeds.latest(site(FEED_URL))
+        second = await feeds.latest(site(FEED_URL))
+        assert pool.tasks == 1  # one parse, in a worker process
+    assert second is first  # the merged list too is made once per set of copies
+    assert first.items[0].link == ARTICLE_URL
+
+
+async def test_a_refetched_feed_is_parsed_again(fetcher: Fetcher, origin: Origin) -> None:
+    feeds = SiteFeeds(fetcher, fresh_seconds=0)
+    first = await feeds.latest(site(FEED_URL))
+    second = await feeds.latest(site(FEED_URL))
+    assert origin.hits["/feed/"] == 2
+    assert second == first and second is not first
+
+
+async def test_a_republished_feed_is_made_once_per_copy_and_address(
+    fetcher: Fetcher, origin: Origin, config: Config
+) -> None:
+    links = LinkBuilder(load_token_ring(config.server.data_dir))
+    here = FeedLinks("https://mirror.example", links, config.is_mirrored)
+    there = FeedLinks("https://other.example", links, config.is_mirrored)
+    async with TransformPool(1, 30.0) as pool:
+        feeds = SiteFeeds(fetcher, fresh_seconds=60, pool=pool)
+        first = await feeds.republished(FEED_URL, here, "https://mirror.example/s/cdt/", "f")
+        again = await feeds.republished(FEED_URL, here, "https://mirror.example/s/cdt/", "f")
+        assert again is first
+        assert pool.tasks == 2  # the parse of the fetch, and one re-publishing
+        other = await feeds.republished(FEED_URL, there, "https://other.example/s/cdt/", "f")
+        assert pool.tasks == 3
+    assert b"https://mirror.example/m/" in first[0]
+    assert b"https://other.example/m/" in other[0]
     assert origin.hits["/feed/"] == 1
 
 

@@ -18,8 +18,9 @@ from mirror.links import Kind
 from mirror.render.html import Reader
 from mirror.render.i18n import LANGUAGES, long_date
 from mirror.settings import Config
+from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS
 from mirror.web.pages import reader_choices, view_key
-from mirror.web.server import LINKS
+from mirror.web.server import LINKS, POOL
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
@@ -225,6 +226,40 @@ def test_view_key_tells_every_view_apart() -> None:
     ]
     views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
     assert len({view_key(reader) for reader in readers}) == len(views)
+
+
+async def test_heavy_pages_are_made_once_per_stored_version(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    """Article, downloads and re-published feed: each made once in the transform
+    processes, then every reader is answered from what was kept; home and site index pages
+    are rendered once per view while their feeds' lists are unchanged."""
+    pool = running_mirror.app[POOL]
+    token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    made: dict[str, bytes] = {}
+    for path in ("/m/" + token, f"/d/{token}.html", f"/d/{token}.epub", "/s/cdt/feed"):
+        _, made[path] = await running_mirror.get_bytes(path)
+        tasks = pool.tasks
+        response, again = await running_mirror.get_bytes(path)
+        assert response.status == 200, path
+        assert again == made[path], path
+        assert pool.tasks == tasks, f"{path} was made again"
+    listings = running_mirror.app[LISTINGS]
+    for path in ("/", "/s/cdt/", "/?hl=fa"):
+        renders = listings.made
+        _, first = await running_mirror.get(path)
+        _, second = await running_mirror.get(path)
+        assert second == first, path
+        assert listings.made == renders + 1, f"{path} was rendered again"
+    kept = running_mirror.app[DOWNLOADS].get(f"{token} epub {view_key_of(running_mirror)}")
+    assert kept is not None and kept.body == made[f"/d/{token}.epub"]
+    assert origin.hits["/feed/"] == 1
+
+
+def view_key_of(mirror: RunningMirror) -> str:
+    """The rest of a memory key, as ``memory_key`` makes it for a request without choices."""
+    reader = reader_choices("", "", mirror.app[CONFIG].reader.low_bandwidth)
+    return f"{view_key(reader)} {mirror.base}"
 
 
 # What a reader of each interface language reads in the label of a removed article.

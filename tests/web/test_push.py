@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mirror.article import StoredPage
+from mirror.links import Kind
 from mirror.render.i18n import LANGUAGES, long_date, translations
 from mirror.signedpush import Push, public_key_text, sign
-from mirror.web.appkeys import MIRROR
+from mirror.web.appkeys import LINKS, MIRROR
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror, tiny_png
 from tests.operator_fixtures import operator_config
 from tests.paths import CDT
@@ -111,6 +114,23 @@ async def test_a_push_replaces_the_page_readers_already_get(
     _, after = await mirror.get("/s/cdt" + ARTICLE_PATH)
     assert MARKER in after
     assert origin.hits[ARTICLE_PATH] == 1
+
+
+async def test_a_push_replaces_the_downloads_readers_already_get(
+    mirror: RunningMirror, publisher_key: Ed25519PrivateKey
+) -> None:
+    """Downloads are kept like renderings, under the page token: a push drops them too."""
+    token = mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    paths = (f"/d/{token}.html", f"/d/{token}.epub")
+    for path in paths:
+        _, before = await mirror.get_bytes(path)
+        assert MARKER.encode() not in before
+    assert (await send(mirror, sign(publisher_key, ARTICLE_URL, article_with(MARKER))))[0] == 201
+    _, page = await mirror.get_bytes(paths[0])
+    assert MARKER.encode() in page
+    _, book = await mirror.get_bytes(paths[1])
+    with zipfile.ZipFile(BytesIO(book)) as archive:
+        assert MARKER in archive.read("OEBPS/article.xhtml").decode()
 
 
 async def test_a_pushed_page_goes_through_the_same_pipeline(

@@ -7,6 +7,7 @@ import pytest
 from mirror.settings import CacheConfig
 from mirror.web.responses import (
     YEAR_SECONDS,
+    KeptListings,
     Rendered,
     RenderedPages,
     accepts_gzip,
@@ -17,7 +18,7 @@ from mirror.web.responses import (
 
 def test_rendered_pages_are_bounded_lru_and_expire() -> None:
     one = Rendered.of("a" * 1000, fresh_until=100.0)
-    pages = RenderedPages(max_bytes=3 * (one.size + len("a")))
+    pages = RenderedPages[Rendered](max_bytes=3 * (one.size + len("a")))
     for key in ("a", "b", "c"):
         pages.put(key, Rendered.of(key * 1000, fresh_until=100.0))
     assert pages.get("a", now=50.0) is not None  # "b" is now the least recently used
@@ -28,13 +29,13 @@ def test_rendered_pages_are_bounded_lru_and_expire() -> None:
 
 
 def test_too_large_a_page_is_not_kept() -> None:
-    pages = RenderedPages(max_bytes=100)
+    pages = RenderedPages[Rendered](max_bytes=100)
     pages.put("big", Rendered.of("x" * 10_000, fresh_until=1e12))
     assert pages.get("big") is None
 
 
 def test_every_view_of_one_page_is_forgotten_and_only_those() -> None:
-    pages = RenderedPages(max_bytes=1 << 20)
+    pages = RenderedPages[Rendered](max_bytes=1 << 20)
     for key in ("tok en 0", "tok ru 1", "token2 en 0"):
         pages.put(key, Rendered.of(key, fresh_until=1e12))
     assert pages.forget("tok ") == 2
@@ -85,3 +86,18 @@ def test_etag_matching_is_weak_as_the_rfc_asks() -> None:
     assert etag_matches("*", '"abc"')
     assert not etag_matches('"abc-gz"', '"abc"')
     assert not etag_matches("", '"abc"')
+
+
+def test_a_listing_is_kept_while_its_lists_are_the_same_objects() -> None:
+    kept = KeptListings(capacity=2)
+    lists = (object(), object())
+    kept.put("home en", lists, "<html>home</html>")
+    assert kept.get("home en", lists) == "<html>home</html>"
+    assert kept.get("home en", (lists[0], object())) is None  # one feed was fetched again
+    assert kept.get("home en", lists[:1]) is None
+    assert kept.get("home fa", lists) is None
+    kept.put("home fa", lists, "fa")
+    kept.put("home ru", lists, "ru")  # past capacity: the memory starts over
+    assert kept.get("home en", lists) is None
+    assert kept.get("home ru", lists) == "ru"
+    assert kept.made == 3

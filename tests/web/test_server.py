@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -164,6 +165,47 @@ async def test_an_article_the_origin_does_not_have_is_a_404_naming_the_site(
     russian, translated = await running_mirror.get(path + "?hl=ru")
     assert russian.status == 404
     assert "Этой статьи нет на сайте China Digital Times" in visible_text(translated)
+
+
+def huge_table(rows: int) -> bytes:
+    """A page whose processing takes seconds of CPU (about 8 s for 60,000 rows)."""
+    cells = "".join(
+        f"<tr><td>cell {n}</td><td><a href='/x{n}'>link {n}</a></td></tr>" for n in range(rows)
+    )
+    page = f"<html><body><article><h1>A table</h1><table>{cells}</table></article></body></html>"
+    return page.encode()
+
+
+async def test_a_page_too_complex_to_process_is_a_502_and_stores_nothing(
+    config: Config, origin: Origin
+) -> None:
+    """Past ``server.transform_timeout`` the reader is told so (in their language), the
+    worker is replaced so the next page is served, and the failure is remembered."""
+    table = huge_table(60_000)
+
+    async def complex_page(request: web.Request) -> web.Response:
+        return web.Response(body=table, content_type="text/html")
+
+    origin.routes["/2024/01/huge-table/"] = complex_page
+    url = "https://chinadigitaltimes.net/2024/01/huge-table/"
+    quick = replace(
+        config, server=replace(config.server, transform_processes=1, transform_timeout=2.0)
+    )
+    async with serve_mirror(quick) as running:
+        path = article_path(running, url)
+        started = time.monotonic()
+        response, html = await running.get(path, headers={"Accept-Language": "ru"})
+        assert time.monotonic() - started < 8.0
+        assert response.status == 502
+        assert "Эта страница слишком сложна, чтобы прочитать её здесь" in visible_text(html)
+        assert await running.app[MIRROR]._cache.get_page(url) is None
+        served, article = await running.get(article_path(running))
+        assert served.status == 200
+        assert "Western Countries Turn Up the Heat on Xinjiang" in visible_text(article)
+        again, html = await running.get(path)
+        assert again.status == 502
+        assert "This page is too complex to read here" in visible_text(html)
+    assert origin.hits["/2024/01/huge-table/"] == 1
 
 
 async def test_in_open_mode_an_absent_article_names_the_host(config: Config) -> None:
