@@ -43,7 +43,8 @@ from mirror.responder.letters import (
 )
 from mirror.responder.quota import DailyQuota
 from mirror.settings import RELAY_SCHEMES, Config, host_and_port, public_url
-from mirror.share.download import Download, file_name, prepare_download, single_file
+from mirror.share.download import Download, download_images, file_name, single_file
+from mirror.share.feeds import FeedLinks
 from mirror.web import manifest
 from mirror.web.alternates import address_book
 from mirror.web.metrics import described
@@ -140,23 +141,16 @@ class Responder:
         stored = served.stored
         base = public_url(self._config)
         site = self._config.site_for(url)
-        details, images = await prepare_download(
-            Download(
-                stored=stored,
-                share_url=f"{base}/{Kind.PAGE.value}/{self._links.seal_fresh(url, Kind.PAGE)}",
-                manifest_url=f"{base}{MANIFEST_PATH}",
-                key=self._signing_key,
-                site_name=site.display_name if site else stored.article.site_name,
-            ),
-            self._mirror.image,
-            self._config.reader.download_image_bytes,
+        details = Download(
+            stored=stored,
+            share_url=f"{base}/{Kind.PAGE.value}/{self._links.seal_fresh(url, Kind.PAGE)}",
+            manifest_url=f"{base}{MANIFEST_PATH}",
+            key=self._signing_key,
+            site_name=site.display_name if site else stored.article.site_name,
         )
-
-        def href_for(target: str) -> str:
-            if self._mirror.is_mirrored(target):
-                return base + self._links.path(target, Kind.PAGE)
-            return target
-
+        budget = self._config.reader.download_image_bytes
+        images = await download_images(stored.article, self._mirror.image, budget)
+        href_for = FeedLinks(base, self._links, self._mirror.is_mirrored).page
         reader = Reader(LANGUAGES[language], lite=False)
         css = static_bytes("mirror.css").decode("utf-8")
         page = single_file(reader, details, stored.article.body, images, css, href_for)

@@ -158,13 +158,11 @@ class Download:
         )
 
 
-async def prepare_download(
-    details: Download,
-    fetch: Callable[[str], Awaitable[StoredImage]],
-    budget: int,
-) -> tuple[Download, dict[str, Image]]:
-    """What either file of a stored article needs, its images fetched within ``budget``."""
-    return details, await collect_images(image_urls(details.article.body), fetch, budget)
+async def download_images(
+    article: Article, fetch: Callable[[str], Awaitable[StoredImage]], budget: int
+) -> dict[str, Image]:
+    """The pictures either file of ``article`` carries inside it, fetched within ``budget``."""
+    return await collect_images(image_urls(article.body), fetch, budget)
 
 
 def single_file(

@@ -49,7 +49,7 @@ from mirror.settings import Config, Site
 from mirror.share.download import (
     Download,
     content_disposition,
-    prepare_download,
+    download_images,
     unsigned_single_file,
 )
 from mirror.share.epub import MEDIA_TYPE, epub_entries, pack_epub
@@ -469,17 +469,14 @@ async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     stored = served.stored
     site = config.site_for(url)
     base = base_url(request)
-    details, images = await prepare_download(
-        Download(
-            stored=stored,
-            share_url=base + links.path(url, Kind.PAGE),
-            manifest_url=f"{base}{MANIFEST_PATH}",
-            key=request.app[SIGNING_KEY],
-            site_name=site.display_name if site else stored.article.site_name,
-        ),
-        mirror.image,
-        config.reader.download_image_bytes,
+    details = Download(
+        stored=stored,
+        share_url=base + links.path(url, Kind.PAGE),
+        manifest_url=f"{base}{MANIFEST_PATH}",
+        key=request.app[SIGNING_KEY],
+        site_name=site.display_name if site else stored.article.site_name,
     )
+    images = await download_images(stored.article, mirror.image, config.reader.download_image_bytes)
 
     href_for = FeedLinks(base, links, config.is_mirrored).page
     extension = request.match_info["format"]
