@@ -57,7 +57,7 @@ bench-data:
 
 # The real EasyList and EasyPrivacy for bench/transform.py --easylist, offline: Debian's
 # webext-ublock-origin-firefox package ships both (assets/thirdparties/easylist/).
-MIRROR_BENCH_LISTS ?= ../shared/bench/lists
+MIRROR_BENCH_LISTS ?= bench/lists
 
 .PHONY: bench-lists
 bench-lists:

@@ -3,7 +3,7 @@
 The CDT article is the project's own fixture; the benchmark pages are publishers' copyright,
 kept outside the repository in ``MIRROR_BENCH_DATA`` (default ``../shared/bench/extraction``)
 and fetched by ``make bench-data``. The real EasyList and EasyPrivacy are read from
-``MIRROR_BENCH_LISTS`` (default ``../shared/bench/lists``), filled by ``make bench-lists``.
+``MIRROR_BENCH_LISTS`` (default ``bench/lists`` in the checkout, git-ignored), filled by ``make bench-lists``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def bench_data() -> Path:
 
 
 LISTS = ("easylist.txt", "easyprivacy.txt")
-DEFAULT_LISTS = paths.ROOT.parent / "shared" / "bench" / "lists"
+DEFAULT_LISTS = paths.ROOT / "bench" / "lists"
 
 
 def bench_lists() -> list[Path]:

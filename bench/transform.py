@@ -15,7 +15,7 @@ thread's CPU time instead of the wall clock, which leaves out the time the proce
 for a core (on a machine shared with other work, most of what the wall clock measures).
 
 ``--easylist`` adds the real EasyList and EasyPrivacy from ``MIRROR_BENCH_LISTS`` (default
-``../shared/bench/lists``), which ``make bench-lists`` fills from Debian's
+``bench/lists``, git-ignored), which ``make bench-lists`` fills from Debian's
 ``webext-ublock-origin-firefox`` package, so the full lists need no download from easylist.to.
 """
 
