@@ -12,10 +12,15 @@ in one run:
   served by an origin in another process under one host name reached through a
   ``connect_to`` pin, each asked of the mirror once, ``--concurrency`` at a time; wrk runs
   from the crowd's first request to its last answer;
-* the crowd itself: its wall time and pages per second.
+* the crowd itself: its wall time and pages per second;
+* the crowd alone, on a second fresh mirror (its own data dir, so every page is new again)
+  with no wrk running: its wall time and pages per second.
 
 Targets: hit p99 < 50 ms during the crowd; hits during the crowd >= 0.3x hits alone; new
-pages per second with 2 processes >= 1.5x with 1. Exit status 1 if one is missed.
+pages per second with 2 processes >= 1.5x with 1, measured on the crowd alone. During the
+hits wrk asks as fast as it is answered, so on a machine of two cores the hits take what
+the transforms would scale into: that ratio is printed too, with no target. Exit status 1
+if a target is missed.
 """
 
 from __future__ import annotations
@@ -86,10 +91,16 @@ class Crowd:
     during: Load
     seconds: float
     statuses: Counter[int]
+    seconds_alone: float
+    statuses_alone: Counter[int]
 
     @property
     def pages_per_second(self) -> float:
         return self.statuses.total() / self.seconds
+
+    @property
+    def pages_per_second_alone(self) -> float:
+        return self.statuses_alone.total() / self.seconds_alone
 
 
 async def open_all(base: str, paths: list[str], concurrency: int) -> tuple[float, Counter[int]]:
@@ -109,15 +120,24 @@ async def open_all(base: str, paths: list[str], concurrency: int) -> tuple[float
         return time.perf_counter() - started, statuses
 
 
-def measure(directory: Path, processes: int, origin_port: int, args: argparse.Namespace) -> Crowd:
+def fresh_mirror(directory: Path, processes: int, origin_port: int) -> tuple[Path, LinkBuilder]:
+    """A data dir holding only the CDT article, and the config of a mirror serving it."""
     data_dir = directory / "data"
+    data_dir.mkdir(parents=True)
     asyncio.run(store_articles(data_dir, [ARTICLE_URL]))
     config = directory / "mirror.toml"
     config.write_text(
         CONFIG.format(data=data_dir, processes=processes, host=HOST, origin_port=origin_port)
     )
-    links = LinkBuilder(load_token_ring(data_dir))
-    new_pages = [links.path(f"http://{HOST}/{page.name}", Kind.PAGE) for page in pages()]
+    return config, LinkBuilder(load_token_ring(data_dir))
+
+
+def new_pages(links: LinkBuilder) -> list[str]:
+    return [links.path(f"http://{HOST}/{page.name}", Kind.PAGE) for page in pages()]
+
+
+def measure(directory: Path, processes: int, origin_port: int, args: argparse.Namespace) -> Crowd:
+    config, links = fresh_mirror(directory / "with-hits", processes, origin_port)
     mirror, base = start_mirror(config)
     try:
         hits = base + links.path(ARTICLE_URL, Kind.PAGE)
@@ -130,14 +150,28 @@ def measure(directory: Path, processes: int, origin_port: int, args: argparse.Na
             text=True,
         )
         try:
-            seconds, statuses = asyncio.run(open_all(base, new_pages, args.concurrency))
+            seconds, statuses = asyncio.run(open_all(base, new_pages(links), args.concurrency))
         finally:
             load.send_signal(signal.SIGINT)  # wrk reports what it measured, then stops
             out, _ = load.communicate(timeout=30)
         during = parse_wrk("hits during crowd", out, cpu_seconds(mirror.pid) - cpu_before)
     finally:
         stop(mirror)
-    return Crowd(processes, alone, during, seconds, statuses)
+    seconds_alone, statuses_alone = crowd_alone(directory / "alone", processes, origin_port, args)
+    return Crowd(processes, alone, during, seconds, statuses, seconds_alone, statuses_alone)
+
+
+def crowd_alone(
+    directory: Path, processes: int, origin_port: int, args: argparse.Namespace
+) -> tuple[float, Counter[int]]:
+    """The crowd's wall time and statuses on a fresh mirror that nothing else asks."""
+    config, links = fresh_mirror(directory, processes, origin_port)
+    mirror, base = start_mirror(config)
+    try:
+        wait_for(base + links.path(ARTICLE_URL, Kind.PAGE))
+        return asyncio.run(open_all(base, new_pages(links), args.concurrency))
+    finally:
+        stop(mirror)
 
 
 def report(crowds: list[Crowd], args: argparse.Namespace) -> bool:
@@ -160,15 +194,21 @@ def report(crowds: list[Crowd], args: argparse.Namespace) -> bool:
             f"  new pages: {crowd.statuses.total()} in {crowd.seconds:.2f} s, "
             f"{crowd.pages_per_second:.1f} pages/s, statuses {dict(crowd.statuses)}"
         )
+        print(
+            f"  new pages, no hits: {crowd.statuses_alone.total()} in {crowd.seconds_alone:.2f} s, "
+            f"{crowd.pages_per_second_alone:.1f} pages/s, statuses {dict(crowd.statuses_alone)}"
+        )
         print(f"  hits during the crowd / hits alone: {ratio:.2f}")
         name = f"{crowd.processes} process{'es' if crowd.processes > 1 else ''}"
         verdicts[f"hit p99 < 50 ms during the crowd, {name}"] = crowd.during.p99_ms < 50
         verdicts[f"hits during the crowd >= 0.3x alone, {name}"] = ratio >= 0.3
     by_processes = {crowd.processes: crowd for crowd in crowds}
     if 1 in by_processes and 2 in by_processes:
-        scale = by_processes[2].pages_per_second / by_processes[1].pages_per_second
-        print(f"new pages/s, 2 processes / 1 process: {scale:.2f}")
-        verdicts["new pages/s with 2 processes >= 1.5x with 1"] = scale >= 1.5
+        one, two = by_processes[1], by_processes[2]
+        scale = two.pages_per_second_alone / one.pages_per_second_alone
+        during_hits = two.pages_per_second / one.pages_per_second
+        print(f"new pages/s, 2 processes / 1: {scale:.2f} alone, {during_hits:.2f} under hits")
+        verdicts["new pages/s with 2 processes >= 1.5x with 1 (crowd alone)"] = scale >= 1.5
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for target, met in verdicts.items():
         print(f"{'met ' if met else 'MISSED'} {target}")
