@@ -30,7 +30,10 @@ OPERATOR_ONLY = frozenset({"/metrics", "/caddy/ask"})
 
 def over_onion(config: Config, request: web.BaseRequest) -> bool:
     """Whether ``request`` arrived on the onion listener; decided on first asking and kept
-    with the request, so a page and its memory key never disagree about its address."""
+    with the request, so a page and its memory key never disagree about its address.
+    Without an onion listener the answer is known at once (a cache hit asks twice)."""
+    if not config.server.onion_listen:
+        return False
     known = request.get(OVER_ONION)
     if known is None:
         known = request[OVER_ONION] = _on_onion_listener(config, request)
