@@ -410,7 +410,7 @@ class ServerConfig:
     transform_processes: int = setting(
         0,
         "Processes that turn new pages into articles and build feeds and downloads, per "
-        "worker; 0: one per core.",
+        "worker; 0: the cores shared among the workers (at least one each).",
         parse=at_least(0),
     )
     transform_timeout: float = setting(
@@ -434,8 +434,9 @@ class ServerConfig:
 
     @property
     def transform_pool_size(self) -> int:
-        """``transform_processes``, with 0 meaning one per core."""
-        return self.transform_processes or os.cpu_count() or 1
+        """``transform_processes``, with 0 meaning the cores shared among the ``workers``:
+        each worker has a pool of its own, and more processes than cores only queue."""
+        return self.transform_processes or max(1, (os.cpu_count() or 1) // self.workers)
 
     @property
     def host(self) -> str:

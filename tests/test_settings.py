@@ -70,6 +70,21 @@ def test_defaults_without_file() -> None:
     assert public_url(config) == "https://127.0.0.1:8443"
 
 
+@pytest.mark.parametrize(
+    ("cores", "workers", "processes", "size"),
+    [(2, 1, 0, 2), (2, 2, 0, 1), (8, 3, 0, 2), (2, 4, 0, 1), (2, 2, 3, 3)],
+)
+def test_transform_processes_share_the_cores_among_workers(
+    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int, processes: int, size: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    env = {
+        "MIRROR_SERVER_WORKERS": str(workers),
+        "MIRROR_SERVER_TRANSFORM_PROCESSES": str(processes),
+    }
+    assert load_config(None, environ=env).server.transform_pool_size == size
+
+
 def test_file_and_environment(write_config: Callable[[str], Path]) -> None:
     path = write_config(
         """
