@@ -3,7 +3,8 @@
 The CDT article is the project's own fixture; the benchmark pages are publishers' copyright,
 kept outside the repository in ``MIRROR_BENCH_DATA`` (default ``../shared/bench/extraction``)
 and fetched by ``make bench-data``. The real EasyList and EasyPrivacy are read from
-``MIRROR_BENCH_LISTS`` (default ``bench/lists`` in the checkout, git-ignored), filled by ``make bench-lists``.
+``MIRROR_BENCH_LISTS`` (default ``bench/lists`` in the checkout, git-ignored), filled by
+``make bench-lists``.
 """
 
 from __future__ import annotations
