@@ -52,6 +52,7 @@ VARIANTS: dict[str, Sequence[Any]] = {
     "listing_share": (0.4, 0.8),
     "continuations": (False,),
     "left_out": (False,),
+    "max_tidy_loss": (0.25, 0.75, 1.0),
 }
 
 

@@ -100,7 +100,8 @@ class ExtractParams:
     ``second_opinion_gain`` times the text, or ``same_text`` of it and more blocks.
     ``continuations`` adds back story chunks; ``left_out`` puts back blocks left out
     between kept paragraphs (``mirror.transform.leftout``); ``tidy_steps`` names the
-    tidying steps run.
+    tidying steps run. Tidying that would take more than ``max_tidy_loss`` of the body's
+    text is undone: it is then cutting the story, not its leftovers (1.0: never undone).
     """
 
     min_chars: int = 120
@@ -114,6 +115,7 @@ class ExtractParams:
     continuations: bool = True
     left_out: bool = True
     tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
+    max_tidy_loss: float = 0.5
 
 
 DEFAULT_PARAMS = ExtractParams()
@@ -216,11 +218,22 @@ def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) ->
             )
     added = _add_continuations(work, body) if params.continuations else 0
     restored = restore_left_out(work, body) if params.left_out else 0
-    dropped = tidy(body, params.tidy_steps)
+    body, dropped = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     return Choice(body, how)
+
+
+def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int]:
+    """``body`` tidied, and how many blocks went; untouched when tidying would take more
+    than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure)."""
+    before = _chars(body)
+    kept = copy.deepcopy(body)
+    dropped = tidy(body, params.tidy_steps)
+    if dropped and _chars(body) < (1 - params.max_tidy_loss) * before:
+        return kept, 0
+    return body, dropped
 
 
 def _better_second(

@@ -2,13 +2,20 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from typing import Any
 
 import lxml.html
 import pytest
 
 from mirror.fetch.decode import decode_html
-from mirror.transform.extract import ExtractParams, extract_article, parse_page
+from mirror.transform.extract import (
+    DEFAULT_PARAMS,
+    ExtractParams,
+    _tidied,
+    extract_article,
+    parse_page,
+)
 from mirror.transform.siterules import ReaderModeRules
 from tests import paths
 from tests.conftest import ARTICLE_URL
@@ -287,3 +294,40 @@ def test_cdt_lead_image_keeps_its_declared_size() -> None:
     lead = next(body.iter("img"))
     assert lead.get("src", "").endswith("xinjiang-camp-1024x576.jpg")
     assert (lead.get("width"), lead.get("height")) == ("1024", "576")
+
+
+def _roundup_body() -> lxml.html.HtmlElement:
+    """A link roundup as trafilatura keeps it: a short intro, then the story itself, a list
+    of headlines that are nothing but links (what tidying takes for a menu)."""
+    items = "".join(
+        f'<li><a href="https://example.org/{n}">A long headline about rivers and the dams'
+        f" that changed them, number {n} of this week's reading</a></li>"
+        for n in range(8)
+    )
+    return lxml.html.fragment_fromstring(
+        f"<div><p>Every week I collect the longer pieces about water.</p><ul>{items}</ul></div>"
+    )
+
+
+def test_tidying_that_would_take_most_of_the_text_is_undone() -> None:
+    body, dropped = _tidied(_roundup_body(), DEFAULT_PARAMS)
+    assert dropped == 0
+    assert len(body.findall(".//li")) == 8
+
+
+def test_tidying_that_takes_a_little_stays() -> None:
+    body = _roundup_body()
+    story = "".join(
+        f"<p>{'The river rose again this week, as it does every spring. ' * 4}</p>"
+        for _ in range(12)
+    )
+    body.insert(1, lxml.html.fragment_fromstring(f"<div>{story}</div>"))
+    tidied, dropped = _tidied(body, DEFAULT_PARAMS)
+    assert dropped == 1
+    assert tidied.findall(".//li") == []
+
+
+def test_without_the_guard_tidying_drops_the_roundup() -> None:
+    body, dropped = _tidied(_roundup_body(), replace(DEFAULT_PARAMS, max_tidy_loss=1.0))
+    assert dropped == 1
+    assert body.findall(".//li") == []
