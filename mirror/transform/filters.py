@@ -25,7 +25,7 @@ from lxml import etree
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Config
-from mirror.transform.hiding import SEARCHES
+from mirror.transform.hiding import HidingIndex
 
 BUILTIN_LIST = "builtin-filters.txt"
 LIST_DIR = "filters"
@@ -60,11 +60,10 @@ class FilterEngine:
     engine: adblock.Engine
 
     @cached_property
-    def hides_many(self) -> bool:
-        """Whether every page gets more generic hiding selectors than are worth checking
-        attribute by attribute (``hiding.SEARCHES``): true with EasyList loaded."""
-        generic = self.engine.url_cosmetic_resources(GENERIC_PROBE).hide_selectors
-        return len(generic) > SEARCHES
+    def hiding_index(self) -> HidingIndex:
+        """The hiding selectors every page is given (those of a page no list names),
+        filed once for these lists: the same five hundred for every page, with EasyList."""
+        return HidingIndex.of(self.engine.url_cosmetic_resources(GENERIC_PROBE).hide_selectors)
 
     def blocks(self, url: str, page_url: str, element: str) -> bool:
         """True when a request for ``url`` made by ``element`` on ``page_url`` is blocked."""
@@ -80,11 +79,11 @@ class FilterEngine:
         and ids the page actually has, which keeps the set small.
         """
         resources = self.engine.url_cosmetic_resources(page_url)
-        selectors = set(resources.hide_selectors)
+        selectors = resources.hide_selectors  # a new set at every call: ours to extend
         # The package's type stub omits ``generichide`` (a ``#@#+generichide`` exception).
         if not resources.generichide:  # type: ignore[attr-defined]
             found = self.engine.hidden_class_id_selectors(
-                sorted(classes), sorted(ids), resources.exceptions
+                list(classes), list(ids), resources.exceptions
             )
             selectors.update(found)
         return selectors

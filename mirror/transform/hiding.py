@@ -8,40 +8,30 @@ have: a selector requires words in given attributes (``a[href^="https://ads.x/"]
 (``[data-ad-slot]``) and elements by name (``amp-ad``). Only the selectors whose
 requirements the page meets are tried.
 
-The page is read as little as the selectors need. Its classes and ids are read at once
-(adblock-rust asks for them); for a few selectors, other attributes one by one, as the
-selectors ask for them. For many (the lists' generic rules name some twenty attributes and
-forty attribute names), every attribute is read in one pass and filed by name, and only the
-values of the attributes a surviving selector names are split into words. Each selector's
-requirements are checked cheapest first (classes and ids, then links, then other
-attributes, then names), so most selectors are ruled out before anything more is read.
+The generic selectors are the same for every page, so they are filed once per set of lists
+(``HidingIndex``), each under one requirement; a page is then checked once per requirement
+kind, not once per selector: the words of its classes, ids and links against the words
+filed, the attribute names it has (one pass over its attributes, for the forty-odd names
+filed) against the names filed, and so on. Only the few selectors found that way, and the
+per-site ones, are checked requirement by requirement.
+
+The page is read as little as that takes: its classes and ids at once (adblock-rust asks
+for them), its links' words and the filed attribute names once, other attributes one by
+one as the selectors found ask for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Collection
-from functools import cached_property, lru_cache
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
+from lxml.html.defs import tags as HTML_TAGS
 
-_ATTRIBUTE_VALUES = etree.XPath("//@*", smart_strings=False)
-# The element names of the page, a line break, and the names of the same attributes in the
-# same (document) order: an XPath result that knows its attribute's name costs a Python
-# object per attribute and its element, some ten times what the values and these names
-# cost together; names hold no white space.
-_NAMES = etree.XSLT(
-    etree.XML(
-        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
-        '<xsl:output method="text"/><xsl:template match="/">'
-        '<xsl:for-each select="//*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
-        "</xsl:for-each><xsl:text>&#10;</xsl:text>"
-        '<xsl:for-each select="//@*"><xsl:value-of select="name()"/><xsl:text> </xsl:text>'
-        "</xsl:for-each></xsl:template></xsl:stylesheet>"
-    )
-)
 _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
 _WORD = re.compile(r"[\w-]+")
@@ -52,6 +42,8 @@ _TYPE = re.compile(r"(?:^|[\s>+~])([A-Za-z][\w-]*)")
 _ATTRIBUTE_TEST = re.compile(
     r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
 )
+# An attribute name an XSLT pattern can say as it is.
+_PATTERN_NAME = re.compile(r"[a-z_][a-z0-9_.-]*")
 # Words on nearly every page: requiring them would rule nothing out.
 _EVERYWHERE = frozenset(
     {"href", "src", "class", "style", "title", "alt", "rel", "type", "name", "http", "https"}
@@ -61,8 +53,6 @@ _EVERYWHERE = frozenset(
 _ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
 _ANCHORS_END = frozenset({"=", "$=", "~="})
 MIN_WORD = 3
-# Above this many selectors, every attribute of the page is read in one pass.
-SEARCHES = 40
 _READ_AT_ONCE = frozenset({"class", "id"})
 # A requirement: (attribute, word, whole). The word stands in a value of the attribute,
 # whole or as a part of a longer word; with no attribute, the word is an attribute's name.
@@ -70,84 +60,185 @@ Requirement = tuple[str, str, bool]
 
 
 class PageAttributes:
-    """What a page's elements carry, read lazily; classes and ids (as written) at once.
+    """What a page's elements carry, read lazily; classes and ids (as written) at once."""
 
-    With ``every_attribute`` (lists with many selectors), every attribute is read at once,
-    classes and ids with the rest: two walks of the page instead of one per attribute.
-    """
-
-    def __init__(self, page: HtmlElement, every_attribute: bool = False) -> None:
+    def __init__(self, page: HtmlElement) -> None:
         self._page = page
         self._words: dict[str, frozenset[str]] = {}
         self._names: dict[str, bool] = {}
-        self._filed: dict[str, list[str]] | None = None
-        self._filed_tags: frozenset[str] | None = None
-        if every_attribute:
-            self._file_every_attribute()
-            assert self._filed is not None
-            classes, ids = self._filed.get("class", []), self._filed.get("id", [])
-        else:
-            classes, ids = _CLASSES(page), _IDS(page)
-        self.classes = frozenset(" ".join(classes).split())
-        self.ids = frozenset(ids)
+        self._tags: dict[str, bool] = {}
+        self.classes = frozenset(" ".join(_CLASSES(page)).split())
+        self.ids = frozenset(_IDS(page))
         self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
 
-    def possible(self, selectors: Collection[str]) -> list[str]:
-        """The ``selectors`` whose requirements the page meets: the others cannot match."""
-        if len(selectors) > SEARCHES:
-            self._file_every_attribute()
-        kept = [s for s in selectors if all(map(self._meets, _checking_order(s)))]
-        return [s for s in kept if required_tags(s) <= self._tags]
+    def possible(self, selectors: AbstractSet[str], index: HidingIndex) -> list[str]:
+        """The ``selectors`` whose requirements the page meets, sorted: the others cannot
+        match. Those filed in ``index`` are found through it, the rest checked one by one."""
+        found = [s for s in index.candidates(self) if s in selectors]
+        found += selectors - index.selectors
+        return sorted(s for s in found if self.meets(s))
 
-    @cached_property
-    def _tags(self) -> frozenset[str]:
-        if self._filed_tags is not None:
-            return self._filed_tags
-        return frozenset(str(e.tag) for e in self._page.iter(etree.Element))
+    def meets(self, selector: str) -> bool:
+        """Whether the page has everything ``selector`` requires."""
+        return all(map(self._meets, _checking_order(selector))) and all(
+            map(self.has_tag, required_tags(selector))
+        )
 
-    def _meets(self, requirement: Requirement) -> bool:
-        attribute, word, whole = requirement
-        if not attribute:
-            return self._has_name(word)
-        if whole:
-            return word in self._words_of(attribute)
-        return word in self._text_of(attribute)
+    def words_of(self, attribute: str) -> frozenset[str]:
+        """The words (lower case) of every value of ``attribute``."""
+        if attribute not in self._words:
+            self._words[attribute] = frozenset(_WORD.findall(self.text_of(attribute)))
+        return self._words[attribute]
 
-    def _file_every_attribute(self) -> None:
-        """Read every attribute in one pass, its values filed by its name (which tells
-        every attribute name there is, too), and every element name."""
-        if self._filed is None:
-            tags, names = str(_NAMES(self._page)).split("\n", 1)
-            self._filed_tags = frozenset(tags.split())
-            values = _ATTRIBUTE_VALUES(self._page)
-            filed: defaultdict[str, list[str]] = defaultdict(list)
-            assert isinstance(values, list), "a node-set of attributes"
-            for name, value in zip(names.split(), values, strict=True):
-                filed[name].append(str(value))
-            self._filed = dict(filed)
+    def text_of(self, attribute: str) -> str:
+        """Every value of ``attribute``, in lower case, joined by spaces."""
+        if attribute not in self._texts:
+            self._texts[attribute] = " ".join(_attribute_values(self._page, attribute)).lower()
+        return self._texts[attribute]
 
-    def _has_name(self, name: str) -> bool:
-        """Whether any element has an attribute ``name``: known once every attribute has
-        been read, else one walk per name."""
-        if self._filed is not None:
-            return name in self._filed
+    def names_among(self, search: NameSearch) -> frozenset[str]:
+        """Those of ``search``'s attribute names that the page has (remembered)."""
+        found = search.found(self._page)
+        self._names.update((name, name in found) for name in search.names)
+        return found
+
+    def has_name(self, name: str) -> bool:
+        """Whether any element has an attribute ``name``: one walk per name not known."""
         if name not in self._names:
             self._names[name] = _has_attribute(self._page, name)
         return self._names[name]
 
-    def _text_of(self, attribute: str) -> str:
-        if attribute not in self._texts:
-            if self._filed is not None:
-                values = self._filed.get(attribute, [])
-            else:
-                values = _attribute_values(self._page, attribute)
-            self._texts[attribute] = " ".join(values).lower()
-        return self._texts[attribute]
+    def tags_among(self, tags: AbstractSet[str]) -> frozenset[str]:
+        """Those of the element names ``tags`` that the page has, in one walk (in lxml's
+        C code, which yields only elements of those names)."""
+        found = frozenset(str(e.tag) for e in self._page.iter(*tags)) if tags else frozenset()
+        self._tags.update((tag, tag in found) for tag in tags)
+        return found
 
-    def _words_of(self, attribute: str) -> frozenset[str]:
-        if attribute not in self._words:
-            self._words[attribute] = frozenset(_WORD.findall(self._text_of(attribute)))
-        return self._words[attribute]
+    def has_tag(self, tag: str) -> bool:
+        """Whether any element is a ``tag``; a common one is found at once."""
+        if tag not in self._tags:
+            self._tags[tag] = next(self._page.iter(tag), None) is not None
+        return self._tags[tag]
+
+    def _meets(self, requirement: Requirement) -> bool:
+        attribute, word, whole = requirement
+        if not attribute:
+            return self.has_name(word)
+        if whole:
+            return word in self.words_of(attribute)
+        return word in self.text_of(attribute)
+
+
+class NameSearch:
+    """Which of some attribute names a page has, in one walk over its attributes: an XSLT
+    template per name, so only those names are written out (one walk per name is some
+    forty walks; every attribute's name, ten times the text)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        said = sorted(n for n in self.names if _PATTERN_NAME.fullmatch(n))
+        self._unsaid = self.names.difference(said)
+        self._walk = _name_walk(said) if said else None
+
+    def found(self, page: HtmlElement) -> frozenset[str]:
+        """The names ``page`` has; a name no pattern can say costs a walk of its own."""
+        found = set(str(self._walk(page)).split()) if self._walk is not None else set()
+        found.update(n for n in self._unsaid if _has_attribute(page, n))
+        return frozenset(found)
+
+
+def _name_walk(names: list[str]) -> etree.XSLT:
+    """An XSLT that writes the name of every attribute named one of ``names``."""
+    pattern = "|".join(f"@{name}" for name in names)
+    return etree.XSLT(
+        etree.XML(
+            '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+            '<xsl:output method="text"/>'
+            '<xsl:template match="/"><xsl:apply-templates select="//@*"/></xsl:template>'
+            '<xsl:template match="@*"/>'
+            f'<xsl:template match="{pattern}"><xsl:value-of select="name()"/>'
+            "<xsl:text> </xsl:text></xsl:template></xsl:stylesheet>"
+        )
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class HidingIndex:
+    """Selectors every page is given (the lists' generic ones), each filed under the one
+    of its requirements cheapest to check on every page (``_filing_order``). A selector is
+    a candidate on a page that meets its filed requirement; one with none (a list,
+    ``div > span``) always is.
+
+    A page is checked once per kind of requirement: the words of its classes, ids and links
+    against the words filed (sets, intersected), the attribute names filed (one walk) and
+    the custom elements (one walk in C) against those it has, and the few parts of words
+    filed by a search each.
+    """
+
+    selectors: frozenset[str]
+    words: dict[str, dict[str, list[str]]]
+    names: dict[str, list[str]]
+    tags: dict[str, list[str]]
+    parts: dict[tuple[str, str], list[str]]
+    always: tuple[str, ...]
+    name_search: NameSearch
+
+    @classmethod
+    def of(cls, selectors: Iterable[str]) -> HidingIndex:
+        index = cls(frozenset(selectors), {}, {}, {}, {}, (), NameSearch(()))
+        always: list[str] = []
+        for selector in sorted(index.selectors):
+            requirement = min(requirements(selector), key=_filing_order, default=None)
+            rank = _UNFILED if requirement is None else _filing_order(requirement)
+            rare = sorted(required_tags(selector) - HTML_TAGS)
+            if rare and rank > _RARE_TAG:
+                index.tags.setdefault(rare[0], []).append(selector)
+            elif requirement is None:
+                always.append(selector)
+            elif rank == _NAME:
+                index.names.setdefault(requirement[1], []).append(selector)
+            elif requirement[2] and requirement[0] in _WORD_SETS:
+                filed = index.words.setdefault(requirement[0], {})
+                filed.setdefault(requirement[1], []).append(selector)
+            else:
+                index.parts.setdefault(requirement[:2], []).append(selector)
+        return replace(index, always=tuple(always), name_search=NameSearch(index.names))
+
+    def candidates(self, page: PageAttributes) -> Iterator[str]:
+        """The selectors whose filed requirement ``page`` meets, each once."""
+        for attribute, filed in self.words.items():
+            for word in filed.keys() & page.words_of(attribute):
+                yield from filed[word]
+        if self.names:
+            for name in page.names_among(self.name_search):
+                yield from self.names[name]
+        for tag in page.tags_among(self.tags.keys()):
+            yield from self.tags[tag]
+        for (attribute, word), selectors in self.parts.items():
+            if word in page.text_of(attribute):
+                yield from selectors
+        yield from self.always
+
+
+# Filing ranks: whole words of classes and ids (read with the page), of links (which most
+# generic selectors name), attribute names (one walk for all), custom elements (one walk),
+# parts of words of classes and ids (a search in a short text), of links (a long one), any
+# word of another attribute (that attribute read, and searched); nothing to file under.
+_NAME, _RARE_TAG, _OTHER_ATTRIBUTE, _UNFILED = 2, 3, 6, 7
+# The attributes whose words are filed as whole words; a word of another is searched for.
+_WORD_SETS = frozenset({"class", "id", "href"})
+
+
+def _filing_order(requirement: Requirement) -> int:
+    attribute, _, whole = requirement
+    if not attribute:
+        return _NAME
+    if attribute in _READ_AT_ONCE:
+        return 0 if whole else 4
+    if attribute == "href":
+        return 1 if whole else 5
+    return _OTHER_ATTRIBUTE
 
 
 def _attribute_values(page: HtmlElement, name: str) -> list[str]:

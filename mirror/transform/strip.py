@@ -57,11 +57,11 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
 
     Links are left to ``strip_junk``: a page has hundreds, the article a few.
     """
-    attributes = PageAttributes(page, every_attribute=rules.engine.hides_many)
+    attributes = PageAttributes(page)
     resources = page.iter(*PAGE_RESOURCES)
     blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
     selectors = rules.engine.hiding_selectors(page_url, attributes.classes, attributes.ids)
-    hidden = attributes.possible(selectors)
+    hidden = attributes.possible(selectors, rules.engine.hiding_index)
     own = rules.site(page_url).remove
     return _unlink(page, blocked) + _remove(page, _select(page, [*hidden, *own]))
 

@@ -135,7 +135,9 @@ def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> N
     assert rules.site("https://other.example/").remove == ()
 
 
-def test_only_long_lists_have_every_attribute_read_at_once() -> None:
-    assert not default_rules().engine.hides_many
-    many = "\n".join(f"##[data-slot-{n}]" for n in range(50))
-    assert build_engine([f"[Adblock Plus 2.0]\n{many}\n"]).hides_many
+def test_generic_selectors_are_filed_once_per_engine() -> None:
+    rules = engine()
+    index = rules.hiding_index
+    assert index is rules.hiding_index
+    assert index.selectors == rules.hiding_selectors("https://page.test/", (), ())
+    assert ".fixture-ad" not in index.selectors  # a bare class: adblock-rust's own index

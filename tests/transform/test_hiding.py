@@ -3,7 +3,13 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from mirror.transform.hiding import SEARCHES, PageAttributes, required_tags, requirements
+from mirror.transform.hiding import (
+    HidingIndex,
+    NameSearch,
+    PageAttributes,
+    required_tags,
+    requirements,
+)
 
 
 def page_of(body: str) -> lxml.html.HtmlElement:
@@ -55,10 +61,49 @@ CASES = [
 def test_prefilter_rules_out_only_selectors_that_cannot_match(
     selector: str, may_match: bool
 ) -> None:
-    """The same answer for a few selectors and for many (sifted by words first)."""
-    assert PageAttributes(PAGE).possible([selector]) == ([selector] if may_match else [])
-    many = [f"{selector}:nth-child({n})" for n in range(SEARCHES + 1)]
-    assert PageAttributes(PAGE).possible(many) == (many if may_match else [])
+    """The same answer for a selector checked one by one and for one filed in the index."""
+    unfiled = HidingIndex.of(())
+    assert PageAttributes(PAGE).possible({selector}, unfiled) == ([selector] if may_match else [])
+    many = {f"{selector}:nth-child({n})" for n in range(3)}
+    index = HidingIndex.of(many | {".elsewhere", "[data-elsewhere]", "amp-elsewhere"})
+    assert PageAttributes(PAGE).possible(many, index) == (sorted(many) if may_match else [])
+
+
+def test_filed_selectors_are_only_those_the_page_is_given() -> None:
+    """A generic selector a site makes an exception for is not tried there."""
+    index = HidingIndex.of(["#x-banner2", "[data-slot]"])
+    assert PageAttributes(PAGE).possible({"[data-slot]"}, index) == ["[data-slot]"]
+
+
+def test_each_selector_is_filed_under_its_cheapest_requirement() -> None:
+    index = HidingIndex.of(
+        [
+            ".ad-box[data-slot]",
+            'a[href^="https://ads.example/"]',
+            "div[data-ad-slot]",
+            "amp-ad > div",
+            '[id^="div-gpt-"]',
+            'img[src*="banner"]',
+            "div > span",
+        ]
+    )
+    assert index.words == {
+        "class": {"ad-box": [".ad-box[data-slot]"]},
+        "href": {"ads": ['a[href^="https://ads.example/"]']},
+    }
+    assert index.names == {"data-ad-slot": ["div[data-ad-slot]"]}
+    assert index.tags == {"amp-ad": ["amp-ad > div"]}
+    assert index.parts == {
+        ("id", "div-gpt-"): ['[id^="div-gpt-"]'],
+        ("src", "banner"): ['img[src*="banner"]'],
+    }
+    assert index.always == ("div > span",)
+
+
+def test_attribute_names_are_found_in_one_search() -> None:
+    search = NameSearch(["data-slot", "onclick", "data-missing", "title"])
+    assert search.found(PAGE) == {"data-slot", "onclick", "title"}
+    assert NameSearch([]).found(PAGE) == set()
 
 
 def test_required_tags_are_the_type_selectors_outside_parentheses() -> None:
@@ -81,14 +126,3 @@ def test_requirements_are_words_in_attributes_outside_parentheses() -> None:
         ("id", "top", True),
     )
     assert requirements("div > span") == ()
-
-
-@pytest.mark.parametrize(("selector", "may_match"), CASES)
-def test_reading_every_attribute_at_once_gives_the_same_answers(
-    selector: str, may_match: bool
-) -> None:
-    """As the full lists have it: classes, ids, names and element names from one pass."""
-    attributes = PageAttributes(PAGE, every_attribute=True)
-    assert attributes.classes == {"ad-holder", "Lead"}
-    assert attributes.ids == {"x-banner2"}
-    assert attributes.possible([selector]) == ([selector] if may_match else [])
