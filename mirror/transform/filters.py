@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import adblock
 from cssselect import HTMLTranslator, SelectorError, parse
-from cssselect.xpath import XPathExpr, is_non_whitespace
+from cssselect.parser import Attrib, Class, CombinedSelector, Element, Hash, Tree
+from cssselect.xpath import XPathExpr, is_non_whitespace, is_safe_name
 from lxml import etree
 
 from mirror.errors import ConfigError, MirrorError
@@ -144,22 +145,92 @@ def compile_selector(selector: str) -> etree.XPath | None:
 def compile_selectors(selectors: tuple[str, ...]) -> tuple[etree.XPath, ...]:
     """``selectors`` as few XPaths as finding their elements takes: each walk of a page
     costs as much as most tests made during it, so every selector of one element alone
-    (``div[id^="gpt-"]``, ``.ad.top``, ``ins.x:not(.y)``) is tested in one walk,
-    ``descendant-or-self::*[(self::div and ...) or (...)]``; selectors with combinators
-    (``.a > .b``) keep a walk of their own. What cssselect cannot express is left out.
+    (``div[id^="gpt-"]``, ``.ad.top``, ``ins.x:not(.y)``) is tested in one walk; selectors
+    with combinators (``.a > .b``) keep a walk of their own. What cssselect cannot express
+    is left out.
+
+    Testing every element costs more than the walk: a selector that requires an attribute
+    (``_anchor``) is tested only on the elements that have it, with a value that can match,
+    ``(descendant-or-self::*/@class[contains(., 'ad')] | ...)/parent::*[...]``: a walk over
+    the attributes of one name tests no element without one.
     """
+    values: dict[str, dict[str, None]] = {}
+    anchored: list[str] = []
     tests: list[str] = []
     walks: list[etree.XPath] = []
     for selector in selectors:
         test = _element_test(selector)
-        if test is not None:
+        anchor = _anchor(selector) if test is not None else None
+        if anchor is not None and test is not None:
+            values.setdefault(anchor[0], {})[anchor[1]] = None
+            anchored.append(test)
+        elif test is not None:
             tests.append(test)
         elif (compiled := compile_selector(selector)) is not None:
             walks.append(compiled)
     if tests:
-        merged = " or ".join(f"({test})" for test in tests)
-        walks.insert(0, etree.XPath(f"descendant-or-self::*[{merged}]"))
+        walks.insert(0, etree.XPath(f"descendant-or-self::*[{_any(tests)}]"))
+    if values:
+        owners = " | ".join(
+            f"descendant-or-self::*/@{name}[{' or '.join(tested)}]"
+            for name, tested in values.items()
+        )
+        walks.insert(0, etree.XPath(f"({owners})/parent::*[{_any(anchored)}]"))
     return tuple(walks)
+
+
+def _any(tests: list[str]) -> str:
+    return " or ".join(f"({test})" for test in tests)
+
+
+# Which attribute to test a selector's elements by, first: classes and ids are shared by
+# most selectors, so their walks are shared too.
+_ANCHOR_ORDER = {"class": 0, "id": 1}
+
+
+@lru_cache(maxsize=8192)
+def _anchor(selector: str) -> tuple[str, str] | None:
+    """An attribute every element matching ``selector`` has, and an XPath test its value
+    passes (what cssselect's own test of it implies); None when the selector requires no
+    attribute outside ``:not()`` (or names it in a way the XPath does not say as such)."""
+    anchors: list[tuple[str, str]] = []
+    tree: Tree = parse(selector)[0].parsed_tree
+    while not isinstance(tree, Element | CombinedSelector):
+        if isinstance(tree, Class):
+            anchors.append(("class", f"contains(., {_TRANSLATOR.xpath_literal(tree.class_name)})"))
+        elif isinstance(tree, Hash):
+            anchors.append(("id", f". = {_TRANSLATOR.xpath_literal(tree.id)}"))
+        elif isinstance(tree, Attrib) and (anchor := _attribute_anchor(tree)) is not None:
+            anchors.append(anchor)
+        tree = tree.selector
+    return min(anchors, key=_anchor_order, default=None)
+
+
+def _anchor_order(anchor: tuple[str, str]) -> tuple[int, int]:
+    """Classes first, then ids, then other attributes; the longest value (the rarest) first."""
+    return _ANCHOR_ORDER.get(anchor[0], len(_ANCHOR_ORDER)), -len(anchor[1])
+
+
+def _attribute_anchor(test: Attrib) -> tuple[str, str] | None:
+    """``[name]``, ``[name="v"]``, ``[name^="v"]``... as ``name`` and a test of its value;
+    None for ``!=`` (met without the attribute) and names cssselect tests otherwise."""
+    name = test.attrib.lower()
+    if test.namespace or not is_safe_name(name) or test.operator not in _VALUE_TESTS:
+        return None
+    value = _TRANSLATOR.xpath_literal(str(test.value.value) if test.value is not None else "")
+    return name, _VALUE_TESTS[test.operator].format(value)
+
+
+# A test of an attribute's value that cssselect's own test of each operator implies.
+_VALUE_TESTS = {
+    "exists": "true()",
+    "=": ". = {}",
+    "^=": "starts-with(., {})",
+    "|=": "starts-with(., {})",
+    "$=": "contains(., {})",
+    "*=": "contains(., {})",
+    "~=": "contains(., {})",
+}
 
 
 @lru_cache(maxsize=8192)

@@ -105,7 +105,43 @@ def test_selectors_of_one_element_share_one_walk_and_find_the_same() -> None:
     merged = compile_selectors(SELECTORS)
     assert found(list(merged)) == found(one_by_one)
     assert len(found(one_by_one)) == 6
-    assert len(merged) == 1 + 2  # the merged walk, the combinator, the list
+    # over the elements with a given attribute, over every element, the combinator, the list
+    assert len(merged) == 2 + 2
+
+
+ANCHORED_PAGE = lxml.html.document_fromstring(
+    '<html><body><div id="gpt-1" class="ad  top" data-x="" lang="en-GB">'
+    '<p title="a b" class="x">a</p><p lang="fr">b</p><p>c</p></div></body></html>'
+)
+# Selectors tested over the elements that have one of their attributes (a class, an id,
+# another) and some that must not be: they match elements without the attribute they name.
+ANCHORED = (
+    ".ad.top",
+    ".top:not(.x)",
+    "#gpt-1",
+    '[ID^="gpt-"]',
+    '[lang|="en"]',
+    '[class$="top"]',
+    '[title~="b"]',
+    "[data-x]",
+    '[data-x=""]',
+    'p[lang!="fr"]',
+    "p:not([lang])",
+    "p:not(.x)",
+)
+
+
+def test_selectors_tested_by_an_attribute_find_what_they_find_alone() -> None:
+    def found(paths: list[etree.XPath]) -> list[lxml.html.HtmlElement]:
+        return sorted({e for path in paths for e in path(ANCHORED_PAGE)}, key=id)
+
+    for selector in ANCHORED:
+        alone = compile_selector(selector)
+        assert alone is not None
+        assert found(list(compile_selectors((selector,)))) == found([alone]), selector
+    merged = compile_selectors(ANCHORED)
+    assert "/parent::*" in merged[0].path  # the elements with a class, an id, a data-x
+    assert found(list(merged)) == found([p for p in map(compile_selector, ANCHORED) if p])
 
 
 def test_bad_site_selector_stops_start_up(config: Config) -> None:
