@@ -53,6 +53,8 @@ _EVERYWHERE = frozenset(
 _ANCHORS_START = frozenset({"=", "^=", "~=", "|="})
 _ANCHORS_END = frozenset({"=", "$=", "~="})
 MIN_WORD = 3
+# A word as ``_WORD`` has it, when it is long enough to be required.
+_LONG_WORD = re.compile(rf"[\w-]{{{MIN_WORD},}}")
 _READ_AT_ONCE = frozenset({"class", "id"})
 # A requirement: (attribute, word, whole). The word stands in a value of the attribute,
 # whole or as a part of a longer word; with no attribute, the word is an attribute's name.
@@ -85,15 +87,18 @@ class PageAttributes:
         )
 
     def words_of(self, attribute: str) -> frozenset[str]:
-        """The words (lower case) of every value of ``attribute``."""
+        """The words (lower case) of the values of ``attribute``, those long enough to be
+        required (``MIN_WORD``)."""
         if attribute not in self._words:
-            self._words[attribute] = frozenset(_WORD.findall(self.text_of(attribute)))
+            self._words[attribute] = frozenset(_LONG_WORD.findall(self.text_of(attribute)))
         return self._words[attribute]
 
     def text_of(self, attribute: str) -> str:
-        """Every value of ``attribute``, in lower case, joined by spaces."""
+        """Each distinct value of ``attribute`` (a page repeats its links), in lower case,
+        joined by spaces."""
         if attribute not in self._texts:
-            self._texts[attribute] = " ".join(_attribute_values(self._page, attribute)).lower()
+            values = set(_attribute_values(self._page, attribute))
+            self._texts[attribute] = " ".join(values).lower()
         return self._texts[attribute]
 
     def names_among(self, search: NameSearch) -> frozenset[str]:
