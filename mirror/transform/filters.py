@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,15 +56,16 @@ class BrokenList(MirrorError):
 
 @dataclass(frozen=True)
 class FilterEngine:
-    """The compiled rules: network blocking and element hiding, for one set of lists."""
+    """The compiled rules: network blocking and element hiding, for one set of lists.
+
+    adblock-rust hands back the generic hiding selectors that are not a bare class or id
+    (some five hundred, with EasyList) for every page, as new Python strings each time:
+    ``engine`` holds every rule but those, which are filed once in ``generic`` and added
+    to a page's own as adblock-rust adds them (unless the site makes an exception).
+    """
 
     engine: adblock.Engine
-
-    @cached_property
-    def hiding_index(self) -> HidingIndex:
-        """The hiding selectors every page is given (those of a page no list names),
-        filed once for these lists: the same five hundred for every page, with EasyList."""
-        return HidingIndex.of(self.engine.url_cosmetic_resources(GENERIC_PROBE).hide_selectors)
+    generic: HidingIndex
 
     def blocks(self, url: str, page_url: str, element: str) -> bool:
         """True when a request for ``url`` made by ``element`` on ``page_url`` is blocked."""
@@ -80,9 +81,10 @@ class FilterEngine:
         and ids the page actually has, which keeps the set small.
         """
         resources = self.engine.url_cosmetic_resources(page_url)
-        selectors = resources.hide_selectors  # a new set at every call: ours to extend
+        selectors = resources.hide_selectors  # a new set at every reading: ours to extend
         # The package's type stub omits ``generichide`` (a ``#@#+generichide`` exception).
         if not resources.generichide:  # type: ignore[attr-defined]
+            selectors |= self.generic.selectors - resources.exceptions
             found = self.engine.hidden_class_id_selectors(
                 list(classes), list(ids), resources.exceptions
             )
@@ -283,10 +285,24 @@ def list_texts(list_dir: Path | None) -> list[str]:
 
 
 def build_engine(texts: list[str]) -> FilterEngine:
+    """The engine of ``texts``, its generic hiding selectors filed apart (``FilterEngine``)."""
+    generic = _generic_selectors(texts)
+    filed = {f"##{selector}" for selector in generic}
     rules = adblock.FilterSet()
     for text in texts:
-        rules.add_filter_list(text)
-    return FilterEngine(adblock.Engine(rules))
+        rules.add_filter_list("\n".join(s for s in text.split("\n") if s.strip() not in filed))
+    return FilterEngine(adblock.Engine(rules), HidingIndex.of(generic))
+
+
+def _generic_selectors(texts: list[str]) -> set[str]:
+    """The selectors adblock-rust gives every page (a page no list names), each from a
+    generic rule of its own (``##selector``), read from an engine of the cosmetic rules."""
+    rules = adblock.FilterSet()
+    for text in texts:
+        rules.add_filter_list(text, rule_types="cosmeticonly")
+    every_page = adblock.Engine(rules).url_cosmetic_resources(GENERIC_PROBE).hide_selectors
+    lines = (line.strip() for text in texts for line in text.split("\n"))
+    return every_page & {line[2:] for line in lines if line.startswith("##")}
 
 
 def check_list(text: str) -> None:

@@ -61,7 +61,7 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
     resources = page.iter(*PAGE_RESOURCES)
     blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
     selectors = rules.engine.hiding_selectors(page_url, attributes.classes, attributes.ids)
-    hidden = attributes.possible(selectors, rules.engine.hiding_index)
+    hidden = attributes.possible(selectors, rules.engine.generic)
     own = rules.site(page_url).remove
     return _unlink(page, blocked) + _remove(page, _select(page, [*hidden, *own]))
 

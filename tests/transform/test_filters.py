@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import adblock
 import lxml.html
 import pytest
 from lxml import etree
@@ -171,9 +172,35 @@ def test_site_rules_come_from_the_config(write_config: Callable[..., Path]) -> N
     assert rules.site("https://other.example/").remove == ()
 
 
-def test_generic_selectors_are_filed_once_per_engine() -> None:
-    rules = engine()
-    index = rules.hiding_index
-    assert index is rules.hiding_index
-    assert index.selectors == rules.hiding_selectors("https://page.test/", (), ())
-    assert ".fixture-ad" not in index.selectors  # a bare class: adblock-rust's own index
+HIDING_LIST = """[Adblock Plus 2.0]
+##.fixture-ad
+##[data-fixture-slot]
+##a[href^="https://click.fixture.example/"]
+##div > .fixture-promo
+news.example##.site-popup
+news.example#@#[data-fixture-slot]
+@@||plain.example^$generichide
+"""
+
+
+@pytest.mark.parametrize(
+    "url", [PAGE, "https://other.example/", "https://plain.example/a", "https://page.test/"]
+)
+def test_generic_selectors_filed_apart_are_given_as_adblock_rust_gives_them(url: str) -> None:
+    """The engine without its generic selectors, and those added back, give each page what
+    the whole engine gives it: a site's exceptions and ``$generichide`` count."""
+    whole = adblock.FilterSet()
+    whole.add_filter_list(HIDING_LIST)
+    engine = adblock.Engine(whole)
+    resources = engine.url_cosmetic_resources(url)
+    classes = ["fixture-ad", "other"]
+    expected = resources.hide_selectors
+    if not resources.generichide:  # type: ignore[attr-defined]
+        expected.update(engine.hidden_class_id_selectors(classes, [], resources.exceptions))
+    rules = build_engine([HIDING_LIST])
+    assert rules.hiding_selectors(url, classes, []) == expected
+    assert rules.generic.selectors == {
+        "[data-fixture-slot]",
+        'a[href^="https://click.fixture.example/"]',
+        "div > .fixture-promo",
+    }
