@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 import adblock
 from cssselect import HTMLTranslator, SelectorError, parse
-from cssselect.parser import Attrib, Class, CombinedSelector, Element, Hash, Tree
-from cssselect.xpath import XPathExpr, is_non_whitespace, is_safe_name
+from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
 
 from mirror.errors import ConfigError, MirrorError
 from mirror.settings import Config
+from mirror.transform.anchors import Anchor, anchors
 from mirror.transform.hiding import HidingIndex
 
 BUILTIN_LIST = "builtin-filters.txt"
@@ -152,7 +152,7 @@ def compile_selectors(selectors: tuple[str, ...]) -> tuple[etree.XPath, ...]:
     is left out.
 
     Testing every element costs more than the walk: a selector that requires an attribute
-    (``_anchor``) is tested only on the elements that have it, with a value that can match,
+    (``anchors``) is tested only on the elements that have it, with a value that can match,
     ``(descendant-or-self::*/@class[contains(., 'ad')] | ...)/parent::*[...]``: a walk over
     the attributes of one name tests no element without one.
     """
@@ -162,7 +162,7 @@ def compile_selectors(selectors: tuple[str, ...]) -> tuple[etree.XPath, ...]:
     walks: list[etree.XPath] = []
     for selector in selectors:
         test = _element_test(selector)
-        anchor = _anchor(selector) if test is not None else None
+        anchor = min(anchors(selector), key=_anchor_order, default=None) if test else None
         if anchor is not None and test is not None:
             values.setdefault(anchor[0], {})[anchor[1]] = None
             anchored.append(test)
@@ -190,49 +190,9 @@ def _any(tests: list[str]) -> str:
 _ANCHOR_ORDER = {"class": 0, "id": 1}
 
 
-@lru_cache(maxsize=8192)
-def _anchor(selector: str) -> tuple[str, str] | None:
-    """An attribute every element matching ``selector`` has, and an XPath test its value
-    passes (what cssselect's own test of it implies); None when the selector requires no
-    attribute outside ``:not()`` (or names it in a way the XPath does not say as such)."""
-    anchors: list[tuple[str, str]] = []
-    tree: Tree = parse(selector)[0].parsed_tree
-    while not isinstance(tree, Element | CombinedSelector):
-        if isinstance(tree, Class):
-            anchors.append(("class", f"contains(., {_TRANSLATOR.xpath_literal(tree.class_name)})"))
-        elif isinstance(tree, Hash):
-            anchors.append(("id", f". = {_TRANSLATOR.xpath_literal(tree.id)}"))
-        elif isinstance(tree, Attrib) and (anchor := _attribute_anchor(tree)) is not None:
-            anchors.append(anchor)
-        tree = tree.selector
-    return min(anchors, key=_anchor_order, default=None)
-
-
-def _anchor_order(anchor: tuple[str, str]) -> tuple[int, int]:
+def _anchor_order(anchor: Anchor) -> tuple[int, int]:
     """Classes first, then ids, then other attributes; the longest value (the rarest) first."""
     return _ANCHOR_ORDER.get(anchor[0], len(_ANCHOR_ORDER)), -len(anchor[1])
-
-
-def _attribute_anchor(test: Attrib) -> tuple[str, str] | None:
-    """``[name]``, ``[name="v"]``, ``[name^="v"]``... as ``name`` and a test of its value;
-    None for ``!=`` (met without the attribute) and names cssselect tests otherwise."""
-    name = test.attrib.lower()
-    if test.namespace or not is_safe_name(name) or test.operator not in _VALUE_TESTS:
-        return None
-    value = _TRANSLATOR.xpath_literal(str(test.value.value) if test.value is not None else "")
-    return name, _VALUE_TESTS[test.operator].format(value)
-
-
-# A test of an attribute's value that cssselect's own test of each operator implies.
-_VALUE_TESTS = {
-    "exists": "true()",
-    "=": ". = {}",
-    "^=": "starts-with(., {})",
-    "|=": "starts-with(., {})",
-    "$=": "contains(., {})",
-    "*=": "contains(., {})",
-    "~=": "contains(., {})",
-}
 
 
 @lru_cache(maxsize=8192)
