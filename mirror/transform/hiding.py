@@ -9,15 +9,15 @@ have: a selector requires words in given attributes (``a[href^="https://ads.x/"]
 requirements the page meets are tried.
 
 The generic selectors are the same for every page, so they are filed once per set of lists
-(``HidingIndex``), each under one requirement; a page is then checked once per requirement
-kind, not once per selector: the words of its classes, ids and links against the words
-filed, the attribute names it has (one pass over its attributes, for the forty-odd names
-filed) against the names filed, and so on. Only the few selectors found that way, and the
-per-site ones, are checked requirement by requirement.
+(``HidingIndex``), each under one requirement; a page is then checked once per kind of
+requirement, not once per selector: the words of its classes, ids and links against the
+words filed, the tests of other attributes filed (``anchors``, all made in one walk of its
+attributes) against its attributes, and so on. Only the few selectors found that way, and
+the per-site ones, are checked requirement by requirement.
 
 The page is read as little as that takes: its classes and ids at once (adblock-rust asks
-for them), its links' words and the filed attribute names once, other attributes one by
-one as the selectors found ask for them.
+for them), its links' words once, other attributes one by one as the selectors to check
+ask for them.
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from cssselect.xpath import is_safe_name
 from lxml import etree
 from lxml.html import HtmlElement
 from lxml.html.defs import tags as HTML_TAGS
+
+from mirror.transform.anchors import Anchor, anchors
 
 _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
@@ -42,8 +45,6 @@ _TYPE = re.compile(r"(?:^|[\s>+~])([A-Za-z][\w-]*)")
 _ATTRIBUTE_TEST = re.compile(
     r"\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(?:\"([^\"]*)\"|'([^']*)'|([^\]\s]*)))?\s*[iIsS]?\s*\]"
 )
-# An attribute name an XSLT pattern can say as it is.
-_PATTERN_NAME = re.compile(r"[a-z_][a-z0-9_.-]*")
 # Words on nearly every page: requiring them would rule nothing out.
 _EVERYWHERE = frozenset(
     {"href", "src", "class", "style", "title", "alt", "rel", "type", "name", "http", "https"}
@@ -74,11 +75,12 @@ class PageAttributes:
         self._texts = {"class": " ".join(self.classes).lower(), "id": " ".join(self.ids).lower()}
 
     def possible(self, selectors: AbstractSet[str], index: HidingIndex) -> list[str]:
-        """The ``selectors`` whose requirements the page meets, sorted: the others cannot
-        match. Those filed in ``index`` are found through it, the rest checked one by one."""
-        found = [s for s in index.candidates(self) if s in selectors]
-        found += selectors - index.selectors
-        return sorted(s for s in found if self.meets(s))
+        """The ``selectors`` that may match the page, sorted: those filed in ``index`` are
+        found through it, the rest checked one by one."""
+        checked = [s for s in index.candidates(self) if s in selectors]
+        checked += selectors - index.selectors
+        found = {s for s in index.found(self) if s in selectors}
+        return sorted(found.union(filter(self.meets, checked)))
 
     def meets(self, selector: str) -> bool:
         """Whether the page has everything ``selector`` requires."""
@@ -101,11 +103,9 @@ class PageAttributes:
             self._texts[attribute] = " ".join(values).lower()
         return self._texts[attribute]
 
-    def names_among(self, search: NameSearch) -> frozenset[str]:
-        """Those of ``search``'s attribute names that the page has (remembered)."""
-        found = search.found(self._page)
-        self._names.update((name, name in found) for name in search.names)
-        return found
+    def passes(self, search: AttributeSearch) -> set[Anchor]:
+        """The tests of ``search`` that a value of the page's attributes passes."""
+        return search.passed(self._page)
 
     def has_name(self, name: str) -> bool:
         """Whether any element has an attribute ``name``: one walk per name not known."""
@@ -135,89 +135,92 @@ class PageAttributes:
         return word in self.text_of(attribute)
 
 
-class NameSearch:
-    """Which of some attribute names a page has, in one walk over its attributes: an XSLT
-    template per name, so only those names are written out (one walk per name is some
-    forty walks; every attribute's name, ten times the text)."""
+class AttributeSearch:
+    """Which of some attribute tests (``anchors``) a page passes, in one walk over its
+    attributes: an XSLT template per attribute name writes the number of each test that a
+    value passes. One walk per name, or a Python string per value, costs several times more.
+    """
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = frozenset(names)
-        said = sorted(n for n in self.names if _PATTERN_NAME.fullmatch(n))
-        self._unsaid = self.names.difference(said)
-        self._walk = _name_walk(said) if said else None
+    def __init__(self, tests: Iterable[Anchor]) -> None:
+        self.tests = tuple(sorted(set(tests)))
+        self._walk = _test_walk(self.tests) if self.tests else None
 
-    def found(self, page: HtmlElement) -> frozenset[str]:
-        """The names ``page`` has; a name no pattern can say costs a walk of its own."""
-        found = set(str(self._walk(page)).split()) if self._walk is not None else set()
-        found.update(n for n in self._unsaid if _has_attribute(page, n))
-        return frozenset(found)
+    def passed(self, page: HtmlElement) -> set[Anchor]:
+        """The tests that a value of an attribute of ``page`` passes."""
+        if self._walk is None:
+            return set()
+        return {self.tests[int(n)] for n in set(str(self._walk(page)).split())}
 
 
-def _name_walk(names: list[str]) -> etree.XSLT:
-    """An XSLT that writes the name of every attribute named one of ``names``."""
-    pattern = "|".join(f"@{name}" for name in names)
-    return etree.XSLT(
-        etree.XML(
-            '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
-            '<xsl:output method="text"/>'
-            '<xsl:template match="/"><xsl:apply-templates select="//@*"/></xsl:template>'
-            '<xsl:template match="@*"/>'
-            f'<xsl:template match="{pattern}"><xsl:value-of select="name()"/>'
-            "<xsl:text> </xsl:text></xsl:template></xsl:stylesheet>"
-        )
-    )
+_XSL = "http://www.w3.org/1999/XSL/Transform"
+
+
+def _test_walk(tests: tuple[Anchor, ...]) -> etree.XSLT:
+    """An XSLT that writes, for every attribute, the numbers of the ``tests`` it passes."""
+    sheet = etree.Element(f"{{{_XSL}}}stylesheet", version="1.0", nsmap={"xsl": _XSL})
+    etree.SubElement(sheet, f"{{{_XSL}}}output", method="text")
+    start = etree.SubElement(sheet, f"{{{_XSL}}}template", match="/")
+    etree.SubElement(start, f"{{{_XSL}}}apply-templates", select="//@*")
+    etree.SubElement(sheet, f"{{{_XSL}}}template", match="@*")
+    templates: dict[str, etree._Element] = {}
+    for number, (name, test) in enumerate(tests):
+        if name not in templates:
+            templates[name] = etree.SubElement(sheet, f"{{{_XSL}}}template", match=f"@{name}")
+        passed = etree.SubElement(templates[name], f"{{{_XSL}}}if", test=test)
+        etree.SubElement(passed, f"{{{_XSL}}}text").text = f"{number} "
+    return etree.XSLT(sheet)
 
 
 @dataclass(frozen=True, eq=False)
 class HidingIndex:
-    """Selectors every page is given (the lists' generic ones), each filed under the one
-    of its requirements cheapest to check on every page (``_filing_order``). A selector is
-    a candidate on a page that meets its filed requirement; one with none (a list,
+    """Selectors every page is given (the lists' generic ones), each filed under the one of
+    its requirements cheapest to check on every page (``_filing_order``). A selector is a
+    candidate on a page that meets its filed requirement; one with none (a list,
     ``div > span``) always is.
 
     A page is checked once per kind of requirement: the words of its classes, ids and links
-    against the words filed (sets, intersected), the attribute names filed (one walk) and
-    the custom elements (one walk in C) against those it has, and the few parts of words
-    filed by a search each.
+    against the words filed (sets, intersected), the custom elements filed against those it
+    has (one walk in C), the parts of words filed by a search each. A selector that names
+    another attribute (``[data-ad-slot]``, ``[aria-label="Advertisement"]``) is filed under
+    the test of it that it implies (``anchors``); all such tests are made in one walk, and
+    a selector whose test some attribute passes is tried with no more checks.
     """
 
     selectors: frozenset[str]
     words: dict[str, dict[str, list[str]]]
-    names: dict[str, list[str]]
+    tested: dict[Anchor, list[str]]
     tags: dict[str, list[str]]
     parts: dict[tuple[str, str], list[str]]
     always: tuple[str, ...]
-    name_search: NameSearch
+    search: AttributeSearch
 
     @classmethod
     def of(cls, selectors: Iterable[str]) -> HidingIndex:
-        index = cls(frozenset(selectors), {}, {}, {}, {}, (), NameSearch(()))
+        index = cls(frozenset(selectors), {}, {}, {}, {}, (), AttributeSearch(()))
         always: list[str] = []
         for selector in sorted(index.selectors):
             requirement = min(requirements(selector), key=_filing_order, default=None)
             rank = _UNFILED if requirement is None else _filing_order(requirement)
+            test = _test_of(selector, requirement if rank == _NAME else None)
             rare = sorted(required_tags(selector) - HTML_TAGS)
-            if rare and rank > _RARE_TAG:
-                index.tags.setdefault(rare[0], []).append(selector)
-            elif requirement is None:
-                always.append(selector)
-            elif rank == _NAME:
-                index.names.setdefault(requirement[1], []).append(selector)
-            elif requirement[2] and requirement[0] in _WORD_SETS:
+            if requirement is not None and rank < _NAME:
                 filed = index.words.setdefault(requirement[0], {})
                 filed.setdefault(requirement[1], []).append(selector)
+            elif test is not None:
+                index.tested.setdefault(test, []).append(selector)
+            elif rare and rank > _RARE_TAG:
+                index.tags.setdefault(rare[0], []).append(selector)
+            elif requirement is None or rank == _NAME:
+                always.append(selector)
             else:
                 index.parts.setdefault(requirement[:2], []).append(selector)
-        return replace(index, always=tuple(always), name_search=NameSearch(index.names))
+        return replace(index, always=tuple(always), search=AttributeSearch(index.tested))
 
     def candidates(self, page: PageAttributes) -> Iterator[str]:
-        """The selectors whose filed requirement ``page`` meets, each once."""
+        """The selectors whose filed requirement ``page`` meets, to be checked further."""
         for attribute, filed in self.words.items():
             for word in filed.keys() & page.words_of(attribute):
                 yield from filed[word]
-        if self.names:
-            for name in page.names_among(self.name_search):
-                yield from self.names[name]
         for tag in page.tags_among(self.tags.keys()):
             yield from self.tags[tag]
         for (attribute, word), selectors in self.parts.items():
@@ -225,9 +228,26 @@ class HidingIndex:
                 yield from selectors
         yield from self.always
 
+    def found(self, page: PageAttributes) -> Iterator[str]:
+        """The selectors whose attribute test ``page`` passes: worth trying as they are."""
+        for test in page.passes(self.search):
+            yield from self.tested[test]
+
+
+def _test_of(selector: str, name: Requirement | None) -> Anchor | None:
+    """The test to file ``selector`` under: one that it implies, of an attribute whose
+    words are not read, the most specific; else, for a ``name`` required, that there is
+    such an attribute."""
+    tests = [a for a in anchors(selector) if a[0] not in _WORD_SETS]
+    if tests:
+        return max(tests, key=lambda test: len(test[1]))
+    if name is not None and is_safe_name(name[1]):
+        return name[1], "true()"
+    return None
+
 
 # Filing ranks: whole words of classes and ids (read with the page), of links (which most
-# generic selectors name), attribute names (one walk for all), custom elements (one walk),
+# generic selectors name); attribute tests (one walk for all); custom elements (one walk);
 # parts of words of classes and ids (a search in a short text), of links (a long one), any
 # word of another attribute (that attribute read, and searched); nothing to file under.
 _NAME, _RARE_TAG, _OTHER_ATTRIBUTE, _UNFILED = 2, 3, 6, 7

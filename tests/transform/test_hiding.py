@@ -4,8 +4,8 @@ import lxml.html
 import pytest
 
 from mirror.transform.hiding import (
+    AttributeSearch,
     HidingIndex,
-    NameSearch,
     PageAttributes,
     required_tags,
     requirements,
@@ -81,9 +81,10 @@ def test_each_selector_is_filed_under_its_cheapest_requirement() -> None:
             ".ad-box[data-slot]",
             'a[href^="https://ads.example/"]',
             "div[data-ad-slot]",
+            '[aria-label="Ad"]',
+            "[data-x] > span",
             "amp-ad > div",
             '[id^="div-gpt-"]',
-            'img[src*="banner"]',
             "div > span",
         ]
     )
@@ -91,19 +92,34 @@ def test_each_selector_is_filed_under_its_cheapest_requirement() -> None:
         "class": {"ad-box": [".ad-box[data-slot]"]},
         "href": {"ads": ['a[href^="https://ads.example/"]']},
     }
-    assert index.names == {"data-ad-slot": ["div[data-ad-slot]"]}
-    assert index.tags == {"amp-ad": ["amp-ad > div"]}
-    assert index.parts == {
-        ("id", "div-gpt-"): ['[id^="div-gpt-"]'],
-        ("src", "banner"): ['img[src*="banner"]'],
+    assert index.tested == {
+        ("data-ad-slot", "true()"): ["div[data-ad-slot]"],
+        ("aria-label", ". = 'Ad'"): ['[aria-label="Ad"]'],
+        ("data-x", "true()"): ["[data-x] > span"],  # required, if not by the subject
     }
+    assert index.tags == {"amp-ad": ["amp-ad > div"]}
+    assert index.parts == {("id", "div-gpt-"): ['[id^="div-gpt-"]']}
     assert index.always == ("div > span",)
 
 
-def test_attribute_names_are_found_in_one_search() -> None:
-    search = NameSearch(["data-slot", "onclick", "data-missing", "title"])
-    assert search.found(PAGE) == {"data-slot", "onclick", "title"}
-    assert NameSearch([]).found(PAGE) == set()
+def test_attribute_tests_are_made_in_one_search() -> None:
+    search = AttributeSearch(
+        [
+            ("data-slot", "true()"),
+            ("data-slot", ". = 'leaderboard'"),
+            ("data-slot", ". = 'banner'"),
+            ("onclick", "starts-with(., 'track')"),
+            ("data-missing", "true()"),
+            ("title", "contains(., '广告')"),
+        ]
+    )
+    assert search.passed(PAGE) == {
+        ("data-slot", "true()"),
+        ("data-slot", ". = 'leaderboard'"),
+        ("onclick", "starts-with(., 'track')"),
+        ("title", "contains(., '广告')"),
+    }
+    assert AttributeSearch([]).passed(PAGE) == set()
 
 
 def test_required_tags_are_the_type_selectors_outside_parentheses() -> None:
