@@ -74,7 +74,10 @@ def _selector_of(css: str, position: int) -> str:
 
 
 def mark_rtl_blocks(body: HtmlElement) -> None:
-    """Give ``dir="rtl"`` to blocks whose own text is mostly right-to-left."""
+    """Give ``dir="rtl"`` to blocks whose own text is mostly right-to-left; a body with no
+    right-to-left letter at all (most) is searched once, not block by block."""
+    if not _RTL_CHAR.search(body.text_content()):
+        return
     for block in body.iter(*_BLOCKS):
         if block.get("dir"):
             continue
