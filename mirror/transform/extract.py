@@ -9,7 +9,10 @@ The body comes from, in order:
    class of the element holding the chosen paragraphs (stories cut into several ``body``
    blocks) — are added back; ``mirror.transform.tidy`` drops what boilerplate is left;
 3. readability-lxml, asked only when trafilatura kept little or fell back to the whole
-   page's text, and taken when it does better (so it costs nothing on most pages);
+   page's text, and taken when it does better; or when the page is evidence that
+   trafilatura's body left out prose inside the story or took in text around it, and then
+   taken or merged by how the two bodies agree (``mirror.transform.ensemble``). Most pages
+   show no such evidence, so it costs nothing there;
 4. the whole page, flagged on the ``Article``, when what is left is a handful of words or
    the page is a front page or a listing, because a dropped article is worse than a noisy
    one.
@@ -39,6 +42,7 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
+from mirror.transform.ensemble import Evidence, agreement, gap, merge, outside_share
 from mirror.transform.leftout import restore_left_out
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
@@ -102,6 +106,12 @@ class ExtractParams:
     between kept paragraphs (``mirror.transform.leftout``); ``tidy_steps`` names the
     tidying steps run. Tidying that would take more than ``max_tidy_loss`` of the body's
     text is undone: it is then cutting the story, not its leftovers (1.0: never undone).
+    When the body left out ``second_look`` or more of the page's prose between its first
+    and last kept passages, or ``outside_look`` of its text lies beyond the element holding
+    its paragraphs, readability-lxml is asked too (``mirror.transform.ensemble``):
+    its body is taken when ``core_inside`` of it is in ours and less than ``core_extra``
+    of ours in it; else its paragraphs of ``merge_min_words`` or more that fill the gap
+    are added (1.0 or more: never asked).
     """
 
     min_chars: int = 120
@@ -116,6 +126,11 @@ class ExtractParams:
     left_out: bool = True
     tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
     max_tidy_loss: float = 0.5
+    second_look: float = 0.1
+    outside_look: float = 0.2
+    core_inside: float = 0.95
+    core_extra: float = 0.9
+    merge_min_words: int = 20
 
 
 DEFAULT_PARAMS = ExtractParams()
@@ -216,13 +231,36 @@ def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) ->
             return Choice(
                 second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
             )
-    added = _add_continuations(work, body) if params.continuations else 0
+    holder = _paragraph_holder(work, _texts(body))
+    added = _add_continuations(work, body, holder) if params.continuations else 0
     restored = restore_left_out(work, body) if params.left_out else 0
     body, dropped = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
-    return Choice(body, how)
+    region = work if holder is None else _ancestor(holder, CONTINUATION_DEPTH)
+    evidence = Evidence(gap(region, body), outside_share(holder, body))
+    if not evidence.calls_for_second(params.second_look, params.outside_look):
+        return Choice(body, how)
+    return _second_look(work, Choice(body, how), evidence, params)
+
+
+def _second_look(
+    work: HtmlElement, first: Choice, evidence: Evidence, params: ExtractParams
+) -> Choice:
+    """readability-lxml's body when it is the core of trafilatura's, else trafilatura's
+    with the paragraphs that readability found in what trafilatura left out
+    (``mirror.transform.ensemble``)."""
+    second = _readability(work)
+    why = (
+        f"{evidence.left_out.left_out_share:.0%} of the story's span left out, "
+        f"{evidence.outside:.0%} of the text outside its paragraphs' holder"
+    )
+    if agreement(first.body, second).second_is_core(params.core_inside, params.core_extra):
+        return Choice(second, f"readability, the core of trafilatura's pick ({why})")
+    added = merge(first.body, second, evidence.left_out, params.merge_min_words)
+    how = f" + {added} paragraphs readability found in what it left out" if added else ""
+    return Choice(first.body, f"{first.how}; {why}{how}")
 
 
 def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int]:
@@ -302,16 +340,16 @@ def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
     return body
 
 
-def _add_continuations(work: HtmlElement, body: HtmlElement) -> int:
-    """Add chunks that repeat the class of the element holding the chosen paragraphs.
+def _add_continuations(work: HtmlElement, body: HtmlElement, holder: HtmlElement | None) -> int:
+    """Add chunks that repeat the class of ``holder``, the element of ``work`` holding the
+    chosen paragraphs.
 
     Only near cousins (sharing the holder's parent or grandparent) that read as prose —
     several real paragraphs, few links — and that the body does not already hold.
     """
-    kept = _texts(body)
-    holder = _paragraph_holder(work, kept)
     if holder is None or not holder.get("class"):
         return 0
+    kept = _texts(body)
     scope = _ancestor(holder, CONTINUATION_DEPTH)
     added = 0
     for chunk in scope.iterdescendants(str(holder.tag)):
