@@ -54,12 +54,15 @@ Shingle = tuple[str, ...]
 @dataclass(frozen=True)
 class Gap:
     """The page's prose from the first to the last passage a body kept: ``span_chars`` of
-    it (without spaces), ``left_out_chars`` of it not in the body, and the ``shingles`` of
-    what was left out, which a second opinion's blocks are checked against."""
+    it (without spaces), and the runs of it ``missing`` from the body, which a second
+    opinion's blocks are checked against."""
 
     span_chars: int
-    left_out_chars: int
-    shingles: frozenset[Shingle]
+    missing: tuple[str, ...]
+
+    @property
+    def left_out_chars(self) -> int:
+        return sum(map(_chars, self.missing))
 
     @property
     def left_out_share(self) -> float:
@@ -81,10 +84,9 @@ class Evidence:
         return self.left_out.left_out_share >= left_out or self.outside >= outside
 
 
-def outside_share(holder: HtmlElement | None, body: HtmlElement) -> float:
-    """The share of ``body``'s text beyond what ``holder`` (the page element holding the
-    body's paragraphs) holds, counted in characters without whitespace; 0 without one."""
-    kept = _chars(body.text_content())
+def outside_share(holder: HtmlElement | None, kept: int) -> float:
+    """The share of a body's ``kept`` characters (without whitespace) beyond what ``holder``
+    (the page element holding the body's paragraphs) holds; 0 without one."""
     if holder is None or not kept:
         return 0.0
     return max(0, kept - _chars(holder.text_content())) / kept
@@ -119,15 +121,10 @@ def gap(region: HtmlElement, body: HtmlElement) -> Gap:
         i for i, t in enumerate(runs) if len(t) >= PASSAGE_MIN_CHARS and t in once and t in kept
     ]
     if len(passages) < 2:
-        return Gap(0, 0, frozenset())
+        return Gap(0, ())
     first = passages[0] - (passages[0] > 0 and len(runs[passages[0] - 1]) >= PASSAGE_MIN_CHARS)
     span = runs[first : passages[-1] + 1]
-    missing = [text for text in span if text not in kept]
-    return Gap(
-        sum(map(_chars, span)),
-        sum(map(_chars, missing)),
-        frozenset(s for text in missing for s in shingles(text)),
-    )
+    return Gap(sum(map(_chars, span)), tuple(text for text in span if text not in kept))
 
 
 def _prose_runs(region: HtmlElement) -> Iterator[str]:
@@ -178,6 +175,7 @@ def merge(first: HtmlElement, second: HtmlElement, left_out: Gap, min_words: int
     span. It goes after the block of ``first`` holding the last shared shingle before it
     in ``second`` (at the start when there is none), so the story reads in order.
     """
+    gap_shingles = {s for text in left_out.missing for s in shingles(text)}
     have: dict[Shingle, HtmlElement] = {}
     for block in _leaf_blocks(first):
         for shingle in shingles(block.text_content()):
@@ -189,7 +187,7 @@ def merge(first: HtmlElement, second: HtmlElement, left_out: Gap, min_words: int
         shared = [have[s] for s in own if s in have]
         if len(own) - len(shared) <= NEW_SHARE * len(own):
             anchor = shared[-1] if shared else anchor
-        elif _is_paragraph(block, min_words) and _mostly_in(own, left_out.shingles):
+        elif _is_paragraph(block, min_words) and _mostly_in(own, gap_shingles):
             piece = copy.deepcopy(block)
             piece.tail = None
             _place(first, anchor, piece)
@@ -211,7 +209,7 @@ def _is_paragraph(block: HtmlElement, min_words: int) -> bool:
     return words >= min_words and link_density(block) <= MAX_LINK_DENSITY
 
 
-def _mostly_in(own: list[Shingle], left_out: frozenset[Shingle]) -> bool:
+def _mostly_in(own: list[Shingle], left_out: set[Shingle]) -> bool:
     return 2 * sum(1 for s in own if s in left_out) >= len(own)
 
 

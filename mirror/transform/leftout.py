@@ -33,14 +33,27 @@ _CANDIDATES = (*_HEADINGS, "img")
 _IMAGE_ATTRIBUTES = ("src", "srcset", "alt", "width", "height")
 
 
-def restore_left_out(page: HtmlElement, body: HtmlElement) -> int:
-    """Copy back into ``body`` the page's blocks that lie between two kept paragraphs."""
+Paragraphs = list[tuple[HtmlElement, str]]
+
+
+def page_paragraphs(page: HtmlElement) -> Paragraphs:
+    """The page's ``<p>`` elements with their texts, whitespace folded: read once, since
+    reading every paragraph's text is a good part of the cost of the stages that use them."""
+    return [(p, normal(p.text_content())) for p in page.iter("p")]
+
+
+def restore_left_out(
+    page: HtmlElement, body: HtmlElement, paragraphs: Paragraphs | None = None
+) -> int:
+    """Copy back into ``body`` the page's blocks that lie between two kept paragraphs
+    (``paragraphs``: ``page_paragraphs(page)``, when the caller has it)."""
     kept: dict[str, HtmlElement] = {}
     for block in body.iter(*_KEPT):
         text = normal(block.text_content())
         if len(text) >= MIN_ANCHOR_CHARS:
             kept.setdefault(text, block)
-    anchors = {p: kept[t] for p in page.iter("p") if (t := normal(p.text_content())) in kept}
+    found = page_paragraphs(page) if paragraphs is None else paragraphs
+    anchors = {p: kept[t] for p, t in found if t in kept}
     holder = _common_ancestor(list(anchors))
     if holder is None:
         return 0
