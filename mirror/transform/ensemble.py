@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
@@ -115,7 +114,7 @@ def gap(region: HtmlElement, body: HtmlElement) -> Gap:
     headline in a teaser box) could stretch the span over the whole page.
     """
     kept = normal(body.text_content())
-    runs = list(_prose_runs(region))
+    runs = _prose_runs(region)
     once = {text for text, n in Counter(runs).items() if n == 1}
     passages = [
         i for i, t in enumerate(runs) if len(t) >= PASSAGE_MIN_CHARS and t in once and t in kept
@@ -127,18 +126,24 @@ def gap(region: HtmlElement, body: HtmlElement) -> Gap:
     return Gap(sum(map(_chars, span)), tuple(text for text in span if text not in kept))
 
 
-def _prose_runs(region: HtmlElement) -> Iterator[str]:
-    """The region's runs of text in document order, whitespace folded, but ``_NOT_PROSE``'s."""
+def _prose_runs(region: HtmlElement) -> list[str]:
+    """The region's runs of text in document order, whitespace folded, but ``_NOT_PROSE``'s.
+
+    Runs on every page, so written for speed: no generator, no call per run.
+    """
+    runs: list[str] = []
     skipped: set[HtmlElement] = set()
     for element in region.iter():
         if element in skipped:
             continue
+        text, tail = element.text, element.tail
         if element.tag in _NOT_PROSE:
             skipped.update(element.iterdescendants())
-        elif element.text and (text := normal(element.text)):
-            yield text
-        if element is not region and element.tail and (text := normal(element.tail)):
-            yield text
+        elif text and not text.isspace():
+            runs.append(" ".join(text.split()))
+        if tail and not tail.isspace() and element is not region:
+            runs.append(" ".join(tail.split()))
+    return runs
 
 
 def _chars(text: str) -> int:

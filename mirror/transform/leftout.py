@@ -18,6 +18,8 @@ putting them back costs more than it gains.
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Callable
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -59,7 +61,9 @@ def restore_left_out(
         return 0
     pending: list[HtmlElement] = []
     restored = 0
-    have_text, have_images = normal(body.text_content()), _sources(body)
+    # Read only when a block is worth checking against it: most pages have none.
+    have_text = functools.cache(lambda: normal(body.text_content()))
+    have_images = _sources(body)
     seen_anchor = False
     for element in holder.iterdescendants(*_CANDIDATES, "p"):
         target = anchors.get(element)
@@ -72,18 +76,23 @@ def restore_left_out(
 
 
 def _left_out(
-    element: HtmlElement, anchors: dict[HtmlElement, HtmlElement], text: str, images: set[str]
+    element: HtmlElement,
+    anchors: dict[HtmlElement, HtmlElement],
+    text: Callable[[], str],
+    images: set[str],
 ) -> bool:
+    """A picture the body lacks, or a block of a list item whose text the body (``text``)
+    lacks and that is not mostly links."""
     if any(a in anchors for a in element.iterancestors()):
         return False
     if element.tag == "img":
         src = element.get("src") or ""
         return bool(src) and not src.startswith("data:") and src not in images
-    own = normal(element.text_content())
-    if not own or own in text or link_density(element) >= MAX_LINK_DENSITY:
-        return False
     item = element.getparent()
-    return item is not None and _is_list_item(item, anchors)
+    if item is None or not _is_list_item(item, anchors):
+        return False
+    own = normal(element.text_content())
+    return bool(own) and own not in text() and link_density(element) < MAX_LINK_DENSITY
 
 
 def _is_list_item(item: HtmlElement, anchors: dict[HtmlElement, HtmlElement]) -> bool:
