@@ -111,7 +111,7 @@ class ExtractParams:
     its paragraphs, readability-lxml is asked too (``mirror.transform.ensemble``):
     its body is taken when ``core_inside`` of it is in ours and less than ``core_extra``
     of ours in it; else its paragraphs of ``merge_min_words`` or more that fill the gap
-    are added (1.0 or more: never asked).
+    are added (a share above 1.0: never asked).
     """
 
     min_chars: int = 120
