@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from mirror.transform.tidy import link_density, normal
+from mirror.transform.tidy import link_density
 
 SHINGLE_WORDS = 3
 PASSAGE_MIN_CHARS = 40
@@ -105,15 +105,14 @@ class Agreement:
         return self.second_in_first >= inside and CORE_FLOOR <= self.first_in_second < extra
 
 
-def gap(region: HtmlElement, body: HtmlElement) -> Gap:
-    """The prose of ``region`` that ``body`` left out between the first and the last
-    passage it kept.
+def gap(region: HtmlElement, kept: str) -> Gap:
+    """The prose of ``region`` that a body left out between the first and the last passage
+    it kept (``kept``: the body's text, whitespace folded).
 
     A passage is a run of text (an element's text or tail) of ``PASSAGE_MIN_CHARS`` or more
     that the body holds word for word and the region says once: a line said twice (a
     headline in a teaser box) could stretch the span over the whole page.
     """
-    kept = normal(body.text_content())
     runs = _prose_runs(region)
     once = {text for text, n in Counter(runs).items() if n == 1}
     passages = [

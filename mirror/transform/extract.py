@@ -244,12 +244,12 @@ def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractPara
     outside = outside_share(holder, kept)
     added = _add_continuations(work, body, holder, texts) if params.continuations else 0
     restored = restore_left_out(work, body, paragraphs) if params.left_out else 0
-    body, dropped = _tidied(body, params)
+    body, dropped, text = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
     region = work if holder is None else _ancestor(holder, CONTINUATION_DEPTH)
-    evidence = Evidence(gap(region, body), outside)
+    evidence = Evidence(gap(region, text), outside)
     if not evidence.calls_for_second(params.second_look, params.outside_look):
         return Choice(body, how)
     return _second_look(region, Choice(body, how), evidence, params)
@@ -278,15 +278,29 @@ def _second_look(
     return Choice(first.body, f"{first.how}; {why}{how}")
 
 
-def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int]:
-    """``body`` tidied, and how many blocks went; untouched when tidying would take more
-    than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure)."""
-    before = _chars(body)
+def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int, str]:
+    """``body`` tidied, how many blocks went, and its text, whitespace folded (read here
+    anyway, and the evidence for a second look needs it); untouched when tidying would
+    take more than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure).
+    """
+    before = _folded(body)
     kept = copy.deepcopy(body)
     dropped = tidy(body, params.tidy_steps)
-    if dropped and _chars(body) < (1 - params.max_tidy_loss) * before:
-        return kept, 0
-    return body, dropped
+    if not dropped:
+        return body, 0, before
+    after = _folded(body)
+    if _spaceless(after) < (1 - params.max_tidy_loss) * _spaceless(before):
+        return kept, 0, before
+    return body, dropped, after
+
+
+def _folded(element: HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _spaceless(folded: str) -> int:
+    """Characters of a folded text but its spaces: ``_chars`` of the element it came from."""
+    return len(folded) - folded.count(" ")
 
 
 def _better_second(

@@ -314,9 +314,10 @@ def _roundup_body() -> lxml.html.HtmlElement:
 
 
 def test_tidying_that_would_take_most_of_the_text_is_undone() -> None:
-    body, dropped = _tidied(_roundup_body(), DEFAULT_PARAMS)
+    body, dropped, text = _tidied(_roundup_body(), DEFAULT_PARAMS)
     assert dropped == 0
     assert len(body.findall(".//li")) == 8
+    assert text.startswith("Every week I collect") and text.endswith("of this week's reading")
 
 
 def test_tidying_that_takes_a_little_stays() -> None:
@@ -326,13 +327,14 @@ def test_tidying_that_takes_a_little_stays() -> None:
         for _ in range(12)
     )
     body.insert(1, lxml.html.fragment_fromstring(f"<div>{story}</div>"))
-    tidied, dropped = _tidied(body, DEFAULT_PARAMS)
+    tidied, dropped, text = _tidied(body, DEFAULT_PARAMS)
     assert dropped == 1
     assert tidied.findall(".//li") == []
+    assert text == " ".join(tidied.text_content().split())
 
 
 def test_without_the_guard_tidying_drops_the_roundup() -> None:
-    body, dropped = _tidied(_roundup_body(), replace(DEFAULT_PARAMS, max_tidy_loss=1.0))
+    body, dropped, _ = _tidied(_roundup_body(), replace(DEFAULT_PARAMS, max_tidy_loss=1.0))
     assert dropped == 1
     assert body.findall(".//li") == []
 
