@@ -40,7 +40,8 @@ from mirror.transform.extract import DEFAULT_PARAMS, ExtractParams, extract_arti
 
 Extractor = Callable[[str, str], str]
 OURS = "mirror (extract_article)"
-# Each tunable choice moved one step either way from its default; optional rules left out.
+# Each tunable choice moved one step either way from its default; optional rules left out
+# (a share above 1.0 never calls for a second opinion).
 VARIANTS: dict[str, Sequence[Any]] = {
     "min_chars": (60, 240),
     "min_share": (0.005, 0.03),
@@ -53,6 +54,11 @@ VARIANTS: dict[str, Sequence[Any]] = {
     "continuations": (False,),
     "left_out": (False,),
     "max_tidy_loss": (0.25, 0.75, 1.0),
+    "second_look": (0.05, 0.2, 1.01),
+    "outside_look": (0.1, 0.3, 1.01),
+    "core_inside": (0.9, 0.98),
+    "core_extra": (0.8, 0.95),
+    "merge_min_words": (10, 40),
 }
 
 

@@ -9,7 +9,10 @@ The body comes from, in order:
    class of the element holding the chosen paragraphs (stories cut into several ``body``
    blocks) — are added back; ``mirror.transform.tidy`` drops what boilerplate is left;
 3. readability-lxml, asked only when trafilatura kept little or fell back to the whole
-   page's text, and taken when it does better (so it costs nothing on most pages);
+   page's text, and taken when it does better; or when the page is evidence that
+   trafilatura's body left out prose inside the story or took in text around it, and then
+   taken or merged by how the two bodies agree (``mirror.transform.ensemble``). Most pages
+   show no such evidence, so it costs nothing there;
 4. the whole page, flagged on the ``Article``, when what is left is a handful of words or
    the page is a front page or a listing, because a dropped article is worse than a noisy
    one.
@@ -39,7 +42,8 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
-from mirror.transform.leftout import restore_left_out
+from mirror.transform.ensemble import Evidence, agreement, gap, merge, outside_share
+from mirror.transform.leftout import Paragraphs, page_paragraphs, restore_left_out
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
 from mirror.transform.restore import (
@@ -102,6 +106,12 @@ class ExtractParams:
     between kept paragraphs (``mirror.transform.leftout``); ``tidy_steps`` names the
     tidying steps run. Tidying that would take more than ``max_tidy_loss`` of the body's
     text is undone: it is then cutting the story, not its leftovers (1.0: never undone).
+    When the body left out ``second_look`` or more of the page's prose between its first
+    and last kept passages, or ``outside_look`` of its text lies beyond the element holding
+    its paragraphs, readability-lxml is asked too (``mirror.transform.ensemble``):
+    its body is taken when ``core_inside`` of it is in ours and less than ``core_extra``
+    of ours in it; else its paragraphs of ``merge_min_words`` or more that fill the gap
+    are added (a share above 1.0: never asked).
     """
 
     min_chars: int = 120
@@ -116,6 +126,11 @@ class ExtractParams:
     left_out: bool = True
     tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
     max_tidy_loss: float = 0.5
+    second_look: float = 0.1
+    outside_look: float = 0.2
+    core_inside: float = 0.95
+    core_extra: float = 0.9
+    merge_min_words: int = 20
 
 
 DEFAULT_PARAMS = ExtractParams()
@@ -216,24 +231,76 @@ def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) ->
             return Choice(
                 second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
             )
-    added = _add_continuations(work, body) if params.continuations else 0
-    restored = restore_left_out(work, body) if params.left_out else 0
-    body, dropped = _tidied(body, params)
+    return _helped(work, body, kept, params)
+
+
+def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractParams) -> Choice:
+    """trafilatura's body (``kept`` characters) with continuations and blocks left out put
+    back and leftovers tidied; then, when the page is evidence that something is wrong
+    with it, a second look."""
+    texts, paragraphs = _texts(body), page_paragraphs(work)
+    holder = _paragraph_holder(paragraphs, texts)
+    # Measured on trafilatura's own pick: continuations come from outside the holder by design.
+    outside = outside_share(holder, kept)
+    added = _add_continuations(work, body, holder, texts) if params.continuations else 0
+    restored = restore_left_out(work, body, paragraphs) if params.left_out else 0
+    body, dropped, text = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
-    return Choice(body, how)
+    region = work if holder is None else _ancestor(holder, CONTINUATION_DEPTH)
+    evidence = Evidence(gap(region, text), outside)
+    if not evidence.calls_for_second(params.second_look, params.outside_look):
+        return Choice(body, how)
+    return _second_look(region, Choice(body, how), evidence, params)
 
 
-def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int]:
-    """``body`` tidied, and how many blocks went; untouched when tidying would take more
-    than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure)."""
-    before = _chars(body)
+def _second_look(
+    region: HtmlElement, first: Choice, evidence: Evidence, params: ExtractParams
+) -> Choice:
+    """readability-lxml's body when it is the core of trafilatura's, else trafilatura's
+    with the paragraphs that readability found in what trafilatura left out
+    (``mirror.transform.ensemble``).
+
+    readability reads only the ``region`` around the story (the page's, when no element
+    holds trafilatura's paragraphs): what trafilatura left out lies there, the benchmark
+    scores the same as with the whole page, and a smaller tree costs less.
+    """
+    second = _readability(region)
+    why = (
+        f"{evidence.left_out.left_out_share:.0%} of the story's span left out, "
+        f"{evidence.outside:.0%} of the text outside its paragraphs' holder"
+    )
+    if agreement(first.body, second).second_is_core(params.core_inside, params.core_extra):
+        return Choice(second, f"readability, the core of trafilatura's pick ({why})")
+    added = merge(first.body, second, evidence.left_out, params.merge_min_words)
+    how = f" + {added} paragraphs readability found in what it left out" if added else ""
+    return Choice(first.body, f"{first.how}; {why}{how}")
+
+
+def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int, str]:
+    """``body`` tidied, how many blocks went, and its text, whitespace folded (read here
+    anyway, and the evidence for a second look needs it); untouched when tidying would
+    take more than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure).
+    """
+    before = _folded(body)
     kept = copy.deepcopy(body)
     dropped = tidy(body, params.tidy_steps)
-    if dropped and _chars(body) < (1 - params.max_tidy_loss) * before:
-        return kept, 0
-    return body, dropped
+    if not dropped:
+        return body, 0, before
+    after = _folded(body)
+    if _spaceless(after) < (1 - params.max_tidy_loss) * _spaceless(before):
+        return kept, 0, before
+    return body, dropped, after
+
+
+def _folded(element: HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _spaceless(folded: str) -> int:
+    """Characters of a folded text but its spaces: ``_chars`` of the element it came from."""
+    return len(folded) - folded.count(" ")
 
 
 def _better_second(
@@ -302,14 +369,15 @@ def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
     return body
 
 
-def _add_continuations(work: HtmlElement, body: HtmlElement) -> int:
-    """Add chunks that repeat the class of the element holding the chosen paragraphs.
+def _add_continuations(
+    work: HtmlElement, body: HtmlElement, holder: HtmlElement | None, kept: set[str]
+) -> int:
+    """Add chunks that repeat the class of ``holder``, the element of ``work`` holding the
+    paragraphs chosen (``kept`` holds their texts).
 
     Only near cousins (sharing the holder's parent or grandparent) that read as prose —
     several real paragraphs, few links — and that the body does not already hold.
     """
-    kept = _texts(body)
-    holder = _paragraph_holder(work, kept)
     if holder is None or not holder.get("class"):
         return 0
     scope = _ancestor(holder, CONTINUATION_DEPTH)
@@ -340,11 +408,10 @@ def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
     return element
 
 
-def _paragraph_holder(work: HtmlElement, kept: set[str]) -> HtmlElement | None:
+def _paragraph_holder(paragraphs: Paragraphs, kept: set[str]) -> HtmlElement | None:
     """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
-    holds their texts)."""
-    texts = ((p, p.text_content()) for p in work.iter("p"))
-    chosen = [p for p, t in texts if len(t) >= PARAGRAPH_MIN_CHARS and normal(t) in kept]
+    holds their texts; ``paragraphs``, the page's)."""
+    chosen = [p for p, t in paragraphs if len(t) >= PARAGRAPH_MIN_CHARS and t in kept]
     if len(chosen) < 2:
         return None
     common = [a for a in chosen[0].iterancestors()]

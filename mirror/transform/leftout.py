@@ -18,6 +18,8 @@ putting them back costs more than it gains.
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Callable
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -33,20 +35,35 @@ _CANDIDATES = (*_HEADINGS, "img")
 _IMAGE_ATTRIBUTES = ("src", "srcset", "alt", "width", "height")
 
 
-def restore_left_out(page: HtmlElement, body: HtmlElement) -> int:
-    """Copy back into ``body`` the page's blocks that lie between two kept paragraphs."""
+Paragraphs = list[tuple[HtmlElement, str]]
+
+
+def page_paragraphs(page: HtmlElement) -> Paragraphs:
+    """The page's ``<p>`` elements with their texts, whitespace folded: read once, since
+    reading every paragraph's text is a good part of the cost of the stages that use them."""
+    return [(p, normal(p.text_content())) for p in page.iter("p")]
+
+
+def restore_left_out(
+    page: HtmlElement, body: HtmlElement, paragraphs: Paragraphs | None = None
+) -> int:
+    """Copy back into ``body`` the page's blocks that lie between two kept paragraphs
+    (``paragraphs``: ``page_paragraphs(page)``, when the caller has it)."""
     kept: dict[str, HtmlElement] = {}
     for block in body.iter(*_KEPT):
         text = normal(block.text_content())
         if len(text) >= MIN_ANCHOR_CHARS:
             kept.setdefault(text, block)
-    anchors = {p: kept[t] for p in page.iter("p") if (t := normal(p.text_content())) in kept}
+    found = page_paragraphs(page) if paragraphs is None else paragraphs
+    anchors = {p: kept[t] for p, t in found if t in kept}
     holder = _common_ancestor(list(anchors))
     if holder is None:
         return 0
     pending: list[HtmlElement] = []
     restored = 0
-    have_text, have_images = normal(body.text_content()), _sources(body)
+    # Read only when a block is worth checking against it: most pages have none.
+    have_text = functools.cache(lambda: normal(body.text_content()))
+    have_images = _sources(body)
     seen_anchor = False
     for element in holder.iterdescendants(*_CANDIDATES, "p"):
         target = anchors.get(element)
@@ -59,18 +76,23 @@ def restore_left_out(page: HtmlElement, body: HtmlElement) -> int:
 
 
 def _left_out(
-    element: HtmlElement, anchors: dict[HtmlElement, HtmlElement], text: str, images: set[str]
+    element: HtmlElement,
+    anchors: dict[HtmlElement, HtmlElement],
+    text: Callable[[], str],
+    images: set[str],
 ) -> bool:
+    """A picture the body lacks, or a block of a list item whose text the body (``text``)
+    lacks and that is not mostly links."""
     if any(a in anchors for a in element.iterancestors()):
         return False
     if element.tag == "img":
         src = element.get("src") or ""
         return bool(src) and not src.startswith("data:") and src not in images
-    own = normal(element.text_content())
-    if not own or own in text or link_density(element) >= MAX_LINK_DENSITY:
-        return False
     item = element.getparent()
-    return item is not None and _is_list_item(item, anchors)
+    if item is None or not _is_list_item(item, anchors):
+        return False
+    own = normal(element.text_content())
+    return bool(own) and own not in text() and link_density(element) < MAX_LINK_DENSITY
 
 
 def _is_list_item(item: HtmlElement, anchors: dict[HtmlElement, HtmlElement]) -> bool:

@@ -9,9 +9,13 @@ import lxml.html
 import pytest
 
 from mirror.fetch.decode import decode_html
+from mirror.transform import extract
+from mirror.transform.ensemble import Evidence, Gap
 from mirror.transform.extract import (
     DEFAULT_PARAMS,
+    Choice,
     ExtractParams,
+    _second_look,
     _tidied,
     extract_article,
     parse_page,
@@ -310,9 +314,10 @@ def _roundup_body() -> lxml.html.HtmlElement:
 
 
 def test_tidying_that_would_take_most_of_the_text_is_undone() -> None:
-    body, dropped = _tidied(_roundup_body(), DEFAULT_PARAMS)
+    body, dropped, text = _tidied(_roundup_body(), DEFAULT_PARAMS)
     assert dropped == 0
     assert len(body.findall(".//li")) == 8
+    assert text.startswith("Every week I collect") and text.endswith("of this week's reading")
 
 
 def test_tidying_that_takes_a_little_stays() -> None:
@@ -322,12 +327,57 @@ def test_tidying_that_takes_a_little_stays() -> None:
         for _ in range(12)
     )
     body.insert(1, lxml.html.fragment_fromstring(f"<div>{story}</div>"))
-    tidied, dropped = _tidied(body, DEFAULT_PARAMS)
+    tidied, dropped, text = _tidied(body, DEFAULT_PARAMS)
     assert dropped == 1
     assert tidied.findall(".//li") == []
+    assert text == " ".join(tidied.text_content().split())
 
 
 def test_without_the_guard_tidying_drops_the_roundup() -> None:
-    body, dropped = _tidied(_roundup_body(), replace(DEFAULT_PARAMS, max_tidy_loss=1.0))
+    body, dropped, _ = _tidied(_roundup_body(), replace(DEFAULT_PARAMS, max_tidy_loss=1.0))
     assert dropped == 1
     assert body.findall(".//li") == []
+
+
+def test_a_plain_story_is_not_read_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    def asked(_: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+        raise AssertionError("readability asked without evidence")
+
+    monkeypatch.setattr(extract, "_readability", asked)
+    paragraphs = "".join(f"<p>{PARA * 2}Part {i}.</p>" for i in range(6))
+    html = f"""<html><body><nav><a href="/">Home</a> <a href="/news/">News</a></nav>
+    <article>{paragraphs}</article><footer>The Example News, printed and online since 1901.
+    <a href="/about">About</a></footer></body></html>"""
+    article, _ = _extract(html, "https://news.example/2019/plain")
+    assert article.extracted_by == "trafilatura"
+
+
+def _lead_box_page() -> str:
+    return (paths.FIXTURES / "reader" / "lead-box.html").read_text("utf-8")
+
+
+def test_a_lead_left_out_of_the_story_span_is_merged_back_in_order() -> None:
+    url = "https://harbourwire.example.com/news/2024/02/ferry-crews-walk-out/"
+    article, body = _extract(_lead_box_page(), url)
+    assert "paragraphs readability found" in article.extracted_by
+    texts = [fold(p.text_content()) for p in body.iter("p")]
+    assert texts[0].startswith("Crews on the three island ferries stopped work")
+    assert texts[1].startswith("The union representing the deck and engine crews")
+    never = replace(DEFAULT_PARAMS, second_look=1.01, outside_look=1.01)
+    article, body = extract_article(parse_page(_lead_box_page()), url, params=never)
+    assert article.extracted_by == "trafilatura"
+    assert "Crews on the three island ferries" not in fold(body.text_content())
+
+
+def test_readability_is_taken_when_it_is_the_core_of_trafilaturas_pick() -> None:
+    story = "".join(f"<p>{PARA * 2}Part {i}.</p>" for i in range(6))
+    box = f"<p>{PARA * 2}A box around the story.</p>"
+    region = lxml.html.fragment_fromstring(
+        f"<div><div class='story'>{story}</div><div class='more'><a href='/a'>More</a></div></div>"
+    )
+    first = Choice(lxml.html.fragment_fromstring(f"<div>{story}{box}</div>"), "trafilatura")
+    evidence = Evidence(Gap(0, ()), outside=0.3)
+    chosen = _second_look(region, first, evidence, DEFAULT_PARAMS)
+    assert chosen.how.startswith("readability, the core of trafilatura's pick")
+    assert "A box around the story." not in fold(chosen.body.text_content())
+    assert_in_order(fold(chosen.body.text_content()), [f"Part {i}." for i in range(6)])
