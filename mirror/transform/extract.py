@@ -47,6 +47,7 @@ from mirror.transform.leftout import Paragraphs, page_paragraphs, restore_left_o
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
 from mirror.transform.restore import (
+    MATH_SCRIPT_TYPE,
     formulas_as_text,
     has_formulas,
     restore_image_sizes,
@@ -147,6 +148,22 @@ class Choice:
 def parse_page(text: str) -> HtmlElement:
     """Parse a page once for every stage; comments and PIs go, since they split text runs."""
     return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
+
+
+def drop_never_read(page: HtmlElement) -> None:
+    """Remove SVG and the scripts that no stage reads, right after parsing.
+
+    ``extract_article`` drops them before extraction anyway; dropped first, every walk of
+    the page before it (lazy images, absolutizing, hiding rules, metadata) is shorter.
+    JSON-LD (metadata) and MathJax's TeX (formulas) stay until they are read, and so do
+    ``style``, ``link`` and ``meta`` (metadata, text direction) and ``noscript``: the lead
+    image's ``alt`` is often only on the copy of the image that lazy-loading pages put there.
+    """
+    lxml.etree.strip_elements(page, "svg", with_tail=False)
+    for script in list(page.iter("script")):
+        kind = script.get("type") or ""
+        if kind != LINKED_DATA_TYPE and MATH_SCRIPT_TYPE not in kind:
+            script.drop_tree()
 
 
 def extract_article(

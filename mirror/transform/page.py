@@ -1,7 +1,7 @@
 """The pure middle of the pipeline: a decoded page in, a clean article out.
 
-    parse → promote lazy images → absolutize → strip the page → extract → absolutize the
-    body → strip the body → sanitise (last)
+    parse → drop SVG and scripts → promote lazy images → absolutize → strip the page →
+    extract → absolutize the body → strip the body → sanitise (last)
 
 No I/O and nothing of aiohttp: benchmarks, ``mirror extract``, the export and the server
 all run exactly this.
@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 
 from mirror.article import Article
 from mirror.counters import count, count_stripped
-from mirror.transform.extract import extract_article, parse_page
+from mirror.transform.extract import drop_never_read, extract_article, parse_page
 from mirror.transform.filters import StripRules, default_rules
 from mirror.transform.sanitise import sanitise
 from mirror.transform.siterules import ReaderModeRules
@@ -44,8 +44,9 @@ def process_page(
 
 
 def prepare_page(text: str, url: str, rules: StripRules) -> tuple[HtmlElement, str]:
-    """Parse once → promote lazy images → absolutize resources → strip ads; the page and
-    its base URL (``<base href>`` honoured, before the sanitiser removes it).
+    """Parse once → drop SVG and unread scripts → promote lazy images → absolutize
+    resources → strip ads; the page and its base URL (``<base href>`` honoured, before the
+    sanitiser removes it).
 
     Ad rules run on the whole page, before extraction (``strip.strip_page`` says why); lazy
     images are promoted and the URLs of the resources they check made absolute first, so
@@ -53,6 +54,7 @@ def prepare_page(text: str, url: str, rules: StripRules) -> tuple[HtmlElement, s
     page has hundreds, the article a few.
     """
     page = parse_page(text)
+    drop_never_read(page)
     base = document_base(page, url)
     promote_lazy_images(page)
     absolutize(page, base, PAGE_RESOURCES)

@@ -19,7 +19,7 @@ from lxml.html import HtmlElement
 
 _READING = ("rt", "rp")
 _TEX = "application/x-tex"
-_MATH_SCRIPT = "math/tex"
+MATH_SCRIPT_TYPE = "math/tex"
 # How MathML's layout elements read in TeX, and how many children each takes.
 _LAYOUT = {
     "msup": ("{0}^{{{1}}}", 2),
@@ -106,7 +106,7 @@ def has_formulas(page: HtmlElement) -> bool:
     """Whether the page holds MathML or MathJax's TeX scripts (lxml looks in C)."""
     if page.find(".//math") is not None:
         return True
-    return any(_MATH_SCRIPT in (s.get("type") or "") for s in page.iter("script"))
+    return any(MATH_SCRIPT_TYPE in (s.get("type") or "") for s in page.iter("script"))
 
 
 def formulas_as_text(page: HtmlElement) -> int:
@@ -114,7 +114,7 @@ def formulas_as_text(page: HtmlElement) -> int:
     replaced = 0
     for script in list(page.iter("script")):
         kind = script.get("type") or ""
-        if kind.startswith(_MATH_SCRIPT):
+        if kind.startswith(MATH_SCRIPT_TYPE):
             _as_text(script, script.text or "", "mode=display" in kind)
             replaced += 1
     for formula in list(page.iter("math")):

@@ -17,6 +17,7 @@ from mirror.transform.extract import (
     ExtractParams,
     _second_look,
     _tidied,
+    drop_never_read,
     extract_article,
     parse_page,
 )
@@ -41,6 +42,28 @@ STRUCTURE = ("h1", "h2", "h3", "h4", "p", "ul", "ol", "li", "blockquote", "figur
 
 def _extract(html: str, url: str) -> tuple[Any, lxml.html.HtmlElement]:
     return extract_article(parse_page(html), url)
+
+
+def test_drop_never_read_keeps_what_later_stages_read() -> None:
+    page = parse_page(
+        "<html><head><style>p{direction:rtl}</style><meta name=author content=A>"
+        '<script src="/app.js"></script><script type="application/ld+json">{}</script>'
+        '<script type="math/tex; mode=display">x^2</script></head><body><p>One'
+        '<svg><path d="M0"/></svg> two<script>track()</script> three</p>'
+        '<noscript><img src="/lead.jpg" alt="Lead"></noscript></body></html>'
+    )
+    drop_never_read(page)
+    assert [s.get("type") for s in page.iter("script")] == [
+        "application/ld+json",
+        "math/tex; mode=display",
+    ]
+    assert page.find(".//svg") is None
+    assert [e.tag for e in page.iter("style", "meta", "noscript", "img")] == [
+        "style", "meta", "noscript", "img"
+    ]  # fmt: skip
+    paragraph = page.find("body/p")
+    assert paragraph is not None
+    assert fold(paragraph.text_content()) == "One two three"
 
 
 def _cdt() -> tuple[Any, lxml.html.HtmlElement]:
