@@ -108,7 +108,13 @@ class StripRules:
     sites: Mapping[str, SiteStripRules] = field(default_factory=dict)
 
     def site(self, url: str) -> SiteStripRules:
-        """The additions of the site serving ``url`` (by host name)."""
+        """The additions of the site serving ``url`` (by host name).
+
+        Asked for every URL of the body (its tracking parameters), and most configurations
+        name no site: the URL is parsed only when some site has additions.
+        """
+        if not self.sites:
+            return NO_SITE_RULES
         return self.sites.get((urlsplit(url).hostname or "").lower(), NO_SITE_RULES)
 
 
