@@ -17,8 +17,9 @@ Two passes, both in place and pure (no I/O):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from lxml.html import HtmlElement
 
@@ -59,7 +60,8 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
     """
     attributes = PageAttributes(page)
     resources = page.iter(*PAGE_RESOURCES)
-    blocked = [e for e in _elements(resources) if _is_blocked(e, page_url, rules)]
+    blocks = _blocked_requests(page_url, rules)
+    blocked = [e for e in _elements(resources) if _is_blocked(e, blocks)]
     selectors = rules.engine.hiding_selectors(page_url, attributes.classes, attributes.ids)
     hidden = attributes.possible(selectors, rules.engine.generic)
     own = rules.site(page_url).remove
@@ -69,7 +71,8 @@ def strip_page(page: HtmlElement, page_url: str, rules: StripRules) -> int:
 def strip_junk(body: HtmlElement, page_url: str, rules: StripRules) -> StripReport:
     """Remove ads, trackers, pixels and tracking parameters from an extracted ``body``."""
     elements = [e for e in _elements(body.iter()) if e is not body]
-    blocked = [e for e in elements if e.tag in RESOURCE_TYPES and _is_blocked(e, page_url, rules)]
+    blocks = _blocked_requests(page_url, rules)
+    blocked = [e for e in elements if e.tag in RESOURCE_TYPES and _is_blocked(e, blocks)]
     junk = [e for e in elements if _is_junk(e)]
     removed = _unlink(body, blocked) + _remove(body, junk)
     return StripReport(elements=removed, params=_clean_params(body, rules))
@@ -119,10 +122,25 @@ def _resource_urls(element: HtmlElement) -> Iterator[str]:
         yield url
 
 
-def _is_blocked(element: HtmlElement, page_url: str, rules: StripRules) -> bool:
+def _blocked_requests(page_url: str, rules: StripRules) -> Callable[[str, str], bool]:
+    """Whether the lists block a request for a URL by an element (by tag) of ``page_url``.
+
+    Each URL and tag is asked once: a page names an image in its ``src``, its ``srcset``
+    and its ``<picture>`` sources, and a quarter of the checks on the benchmark pages
+    repeated one already made.
+    """
+
+    @cache
+    def blocks(url: str, tag: str) -> bool:
+        return rules.engine.blocks(url, page_url, tag)
+
+    return blocks
+
+
+def _is_blocked(element: HtmlElement, blocks: Callable[[str, str], bool]) -> bool:
     tag = str(element.tag)
     for url in _resource_urls(element):
-        if url.startswith(("http://", "https://")) and rules.engine.blocks(url, page_url, tag):
+        if url.startswith(("http://", "https://")) and blocks(url, tag):
             return True
     return False
 

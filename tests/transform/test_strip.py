@@ -63,6 +63,18 @@ def test_network_rules_remove_elements_whose_resource_is_blocked() -> None:
     assert report.elements == 6
 
 
+def test_a_url_is_judged_by_the_element_asking_for_it() -> None:
+    """The lists are asked once per URL and tag: an image rule blocks the image only."""
+    same = "https://tracker.example/same"
+    body = lxml.html.fragment_fromstring(
+        f'<p>Text</p><img src="{same}"><script src="{same}"></script><img src="{same}">',
+        create_parent="div",
+    )
+    report = strip_junk(body, PAGE_URL, rules())
+    assert [e.tag for e in body.iter("img", "script")] == ["script"]
+    assert report.elements == 2
+
+
 def test_page_pass_removes_blocked_resources_a_reader_could_see() -> None:
     """Scripts and stylesheets are left to extraction and the sanitiser, which drop all."""
     html, removed = strip(RESOURCES)
