@@ -61,7 +61,7 @@ class Gap:
 
     @property
     def left_out_chars(self) -> int:
-        return sum(map(_chars, self.missing))
+        return sum(map(spaceless_chars, self.missing))
 
     @property
     def left_out_share(self) -> float:
@@ -88,7 +88,7 @@ def outside_share(holder: HtmlElement | None, kept: int) -> float:
     (the page element holding the body's paragraphs) holds; 0 without one."""
     if holder is None or not kept:
         return 0.0
-    return max(0, kept - _chars(holder.text_content())) / kept
+    return max(0, kept - spaceless_chars(holder.text_content())) / kept
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def gap(region: HtmlElement, kept: str) -> Gap:
         return Gap(0, ())
     first = passages[0] - (passages[0] > 0 and len(runs[passages[0] - 1]) >= PASSAGE_MIN_CHARS)
     span = runs[first : passages[-1] + 1]
-    return Gap(sum(map(_chars, span)), tuple(text for text in span if text not in kept))
+    return Gap(sum(map(spaceless_chars, span)), tuple(text for text in span if text not in kept))
 
 
 def _prose_runs(region: HtmlElement) -> list[str]:
@@ -145,7 +145,7 @@ def _prose_runs(region: HtmlElement) -> list[str]:
     return runs
 
 
-def _chars(text: str) -> int:
+def spaceless_chars(text: str) -> int:
     """Characters without whitespace, so CJK (no spaces) and spaced scripts compare."""
     return sum(map(len, text.split()))
 

@@ -28,6 +28,7 @@ makes is then smaller.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -42,7 +43,14 @@ from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
-from mirror.transform.ensemble import Evidence, agreement, gap, merge, outside_share
+from mirror.transform.ensemble import (
+    Evidence,
+    agreement,
+    gap,
+    merge,
+    outside_share,
+    spaceless_chars,
+)
 from mirror.transform.leftout import Paragraphs, page_paragraphs, restore_left_out
 from mirror.transform.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
 from mirror.transform.linkeddata import linked_data
@@ -160,10 +168,7 @@ def drop_never_read(page: HtmlElement) -> None:
     image's ``alt`` is often only on the copy of the image that lazy-loading pages put there.
     """
     lxml.etree.strip_elements(page, "svg", with_tail=False)
-    for script in list(page.iter("script")):
-        kind = script.get("type") or ""
-        if kind != LINKED_DATA_TYPE and MATH_SCRIPT_TYPE not in kind:
-            script.drop_tree()
+    _drop_scripts(page, lambda kind: kind == LINKED_DATA_TYPE or MATH_SCRIPT_TYPE in kind)
 
 
 def extract_article(
@@ -260,7 +265,7 @@ def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractPara
     # Measured on trafilatura's own pick: continuations come from outside the holder by design.
     outside = outside_share(holder, kept)
     added = _add_continuations(work, body, holder, texts) if params.continuations else 0
-    restored = restore_left_out(work, body, paragraphs) if params.left_out else 0
+    restored = restore_left_out(paragraphs, body) if params.left_out else 0
     body, dropped, text = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
@@ -306,18 +311,13 @@ def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int,
     if not dropped:
         return body, 0, before
     after = _folded(body)
-    if _spaceless(after) < (1 - params.max_tidy_loss) * _spaceless(before):
+    if spaceless_chars(after) < (1 - params.max_tidy_loss) * spaceless_chars(before):
         return kept, 0, before
     return body, dropped, after
 
 
 def _folded(element: HtmlElement) -> str:
     return " ".join(element.text_content().split())
-
-
-def _spaceless(folded: str) -> int:
-    """Characters of a folded text but its spaces: ``_chars`` of the element it came from."""
-    return len(folded) - folded.count(" ")
 
 
 def _better_second(
@@ -362,8 +362,8 @@ def _readability(work: HtmlElement) -> HtmlElement:
 
 
 def _chars(element: HtmlElement) -> int:
-    """Characters of text without whitespace, so CJK (no spaces) and spaced scripts compare."""
-    return sum(map(len, element.text_content().split()))
+    """``spaceless_chars`` of the element's text."""
+    return spaceless_chars(element.text_content())
 
 
 def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
@@ -546,8 +546,14 @@ def _drop_unseen(work: HtmlElement) -> None:
     """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
     reads it to spot forums and to rescue a short extraction)."""
     lxml.etree.strip_elements(work, *_UNSEEN, with_tail=False)
-    for script in list(work.iter("script")):
-        if script.get("type") != LINKED_DATA_TYPE:
+    _drop_scripts(work, lambda kind: kind == LINKED_DATA_TYPE)
+
+
+def _drop_scripts(page: HtmlElement, keep: Callable[[str], bool]) -> None:
+    """Remove every script but those whose ``type`` ``keep`` accepts (their text stays
+    out of every extractor's reading; the tail around them stays)."""
+    for script in list(page.iter("script")):
+        if not keep(script.get("type") or ""):
             script.drop_tree()
 
 

@@ -44,18 +44,16 @@ def page_paragraphs(page: HtmlElement) -> Paragraphs:
     return [(p, normal(p.text_content())) for p in page.iter("p")]
 
 
-def restore_left_out(
-    page: HtmlElement, body: HtmlElement, paragraphs: Paragraphs | None = None
-) -> int:
+def restore_left_out(paragraphs: Paragraphs, body: HtmlElement) -> int:
     """Copy back into ``body`` the page's blocks that lie between two kept paragraphs
-    (``paragraphs``: ``page_paragraphs(page)``, when the caller has it)."""
+    (``paragraphs``: ``page_paragraphs(page)``, which the reader reads once for its stages).
+    """
     kept: dict[str, HtmlElement] = {}
     for block in body.iter(*_KEPT):
         text = normal(block.text_content())
         if len(text) >= MIN_ANCHOR_CHARS:
             kept.setdefault(text, block)
-    found = page_paragraphs(page) if paragraphs is None else paragraphs
-    anchors = {p: kept[t] for p, t in found if t in kept}
+    anchors = {p: kept[t] for p, t in paragraphs if t in kept}
     holder = _common_ancestor(list(anchors))
     if holder is None:
         return 0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from mirror.transform.leftout import restore_left_out
+from mirror.transform.leftout import page_paragraphs, restore_left_out
 
 STORY = "A paragraph of the story, long enough to be recognised again in the page."
 
@@ -22,7 +22,7 @@ def test_pictures_and_list_headings_between_kept_paragraphs_come_back_in_place()
     )
     page = _html(f"<div><h2>Before</h2><p>{STORY} intro</p>{slides}<h3>Related</h3></div>")
     body = _html("".join(f"<p>{STORY} {i}</p>" for i in ("intro", 0, 1, 2)))
-    assert restore_left_out(page, body) == 6
+    assert restore_left_out(page_paragraphs(page), body) == 6
     assert _tags(body) == ["p"] + ["h2", "img", "p"] * 3
     assert [h.text for h in body.iter("h2")] == ["Item 0", "Item 1", "Item 2"]
     assert "Before" not in body.text_content()
@@ -35,7 +35,7 @@ def test_a_subheading_outside_a_list_stays_out() -> None:
         f"<figcaption>Caption</figcaption></figure><p>{STORY} 2</p></div>"
     )
     body = _html(f"<p>{STORY} 1</p><p>{STORY} 2</p>")
-    assert restore_left_out(page, body) == 1
+    assert restore_left_out(page_paragraphs(page), body) == 1
     assert _tags(body) == ["p", "img", "p"]
 
 
@@ -45,10 +45,10 @@ def test_what_the_body_has_and_links_stay_out() -> None:
         f"<img src='data:image/gif;base64,R0lGOD'><h2>Kept already</h2><p>{STORY} 2</p></div>"
     )
     body = _html(f"<p>{STORY} 1</p><img src='/a.jpg'><h2>Kept already</h2><p>{STORY} 2</p>")
-    assert restore_left_out(page, body) == 0
+    assert restore_left_out(page_paragraphs(page), body) == 0
 
 
 def test_one_kept_paragraph_is_no_evidence() -> None:
     page = _html(f"<div><h2>Title</h2><p>{STORY}</p><h2>Other</h2></div>")
     body = _html(f"<p>{STORY}</p>")
-    assert restore_left_out(page, body) == 0
+    assert restore_left_out(page_paragraphs(page), body) == 0
