@@ -35,14 +35,13 @@ from urllib.parse import urlsplit
 import lxml.etree
 import lxml.html
 import readability
-import trafilatura
 from lxml.html import HtmlElement
 from readability.readability import Unparseable
 from trafilatura.htmlprocessing import convert_to_html
-from trafilatura.settings import Document
 
 from mirror.article import Article
 from mirror.transform.articlemeta import read_meta
+from mirror.transform.cascade import trafilatura_body
 from mirror.transform.ensemble import (
     Evidence,
     agreement,
@@ -367,19 +366,10 @@ def _chars(element: HtmlElement) -> int:
 
 
 def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
-    document = trafilatura.bare_extraction(
-        tree,
-        fast=True,
-        output_format="html",
-        include_formatting=True,
-        include_links=True,
-        include_images=True,
-        include_tables=True,
-        include_comments=False,
-    )
-    if not isinstance(document, Document) or document.body is None or not len(document.body):
+    found = trafilatura_body(tree)
+    if found is None or not len(found):
         return None
-    produced = lxml.etree.tostring(convert_to_html(document.body), encoding="unicode")
+    produced = lxml.etree.tostring(convert_to_html(found), encoding="unicode")
     body = lxml.html.document_fromstring(produced, parser=PAGE_PARSER).find("body")
     if body is not None:
         body.tag = "div"
