@@ -46,13 +46,16 @@ OPTIONS = Extractor(
 
 
 def trafilatura_body(page: HtmlElement) -> _Element | None:
-    """trafilatura's article body for ``page`` (left untouched), or None if it found none."""
+    """trafilatura's article body for ``page`` (left untouched), or None if it found none.
+
+    Like ``bare_extraction``, a ``TypeError`` or ``ValueError`` inside means no body."""
     try:
         cleaned, raw = _cleaned(page)
         body, text = extract_content(cleaned, OPTIONS)
+        rescued = _rescued(text, raw)
     except (TypeError, ValueError):
         return None
-    if _rescued(text, raw):
+    if rescued:
         return _bare_extraction(page)
     return body if len(text) >= OPTIONS.min_output_size else None
 
