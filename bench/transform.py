@@ -6,13 +6,15 @@ Ours is decode → prepare the page (parse, lazy images, absolutize, strip the w
 → extract → clean the body (strip, sanitise) → rewrite to mirror URLs, stage by stage as
 ``pipeline.process_page`` and the server run them. The baseline is ``trafilatura.extract``
 with its defaults, on the same bytes, in the same run, interleaved page by page. Ours
-*contains* a trafilatura call today, so its ratio cannot fall below 1.0 until extraction
-no longer leans on it. ``--lists`` adds downloaded lists (``mirror filters update`` keeps
-them in ``<data dir>/filters/``) to the built-in one. ``--rounds N`` times every page N
-times, ours and the baseline alike, and keeps each one's fastest: on a shared machine the
-fastest of a few runs is the one least disturbed by other work; ``--cpu`` times by the
-thread's CPU time instead of the wall clock, which leaves out the time the process waited
-for a core (on a machine shared with other work, most of what the wall clock measures).
+contains trafilatura's main extractor (in fast mode, on the tree parsed once: see
+``mirror.transform.cascade``), where ``extract`` parses the bytes itself and, by default,
+also compares its result with other extractors'. ``--lists`` adds downloaded lists
+(``mirror filters update`` keeps them in ``<data dir>/filters/``) to the built-in one.
+``--rounds N`` times every page N times, ours and the baseline alike, and keeps each one's
+fastest: on a shared machine the fastest of a few runs is the one least disturbed by other
+work; ``--cpu`` times by the thread's CPU time instead of the wall clock, which leaves out
+the time the process waited for a core (on a machine shared with other work, most of what
+the wall clock measures).
 
 ``--easylist`` adds the real EasyList and EasyPrivacy from ``MIRROR_BENCH_LISTS`` (default
 ``bench/lists``, git-ignored), which ``make bench-lists`` fills from Debian's
