@@ -43,6 +43,9 @@ OPTIONS = Extractor(
     tables=True,
     comments=False,
 )
+# The raw-tree prunes, in trafilatura's order; a forum thread keeps its comments (its posts).
+PRUNES = (*RAW_TREE_PRUNE_XPATH, *REMOVE_COMMENTS_AND_LISTS_XPATH)
+FORUM_PRUNES = tuple(RAW_TREE_PRUNE_XPATH)
 
 
 def trafilatura_body(page: HtmlElement) -> _Element | None:
@@ -64,9 +67,7 @@ def _cleaned(page: HtmlElement) -> tuple[HtmlElement, HtmlElement]:
     """The page cleaned and converted for the extractor, and the raw tree trafilatura's
     rescue stages would read: the page, or its pruned copy when the prunes removed some."""
     tree = copy(page)
-    prunes = list(RAW_TREE_PRUNE_XPATH)
-    if not _forum_thread_page(page):
-        prunes += REMOVE_COMMENTS_AND_LISTS_XPATH
+    prunes = FORUM_PRUNES if _forum_thread_page(page) else PRUNES
     pruned = False
     for expression in prunes:
         for element in expression(tree):
