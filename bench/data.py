@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import repo_root  # noqa: F401  (puts the repository root on the path, for tests.paths)
+import repo_root  # noqa: F401  (puts the repository root on the path, for tests.support.paths)
 
-from tests import paths
+from tests.support import paths
 
 CDT_ARTICLE = paths.CDT / "article.html"
 

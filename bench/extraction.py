@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/extraction.py [--repeat 3] [--limit N] [--folds 5]
 
-Scores our extractor (``mirror.transform.extract``, in-process: parse → extract → serialise),
+Scores our extractor (``mirror.transform.reader.extract``, in-process: parse → extract → serialise),
 the same through the whole pure pipeline (``process_page``: decode → extract → strip →
 sanitise), trafilatura alone (``include_comments=False``, as in the benchmark table) and
 readability-lxml's ``summary()`` with the benchmark's own metric, imported from
@@ -35,8 +35,13 @@ import readability
 import trafilatura
 from data import bench_data
 
-from mirror.pipeline import read_page
-from mirror.transform.extract import DEFAULT_PARAMS, ExtractParams, extract_article, parse_page
+from mirror.reading import read_page
+from mirror.transform.reader.extract import (
+    DEFAULT_PARAMS,
+    ExtractParams,
+    extract_article,
+    parse_page,
+)
 
 Extractor = Callable[[str, str], str]
 OURS = "mirror (extract_article)"

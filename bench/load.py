@@ -37,16 +37,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
-import repo_root  # noqa: F401  (puts the repository root on the path, for tests.servers)
+import repo_root  # noqa: F401  (puts the repository root on the path, for tests.support.servers)
 from data import CDT_ARTICLE
 
 from mirror.article import StoredPage
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import read_page
+from mirror.reading import read_page
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
-from tests.servers import free_port, nginx
+from tests.support.servers import free_port, nginx
 
 ARTICLE_URL = (
     "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"

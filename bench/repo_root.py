@@ -1,4 +1,4 @@
-"""Puts the repository root on ``sys.path``, so a benchmark can import ``tests.servers``.
+"""Puts the repository root on ``sys.path``, so a benchmark can import ``tests.support.servers``.
 
 A benchmark runs as ``.venv/bin/python bench/x.py`` from the root, which puts ``bench/`` on
 the path but not the root; importing this module first (for its effect) shares the tests'

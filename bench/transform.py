@@ -7,7 +7,7 @@ Ours is decode → prepare the page (parse, lazy images, absolutize, strip the w
 ``pipeline.process_page`` and the server run them. The baseline is ``trafilatura.extract``
 with its defaults, on the same bytes, in the same run, interleaved page by page. Ours
 contains trafilatura's main extractor (in fast mode, on the tree parsed once: see
-``mirror.transform.cascade``), where ``extract`` parses the bytes itself and, by default,
+``mirror.transform.reader.cascade``), where ``extract`` parses the bytes itself and, by default,
 also compares its result with other extractors'. ``--lists`` adds downloaded lists
 (``mirror filters update`` keeps them in ``<data dir>/filters/``) to the built-in one.
 ``--rounds N`` times every page N times, ours and the baseline alike, and keeps each one's
@@ -37,9 +37,9 @@ from data import bench_data, bench_lists
 from mirror.fetch.decode import decode_html
 from mirror.keys import KeyRing
 from mirror.links import LinkBuilder
-from mirror.transform.extract import extract_article
 from mirror.transform.filters import StripRules, build_engine, list_texts
 from mirror.transform.page import clean_body, prepare_page
+from mirror.transform.reader.extract import extract_article
 from mirror.transform.rewrite import rewrite_body
 
 STAGES = ("prepare", "extract", "clean", "rewrite")

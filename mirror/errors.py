@@ -29,6 +29,7 @@ fails stores nothing.
 
 from __future__ import annotations
 
+import traceback
 from urllib.parse import urlsplit
 
 
@@ -177,3 +178,42 @@ class SentToFrontPage(NotAtOrigin):
 
     def __init__(self, url: str) -> None:
         super().__init__(200, url, "The site sends this address to its front page.")
+
+
+MAX_CHAINED = 8  # causes described beyond the exception itself; a longer chain is cut
+
+
+def described(exc: BaseException) -> str:
+    """What an operator needs to find a bug, and nothing a reader sent: the type of ``exc``
+    and of its causes, each with its frames (file, line, function), no message and no
+    source line (either may hold a URL, a token, an address or a key)."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) <= MAX_CHAINED:
+        parts.append(_type_name(current) + _frames(current))
+        current = _cause(current)
+    return "\ncaused by ".join(parts)
+
+
+def _type_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def _frames(exc: BaseException) -> str:
+    """The traceback's frames, outermost first; source lines are not read (nor logged)."""
+    frames = traceback.StackSummary.extract(
+        traceback.walk_tb(exc.__traceback__), lookup_lines=False
+    )
+    return "".join(f'\n  File "{f.filename}", line {f.lineno}, in {f.name}' for f in frames)
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """The exception ``exc`` was raised from or while handling, as a traceback shows it."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__

@@ -27,18 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Generic, Self, TypeVar
+from dataclasses import replace
+from typing import Self, TypeVar
 from urllib.parse import urlsplit
 
 from mirror.article import Article, Served, Source, StoredPage
-from mirror.counters import Tally, count, count_cache, count_removal, origin_fetch, tallied
+from mirror.counters import count, count_cache, count_removal, origin_fetch
 from mirror.errors import (
     CopyRefused,
     FetchError,
-    MirrorError,
     NotAtOrigin,
     OriginChallenged,
     OriginStatus,
@@ -57,16 +55,14 @@ from mirror.fetch.client import (
     NotModified,
     Validators,
 )
-from mirror.fetch.decode import decode_html
+from mirror.flight import RecentErrors, SingleFlight
 from mirror.pool import TransformPool
+from mirror.reading import load_page_rules, read_in_pool, read_page
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage, StoredResponse
 from mirror.transform.challenge import is_challenge
-from mirror.transform.filters import StripRules, default_rules, load_rules
 from mirror.transform.images import checked_image
-from mirror.transform.page import process_page
-from mirror.transform.siterules import ReaderModeRules, load_site_rules, packaged_rules
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -79,27 +75,6 @@ DATED_SOURCES: frozenset[Source] = frozenset({"archive", "contributor"})
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PageRules:
-    """Every rule a page is processed with: the ad and tracker lists with each site's
-    ``remove`` and ``keep_params`` (strip), and the reader-mode rules (extract).
-
-    One value made by one loader, so the server, ``mirror extract`` and ``mirror export``
-    cannot process the same page differently.
-    """
-
-    strip: StripRules
-    reader: ReaderModeRules
-
-
-def load_page_rules(config: Config | None) -> PageRules:
-    """The rules of ``config``: downloaded lists and site rules from its data dir, and its
-    sites' own; without a config, the built-in ones alone."""
-    if config is None:
-        return PageRules(default_rules(), packaged_rules())
-    return PageRules(load_rules(config), load_site_rules(config.server.data_dir))
-
-
 def refused(error: FetchError) -> bool:
     """Whether ``error`` means the origin would not give the mirror the page (refused or
     reset connections, timeouts, bot walls, 401/403/429/451 and 5xx) rather than that the
@@ -109,50 +84,6 @@ def refused(error: FetchError) -> bool:
     if isinstance(error, OriginStatus):
         return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
     return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
-
-
-def read_page(
-    body: bytes, charset: str | None, url: str, rules: PageRules | None = None
-) -> Article:
-    """decode → ``process_page``: the bytes an origin sent, as a clean article; pure."""
-    rules = rules or load_page_rules(None)
-    return process_page(decode_html(body, charset), url, rules.strip, rules.reader)
-
-
-@dataclass
-class _WorkerState:
-    rules: PageRules | None = None
-
-
-_WORKER = _WorkerState()
-
-
-def start_worker(config: Config | None) -> None:
-    """A transform process's initializer: the page rules, loaded once per process."""
-    _WORKER.rules = load_page_rules(config)
-
-
-def read_in_worker(body: bytes, charset: str | None, url: str) -> tuple[Article, Tally]:
-    """``read_page`` with the rules ``start_worker`` loaded, and what it counted: what a
-    transform process runs (its own counters are never scraped)."""
-    assert _WORKER.rules is not None, "start_worker runs first in every transform process"
-    with tallied() as tally:
-        return read_page(body, charset, url, _WORKER.rules), tally
-
-
-async def read_in_pool(pool: TransformPool, body: bytes, charset: str | None, url: str) -> Article:
-    """``read_page`` in a transform process, its counts added to this process's."""
-    article, tally = await pool.run(read_in_worker, body, charset, url)
-    tally.add_to_counters()
-    return article
-
-
-def transform_pool(config: Config) -> TransformPool:
-    """The transform processes of ``config``, each with its page rules."""
-    server = config.server
-    return TransformPool(
-        server.transform_pool_size, server.transform_timeout, start_worker, (config,)
-    )
 
 
 # What a refresh can fail with and still leave the stored copy to stand in: the origin's
@@ -192,64 +123,6 @@ def removal_reason(gone: NotAtOrigin) -> str:
 
 
 T = TypeVar("T")
-
-
-class SingleFlight(Generic[T]):
-    """Concurrent callers for one key share one running call."""
-
-    def __init__(self) -> None:
-        self._running: dict[str, asyncio.Future[T]] = {}
-
-    async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
-        if key in self._running:
-            return await asyncio.shield(self._running[key])
-        future: asyncio.Future[T] = asyncio.ensure_future(call())
-        self._running[key] = future
-        try:
-            return await asyncio.shield(future)
-        finally:
-            if future.done():
-                self._running.pop(key, None)
-            else:
-                future.add_done_callback(lambda _: self._running.pop(key, None))
-
-    async def aclose(self) -> None:
-        """Cancel the calls still running and wait for them: none may outlive the fetcher
-        and the store it uses (a caller's cancellation stops only its wait, by design)."""
-        running = list(self._running.values())
-        for future in running:
-            future.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-
-
-class RecentErrors:
-    """Origin errors remembered for a short while (negative caching), in memory only.
-
-    A blocked or failing origin is then not asked again by every reader: the saved copy
-    (or the error) is served at once until ``seconds`` have passed.
-    """
-
-    def __init__(self, seconds: int, capacity: int = 10_000) -> None:
-        self._seconds = seconds
-        self._capacity = capacity
-        self._errors: OrderedDict[str, tuple[float, MirrorError]] = OrderedDict()
-
-    def check(self, key: str) -> None:
-        """Raise the error remembered for ``key``, if it is recent."""
-        remembered = self._errors.get(key)
-        if remembered is None:
-            return
-        if time.monotonic() < remembered[0]:
-            raise remembered[1]
-        del self._errors[key]
-
-    def remember(self, key: str, error: MirrorError) -> None:
-        if self._seconds <= 0:
-            return
-        self._errors[key] = (time.monotonic() + self._seconds, error)
-        self._errors.move_to_end(key)
-        while len(self._errors) > self._capacity:
-            self._errors.popitem(last=False)
 
 
 class Mirror:

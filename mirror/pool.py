@@ -39,7 +39,7 @@ T = TypeVar("T")
 START_METHOD = "forkserver"
 # What every task needs imported: named, not imported here, so that this leaf module stays
 # below the layers it runs work for.
-PRELOAD = ["mirror.pipeline", "mirror.web.pages"]
+PRELOAD = ["mirror.reading", "mirror.web.article", "mirror.web.downloads"]
 NICENESS = 10
 STOP_SECONDS = 10.0
 

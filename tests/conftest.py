@@ -30,9 +30,9 @@ from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
 from mirror.web.server import create_app, start_runner
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
-from tests.paths import CDT
+from tests.support.paths import CDT
 
-pytest_plugins = ["tests.cache_fixtures", "tests.filter_fixtures"]
+pytest_plugins = ["tests.support.cache_fixtures", "tests.support.filter_fixtures"]
 
 ORIGIN_HOST = "chinadigitaltimes.net"
 ARTICLE_URL = (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import paths
+from tests.support import paths
 
 TOP = "article-extraction-benchmark-4a3bc979f76c0df73cb95fe272e2fc1b96f9f010"
 Members = dict[str, bytes]

@@ -39,11 +39,11 @@ from mirror.store.sqlite import SqliteStore
 from mirror.web.server import LINKS
 from mirror.web.tls import fingerprint
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror
-from tests.mail_fixtures import mail, running_relay, send
-from tests.operator_fixtures import ONION
-from tests.paths import CDT
-from tests.servers import RedisServer, free_port
-from tests.text_checks import assert_in_order, fold
+from tests.support.mail_fixtures import mail, running_relay, send
+from tests.support.operator_fixtures import ONION
+from tests.support.paths import CDT
+from tests.support.servers import RedisServer, free_port
+from tests.support.text_checks import assert_in_order, fold
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
 
@@ -72,7 +72,7 @@ def test_extract_prints_the_article_body(expected: dict[str, Any]) -> None:
 
 
 async def test_extract_matches_the_served_body(config: Config, expected: dict[str, Any]) -> None:
-    from mirror.pipeline import read_page
+    from mirror.reading import read_page
 
     result = run_mirror("extract", "--url", ARTICLE_URL, stdin=(CDT / "article.html").read_bytes())
     served_body = read_page((CDT / "article.html").read_bytes(), "utf-8", ARTICLE_URL).body

@@ -28,14 +28,14 @@ import pytest
 import trustme
 import yaml
 
+from mirror.addresses import manifest
 from mirror.cli import main
 from mirror.settings import SETTINGS, Config, load_config
-from mirror.web import manifest
 from mirror.web.server import create_app
-from tests import paths
 from tests.conftest import Origin, serve_mirror, start_site
-from tests.operator_fixtures import ONION, operator_config
-from tests.servers import NGINX, RedisServer, caddy, free_port, nginx, require
+from tests.support import paths
+from tests.support.operator_fixtures import ONION, operator_config
+from tests.support.servers import NGINX, RedisServer, caddy, free_port, nginx, require
 
 ROOT = paths.ROOT
 DEPLOY = ROOT / "deploy"

@@ -15,6 +15,7 @@ from mirror.errors import (
     OriginUnreachable,
     TooLarge,
     TooManyRedirects,
+    described,
 )
 
 
@@ -64,3 +65,26 @@ def test_an_absent_page_is_a_404_that_knows_its_site() -> None:
 )
 def test_fetch_errors_carry_the_statuses_readers_see(error: type[FetchError], status: int) -> None:
     assert error.status == status
+
+
+def look_up_the_secret() -> None:
+    raise KeyError("s3cret-key from 10.1.2.3")
+
+
+def fail_on_behalf_of_a_reader() -> None:
+    try:
+        look_up_the_secret()
+    except KeyError as exc:
+        raise RuntimeError("https://origin.example/x for 10.1.2.3") from exc
+
+
+def test_an_exception_is_described_by_its_types_and_frames_not_its_words() -> None:
+    with pytest.raises(RuntimeError) as failed:
+        fail_on_behalf_of_a_reader()
+    text = described(failed.value)
+    outer, inner = text.split("\ncaused by ")
+    assert outer.startswith("RuntimeError\n") and outer.endswith("in fail_on_behalf_of_a_reader")
+    assert inner.startswith("KeyError\n") and inner.endswith("in look_up_the_secret")
+    assert f'File "{__file__}", line ' in inner
+    for kept in ("s3cret", "10.1.2.3", "origin.example", "raise "):  # nor the source lines
+        assert kept not in text, kept

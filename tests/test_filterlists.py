@@ -11,7 +11,7 @@ from mirror.fetch.client import Fetcher
 from mirror.filterlists import list_path, update_lists
 from mirror.settings import Config
 from mirror.transform.filters import list_texts, load_rules
-from tests.filter_fixtures import EASYLIST, EASYLIST_URL, EASYPRIVACY_URL, ListOrigin
+from tests.support.filter_fixtures import EASYLIST, EASYLIST_URL, EASYPRIVACY_URL, ListOrigin
 
 PAGE = "https://news.example/story/"
 

@@ -25,8 +25,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import ARTICLE_URL, Origin
-from tests.operator_fixtures import operator_config
-from tests.paths import ROOT
+from tests.support.operator_fixtures import operator_config
+from tests.support.paths import ROOT
 
 # Building the wheel and installing its dependencies takes a while on a busy machine.
 pytestmark = pytest.mark.timeout(900)

@@ -26,9 +26,9 @@ from mirror.links import Kind
 from mirror.settings import load_config
 from mirror.web.server import LINKS, create_app
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
-from tests import paths
-from tests.browser import chromium, visit
 from tests.conftest import start_site, tiny_png
+from tests.support import paths
+from tests.support.browser import chromium, visit
 
 PAGE_COUNT = 20
 _HOST = re.compile(rb"(?:https?:)?//([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,24})(?![a-z0-9.-])", re.I)

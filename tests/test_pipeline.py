@@ -13,14 +13,16 @@ from aiohttp import web
 from mirror import counters
 from mirror.errors import FetchError, OriginStatus, SentToFrontPage, SiteNotMirrored
 from mirror.fetch.client import Fetcher
-from mirror.pipeline import Mirror, RecentErrors, SingleFlight, read_page, sent_to_front_page
+from mirror.flight import RecentErrors, SingleFlight
+from mirror.pipeline import Mirror, sent_to_front_page
+from mirror.reading import read_page
 from mirror.settings import CacheConfig, Config
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin
-from tests.paths import CDT
-from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
-from tests.text_checks import assert_in_order, visible_text
+from tests.support.paths import CDT
+from tests.support.removal_fixtures import REASONS, always_ask, remove_at_origin
+from tests.support.text_checks import assert_in_order, visible_text
 
 NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
 import pytest
 
 from mirror.errors import TooComplex
-from mirror.pipeline import load_page_rules, read_in_worker, read_page, start_worker
-from mirror.pool import NICENESS, TransformPool, off_loop
+from mirror.pool import NICENESS, PRELOAD, TransformPool, off_loop
+from mirror.reading import load_page_rules, read_in_worker, read_page, start_worker
 from tests.conftest import ARTICLE_URL
-from tests.paths import CDT
+from tests.support.paths import CDT
 
 
 async def test_a_page_read_in_a_worker_equals_the_page_read_in_this_process() -> None:
@@ -50,3 +51,10 @@ async def test_without_a_pool_work_runs_in_a_thread() -> None:
 async def test_workers_run_below_the_event_loop_priority() -> None:
     async with TransformPool(1, 10.0) as pool:
         assert await pool.run(os.nice, 0) == os.nice(0) + NICENESS
+
+
+def test_every_preloaded_module_exists() -> None:
+    """The forkserver skips a preload it cannot import, silently: a renamed module would
+    leave every new worker importing it on its first task instead."""
+    for name in PRELOAD:
+        importlib.import_module(name)

@@ -6,7 +6,7 @@ import pytest
 
 from mirror import resources
 from mirror.errors import ConfigError
-from tests.paths import ROOT
+from tests.support.paths import ROOT
 
 
 def test_every_required_resource_is_found() -> None:

@@ -19,8 +19,8 @@ from mirror.settings import (
     load_config,
     public_url,
 )
-from tests import paths
-from tests.operator_fixtures import MISTYPED_ONION, ONION
+from tests.support import paths
+from tests.support.operator_fixtures import MISTYPED_ONION, ONION
 
 README = paths.ROOT / "README.md"
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mirror.addresses import manifest
 from mirror.keys import b64encode
 from mirror.signedpush import (
     CONTEXT,
@@ -19,7 +20,6 @@ from mirror.signedpush import (
     sign,
     signed_message,
 )
-from mirror.web import manifest
 
 URL = "https://chinadigitaltimes.net/2018/11/a/"
 HTML = "<html><body><p>文章 — article</p></body></html>".encode()

@@ -22,9 +22,9 @@ from mirror.transform.filters import default_rules
 from mirror.transform.page import clean_body, prepare_page
 from mirror.transform.rewrite import rewrite_body
 from mirror.web.server import LINKS
-from tests.browser import chromium
 from tests.conftest import Origin, RunningMirror, start_site
-from tests.xss_payloads import PAYLOADS
+from tests.support.browser import chromium
+from tests.support.xss_payloads import PAYLOADS
 
 BATCHES = 4
 PAGE_URL = "https://chinadigitaltimes.net/xss/{n}/"

@@ -25,7 +25,9 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mirror.errors import MirrorError
+from mirror.addresses import manifest
+from mirror.addresses.alternates import address_book, all_addresses
+from mirror.errors import MirrorError, described
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
@@ -45,11 +47,7 @@ from mirror.responder.quota import DailyQuota
 from mirror.settings import RELAY_SCHEMES, Config, host_and_port, public_url
 from mirror.share.download import Download, download_images, file_name, single_file
 from mirror.share.feeds import FeedLinks
-from mirror.web import manifest
-from mirror.web.alternates import address_book
-from mirror.web.metrics import described
-from mirror.web.pages import MANIFEST_PATH
-from mirror.web.publisher import all_addresses
+from mirror.web.readers import MANIFEST_PATH
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 ``mirror export --site NAME --out DIR`` reads the site's feeds, follows internal links to
 ``export.depth``, runs every page through the same pipeline as the server, with the same
-rules (``pipeline.load_page_rules``: downloaded lists, the data dir's site rules, each
+rules (``reading.load_page_rules``: downloaded lists, the data dir's site rules, each
 site's ``remove`` and ``keep_params``) in the same transform processes (``mirror.pool``:
 a page past ``server.transform_timeout`` is skipped), and writes a self-contained copy: one
 ``index.html`` per article under ``articles/``, images under ``media/``, the stylesheet, an
@@ -41,8 +41,8 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.errors import ConfigError, MirrorError
 from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pipeline import read_in_pool, transform_pool
 from mirror.pool import TransformPool
+from mirror.reading import read_in_pool, transform_pool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site

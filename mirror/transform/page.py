@@ -16,10 +16,10 @@ from lxml.html import HtmlElement
 
 from mirror.article import Article
 from mirror.counters import count, count_stripped
-from mirror.transform.extract import drop_never_read, extract_article, parse_page
 from mirror.transform.filters import StripRules, default_rules
+from mirror.transform.reader.extract import drop_never_read, extract_article, parse_page
+from mirror.transform.reader.siterules import ReaderModeRules
 from mirror.transform.sanitise import sanitise
-from mirror.transform.siterules import ReaderModeRules
 from mirror.transform.strip import PAGE_RESOURCES, strip_junk, strip_page
 from mirror.transform.urls import absolutize, clean_url, document_base, promote_lazy_images
 

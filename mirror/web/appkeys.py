@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mirror.addresses.alternates import AddressBook
 from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.pool import TransformPool
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
-from mirror.web.alternates import AddressBook
 from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages
 
 CONFIG = web.AppKey("config", Config)

@@ -23,9 +23,9 @@ import ipaddress
 
 from aiohttp import web
 
+from mirror.addresses.alternates import AddressBook
 from mirror.errors import NotFound
 from mirror.settings import Config, host_name
-from mirror.web.alternates import AddressBook
 
 ASK_PATH = "/caddy/ask"
 FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "Via")

@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mirror import counters
+from mirror.addresses.onion import misdirected, onion_location
 from mirror.settings import Config
 from mirror.web import metrics
 from mirror.web.appkeys import ADDRESSES, CONFIG, RENDERED
 from mirror.web.compress import choose_coding
-from mirror.web.onion import misdirected, onion_location
-from mirror.web.pages import memory_key
+from mirror.web.readers import memory_key
 from mirror.web.responses import Rendered, RenderedPages, accepts_gzip, respond
 
 ARTICLE_PREFIX = "/m/"

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from mirror.addresses.onion import over_onion
 from mirror.counters import count
 from mirror.errors import MirrorError, NotFound
 from mirror.keys import derive, load_cache_key
 from mirror.settings import Config, LimitsConfig
 from mirror.store.redis import connect
-from mirror.web.onion import over_onion
 
 MAX_CLIENTS = 100_000
 REDIS_TIMEOUT = 0.5

@@ -9,7 +9,7 @@
   read them from a context variable that the server's middleware sets per request, so
   templates rendered outside a request (tests, ``mirror extract``) show nothing.
 
-Both follow the live list of ``mirror.web.alternates`` without a restart.
+Both follow the live list of ``mirror.addresses.alternates`` without a restart.
 """
 
 from __future__ import annotations
@@ -21,27 +21,18 @@ from urllib.parse import quote
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mirror.addresses import manifest
+from mirror.addresses.alternates import AddressBook, all_addresses
+from mirror.addresses.onion import over_onion
 from mirror.errors import NotFound
 from mirror.render.html import environment, render_page
 from mirror.settings import Config, public_url
-from mirror.web import manifest
-from mirror.web.alternates import AddressBook
 from mirror.web.appkeys import SIGNING_KEY
-from mirror.web.onion import over_onion
-from mirror.web.pages import MANIFEST_PATH, reader_of
+from mirror.web.readers import MANIFEST_PATH, reader_of
 
 RESIGN_AFTER = datetime.timedelta(days=1)
 
 PageResponder = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def all_addresses(config: Config, book: AddressBook) -> list[str]:
-    """This mirror's public address (when one is set) first, then the alternates shown to
-    readers (``mirror.web.alternates``: configured and added, less dead and impostors), then
-    the onion service's."""
-    own = [config.server.public_url] if config.server.public_url else []
-    onion = [config.publisher.onion_url] if config.publisher.onion else []
-    return [*own, *book.shown(), *onion]
 
 
 def add_routes(

@@ -37,7 +37,7 @@ from mirror.settings import Config
 from mirror.signedpush import Push, PushInvalid, check_signature
 from mirror.store.base import StoreUnavailable
 from mirror.web.appkeys import CONFIG, DOWNLOADS, LINKS, MIRROR, RENDERED
-from mirror.web.pages import base_url, html_page, reader_of
+from mirror.web.readers import base_url, html_page, reader_of
 
 CHUNK_BYTES = 64 * 1024
 FIELD_BYTES = 8192  # url, key, date: short text fields of the capture form

@@ -18,23 +18,44 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from mirror.errors import BadRequest, MirrorError, NotAtOrigin, NotFound, SiteNotMirrored
+from mirror.addresses import checks, manifest, onion
+from mirror.addresses.alternates import AddressBook, address_book
+from mirror.errors import (
+    BadRequest,
+    MirrorError,
+    NotAtOrigin,
+    NotFound,
+    SiteNotMirrored,
+    described,
+)
 from mirror.fetch.client import Fetcher
 from mirror.keys import load_cache_key, load_token_ring
 from mirror.links import Kind, LinkBuilder
-from mirror.pipeline import Mirror, transform_pool
+from mirror.pipeline import Mirror
+from mirror.reading import transform_pool
 from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
-from mirror.web import ask, checks, limits, manifest, metrics, onion, pages, publisher, push
-from mirror.web.alternates import AddressBook, address_book
+from mirror.web import (
+    about,
+    article,
+    ask,
+    downloads,
+    limits,
+    listings,
+    metrics,
+    publisher,
+    push,
+    readers,
+)
 from mirror.web.appkeys import (
     ADDRESSES,
     CONFIG,
     DOWNLOADS,
     FEEDS,
     LINKS,
+    LISTINGS,
     MIRROR,
     POOL,
     RENDERED,
@@ -42,11 +63,18 @@ from mirror.web.appkeys import (
 )
 from mirror.web.compress import compressed
 from mirror.web.frontdoor import front_door
-from mirror.web.responses import add_security_headers
+from mirror.web.responses import (
+    Attachment,
+    KeptListings,
+    Rendered,
+    RenderedPages,
+    add_security_headers,
+)
 
 log = logging.getLogger(__name__)
 
 IMAGE_MAX_AGE = 86400
+DOWNLOADS_SHARE = 4  # downloads are kept in this fraction of ``cache.memory_bytes``
 MAX_FORM_URL = 8192
 
 
@@ -71,36 +99,43 @@ def create_app(config: Config) -> web.Application:
     app.on_cleanup.append(guard.close)
     app[CONFIG] = config
     app[LINKS] = LinkBuilder(load_token_ring(config.server.data_dir, config.server.token_key))
-    pages.keep_in_memory(app, config)
+    _keep_in_memory(app, config)
     app[SIGNING_KEY] = manifest.load_signing_key(config.server.data_dir)
     app[ADDRESSES] = book
     app.cleanup_ctx.append(_mirror_context)
-    app.cleanup_ctx.append(checks.periodic_checks)
+    app.cleanup_ctx.append(lambda app: checks.periodic_checks(app[CONFIG]))
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [
-            web.get("/", pages.home),
-            web.get("/about", pages.about),
-            web.get("/s/{site}/", pages.site_index),
-            web.get("/s/{site}/feed", pages.site_feed),
-            web.get("/s/{site}/removed", pages.removed_index),
-            web.get("/s/{site}/removed/feed", pages.removed_feed),
+            web.get("/", listings.home),
+            web.get("/about", about.about),
+            web.get("/s/{site}/", listings.site_index),
+            web.get("/s/{site}/feed", listings.site_feed),
+            web.get("/s/{site}/removed", listings.removed_index),
+            web.get("/s/{site}/removed/feed", listings.removed_feed),
             web.post("/open", open_url),
-            web.get("/m/{token}", pages.article),
-            web.post("/share/{token}", pages.share),
-            web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", pages.download),
+            web.get("/m/{token}", article.article),
+            web.post("/share/{token}", downloads.share),
+            web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", downloads.download),
             web.get("/r/{token}", image),
             web.get("/healthz", healthz),
             web.get("/favicon.ico", favicon),
-            web.get("/static/{name}", pages.static_file),
+            web.get("/static/{name}", about.static_file),
         ]
     )
-    app.add_routes(limits.keyed_routes(config, {"GET /": pages.home, "POST /open": open_url}))
+    app.add_routes(limits.keyed_routes(config, {"GET /": listings.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
     push.add_routes(app)
     ask.add_routes(app, config, book)
-    publisher.add_routes(app, config, book, pages.page_response)
+    publisher.add_routes(app, config, book, article.page_response)
     return app
+
+
+def _keep_in_memory(app: web.Application, config: Config) -> None:
+    """The memories pages are answered from: rendered articles, downloads, listings."""
+    app[RENDERED] = RenderedPages[Rendered](config.cache.memory_bytes)
+    app[DOWNLOADS] = RenderedPages[Attachment](config.cache.memory_bytes // DOWNLOADS_SHARE)
+    app[LISTINGS] = KeptListings()
 
 
 async def start_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
@@ -185,7 +220,7 @@ async def _answer(
     except web.HTTPException:
         raise
     except Exception as exc:
-        log.error("internal error: %s", metrics.described(exc))
+        log.error("internal error: %s", described(exc))
         return _error_response(request, MirrorError())
 
 
@@ -195,7 +230,7 @@ def _error_response(
     status = status or error.status
     # The language links of an error page lead home: the failed path may hold a wrong key or
     # a token, and an error page must not echo either.
-    reader = replace(pages.reader_of(request), path="/", params={})
+    reader = replace(readers.reader_of(request), path="/", params={})
     site = _site_name(request.app[CONFIG], error)
     return web.Response(
         text=render_error(reader, error, status, site),
@@ -223,7 +258,7 @@ async def open_url(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     if config.site_for(url) is None and not limits.may_open_any_site(request, config):
         raise SiteNotMirrored
-    reader = pages.reader_of(request)
+    reader = readers.reader_of(request)
     raise web.HTTPSeeOther(reader.link(request.app[LINKS].path(url, Kind.PAGE)))
 
 
@@ -240,7 +275,7 @@ async def image(request: web.Request) -> web.Response:
 
 async def favicon(request: web.Request) -> web.Response:
     """Browsers ask for it whatever the page says; answer rather than log a 404."""
-    return pages.static_response("favicon.svg")
+    return about.static_response("favicon.svg")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -21,7 +21,7 @@ from mirror.fetch.addresses import InvalidHost, host_address, is_public_address
 from mirror.fetch.client import PAGE_TYPES, AddressGuard, Fetcher
 from mirror.settings import Config, load_config
 from tests.conftest import ARTICLE_URL, ORIGIN_HOST, Origin
-from tests.fetch_fixtures import Attempts, TableResolver, attempts_fixture
+from tests.support.fetch_fixtures import Attempts, TableResolver, attempts_fixture
 
 __all__ = ["attempts_fixture"]
 

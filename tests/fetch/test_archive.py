@@ -41,7 +41,7 @@ from tests.conftest import (
     serve_mirror,
     start_site,
 )
-from tests.paths import CDT
+from tests.support.paths import CDT
 
 TIMESTAMP = "20190102030405"
 CAPTURED = datetime.date(2019, 1, 2)

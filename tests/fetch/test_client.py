@@ -58,7 +58,7 @@ from tests.conftest import (
     RunningMirror,
 )
 from tests.fetch.test_decode import UYGHUR
-from tests.fetch_fixtures import (
+from tests.support.fetch_fixtures import (
     MIB,
     Attempts,
     TableResolver,

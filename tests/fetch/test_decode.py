@@ -5,7 +5,7 @@ import codecs
 import pytest
 
 from mirror.fetch.decode import codec_for_label, decode_html, sniff_encoding
-from tests.paths import CDT
+from tests.support.paths import CDT
 
 UYGHUR = "بىز ئۆز تىلىمىزدا ئوقۇشنى خالايمىز"
 

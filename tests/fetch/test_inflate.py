@@ -12,7 +12,7 @@ import pytest
 from backports.zstd import ZstdCompressor
 
 from mirror.fetch.inflate import BodyTooLarge, BrokenEncoding, Inflater
-from tests.fetch_fixtures import MIB, brotli_bomb, chunks, gzip_bomb, zstd_bomb
+from tests.support.fetch_fixtures import MIB, brotli_bomb, chunks, gzip_bomb, zstd_bomb
 
 PAGE = b"<p>" + "新疆".encode() * 20_000 + b"</p>"
 

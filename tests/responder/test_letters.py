@@ -16,7 +16,7 @@ from mirror.responder.letters import (
     urls_in,
     why_not_answered,
 )
-from tests.mail_fixtures import mail
+from tests.support.mail_fixtures import mail
 
 OWN = "answers@mirror.example.org"
 SENDER = "reader@mail.example.net"

@@ -11,17 +11,17 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from mirror.addresses import manifest
 from mirror.pipeline import Mirror
 from mirror.render.i18n import LANGUAGES, translations
 from mirror.responder.service import listening
 from mirror.settings import Config, ResponderConfig
-from mirror.web import manifest
-from tests.browser import launch, new_context, visit
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
-from tests.mail_fixtures import Relay, running_relay
-from tests.mail_fixtures import mail as reader_mail
-from tests.mail_fixtures import send as send_mail
 from tests.share.test_download import external_references
+from tests.support.browser import launch, new_context, visit
+from tests.support.mail_fixtures import Relay, running_relay
+from tests.support.mail_fixtures import mail as reader_mail
+from tests.support.mail_fixtures import send as send_mail
 
 OWN = "answers@mirror.example.org"
 SENDER = "reader@mail.example.net"

@@ -22,10 +22,10 @@ from mirror.share.download import (
     unsigned_single_file,
 )
 from mirror.share.signature import HTML_TAIL, verify
-from mirror.web.pages import reader_choices
+from mirror.web.readers import reader_choices
 from mirror.web.server import LINKS
-from tests.browser import launch, new_context, visit
 from tests.conftest import ARTICLE_URL, CHINESE_URL, RunningMirror
+from tests.support.browser import launch, new_context, visit
 
 RESOURCE_ATTRIBUTES = ("src", "srcset", "poster", "data", "background")
 

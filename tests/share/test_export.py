@@ -29,7 +29,6 @@ from mirror.share.export import (
     state_dir,
 )
 from mirror.web.appkeys import LINKS, MIRROR
-from tests.browser import chromium, visit
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
@@ -38,8 +37,9 @@ from tests.conftest import (
     Origin,
     serve_mirror,
 )
-from tests.operator_fixtures import operator_config
-from tests.text_checks import assert_in_order, visible_text
+from tests.support.browser import chromium, visit
+from tests.support.operator_fixtures import operator_config
+from tests.support.text_checks import assert_in_order, visible_text
 
 LINKED_PATH = "/2018/10/xinjiang-legalizes-re-education-camps/"
 LINKED_TITLE = "Xinjiang Legalizes Re-education Camps"

@@ -23,8 +23,8 @@ from mirror.share.feeds import (
     republish,
 )
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_PATH
-from tests.feed_fixtures import ATOM_FEED, MIRROR_BASE, link_builder
-from tests.paths import CDT, FIXTURES
+from tests.support.feed_fixtures import ATOM_FEED, MIRROR_BASE, link_builder
+from tests.support.paths import CDT, FIXTURES
 
 CDT_FEED = (CDT / "feed.xml").read_bytes()
 TRACKERS = ("stats.wp.com", "google-analytics", "utm_", "<script", "onclick")

@@ -32,7 +32,7 @@ from mirror.share.signature import (
 )
 from mirror.web.server import LINKS
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror
-from tests.removal_fixtures import always_ask, remove_at_origin
+from tests.support.removal_fixtures import always_ask, remove_at_origin
 
 TITLE = "Western Countries Turn Up the Heat on Xinjiang"
 PAGE = "<!doctype html>\n<html><head><title>t</title></head><body><p>words</p>\n</body>\n</html>"

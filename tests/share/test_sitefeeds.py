@@ -15,7 +15,7 @@ from mirror.settings import Config, Site
 from mirror.share.feeds import FeedLinks
 from mirror.share.sitefeeds import Latest, SiteFeeds
 from tests.conftest import ARTICLE_URL, Origin
-from tests.feed_fixtures import ATOM_FEED
+from tests.support.feed_fixtures import ATOM_FEED
 
 FEED_URL = "https://chinadigitaltimes.net/feed/"
 

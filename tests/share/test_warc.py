@@ -22,7 +22,7 @@ from mirror.settings import Config
 from mirror.share.warc import WarcFile, run_warc_export, warc_date
 from mirror.store.cache import PageCache, StoredResponse, open_store
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, Origin
-from tests.paths import CDT
+from tests.support.paths import CDT
 
 WARCIO = str(Path(sys.executable).with_name("warcio"))
 

@@ -9,8 +9,8 @@ from cryptography.exceptions import InvalidTag
 
 from mirror.article import Article, LeadImage, StoredPage
 from mirror.store.cache import PageCache, Sealer, StoredImage, StoredResponse
-from tests.cache_fixtures import StoreUnderTest
 from tests.conftest import tiny_png
+from tests.support.cache_fixtures import StoreUnderTest
 
 URL = "https://chinadigitaltimes.net/2018/11/secret-article/"
 SECRET = b"k" * 32

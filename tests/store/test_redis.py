@@ -18,7 +18,7 @@ from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache
 from mirror.store.redis import BACKOFF_SECONDS, RedisStore
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, Origin
-from tests.servers import RedisServer
+from tests.support.servers import RedisServer
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mirror.transform.challenge import SCAN_BYTES, is_challenge, markers
-from tests.paths import CDT
+from tests.support.paths import CDT
 
 WALLS = {
     "cloudflare managed": b"<html><head><title>Just a moment...</title></head><body>"

@@ -19,7 +19,7 @@ from mirror.transform.filters import (
     default_rules,
     load_rules,
 )
-from tests.filter_fixtures import (
+from tests.support.filter_fixtures import (
     EASYLIST,
     EASYPRIVACY,
 )

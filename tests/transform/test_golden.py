@@ -23,9 +23,9 @@ from mirror.transform.filters import SiteStripRules, StripRules, default_rules
 from mirror.transform.page import clean_body, prepare_page
 from mirror.transform.rewrite import rewrite_body
 from mirror.transform.sanitise import sanitise
-from tests import paths
 from tests.conftest import ARTICLE_URL
-from tests.paths import CDT
+from tests.support import paths
+from tests.support.paths import CDT
 
 GOLDEN = paths.GOLDEN
 REAL_PAGES = {

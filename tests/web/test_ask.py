@@ -12,8 +12,8 @@ from mirror.errors import ConfigError
 from mirror.settings import load_config
 from mirror.web.ask import domain_allowed
 from tests.conftest import Origin, serve_mirror
-from tests.operator_fixtures import ONION, operator_config, serve_with_onion
-from tests.servers import free_port
+from tests.support.operator_fixtures import ONION, operator_config, serve_with_onion
+from tests.support.servers import free_port
 
 PATTERNS = ("*.example-cdn.net", "m3.example.org")
 ASK_DOMAINS = '[alternates]\nask_domains = ["*.example-cdn.net", "M3.Example.org."]\n'

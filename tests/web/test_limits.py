@@ -10,8 +10,8 @@ from mirror.counters import EVENT_COUNTER
 from mirror.errors import ConfigError
 from mirror.web.limits import RateLimiter
 from tests.conftest import ARTICLE_PATH, Origin, serve_mirror
-from tests.operator_fixtures import ONION, operator_config, serve_with_onion
-from tests.servers import RedisServer, free_port
+from tests.support.operator_fixtures import ONION, operator_config, serve_with_onion
+from tests.support.servers import RedisServer, free_port
 
 KEY = "reader-key-0123456789abcdef"
 OTHER_SITE_URL = "https://www.chinadigitaltimes.net" + ARTICLE_PATH

@@ -17,10 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from mirror import counters
 from mirror.errors import OriginStatus
 from mirror.links import Kind
-from mirror.pipeline import read_page
+from mirror.reading import read_page
 from mirror.settings import Config
 from mirror.store.sqlite import SqliteStore
-from mirror.web.metrics import described
 from mirror.web.server import LINKS
 from tests.conftest import (
     ARTICLE_PATH,
@@ -32,7 +31,7 @@ from tests.conftest import (
     RunningMirror,
     serve_mirror,
 )
-from tests.removal_fixtures import always_ask, remove_at_origin
+from tests.support.removal_fixtures import always_ask, remove_at_origin
 
 READER_ADDRESS = "127.0.0.23"
 READER_AGENT = "ReaderBrowser/7.7 (reader-agent-marker)"
@@ -260,29 +259,6 @@ def test_fast_counters_and_histograms_read_as_prometheus_ones() -> None:
     assert sample(text, "demo_seconds_bucket", route="/a", le="+Inf") == 4
     assert sample(text, "demo_seconds_count", route="/a") == 4
     assert sample(text, "demo_seconds_sum", route="/a") == pytest.approx(20.306)
-
-
-def look_up_the_secret() -> None:
-    raise KeyError("s3cret-key from 10.1.2.3")
-
-
-def fail_on_behalf_of_a_reader() -> None:
-    try:
-        look_up_the_secret()
-    except KeyError as exc:
-        raise RuntimeError("https://origin.example/x for 10.1.2.3") from exc
-
-
-def test_an_exception_is_described_by_its_types_and_frames_not_its_words() -> None:
-    with pytest.raises(RuntimeError) as failed:
-        fail_on_behalf_of_a_reader()
-    text = described(failed.value)
-    outer, inner = text.split("\ncaused by ")
-    assert outer.startswith("RuntimeError\n") and outer.endswith("in fail_on_behalf_of_a_reader")
-    assert inner.startswith("KeyError\n") and inner.endswith("in look_up_the_secret")
-    assert f'File "{__file__}", line ' in inner
-    for kept in ("s3cret", "10.1.2.3", "origin.example", "raise "):  # nor the source lines
-        assert kept not in text, kept
 
 
 async def test_removals_are_counted_by_how_the_origin_said_so(

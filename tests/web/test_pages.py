@@ -19,7 +19,7 @@ from mirror.render.html import Reader
 from mirror.render.i18n import LANGUAGES, long_date
 from mirror.settings import Config
 from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS
-from mirror.web.pages import reader_choices, view_key
+from mirror.web.readers import reader_choices, view_key
 from mirror.web.server import LINKS, POOL
 from tests.conftest import (
     ARTICLE_PATH,
@@ -32,8 +32,8 @@ from tests.conftest import (
     serve_mirror,
     start_site,
 )
-from tests.feed_fixtures import long_rss
-from tests.removal_fixtures import REASONS, always_ask, remove_at_origin
+from tests.support.feed_fixtures import long_rss
+from tests.support.removal_fixtures import REASONS, always_ask, remove_at_origin
 
 WEIGHT_LIMIT = 30 * 1024
 

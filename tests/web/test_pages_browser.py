@@ -15,8 +15,6 @@ from mirror.links import Kind
 from mirror.settings import Config
 from mirror.transform.sanitise import sanitise
 from mirror.web.server import LINKS, MIRROR
-from tests import paths
-from tests.browser import Visit, launch, new_context, visit
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
@@ -25,7 +23,9 @@ from tests.conftest import (
     RunningMirror,
     serve_mirror,
 )
-from tests.removal_fixtures import always_ask, remove_at_origin
+from tests.support import paths
+from tests.support.browser import Visit, launch, new_context, visit
+from tests.support.removal_fixtures import always_ask, remove_at_origin
 
 SCREENSHOTS = paths.ROOT / "build" / "screenshots"
 WIDTHS = (1280, 360)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import lxml.html
 
+from mirror.addresses import manifest
 from mirror.links import Kind
-from mirror.web import manifest
 from mirror.web.server import LINKS
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, serve_mirror
-from tests.operator_fixtures import operator_config
+from tests.support.operator_fixtures import operator_config
 
 TITLE = "Western Countries Turn Up the Heat on Xinjiang"
 PUBLISHED = 'public_url = "https://mirror.example.org"\n[publisher]\n'

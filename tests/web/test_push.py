@@ -27,8 +27,8 @@ from mirror.render.i18n import LANGUAGES, long_date, translations
 from mirror.signedpush import Push, public_key_text, sign
 from mirror.web.appkeys import LINKS, MIRROR
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror, tiny_png
-from tests.operator_fixtures import operator_config
-from tests.paths import CDT
+from tests.support.operator_fixtures import operator_config
+from tests.support.paths import CDT
 
 MARKER = "Words only the copy of the publisher has."
 CAPTURE_MARKER = "Words only the capture of a contributor has."

@@ -22,7 +22,6 @@ from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.settings import Config
 from mirror.web.server import LINKS, MIRROR, create_app
-from tests.browser import chromium, visit
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
@@ -32,9 +31,10 @@ from tests.conftest import (
     serve_mirror,
     start_site,
 )
-from tests.fetch_fixtures import failing_proxy
-from tests.nginx import caching_proxy
-from tests.text_checks import assert_in_order, visible_text
+from tests.support.browser import chromium, visit
+from tests.support.fetch_fixtures import failing_proxy
+from tests.support.nginx import caching_proxy
+from tests.support.text_checks import assert_in_order, visible_text
 
 
 def article_path(mirror: RunningMirror, url: str = ARTICLE_URL) -> str:

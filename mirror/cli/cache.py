@@ -1,0 +1,44 @@
+"""``mirror cache``: look into and trim the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from mirror.cli.common import command, group, load, with_cache
+
+
+def register(commands: Any) -> None:
+    cache = group(commands, "cache", "look into and trim the cache")
+    command(cache, "stats", _cache_stats, "how many entries and bytes the store holds")
+    command(
+        cache, "purge", _cache_purge, "forget the stored page, origin response and image of one URL"
+    )
+    cache.choices["purge"].add_argument("url")
+    command(cache, "prune", _cache_prune, "drop expired entries and evict down to the size bound")
+
+
+def _cache_stats(args: argparse.Namespace) -> int:
+    config = load(args)
+    stats = asyncio.run(with_cache(config, lambda cache: cache.store.stats()))
+    print(f"store: {config.cache.store}")
+    for name, value in stats.items():
+        print(f"{name}: {value}")
+    return 0
+
+
+def _cache_purge(args: argparse.Namespace) -> int:
+    config = load(args)
+    site = config.site_for(args.url)
+    name = site.name if site else ""
+    deleted = asyncio.run(with_cache(config, lambda cache: cache.purge(args.url, name)))
+    print(f"purged {deleted} entries")
+    return 0 if deleted else 1
+
+
+def _cache_prune(args: argparse.Namespace) -> int:
+    config = load(args)
+    dropped = asyncio.run(with_cache(config, lambda cache: cache.store.prune()))
+    print(f"pruned {dropped} entries")
+    return 0

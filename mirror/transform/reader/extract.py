@@ -1,0 +1,557 @@
+"""Reader mode: find the article in a parsed page, and never lose it.
+
+The body comes from, in order:
+
+1. the site's rule (``mirror.transform.reader.siterules``) when its ``body:`` matches;
+2. trafilatura's boilerplate heuristics, helped before and after: social embeds (tweets,
+   Instagram posts) lose the wrapper classes that make trafilatura throw them away, since
+   a quoted post is part of the story; continuation chunks — elements that repeat the
+   class of the element holding the chosen paragraphs (stories cut into several ``body``
+   blocks) — are added back; ``mirror.transform.reader.tidy`` drops what boilerplate is left;
+3. readability-lxml, asked only when trafilatura kept little or fell back to the whole
+   page's text, and taken when it does better; or when the page is evidence that
+   trafilatura's body left out prose inside the story or took in text around it, and then
+   taken or merged by how the two bodies agree (``mirror.transform.reader.ensemble``). Most pages
+   show no such evidence, so it costs nothing there;
+4. the whole page, flagged on the ``Article``, when what is left is a handful of words or
+   the page is a front page or a listing, because a dropped article is worse than a noisy
+   one.
+
+Formulas become their TeX as text before any extractor sees them, and ruby readings and
+``<pre><code>`` that trafilatura flattens are put back (``mirror.transform.reader.restore``), and
+right-to-left blocks get ``dir="rtl"``. Once its metadata is read, the page handed in
+loses what no reader sees (scripts but JSON-LD, styles, SVG, ``noscript``, ``link`` and
+``meta``): every extractor would drop them, and each of the page copies that trafilatura
+makes is then smaller.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import lxml.etree
+import lxml.html
+import readability
+from lxml.html import HtmlElement
+from readability.readability import Unparseable
+from trafilatura.htmlprocessing import convert_to_html
+
+from mirror.article import Article
+from mirror.transform.reader.articlemeta import read_meta
+from mirror.transform.reader.cascade import trafilatura_body
+from mirror.transform.reader.ensemble import (
+    Evidence,
+    agreement,
+    gap,
+    merge,
+    outside_share,
+    spaceless_chars,
+)
+from mirror.transform.reader.leftout import Paragraphs, page_paragraphs, restore_left_out
+from mirror.transform.reader.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
+from mirror.transform.reader.linkeddata import linked_data
+from mirror.transform.reader.restore import (
+    MATH_SCRIPT_TYPE,
+    formulas_as_text,
+    has_formulas,
+    restore_image_sizes,
+    restore_ruby,
+    untangle_code,
+)
+from mirror.transform.reader.siterules import ReaderModeRules, SiteRule, packaged_rules
+from mirror.transform.reader.tidy import STEPS as TIDY_STEPS
+from mirror.transform.reader.tidy import (
+    TEXT_BLOCKS,
+    drop_title_heading,
+    is_short_teaser,
+    link_density,
+    normal,
+    tidy,
+)
+from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
+
+PAGE_PARSER = lxml.html.HTMLParser(
+    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+)
+# lxml.html looks up each element's class in Python, once per element touched; this
+# lookup runs in C. It gives up only the form-control classes, which nothing here uses.
+PAGE_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+PARAGRAPH_MIN_CHARS = 40
+CONTINUATION_DEPTH = 2
+MAX_LINK_DENSITY = 0.3
+WHOLE_PAGE_SHARE = 0.99
+LISTING_TEASERS = 3
+_EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
+_UNSEEN = ("style", "noscript", "svg", "link", "meta")
+_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
+
+
+@dataclass(frozen=True)
+class ExtractParams:
+    """The reader's tunable choices, in one place so they can be measured honestly.
+
+    The defaults are what the reader does; ``bench/extraction.py --folds 5`` picks among
+    candidate values on four fifths of the benchmark pages and scores the pick on the fifth
+    left out, so a threshold that only fits the pages it was tuned on shows up there.
+
+    ``min_chars``/``min_share``: below this many characters, or this share of the page's
+    visible text, the whole page is served; so it is when ``listing_items`` short teasers
+    (list items that open with a link) hold ``listing_share`` of the body's text, as on
+    search results and archives. ``weak_chars``/``weak_share``: below these,
+    trafilatura's pick is weak and readability-lxml is asked too; it wins with
+    ``second_opinion_gain`` times the text, or ``same_text`` of it and more blocks.
+    ``continuations`` adds back story chunks; ``left_out`` puts back blocks left out
+    between kept paragraphs (``mirror.transform.reader.leftout``); ``tidy_steps`` names the
+    tidying steps run. Tidying that would take more than ``max_tidy_loss`` of the body's
+    text is undone: it is then cutting the story, not its leftovers (1.0: never undone).
+    When the body left out ``second_look`` or more of the page's prose between its first
+    and last kept passages, or ``outside_look`` of its text lies beyond the element holding
+    its paragraphs, readability-lxml is asked too (``mirror.transform.reader.ensemble``):
+    its body is taken when ``core_inside`` of it is in ours and less than ``core_extra``
+    of ours in it; else its paragraphs of ``merge_min_words`` or more that fill the gap
+    are added (a share above 1.0: never asked).
+    """
+
+    min_chars: int = 120
+    min_share: float = 0.015
+    weak_chars: int = 500
+    weak_share: float = 0.05
+    second_opinion_gain: float = 1.5
+    same_text: float = 0.9
+    listing_items: int = 5
+    listing_share: float = 0.6
+    continuations: bool = True
+    left_out: bool = True
+    tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
+    max_tidy_loss: float = 0.5
+    second_look: float = 0.1
+    outside_look: float = 0.2
+    core_inside: float = 0.95
+    core_extra: float = 0.9
+    merge_min_words: int = 20
+
+
+DEFAULT_PARAMS = ExtractParams()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A candidate body and how it was chosen (what ``mirror extract --explain`` prints)."""
+
+    body: HtmlElement
+    how: str
+
+
+def parse_page(text: str) -> HtmlElement:
+    """Parse a page once for every stage; comments and PIs go, since they split text runs."""
+    return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
+
+
+def drop_never_read(page: HtmlElement) -> None:
+    """Remove SVG and the scripts that no stage reads, right after parsing.
+
+    ``extract_article`` drops them before extraction anyway; dropped first, every walk of
+    the page before it (lazy images, absolutizing, hiding rules, metadata) is shorter.
+    JSON-LD (metadata) and MathJax's TeX (formulas) stay until they are read, and so do
+    ``style``, ``link`` and ``meta`` (metadata, text direction) and ``noscript``: the lead
+    image's ``alt`` is often only on the copy of the image that lazy-loading pages put there.
+    """
+    lxml.etree.strip_elements(page, "svg", with_tail=False)
+    _drop_scripts(page, lambda kind: kind == LINKED_DATA_TYPE or MATH_SCRIPT_TYPE in kind)
+
+
+def extract_article(
+    page: HtmlElement,
+    url: str,
+    rules: ReaderModeRules | None = None,
+    params: ExtractParams = DEFAULT_PARAMS,
+) -> tuple[Article, HtmlElement]:
+    """The article's metadata and its body as a new element; ``page`` loses what no reader
+    sees (the module's docstring says what)."""
+    rule = (rules or packaged_rules()).for_url(url)
+    embeds, formulas = _embeds(page), has_formulas(page)
+    work = copy.deepcopy(page) if rule is not None or embeds or formulas else page
+    if rule is not None:
+        rule.strip_from(work)
+    if embeds:
+        _free_embeds(work)
+    if formulas:
+        formulas_as_text(work)
+    meta = read_meta(work, url, rule)
+    declared = declared_direction(page)
+    _drop_unseen(work)
+    page_chars = _visible_chars(work)
+    choice = _by_rule(work, rule) or _by_heuristics(work, page_chars, params)
+    drop_title_heading(choice.body, meta.title)
+    full_page = (
+        _not_an_article(work, url, meta.kind)
+        or (rule is None and _teasers(choice.body, work, params))
+        or _too_little(choice.body, work, page_chars, params)
+    )
+    if full_page is not None:
+        choice = full_page
+    restore_ruby(page, choice.body)
+    untangle_code(choice.body)
+    meta.place_lead_image(choice.body)
+    restore_image_sizes(page, choice.body)
+    mark_rtl_blocks(choice.body)
+    article = Article(
+        url=url,
+        title=meta.title,
+        body="",
+        byline=meta.byline,
+        published=meta.published,
+        lang=meta.lang,
+        direction=text_direction(choice.body.text_content(), declared),
+        lead_image=meta.lead_image,
+        site_name=meta.site_name,
+        extracted_by=choice.how,
+        full_page=full_page is not None,
+    )
+    return article, choice.body
+
+
+def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
+    if rule is None:
+        return None
+    found = [n for n in rule.first(work, rule.body) if isinstance(n, HtmlElement)]
+    if not found:
+        return None
+    body = lxml.html.Element("div")
+    for node in found:
+        body.append(copy.deepcopy(node))
+    _drop_invisible(body)
+    how = f"site rule {rule.name}: body {_matched_path(work, rule)}"
+    if not rule.prune:
+        return Choice(body, how)
+    wrapper = lxml.html.Element("html")
+    inner = lxml.html.Element("body")
+    wrapper.append(inner)
+    inner.append(body)
+    pruned = _trafilatura(wrapper)
+    return Choice(pruned, how + ", pruned by trafilatura") if pruned is not None else None
+
+
+def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) -> Choice:
+    body = _trafilatura(work)
+    kept = 0 if body is None else _chars(body)
+    dump = kept >= WHOLE_PAGE_SHARE * page_chars > 0
+    if body is None or dump or _is_weak(kept, page_chars, params):
+        second = _readability(work)
+        if body is None or _better_second(second, body, dump, params):
+            return Choice(
+                second, f"readability (trafilatura kept {kept} of {page_chars} characters)"
+            )
+    return _helped(work, body, kept, params)
+
+
+def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractParams) -> Choice:
+    """trafilatura's body (``kept`` characters) with continuations and blocks left out put
+    back and leftovers tidied; then, when the page is evidence that something is wrong
+    with it, a second look."""
+    texts, paragraphs = _texts(body), page_paragraphs(work)
+    holder = _paragraph_holder(paragraphs, texts)
+    # Measured on trafilatura's own pick: continuations come from outside the holder by design.
+    outside = outside_share(holder, kept)
+    added = _add_continuations(work, body, holder, texts) if params.continuations else 0
+    restored = restore_left_out(paragraphs, body) if params.left_out else 0
+    body, dropped, text = _tidied(body, params)
+    how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
+    how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
+    how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
+    region = work if holder is None else _ancestor(holder, CONTINUATION_DEPTH)
+    evidence = Evidence(gap(region, text), outside)
+    if not evidence.calls_for_second(params.second_look, params.outside_look):
+        return Choice(body, how)
+    return _second_look(region, Choice(body, how), evidence, params)
+
+
+def _second_look(
+    region: HtmlElement, first: Choice, evidence: Evidence, params: ExtractParams
+) -> Choice:
+    """readability-lxml's body when it is the core of trafilatura's, else trafilatura's
+    with the paragraphs that readability found in what trafilatura left out
+    (``mirror.transform.reader.ensemble``).
+
+    readability reads only the ``region`` around the story (the page's, when no element
+    holds trafilatura's paragraphs): what trafilatura left out lies there, the benchmark
+    scores the same as with the whole page, and a smaller tree costs less.
+    """
+    second = _readability(region)
+    why = (
+        f"{evidence.left_out.left_out_share:.0%} of the story's span left out, "
+        f"{evidence.outside:.0%} of the text outside its paragraphs' holder"
+    )
+    if agreement(first.body, second).second_is_core(params.core_inside, params.core_extra):
+        return Choice(second, f"readability, the core of trafilatura's pick ({why})")
+    added = merge(first.body, second, evidence.left_out, params.merge_min_words)
+    how = f" + {added} paragraphs readability found in what it left out" if added else ""
+    return Choice(first.body, f"{first.how}; {why}{how}")
+
+
+def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int, str]:
+    """``body`` tidied, how many blocks went, and its text, whitespace folded (read here
+    anyway, and the evidence for a second look needs it); untouched when tidying would
+    take more than ``max_tidy_loss`` of its text (a missing paragraph is the worse failure).
+    """
+    before = _folded(body)
+    kept = copy.deepcopy(body)
+    dropped = tidy(body, params.tidy_steps)
+    if not dropped:
+        return body, 0, before
+    after = _folded(body)
+    if spaceless_chars(after) < (1 - params.max_tidy_loss) * spaceless_chars(before):
+        return kept, 0, before
+    return body, dropped, after
+
+
+def _folded(element: HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _better_second(
+    second: HtmlElement, first: HtmlElement, dump: bool, params: ExtractParams
+) -> bool:
+    """readability wins with clearly more text, or as much text and more structure, or
+    any real text when trafilatura fell back to the whole page.
+
+    trafilatura's last resort dumps the page's text, and on short pages flattens it into
+    one paragraph.
+    """
+    more, same = _chars(second), _chars(first) * params.same_text
+    if dump:
+        return params.min_chars <= more < same
+    return more > params.second_opinion_gain * _chars(first) or (
+        more >= same and _blocks(second) > _blocks(first)
+    )
+
+
+def _blocks(element: HtmlElement) -> int:
+    return sum(1 for _ in element.iter(*TEXT_BLOCKS))
+
+
+def _is_weak(kept: int, page_chars: int, params: ExtractParams) -> bool:
+    return kept < params.weak_chars or kept < params.weak_share * page_chars
+
+
+def _readability(work: HtmlElement) -> HtmlElement:
+    """readability-lxml's pick: a second opinion, asked only when trafilatura kept little.
+
+    It turns any failure inside into ``Unparseable``; that is an empty opinion, and the
+    whole-page fallback still stands behind it.
+    """
+    try:
+        summary = readability.Document(copy.deepcopy(work)).summary(html_partial=True)
+    except Unparseable:
+        return lxml.html.Element("div")
+    wrapper = lxml.html.fromstring(f"<div>{summary}</div>", parser=PAGE_PARSER)
+    body = lxml.html.Element("div")
+    body.extend(wrapper.xpath("//body/*") or list(wrapper))
+    return body
+
+
+def _chars(element: HtmlElement) -> int:
+    """``spaceless_chars`` of the element's text."""
+    return spaceless_chars(element.text_content())
+
+
+def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
+    found = trafilatura_body(tree)
+    if found is None or not len(found):
+        return None
+    produced = lxml.etree.tostring(convert_to_html(found), encoding="unicode")
+    body = lxml.html.document_fromstring(produced, parser=PAGE_PARSER).find("body")
+    if body is not None:
+        body.tag = "div"
+    return body
+
+
+def _add_continuations(
+    work: HtmlElement, body: HtmlElement, holder: HtmlElement | None, kept: set[str]
+) -> int:
+    """Add chunks that repeat the class of ``holder``, the element of ``work`` holding the
+    paragraphs chosen (``kept`` holds their texts).
+
+    Only near cousins (sharing the holder's parent or grandparent) that read as prose —
+    several real paragraphs, few links — and that the body does not already hold.
+    """
+    if holder is None or not holder.get("class"):
+        return 0
+    scope = _ancestor(holder, CONTINUATION_DEPTH)
+    added = 0
+    for chunk in scope.iterdescendants(str(holder.tag)):
+        if chunk.get("class") != holder.get("class") or chunk is holder or _inside(chunk, holder):
+            continue
+        prose = [p for p in chunk.iter("p") if _is_prose(p)]
+        if len(prose) < 2 or link_density(chunk) > MAX_LINK_DENSITY:
+            continue
+        if any(normal(p.text_content()) in kept for p in prose):
+            continue
+        piece = copy.deepcopy(chunk)
+        _drop_invisible(piece)
+        piece.tag = "div"
+        piece.attrib.clear()
+        body.append(piece)
+        added += 1
+    return added
+
+
+def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
+    for _ in range(levels):
+        parent = element.getparent()
+        if parent is None:
+            break
+        element = parent
+    return element
+
+
+def _paragraph_holder(paragraphs: Paragraphs, kept: set[str]) -> HtmlElement | None:
+    """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
+    holds their texts; ``paragraphs``, the page's)."""
+    chosen = [p for p, t in paragraphs if len(t) >= PARAGRAPH_MIN_CHARS and t in kept]
+    if len(chosen) < 2:
+        return None
+    common = [a for a in chosen[0].iterancestors()]
+    for p in chosen[1:]:
+        ancestors = set(p.iterancestors())
+        common = [a for a in common if a in ancestors]
+    return common[0] if common else None
+
+
+def _texts(body: HtmlElement) -> set[str]:
+    return {normal(p.text_content()) for p in body.iter("p")}
+
+
+def _is_prose(p: HtmlElement) -> bool:
+    return len(p.text_content()) >= PARAGRAPH_MIN_CHARS
+
+
+def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
+    return any(a is ancestor for a in element.iterancestors())
+
+
+def _free_embeds(work: HtmlElement) -> None:
+    """Unmark social embeds and their wrappers so the heuristics keep them.
+
+    A wrapper is an ancestor whose only other children are scripts (the embed's loader).
+    """
+    for quote in _embeds(work):
+        element: HtmlElement | None = quote
+        while element is not None and element.tag not in ("body", "article"):
+            element.attrib.pop("class", None)
+            element.attrib.pop("id", None)
+            parent = element.getparent()
+            if parent is None or (parent.text or "").strip() or _has_other_content(parent, element):
+                break
+            element = parent
+
+
+def _embeds(page: HtmlElement) -> list[HtmlElement]:
+    """Quoted social posts: blockquotes with an embed's class (lxml finds them in C)."""
+    return [
+        quote
+        for quote in page.iter("blockquote")
+        if any(name in (quote.get("class") or "") for name in _EMBED_CLASSES)
+    ]
+
+
+def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
+    return any(c is not child and c.tag not in _INVISIBLE for c in parent)
+
+
+def _too_little(
+    body: HtmlElement, work: HtmlElement, page_chars: int, params: ExtractParams
+) -> Choice | None:
+    """The whole page when the body holds a handful of words or a sliver of the page."""
+    kept = _chars(body)
+    if kept >= params.min_chars and kept >= params.min_share * page_chars:
+        return None
+    return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
+
+
+def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
+    """The whole page for a site's front page, or a page that lists several articles.
+
+    A listing says so: Open Graph type ``website``, no schema.org article, and several
+    ``<article>`` teasers. Real articles with a wrong ``og:type`` have at most one.
+    """
+    if urlsplit(url).path in ("", "/"):
+        return _whole_page(work, "full page: a site's front page is not an article")
+    if og_type != "website":
+        return None
+    teasers = sum(1 for _ in work.iter("article"))
+    if teasers >= LISTING_TEASERS and not linked_data(work).headline:
+        return _whole_page(work, f"full page: a listing of {teasers} articles")
+    return None
+
+
+def _teasers(body: HtmlElement, work: HtmlElement, params: ExtractParams) -> Choice | None:
+    """The whole page when the body the heuristics chose is a list of teasers.
+
+    Search results, archives and tag pages carry no ``og:type`` or ``<article>`` teasers to
+    tell them by; what the heuristics keep of them is their list of results, each opening
+    with a linked headline. A roundup's items go on with a paragraph of story, so they are
+    too long to count.
+    """
+    items = [li for li in body.iter("li") if is_short_teaser(li)]
+    if len(items) < params.listing_items:
+        return None
+    if sum(map(_chars, items)) < params.listing_share * _chars(body):
+        return None
+    return _whole_page(work, f"full page: a list of {len(items)} teasers")
+
+
+def _whole_page(work: HtmlElement, how: str) -> Choice | None:
+    page_body = work.find("body")
+    if page_body is None:
+        return None
+    whole = copy.deepcopy(page_body)
+    _drop_invisible(whole)
+    whole.tag = "div"
+    whole.attrib.clear()
+    return Choice(whole, how)
+
+
+def _visible_chars(work: HtmlElement) -> int:
+    """Characters of the page's visible text, whitespace left out (CJK has no spaces)."""
+    body = work.find("body")
+    if body is None:
+        return 0
+    raw = sum(sum(map(len, (e.text or "").split())) for e in body.iter("script", "style"))
+    hidden = raw + sum(_chars(e) for e in body.iter("noscript", "template"))
+    return _chars(body) - hidden
+
+
+def _drop_unseen(work: HtmlElement) -> None:
+    """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
+    reads it to spot forums and to rescue a short extraction)."""
+    lxml.etree.strip_elements(work, *_UNSEEN, with_tail=False)
+    _drop_scripts(work, lambda kind: kind == LINKED_DATA_TYPE)
+
+
+def _drop_scripts(page: HtmlElement, keep: Callable[[str], bool]) -> None:
+    """Remove every script but those whose ``type`` ``keep`` accepts (their text stays
+    out of every extractor's reading; the tail around them stays)."""
+    for script in list(page.iter("script")):
+        if not keep(script.get("type") or ""):
+            script.drop_tree()
+
+
+def _drop_invisible(element: HtmlElement) -> None:
+    for node in list(element.iter(*_INVISIBLE)):
+        if node is not element and node.getparent() is not None:
+            node.drop_tree()
+
+
+def _matched_path(work: HtmlElement, rule: SiteRule) -> str:
+    return next(p for p in rule.body if work.xpath(p))

@@ -1,0 +1,1 @@
+"""Helpers the tests share: servers, fixtures, browsers and paths."""

@@ -1,0 +1,31 @@
+"""Where the tests find their data: the project's own fixtures, and the benchmark pages.
+
+The CDT fixtures are the project's test data and live in ``tests/fixtures/``. The 181
+benchmark pages are publishers' copyright and never enter the repository: they are read
+from ``MIRROR_BENCH_DATA`` (default ``../shared/bench/extraction``), which ``make
+bench-data`` fills when it is absent. The variable is read when a test asks, not at import,
+so a clone without the pages still collects every test and only those that need them fail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent.parent
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+CDT = FIXTURES / "cdt"
+GOLDEN = TESTS / "golden"
+DEFAULT_BENCH_DATA = ROOT.parent / "shared" / "bench" / "extraction"
+
+
+def bench_data() -> Path:
+    """The benchmark pages' folder; fails, naming the command that fetches them, if absent."""
+    folder = Path(os.environ.get("MIRROR_BENCH_DATA", DEFAULT_BENCH_DATA))
+    if not (folder / "ground-truth.json").is_file():
+        raise FileNotFoundError(
+            f"benchmark pages not found in {folder}: run `make bench-data` "
+            "(or point MIRROR_BENCH_DATA at a copy)"
+        )
+    return folder
