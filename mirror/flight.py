@@ -21,6 +21,10 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Future[T]] = {}
 
+    def __len__(self) -> int:
+        """How many calls are running."""
+        return len(self._running)
+
     async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
         if key in self._running:
             return await asyncio.shield(self._running[key])
@@ -50,9 +54,15 @@ class RecentErrors:
     (or the error) is served at once until ``seconds`` have passed.
     """
 
-    def __init__(self, seconds: int, capacity: int = 10_000) -> None:
+    def __init__(
+        self,
+        seconds: int,
+        capacity: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._seconds = seconds
         self._capacity = capacity
+        self._clock = clock
         self._errors: OrderedDict[str, tuple[float, MirrorError]] = OrderedDict()
 
     def check(self, key: str) -> None:
@@ -60,14 +70,14 @@ class RecentErrors:
         remembered = self._errors.get(key)
         if remembered is None:
             return
-        if time.monotonic() < remembered[0]:
+        if self._clock() < remembered[0]:
             raise remembered[1]
         del self._errors[key]
 
     def remember(self, key: str, error: MirrorError) -> None:
         if self._seconds <= 0:
             return
-        self._errors[key] = (time.monotonic() + self._seconds, error)
+        self._errors[key] = (self._clock() + self._seconds, error)
         self._errors.move_to_end(key)
         while len(self._errors) > self._capacity:
             self._errors.popitem(last=False)

@@ -161,6 +161,17 @@ class Mirror:
         await self._pages.aclose()
         await self._images.aclose()
 
+    @property
+    def pending(self) -> int:
+        """How many refreshes run behind readers' backs, and origin fetches are under way."""
+        return len(self._background) + len(self._pages) + len(self._images)
+
+    async def settled(self) -> None:
+        """Wait until the refreshes running behind readers' backs have ended (for tools and
+        tests that must see what they stored)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     def is_mirrored(self, url: str) -> bool:
         """Whether a link to ``url`` should stay inside the mirror."""
         return self._config.is_mirrored(url)
@@ -310,11 +321,19 @@ class Mirror:
         task.add_done_callback(self._background.discard)
 
     async def _refresh_page(self, url: str, cached: StoredPage | None) -> StoredPage:
+        """Ask the origin for ``url`` again, top to bottom:
+
+        1. an error the origin gave lately is raised again at once (``RecentErrors``);
+        2. concurrent readers in this process share one refresh (``SingleFlight``), and
+           instances sharing the store share one fetch (``_refresh_once``);
+        3. a failure is remembered for ``cache.error_seconds``.
+        """
         return await self._errors_remembered(
-            f"page {url}", lambda: self._pages.run(url, lambda: self._refresh_shared(url, cached))
+            f"page {url}", lambda: self._pages.run(url, lambda: self._refresh_once(url, cached))
         )
 
     async def _errors_remembered(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, unless it failed lately; a failure is remembered for next time."""
         self._errors.check(key)
         try:
             return await call()
@@ -322,8 +341,10 @@ class Mirror:
             self._errors.remember(key, error)
             raise
 
-    async def _refresh_shared(self, url: str, cached: StoredPage | None) -> StoredPage:
-        """One instance fetches; the others wait for its copy in the shared store."""
+    async def _refresh_once(self, url: str, cached: StoredPage | None) -> StoredPage:
+        """One fetch of ``url`` for every instance sharing the store: the instance that leads
+        fetches, reads and stores the page; the others wait for its copy. An article the
+        origin removed is kept, marked removed, and stands in (``KeptAfterRemoval``)."""
         async with self._cache.flight(url) as leading:
             if not leading:
                 newer_than = cached.fetched_at if cached else 0.0
@@ -331,39 +352,42 @@ class Mirror:
                 stored = await self._cache.wait_for_page(url, newer_than, timeout)
                 if stored is not None:
                     return stored
-            return await self._refresh(url, cached)
+            try:
+                fetched = await self._fetch_page(url, cached)
+            except NotAtOrigin as gone:
+                if cached is None:
+                    raise
+                raise KeptAfterRemoval(gone, await self._keep_removed(url, cached, gone)) from gone
+            if isinstance(fetched, NotModified):
+                assert cached is not None, "a 304 answers only a request that sent validators"
+                stored = replace(cached, fetched_at=time.time(), removed_at=None)
+                await self._cache.put_page(url, stored)
+            else:
+                stored = await self._store_fetched(url, fetched)
+            if cached is not None and cached.removed_at is not None:
+                await self._back_at_origin(url)
+            return stored
 
-    async def _refresh(self, url: str, cached: StoredPage | None) -> StoredPage:
-        try:
-            fetched = await self._fetch_page(url, cached)
-        except NotAtOrigin as gone:
-            if cached is None:
-                raise
-            raise KeptAfterRemoval(gone, await self._keep_removed(url, cached, gone)) from gone
-        if isinstance(fetched, NotModified):
-            assert cached is not None, "a 304 answers only a request that sent validators"
-            stored = replace(cached, fetched_at=time.time(), removed_at=None)
-        else:
-            article = await self._article_of(fetched, fetched.final_url)
-            stored = StoredPage(
-                article=article,
-                fetched_at=time.time(),
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-            )
+    async def _store_fetched(self, url: str, fetched: Fetched) -> StoredPage:
+        """The origin's new answer, read into an article and stored, with the response as it
+        came beside it (the WARC export's record of it)."""
+        article = await self._article_of(fetched, fetched.final_url)
+        stored = StoredPage(
+            article=article,
+            fetched_at=time.time(),
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+        )
         await self._cache.put_page(url, stored)
-        if not isinstance(fetched, NotModified):
-            as_fetched = StoredResponse(
-                fetched.final_url,
-                fetched.status,
-                fetched.reason,
-                fetched.headers,
-                fetched.body,
-                stored.fetched_at,
-            )
-            await self._cache.put_response(url, as_fetched)
-        if cached is not None and cached.removed_at is not None:
-            await self._back_at_origin(url)
+        as_fetched = StoredResponse(
+            fetched.final_url,
+            fetched.status,
+            fetched.reason,
+            fetched.headers,
+            fetched.body,
+            stored.fetched_at,
+        )
+        await self._cache.put_response(url, as_fetched)
         return stored
 
     async def _fetch_page(self, url: str, cached: StoredPage | None) -> Fetched | NotModified:

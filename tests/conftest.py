@@ -234,14 +234,24 @@ async def running_mirror(config: Config) -> AsyncIterator[RunningMirror]:
 
 
 @asynccontextmanager
-async def open_mirror(config: Config) -> AsyncIterator[Mirror]:
-    """The orchestrator alone over the config's data dir, with a real fetcher and a real
-    SQLite store (the one a running mirror of the same config writes)."""
+async def open_cache(config: Config) -> AsyncIterator[PageCache]:
+    """The config's SQLite cache, as a running mirror of the same config opens it: a test
+    reads what the mirror stored through it, as another process would."""
     secret = load_cache_key(config.server.data_dir)
     store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
+    async with PageCache(store, secret) as cache:
+        yield cache
+
+
+@asynccontextmanager
+async def open_mirror(config: Config) -> AsyncIterator[Mirror]:
+    """The orchestrator alone over the config's data dir, with a real fetcher and a real
+    SQLite store (the one a running mirror of the same config writes). Opened again with
+    another config, it is the same mirror restarted with new settings (and an empty memory
+    of origin errors)."""
     async with (
         Fetcher(config.fetch) as fetcher,
-        PageCache(store, secret) as cache,
+        open_cache(config) as cache,
         Mirror(config, fetcher, cache) as mirror,
     ):
         yield mirror

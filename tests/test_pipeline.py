@@ -13,13 +13,19 @@ from aiohttp import web
 from mirror import counters
 from mirror.errors import FetchError, OriginStatus, SentToFrontPage, SiteNotMirrored
 from mirror.fetch.client import Fetcher
-from mirror.flight import RecentErrors, SingleFlight
 from mirror.pipeline import Mirror, sent_to_front_page
 from mirror.reading import read_page
 from mirror.settings import CacheConfig, Config
 from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, LEAD_IMAGE_PATH, Origin
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    LEAD_IMAGE_PATH,
+    Origin,
+    open_cache,
+    open_mirror,
+)
 from tests.support.paths import CDT
 from tests.support.removal_fixtures import REASONS, always_ask, remove_at_origin
 from tests.support.text_checks import assert_in_order, visible_text
@@ -78,7 +84,7 @@ async def test_unconfigured_site_is_refused(mirror_service: Mirror) -> None:
 
 
 async def test_stored_copy_is_served_when_origin_fails(
-    mirror_service: Mirror, origin: Origin
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     first = await mirror_service.page(ARTICLE_URL)
     assert not first.stale
@@ -87,8 +93,8 @@ async def test_stored_copy_is_served_when_origin_fails(
         raise web.HTTPServiceUnavailable
 
     origin.routes[ARTICLE_PATH] = broken
-    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
-    second = await mirror_service.page(ARTICLE_URL)
+    async with open_mirror(replace(config, cache=NO_FRESHNESS)) as later:
+        second = await later.page(ARTICLE_URL)
     assert second.stale
     assert second.stored.article.body == first.stored.article.body
 
@@ -97,11 +103,11 @@ async def test_failed_fetch_stores_nothing(mirror_service: Mirror, origin: Origi
     missing = "https://chinadigitaltimes.net/no/such/page/"
     with pytest.raises(OriginStatus):
         await mirror_service.page(missing)
-    assert await mirror_service._cache.get_page(missing) is None
+    assert await mirror_service.stored(missing) is None
 
 
 async def test_the_origin_response_is_kept_beside_the_page(
-    mirror_service: Mirror, origin: Origin
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     html = (CDT / "article.html").read_bytes()
 
@@ -111,7 +117,8 @@ async def test_the_origin_response_is_kept_beside_the_page(
 
     origin.routes[ARTICLE_PATH] = gzipped
     served = await mirror_service.page(ARTICLE_URL)
-    kept = await mirror_service._cache.get_response(ARTICLE_URL)
+    async with open_cache(config) as cache:
+        kept = await cache.get_response(ARTICLE_URL)
     assert kept is not None
     assert (kept.url, kept.status, kept.reason, kept.body) == (ARTICLE_URL, 200, "OK", html)
     assert kept.fetched_at == served.stored.fetched_at
@@ -126,28 +133,8 @@ async def test_concurrent_requests_make_one_fetch(mirror_service: Mirror, origin
     assert len({r.stored.fetched_at for r in results}) == 1
 
 
-async def test_single_flight_shares_errors_and_clears() -> None:
-    calls = 0
-
-    async def failing() -> Any:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        raise OriginStatus(500)
-
-    flights: SingleFlight[Any] = SingleFlight()
-    outcomes = await asyncio.gather(
-        *(flights.run("k", failing) for _ in range(5)), return_exceptions=True
-    )
-    assert calls == 1
-    assert all(isinstance(o, OriginStatus) for o in outcomes)
-    with pytest.raises(OriginStatus):
-        await flights.run("k", failing)
-    assert calls == 2
-
-
 async def test_stale_copy_is_revalidated_with_its_validators(
-    mirror_service: Mirror, origin: Origin, article_html: bytes
+    mirror_service: Mirror, origin: Origin, article_html: bytes, config: Config
 ) -> None:
     seen: list[dict[str, str]] = []
 
@@ -163,8 +150,8 @@ async def test_stale_copy_is_revalidated_with_its_validators(
     origin.routes[ARTICLE_PATH] = conditional
     first = await mirror_service.page(ARTICLE_URL)
     assert first.stored.etag == '"v1"'
-    mirror_service._config = replace(mirror_service._config, cache=NO_FRESHNESS)
-    second = await mirror_service.page(ARTICLE_URL)
+    async with open_mirror(replace(config, cache=NO_FRESHNESS)) as later:
+        second = await later.page(ARTICLE_URL)
     assert seen[-1]["If-None-Match"] == '"v1"'
     assert not second.stale
     assert second.stored.article == first.stored.article
@@ -172,18 +159,16 @@ async def test_stale_copy_is_revalidated_with_its_validators(
 
 
 async def test_stale_while_revalidate_serves_at_once_and_refreshes_behind(
-    mirror_service: Mirror, origin: Origin
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     first = await mirror_service.page(ARTICLE_URL)
-    mirror_service._config = replace(
-        mirror_service._config,
-        cache=CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=60),
-    )
-    second = await mirror_service.page(ARTICLE_URL)
-    assert second.stored == first.stored and not second.stale
-    await asyncio.gather(*mirror_service._background)
-    assert origin.hits[ARTICLE_PATH] == 2
-    third = await mirror_service.page(ARTICLE_URL)
+    swr = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=60)
+    async with open_mirror(replace(config, cache=swr)) as later:
+        second = await later.page(ARTICLE_URL)
+        assert second.stored == first.stored and not second.stale
+        await later.settled()
+        assert origin.hits[ARTICLE_PATH] == 2
+        third = await later.page(ARTICLE_URL)
     assert third.stored.fetched_at > first.stored.fetched_at
 
 
@@ -208,43 +193,43 @@ async def test_shutdown_cancels_background_refreshes(
                 if origin.hits[ARTICLE_PATH] == 2:
                     break
                 await asyncio.sleep(0.025)
-            tasks = set(mirror._background)
-            assert len(tasks) == 1 and origin.hits[ARTICLE_PATH] == 2
-        assert all(t.cancelled() for t in tasks)
-        assert not mirror._background
-        assert not mirror._pages._running  # the fetch itself stopped, not only its waiter
+            assert mirror.pending == 2 and origin.hits[ARTICLE_PATH] == 2  # task and fetch
+        assert mirror.pending == 0  # the fetch itself stopped, not only its waiter
     released.set()
 
 
-async def test_origin_errors_are_remembered_briefly(mirror_service: Mirror, origin: Origin) -> None:
+async def test_origin_errors_are_remembered_briefly(
+    mirror_service: Mirror, origin: Origin, config: Config
+) -> None:
     missing = "https://chinadigitaltimes.net/no/such/page/"
     for _ in range(3):
         with pytest.raises(OriginStatus):
             await mirror_service.page(missing)
     assert origin.hits["/no/such/page/"] == 1
-    mirror_service._errors = RecentErrors(0)
-    with pytest.raises(OriginStatus):
-        await mirror_service.page(missing)
+    async with open_mirror(config) as restarted:
+        with pytest.raises(OriginStatus):
+            await restarted.page(missing)
     assert origin.hits["/no/such/page/"] == 2
 
 
 async def test_stale_if_error_has_no_age_limit_unless_configured(
-    mirror_service: Mirror, origin: Origin
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     first = await mirror_service.page(ARTICLE_URL)
     old = replace(first.stored, fetched_at=first.stored.fetched_at - 10 * 365 * 86400)
-    await mirror_service._cache.put_page(ARTICLE_URL, old)
+    async with open_cache(config) as cache:
+        await cache.put_page(ARTICLE_URL, old)
     origin.routes[ARTICLE_PATH] = _failing
     served = await mirror_service.page(ARTICLE_URL)
     assert served.stale and served.stored == old
     limited = CacheConfig(stale_if_error_seconds=86400, error_seconds=0)
-    mirror_service._config = replace(mirror_service._config, cache=limited)
-    with pytest.raises(OriginStatus):
-        await mirror_service.page(ARTICLE_URL)
+    async with open_mirror(replace(config, cache=limited)) as later:
+        with pytest.raises(OriginStatus):
+            await later.page(ARTICLE_URL)
 
 
 async def test_images_are_cached_and_outlive_their_origin(
-    mirror_service: Mirror, origin: Origin
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     image_url = "https://chinadigitaltimes.net" + LEAD_IMAGE_PATH
     first = await mirror_service.image(image_url)
@@ -252,10 +237,8 @@ async def test_images_are_cached_and_outlive_their_origin(
     assert again == first and first.body.startswith(b"\x89PNG")
     assert origin.hits[LEAD_IMAGE_PATH] == 1
     origin.routes[LEAD_IMAGE_PATH] = _failing
-    mirror_service._config = replace(
-        mirror_service._config, cache=CacheConfig(image_fresh_seconds=0)
-    )
-    assert await mirror_service.image(image_url) == first
+    async with open_mirror(replace(config, cache=CacheConfig(image_fresh_seconds=0))) as later:
+        assert await later.image(image_url) == first
     assert origin.hits[LEAD_IMAGE_PATH] == 2
 
 
@@ -281,63 +264,63 @@ def removals(reason: str) -> float:
 
 @pytest.mark.parametrize("reason", REASONS)
 async def test_removed_article_is_kept_marked_listed_and_counted(
-    mirror_service: Mirror, origin: Origin, reason: str
+    config: Config, origin: Origin, reason: str
 ) -> None:
-    first = await mirror_service.page(ARTICLE_URL)
-    remove_at_origin(origin, ARTICLE_PATH, reason)
-    mirror_service._config = always_ask(mirror_service._config)
-    before = removals(reason)
-    served = await mirror_service.page(ARTICLE_URL)
-    kept = served.stored
-    assert kept.removed_at is not None and not served.stale
-    assert kept.provenance == "removed"
-    assert kept.fetched_at == first.stored.fetched_at  # the last time it was seen live
-    assert kept.removed_at >= kept.fetched_at
-    assert kept.article == first.stored.article
-    assert await mirror_service._cache.get_page(ARTICLE_URL) == kept
-    assert await mirror_service.removed(mirror_service._config.sites[0]) == [(ARTICLE_URL, kept)]
-    assert removals(reason) == before + 1
+    async with open_mirror(always_ask(config)) as mirror:
+        first = await mirror.page(ARTICLE_URL)
+        remove_at_origin(origin, ARTICLE_PATH, reason)
+        before = removals(reason)
+        served = await mirror.page(ARTICLE_URL)
+        kept = served.stored
+        assert kept.removed_at is not None and not served.stale
+        assert kept.provenance == "removed"
+        assert kept.fetched_at == first.stored.fetched_at  # the last time it was seen live
+        assert kept.removed_at >= kept.fetched_at
+        assert kept.article == first.stored.article
+        assert await mirror.stored(ARTICLE_URL) == kept
+        assert await mirror.removed(config.sites[0]) == [(ARTICLE_URL, kept)]
+        assert removals(reason) == before + 1
 
 
 async def test_a_removal_keeps_its_first_date_and_is_checked_behind_the_reader(
-    mirror_service: Mirror, origin: Origin
+    config: Config, origin: Origin
 ) -> None:
-    await mirror_service.page(ARTICLE_URL)
-    remove_at_origin(origin, ARTICLE_PATH, "410")
-    mirror_service._config = always_ask(mirror_service._config)
-    before = removals("410")
-    first = await mirror_service.page(ARTICLE_URL)
-    asked = origin.hits[ARTICLE_PATH]
-    again = await mirror_service.page(ARTICLE_URL)  # at once; the 410 is remembered a while
-    await asyncio.gather(*mirror_service._background)
-    assert again.stored == first.stored and origin.hits[ARTICLE_PATH] == asked
-    mirror_service._errors = RecentErrors(0)
-    later = await mirror_service.page(ARTICLE_URL)
-    await asyncio.gather(*mirror_service._background)
-    assert origin.hits[ARTICLE_PATH] == asked + 1
-    assert later.stored == first.stored
-    assert await mirror_service._cache.get_page(ARTICLE_URL) == first.stored
+    no_freshness = replace(config, cache=NO_FRESHNESS)
+    async with open_mirror(no_freshness) as mirror:
+        await mirror.page(ARTICLE_URL)
+        remove_at_origin(origin, ARTICLE_PATH, "410")
+        before = removals("410")
+        first = await mirror.page(ARTICLE_URL)
+        asked = origin.hits[ARTICLE_PATH]
+        again = await mirror.page(ARTICLE_URL)  # at once; the 410 is remembered a while
+        await mirror.settled()
+        assert again.stored == first.stored and origin.hits[ARTICLE_PATH] == asked
+    async with open_mirror(no_freshness) as restarted:  # nothing remembered
+        later = await restarted.page(ARTICLE_URL)
+        await restarted.settled()
+        assert origin.hits[ARTICLE_PATH] == asked + 1
+        assert later.stored == first.stored
+        assert await restarted.stored(ARTICLE_URL) == first.stored
     assert removals("410") == before + 1
 
 
 async def test_an_article_back_at_its_origin_is_live_and_unlisted_again(
-    mirror_service: Mirror, origin: Origin
+    config: Config, origin: Origin
 ) -> None:
     live = origin.routes[ARTICLE_PATH]
-    await mirror_service.page(ARTICLE_URL)
-    remove_at_origin(origin, ARTICLE_PATH, "404")
-    mirror_service._config = always_ask(mirror_service._config)
-    mirror_service._errors = RecentErrors(0)
-    removed = await mirror_service.page(ARTICLE_URL)
-    assert removed.stored.removed_at is not None
-    origin.routes[ARTICLE_PATH] = live
-    assert (await mirror_service.page(ARTICLE_URL)).stored == removed.stored  # served at once
-    await asyncio.gather(*mirror_service._background)
-    back = await mirror_service._cache.get_page(ARTICLE_URL)
-    assert back is not None and back.removed_at is None
-    assert back.fetched_at > removed.stored.fetched_at
-    assert await mirror_service.removed(mirror_service._config.sites[0]) == []
-    assert (await mirror_service.page(ARTICLE_URL)).stored.removed_at is None
+    async with open_mirror(always_ask(config)) as mirror:
+        await mirror.page(ARTICLE_URL)
+        remove_at_origin(origin, ARTICLE_PATH, "404")
+        removed = await mirror.page(ARTICLE_URL)
+        assert removed.stored.removed_at is not None
+        origin.routes[ARTICLE_PATH] = live
+        assert (await mirror.page(ARTICLE_URL)).stored == removed.stored  # served at once
+        await mirror.settled()
+        back = await mirror.stored(ARTICLE_URL)
+        assert back is not None and back.removed_at is None
+        assert back.fetched_at > removed.stored.fetched_at
+        assert await mirror.removed(config.sites[0]) == []
+        assert (await mirror.page(ARTICLE_URL)).stored.removed_at is None
 
 
 async def test_a_redirect_to_the_front_page_with_nothing_stored_is_not_at_origin(
@@ -349,7 +332,7 @@ async def test_a_redirect_to_the_front_page_with_nothing_stored_is_not_at_origin
         await mirror_service.page(missing)
     assert gone.value.status == 404 and gone.value.url == missing
     assert origin.hits["/"] == 1
-    assert await mirror_service._cache.get_page(missing) is None
+    assert await mirror_service.stored(missing) is None
 
 
 @pytest.mark.parametrize(
@@ -391,16 +374,16 @@ async def test_removed_articles_survive_eviction_pressure_and_a_restart_with_the
     max_bytes = 200_000
 
     @asynccontextmanager
-    async def mirror_on_disk() -> AsyncIterator[Mirror]:
+    async def mirror_on_disk() -> AsyncIterator[tuple[Mirror, PageCache]]:
         store = SqliteStore(path, max_bytes, 3600)
         async with (
             Fetcher(tuned.fetch) as fetcher,
             PageCache(store, secret) as cache,
             Mirror(tuned, fetcher, cache) as mirror,
         ):
-            yield mirror
+            yield mirror, cache
 
-    async with mirror_on_disk() as mirror:
+    async with mirror_on_disk() as (mirror, cache):
         await mirror.page(ARTICLE_URL)
         remove_at_origin(origin, ARTICLE_PATH, "404")
         kept = (await mirror.page(ARTICLE_URL)).stored
@@ -408,13 +391,13 @@ async def test_removed_articles_survive_eviction_pressure_and_a_restart_with_the
         for n in range(0, len(others), 20):
             batch = others[n : n + 20]
             await asyncio.gather(*(mirror.page("https://chinadigitaltimes.net" + p) for p in batch))
-        stats = await mirror._cache.store.stats()
+        stats = await cache.store.stats()
         assert stats["value_bytes"] <= max_bytes
-        first_other = await mirror._cache.get_page("https://chinadigitaltimes.net" + others[0])
+        first_other = await mirror.stored("https://chinadigitaltimes.net" + others[0])
         assert first_other is None  # evicted: the bound was pressed hard
-        assert await mirror._cache.get_page(ARTICLE_URL) == kept
+        assert await mirror.stored(ARTICLE_URL) == kept
     await origin.stop()
-    async with mirror_on_disk() as mirror:
+    async with mirror_on_disk() as (mirror, _):
         served = await mirror.page(ARTICLE_URL)
         assert served.stored == kept
         assert await mirror.removed(tuned.sites[0]) == [(ARTICLE_URL, kept)]

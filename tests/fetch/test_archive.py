@@ -311,9 +311,8 @@ async def test_a_stored_origin_copy_stands_in_before_the_archive(
     config = archive_config()
     async with open_mirror(config) as mirror:
         await mirror.page(ARTICLE_URL)
-        no_freshness = replace(config.cache, fresh_seconds=1, stale_while_revalidate_seconds=0)
-        mirror._config = replace(config, cache=no_freshness)
-        await asyncio.sleep(1.1)
+    no_freshness = replace(config.cache, fresh_seconds=0, stale_while_revalidate_seconds=0)
+    async with open_mirror(replace(config, cache=no_freshness)) as mirror:
         refuse_with_403(origin)
         served = await mirror.page(ARTICLE_URL)
     assert served.stale

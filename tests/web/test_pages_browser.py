@@ -14,13 +14,14 @@ from mirror.article import Article, StoredPage
 from mirror.links import Kind
 from mirror.settings import Config
 from mirror.transform.sanitise import sanitise
-from mirror.web.server import LINKS, MIRROR
+from mirror.web.server import CONFIG, LINKS
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
     CHINESE_URL,
     Origin,
     RunningMirror,
+    open_cache,
     serve_mirror,
 )
 from tests.support import paths
@@ -142,8 +143,8 @@ async def test_uyghur_quote_is_right_to_left_inside_chinese_article(
     article = Article(
         url=CHINESE_URL, title="新疆：维吾尔家庭的呼声", body=CHINESE_BODY, lang="zh-CN"
     )
-    cache = running_mirror.app[MIRROR]._cache
-    await cache.put_page(CHINESE_URL, StoredPage(article, fetched_at=time.time()))
+    async with open_cache(running_mirror.app[CONFIG]) as cache:
+        await cache.put_page(CHINESE_URL, StoredPage(article, fetched_at=time.time()))
     path = running_mirror.app[LINKS].path(CHINESE_URL, Kind.PAGE)
     async with launch() as browser, new_context(browser, width=360) as context:
         loaded = await visit(context, running_mirror.base + path + "?hl=zh-Hans", "load")

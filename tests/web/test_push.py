@@ -25,8 +25,16 @@ from mirror.article import StoredPage
 from mirror.links import Kind
 from mirror.render.i18n import LANGUAGES, long_date, translations
 from mirror.signedpush import Push, public_key_text, sign
-from mirror.web.appkeys import LINKS, MIRROR
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror, tiny_png
+from mirror.web.appkeys import CONFIG, LINKS, MIRROR
+from tests.conftest import (
+    ARTICLE_PATH,
+    ARTICLE_URL,
+    Origin,
+    RunningMirror,
+    open_cache,
+    serve_mirror,
+    tiny_png,
+)
 from tests.support.operator_fixtures import operator_config
 from tests.support.paths import CDT
 
@@ -327,7 +335,8 @@ async def test_a_capture_never_replaces_a_copy_kept_as_removed(mirror: RunningMi
     from_origin = await stored(mirror)
     assert from_origin is not None
     kept = replace(from_origin, fetched_at=from_origin.fetched_at - 86400, removed_at=time.time())
-    await mirror.app[MIRROR]._cache.put_page(ARTICLE_URL, kept)
+    async with open_cache(mirror.app[CONFIG]) as cache:
+        await cache.put_page(ARTICLE_URL, kept)
     status, answer = await upload(mirror, article_with(CAPTURE_MARKER))
     assert status == 409, answer
     assert "removed" in answer

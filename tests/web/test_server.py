@@ -21,13 +21,14 @@ from mirror.keys import load_token_ring
 from mirror.links import Kind, LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.settings import Config
-from mirror.web.server import LINKS, MIRROR, create_app
+from mirror.web.server import CONFIG, LINKS, MIRROR, create_app
 from tests.conftest import (
     ARTICLE_PATH,
     ARTICLE_URL,
     LEAD_IMAGE_PATH,
     Origin,
     RunningMirror,
+    open_cache,
     serve_mirror,
     start_site,
 )
@@ -198,7 +199,7 @@ async def test_a_page_too_complex_to_process_is_a_502_and_stores_nothing(
         assert time.monotonic() - started < 8.0
         assert response.status == 502
         assert "Эта страница слишком сложна, чтобы прочитать её здесь" in visible_text(html)
-        assert await running.app[MIRROR]._cache.get_page(url) is None
+        assert await running.app[MIRROR].stored(url) is None
         served, article = await running.get(article_path(running))
         assert served.status == 200
         assert "Western Countries Turn Up the Heat on Xinjiang" in visible_text(article)
@@ -309,7 +310,8 @@ async def test_repeat_readers_are_answered_from_memory(
 ) -> None:
     path = article_path(running_mirror)
     first, html = await running_mirror.get(path)
-    await running_mirror.app[MIRROR]._cache.purge(ARTICLE_URL)  # gone from the store
+    async with open_cache(running_mirror.app[CONFIG]) as cache:
+        await cache.purge(ARTICLE_URL)  # gone from the store
     second, again = await running_mirror.get(path)
     assert (first.status, second.status, html) == (200, 200, again)
     assert origin.hits[ARTICLE_PATH] == 1
