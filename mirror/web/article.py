@@ -1,14 +1,27 @@
 """The article route: a kept rendering when there is one, else the pipeline's copy,
-rendered once per stored version in a transform process and kept in memory."""
+rendered once per stored version in a transform process and kept in memory.
+
+Most of a mirror's traffic is readers opening an article whose rendering is kept. For those,
+aiohttp's application machinery (resolving the route, the middleware, the response-prepare
+signal) costs more than the answer itself, so the server's front door (``front_door``,
+installed by ``mirror.web.server.start_runner``) answers them before the application. The
+door and the route answer a kept article with one function, ``kept_article``: the same
+memory key, the same response and headers (every security header is set by ``respond``), the
+same onion checks and the same hit count. The door counts the request as the route would;
+anything it cannot answer, every miss included, goes on to the application unchanged. With a
+rate limit configured the door stays shut, so that the limit is kept in one place.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from aiohttp import web
 
 from mirror import counters
+from mirror.addresses.onion import misdirected, onion_location
 from mirror.article import Served
 from mirror.links import Kind, LinkBuilder
 from mirror.pool import off_loop
@@ -20,20 +33,87 @@ from mirror.render.html import (
 )
 from mirror.settings import Config
 from mirror.transform.rewrite import rewrite_body
+from mirror.web import metrics
 from mirror.web.appkeys import (
+    ADDRESSES,
     CONFIG,
     LINKS,
     MIRROR,
     POOL,
     RENDERED,
 )
+from mirror.web.compress import choose_coding
 from mirror.web.readers import base_url, memory_key
-from mirror.web.responses import Rendered, respond
+from mirror.web.responses import Rendered, RenderedPages, accepts_gzip, respond
 
 
 async def served_for(request: web.Request) -> tuple[str, Served]:
     url = request.app[LINKS].open(request.match_info["token"], Kind.PAGE)
     return url, await request.app[MIRROR].page(url)
+
+
+ARTICLE_PREFIX = "/m/"
+ARTICLE_ROUTE = "/m/{token}"
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+def kept_article(
+    config: Config, kept: RenderedPages[Rendered], request: web.BaseRequest, token: str, query: str
+) -> web.Response | None:
+    """The kept rendering of ``token`` for this reader's view (``query`` as it came), as it
+    is sent, the hit counted; None when it is not kept, or the request came to an onion
+    listener under another name (the application answers that with a 421)."""
+    if misdirected(config, request):
+        return None
+    _, key = memory_key(config, request, token, query)
+    rendered = kept.get(key)
+    if rendered is None:
+        return None
+    response = respond(request, rendered, config.cache)
+    location = onion_location(config, request)
+    if location:
+        response.headers["Onion-Location"] = location
+    counters.count_cache("hit")
+    return response
+
+
+def front_door(app: web.Application, handler: Handler, log_routes: bool = False) -> Handler:
+    """``handler`` (the application's), with kept articles answered before it;
+    ``log_routes`` when an access log names each request's route."""
+    config, kept, book = app[CONFIG], app[RENDERED], app[ADDRESSES]
+    if config.limits.rate > 0:
+        return handler
+
+    async def answer(request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "GET" and request.raw_path.startswith(ARTICLE_PREFIX):
+            start = time.perf_counter()
+            book.refresh()  # a changed address list drops the kept pages that name the old one
+            path, _, query = request.raw_path.partition("?")
+            token = path[len(ARTICLE_PREFIX) :]
+            response = (
+                kept_article(config, kept, request, token, query)
+                if _plain(request, token)
+                else None
+            )
+            if response is not None:
+                if log_routes:
+                    request[metrics.ROUTE_KEY] = ARTICLE_ROUTE
+                metrics.count_route(ARTICLE_ROUTE, response.status, time.perf_counter() - start)
+                return response
+        return await handler(request)
+
+    return answer
+
+
+def _plain(request: web.BaseRequest, token: str) -> bool:
+    """Whether the door may answer: a token in its usual form (the route decodes any other),
+    and a reader who takes an encoding that is kept (brotli alone is made per request, by
+    the application's middleware)."""
+    if not token or "/" in token or "%" in token:
+        return False
+    accept_encoding = request.headers.get("Accept-Encoding", "")
+    return choose_coding(accept_encoding) != "br" or accepts_gzip(accept_encoding)
 
 
 async def article(request: web.Request) -> web.Response:
@@ -43,9 +123,9 @@ async def article(request: web.Request) -> web.Response:
     stored copy and the one rendering (no fetch, no memory of its own)."""
     token = request.match_info["token"]
     links = request.app[LINKS]
-    rendered = kept_rendering(request, token)
-    if rendered is not None:
-        return respond(request, rendered, request.app[CONFIG].cache)
+    response = _kept(request, token)
+    if response is not None:
+        return response
     url = links.open(token, Kind.PAGE)
     return await _article(request, url, links.path(url, Kind.PAGE))
 
@@ -55,13 +135,11 @@ async def page_response(request: web.Request, url: str) -> web.Response:
     return await _article(request, url, request.path)
 
 
-def kept_rendering(request: web.Request, token: str) -> Rendered | None:
-    """The rendering kept under ``token`` for this reader's view, counted as a hit."""
-    _, key = memory_key(request.app[CONFIG], request, token, request.rel_url.raw_query_string)
-    rendered = request.app[RENDERED].get(key)
-    if rendered is not None:
-        counters.count_cache("hit")
-    return rendered
+def _kept(request: web.Request, token: str) -> web.Response | None:
+    app = request.app
+    return kept_article(
+        app[CONFIG], app[RENDERED], request, token, request.rel_url.raw_query_string
+    )
 
 
 async def _article(request: web.Request, url: str, path: str) -> web.Response:
@@ -71,11 +149,12 @@ async def _article(request: web.Request, url: str, path: str) -> web.Response:
     off) lead: the page link, never a share link, since the rendering serves them all."""
     app = request.app
     token = app[LINKS].seal(url, Kind.PAGE)
-    rendered = kept_rendering(request, token)
-    if rendered is None:
-        choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
-        rendered = await _render(request, token, url, replace(choices, path=path))
-        app[RENDERED].put(key, rendered)
+    response = _kept(request, token)
+    if response is not None:
+        return response
+    choices, key = memory_key(app[CONFIG], request, token, request.rel_url.raw_query_string)
+    rendered = await _render(request, token, url, replace(choices, path=path))
+    app[RENDERED].put(key, rendered)
     return respond(request, rendered, app[CONFIG].cache)
 
 

@@ -31,7 +31,7 @@ Probe = Callable[[web.Application], Awaitable[dict[str, bool]]]
 
 def route_of(request: BaseRequest) -> str:
     """The template of the route that matched (``/m/{token}``), never the concrete path; for
-    a request answered before routing (``mirror.web.frontdoor``), the template it set; for
+    a request answered before routing (``mirror.web.article.front_door``), the template it set; for
     one aiohttp refused before routing (malformed), none: its ``match_info`` would assert."""
     answered = request.get(ROUTE_KEY)
     if answered is not None:

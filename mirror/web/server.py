@@ -61,8 +61,8 @@ from mirror.web.appkeys import (
     RENDERED,
     SIGNING_KEY,
 )
+from mirror.web.article import front_door
 from mirror.web.compress import compressed
-from mirror.web.frontdoor import front_door
 from mirror.web.responses import (
     Attachment,
     KeptListings,
@@ -139,7 +139,7 @@ def _keep_in_memory(app: web.Application, config: Config) -> None:
 
 
 async def start_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
-    """Set up ``app`` for serving, with the front door (``mirror.web.frontdoor``) before it."""
+    """Set up ``app`` for serving, with the front door before it (``article.front_door``)."""
     runner = web.AppRunner(app, **kwargs)
     await runner.setup()
     server = runner.server

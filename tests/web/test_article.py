@@ -13,7 +13,7 @@ from multidict import CIMultiDict
 
 from mirror.links import Kind
 from mirror.settings import Config
-from mirror.web.frontdoor import front_door
+from mirror.web.article import front_door
 from mirror.web.server import LINKS, create_app
 from tests.conftest import ARTICLE_URL, Origin, start_site
 
