@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import json
 import os
 import posixpath
 import signal
@@ -21,6 +22,7 @@ import boto3
 import lxml.html
 import pytest
 
+from mirror.cli import main
 from mirror.settings import Config
 from mirror.share.export import ExportedArticle, state_dir
 from mirror.share.publish import (
@@ -33,12 +35,27 @@ from mirror.share.publish import (
 )
 from mirror.share.targets import DirectoryTarget, PublishError
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.support.browser import chromium, visit
 from tests.support.operator_fixtures import operator_config
 from tests.support.s3 import CREDENTIALS, S3Server, s3_server
+from tests.support.text_checks import assert_in_order, visible_text
 
 BUCKET = "collateral"
 PREFIX = "cdt-copy/v1"
 ARTICLE_KEY = f"cdt/articles/{ARTICLE_PATH.strip('/')}/index.html"
+PUBLIC_READ = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ],
+    }
+)
 ENTRY_KEYS = {"cdt/index.html", "cdt/feed.xml", INDEX_KEY}
 
 
@@ -248,3 +265,47 @@ async def test_credentials_stay_out_of_errors_status_and_repr(
     for secret in (CREDENTIALS["AWS_SECRET_ACCESS_KEY"], CREDENTIALS["AWS_ACCESS_KEY_ID"]):
         assert not any(secret in text for text in shown)
     assert status.targets["s3://no-such-bucket/x"].failures == 1
+
+
+async def test_published_copy_reads_in_chromium_from_the_bucket_under_a_prefix(
+    tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server, expected: dict[str, Any]
+) -> None:
+    await run_publish(s3_config(tmp_path, origin, ca_file, s3))
+    client(s3).put_bucket_policy(Bucket=BUCKET, Policy=PUBLIC_READ)  # as a website bucket is
+    base = f"{s3.url}/{BUCKET}/{PREFIX}/cdt"
+    async with chromium(javascript=False) as context:
+        index = await visit(context, base + "/index.html")
+        titles = await index.page.locator("ul.articles a").all_text_contents()
+        assert expected["title"] in titles
+        await index.page.click(f"text={expected['title']}")
+        await index.page.wait_for_load_state("networkidle")
+        assert index.page.url == f"{base}/articles{ARTICLE_PATH}index.html"
+        assert_in_order(visible_text(await index.page.content()), expected["paragraphs_in_order"])
+        loaded = await index.page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert loaded and all(loaded)
+        csp = await index.page.locator("meta[http-equiv='Content-Security-Policy']").count()
+        assert csp == 1 and await index.page.locator("script").count() == 0
+        await index.page.click("header.masthead a")
+        await index.page.wait_for_load_state("networkidle")
+        assert index.page.url == base + "/index.html"
+        hosts = {urlsplit(u).netloc for u in index.requests}
+        assert hosts == {urlsplit(s3.url).netloc}
+        assert index.console_errors == []
+
+
+async def test_publish_command_and_its_status(
+    tmp_path: Path, origin: Origin, ca_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "site-copy"
+    operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{out.as_uri()}"')
+    config_file = str(tmp_path / "mirror.toml")
+    assert await asyncio.to_thread(main, ["publish", "--config", config_file, "--status"]) == 0
+    assert f"{out.as_uri()}: never published" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["publish", "--config", config_file]) == 0
+    assert f"mirror: published {out.as_uri()}:" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["publish", "--config", config_file, "--status"]) == 0
+    status = capsys.readouterr().out
+    assert "last success 20" in status and "1 publishes (0 failed)" in status
+    assert (out / ARTICLE_KEY).is_file()
