@@ -22,6 +22,7 @@ not a third party.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import json
@@ -351,6 +352,6 @@ async def run_export(
     async with export_run(config, site_name, since, stream) as run:
         exporter = Exporter(config, run.site, out, run.fetcher, await run.transform_pool())
         await run.crawl(depth, exporter.visit)
-    exporter.write_site()
-    exporter.report.violations = find_host_references(out)
+    await asyncio.to_thread(exporter.write_site)  # thousands of pages: off the event loop
+    exporter.report.violations = await asyncio.to_thread(find_host_references, out)
     return exporter.report

@@ -87,6 +87,7 @@ class TargetStatus:
     last_success: str = ""
     last_error: str = ""
     objects: int = 0
+    last_attempt: float = 0.0  # time.time(); when ``mirror serve`` last tried, for its schedule
 
 
 @dataclass
@@ -181,7 +182,9 @@ async def publish_tree(
     started = time.monotonic()
     report = PublishReport(target.name, objects=len(objects))
     published = await read_index(target)
-    hashes = {key: digest(path.read_bytes()) for key, path in objects.items()}
+    hashes = await asyncio.to_thread(
+        lambda: {key: digest(path.read_bytes()) for key, path in objects.items()}
+    )
     changed = [key for key, value in hashes.items() if published.get(key) != value]
     present = set(published)
     deferred: list[str] = []
@@ -213,22 +216,29 @@ async def _upload_all(
 ) -> list[str]:
     """Upload ``batch`` at once; the keys whose pages went up without some links, because
     what they link to is not ``present`` yet (a new article and the index that lists it
-    link to each other), are returned to be uploaded whole once everything is up."""
+    link to each other), are returned to be uploaded whole once everything is up. Links
+    to what the copy does not hold at all are left alone: waiting would not mend them."""
     slots = asyncio.Semaphore(UPLOADS_AT_ONCE)
     deferred: list[str] = []
 
     async def upload(key: str) -> None:
-        body = objects[key].read_bytes()
-        if key.endswith(".html"):
-            absent = links_of(key, body) - present
-            if absent:
-                body = without_links(key, body, absent)
-                deferred.append(key)
         async with slots:
+            body, whole = await asyncio.to_thread(_ready, key, objects, present)
+            if not whole:
+                deferred.append(key)
             await _put(target, key, body, report)
 
     await asyncio.gather(*(upload(key) for key in batch))
     return deferred
+
+
+def _ready(key: str, objects: dict[str, Path], present: set[str]) -> tuple[bytes, bool]:
+    """The body to upload now, and whether it is the whole page."""
+    body = objects[key].read_bytes()
+    if not key.endswith(".html"):
+        return body, True
+    absent = (links_of(key, body) & objects.keys()) - present
+    return (without_links(key, body, absent), False) if absent else (body, True)
 
 
 async def _put(target: Target, key: str, body: bytes, report: PublishReport) -> None:
@@ -325,6 +335,7 @@ async def run_publish(
     reports, failure = [], None
     for target in chosen:
         record = status.targets.setdefault(target.name, TargetStatus())
+        record.last_attempt = time.time()
         try:
             report = await publish_tree(
                 local_objects(tree, sites[target.url]),
