@@ -43,6 +43,9 @@ from urllib.parse import unquote, urlsplit
 
 import lxml.html
 
+from mirror.addresses import alternates, manifest
+from mirror.addresses.alternates import address_book, all_addresses
+from mirror.render.html import environment
 from mirror.settings import Config, PublishTarget
 from mirror.share.export import run_export
 from mirror.share.targets import Headers, PublishError, Target, open_target
@@ -294,6 +297,50 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+# The copy's own address ----------------------------------------------------------------------
+
+MANIFEST_KEY = ".well-known/mirrors.json"
+RESIGN_AFTER = datetime.timedelta(days=1)
+
+
+def announce(
+    config: Config, target: PublishTarget, tree: Path, names: list[str]
+) -> dict[str, Path]:
+    """For a target with a ``public_url``: the address joins the live alternates (so readers
+    are shown it and ``mirror alternates check`` checks it like the others), and the copy
+    gets what that check and readers ask the address for: ``/.well-known/mirrors.json``,
+    the signed manifest, and ``/index.html`` listing the sites. Re-signed only when the
+    addresses change or the manifest is a day old, so an unchanged copy uploads nothing."""
+    if not target.public_url:
+        return {}
+    alternates.add(config, target.public_url)
+    addresses = all_addresses(config, address_book(config))
+    folder = tree / "_root" / hashlib.sha256(target.url.encode()).hexdigest()[:12]
+    signed = folder / MANIFEST_KEY
+    if _stale(signed, addresses):
+        key = manifest.load_signing_key(config.server.data_dir)
+        _write_file(signed, manifest.sign(key, addresses, config.publisher.manifest_days))
+    sites = [s for s in config.sites if s.name in names]
+    page = environment().get_template("export_sites.html").render(sites=sites)
+    _write_file(folder / "index.html", page.encode("utf-8"))
+    return {MANIFEST_KEY: signed, "index.html": folder / "index.html"}
+
+
+def _stale(signed: Path, addresses: list[str]) -> bool:
+    if not signed.is_file():
+        return True
+    body = json.loads(signed.read_bytes())["manifest"]
+    issued = datetime.datetime.strptime(body["issued"], manifest.TIME_FORMAT)
+    age = datetime.datetime.now(datetime.UTC) - issued.replace(tzinfo=datetime.UTC)
+    return bool(body["mirrors"] != addresses or age > RESIGN_AFTER)
+
+
+def _write_file(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_bytes() != body:
+        path.write_bytes(body)
+
+
 # The command ------------------------------------------------------------------------------
 
 
@@ -337,8 +384,10 @@ async def run_publish(
         record = status.targets.setdefault(target.name, TargetStatus())
         record.last_attempt = time.time()
         try:
+            objects = local_objects(tree, sites[target.url])
+            objects |= announce(config, target, tree, sites[target.url])
             report = await publish_tree(
-                local_objects(tree, sites[target.url]),
+                objects,
                 open_target(target),
                 target.prune if prune is None else prune,
             )

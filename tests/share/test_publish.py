@@ -309,3 +309,34 @@ async def test_publish_command_and_its_status(
     status = capsys.readouterr().out
     assert "last success 20" in status and "1 publishes (0 failed)" in status
     assert (out / ARTICLE_KEY).is_file()
+
+
+async def test_the_published_address_joins_the_alternates_and_checks_ok(
+    tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server
+) -> None:
+    from mirror.addresses import alternates
+    from mirror.addresses.checks import check_all
+    from mirror.fetch.client import Fetcher
+
+    address = f"{s3.url}/{BUCKET}/{PREFIX}"
+    target = (
+        f'[[publish]]\nurl = "s3://{BUCKET}/{PREFIX}"\nendpoint = "{s3.url}"\n'
+        f'public_url = "{address}"\n'
+    )
+    config = operator_config(tmp_path, origin, ca_file, site=target)
+    client(s3).put_bucket_policy(Bucket=BUCKET, Policy=PUBLIC_READ)
+    await run_publish(config)
+    assert address in alternates.read_list(config.server.data_dir)
+    objects = published(s3)
+    assert b'href="cdt/index.html"' in objects["index.html"]
+    assert not missing_links(objects)
+    port = int(urlsplit(s3.url).port or 0)
+    reach = replace(config.fetch, allow_private_addresses=True, allowed_ports=frozenset({port}))
+    loopback = replace(config, fetch=reach)
+    async with Fetcher(loopback.fetch) as fetcher:
+        statuses = await check_all(loopback, fetcher)
+    assert statuses[address].state == alternates.State.OK, statuses[address]
+
+    s3.requests.clear()
+    await run_publish(config)  # nothing changed: the manifest is not signed again
+    assert s3.puts(BUCKET) == [f"{PREFIX}/{INDEX_KEY}"]
