@@ -373,6 +373,57 @@ class Contributor:
     revoked: bool = setting(False, "Refuse this contributor's uploads from now on.")
 
 
+def _publish_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "s3" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "file" and parts.path.startswith("/") and not parts.netloc:
+        return url.rstrip("/")
+    if not url:
+        return url
+    raise ConfigError("must be s3://bucket/prefix or file:///absolute/path")
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    """Where ``mirror publish`` puts the static copy (``[[publish]]``). Holds no credentials:
+    an S3 target takes them from the standard AWS sources (environment, profile, role)."""
+
+    url: str = setting(
+        "",
+        "Where the copy goes (`[[publish]]` table): `s3://bucket/prefix` or `file:///path`.",
+        parse=_publish_url,
+    )
+    endpoint: str = setting(
+        "",
+        "S3 API endpoint for storage that is not AWS (R2, B2, Wasabi, GCS, MinIO); AWS if empty.",
+        parse=_no_trailing_slash,
+    )
+    region: str = setting("", "S3 region; the AWS configuration's if empty.")
+    public_url: str = setting(
+        "",
+        "Base URL readers open the copy at (bucket website or CDN name), added to the live "
+        "alternates and checked like them; none if empty.",
+        parse=_no_trailing_slash,
+    )
+    sites: tuple[str, ...] = setting(
+        [], "Names of the sites published there; every site if empty.", parse=_strings
+    )
+    every_seconds: int = setting(
+        0,
+        "Seconds between publishes of this target by `mirror serve`; 0: only `mirror publish`.",
+        parse=at_least(0),
+    )
+    prune: bool = setting(
+        False, "Delete published objects the mirror no longer holds (kept articles stay)."
+    )
+
+    @property
+    def name(self) -> str:
+        """How the target is named in logs and metrics: its URL (never a credential)."""
+        return self.url
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """Where and how the mirror listens, and where it keeps its data."""
@@ -762,6 +813,7 @@ class Config:
     push: PushConfig
     sites: tuple[Site, ...]
     contributors: tuple[Contributor, ...] = ()
+    publish: tuple[PublishTarget, ...] = ()
 
     def site_for(self, url: str) -> Site | None:
         """The configured site whose origin serves ``url``, if any."""
@@ -789,7 +841,7 @@ def _rows(section: str, cls: type[Any]) -> tuple[Setting, ...]:
     return tuple(replace(f.metadata["setting"], name=f"{section}.{f.name}") for f in fields(cls))
 
 
-_TABLES = frozenset({"sites", "contributors"})  # arrays of tables, from the file only
+_TABLES = frozenset({"sites", "contributors", "publish"})  # arrays of tables, from the file only
 _SECTIONS: dict[str, type[Any]] = {
     name: kind for name, kind in get_type_hints(Config).items() if name not in _TABLES
 }
@@ -798,6 +850,7 @@ SETTINGS: tuple[Setting, ...] = tuple(
 )
 SITE_FIELDS: tuple[Setting, ...] = _rows("sites", Site)
 CONTRIBUTOR_FIELDS: tuple[Setting, ...] = _rows("contributors", Contributor)
+PUBLISH_FIELDS: tuple[Setting, ...] = _rows("publish", PublishTarget)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -812,6 +865,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     config = Config(
         sites=_parse_sites(document.get("sites", [])),
         contributors=_parse_contributors(document.get("contributors", [])),
+        publish=_parse_publish(document.get("publish", [])),
         **sections,
     )
     _check_together(config)
@@ -926,6 +980,21 @@ def _parse_contributors(raw: object) -> tuple[Contributor, ...]:
         }
         contributors.append(Contributor(**values))
     return tuple(contributors)
+
+
+def _parse_publish(raw: object) -> tuple[PublishTarget, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("publish must be an array of tables ([[publish]])")
+    names = {s.key for s in PUBLISH_FIELDS}
+    targets = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) - names or not entry.get("url"):
+            raise ConfigError(f"each [[publish]] table needs url and takes only {sorted(names)}")
+        values: dict[str, Any] = {
+            row.key: _value_for(row, {"publish": entry}, {}) for row in PUBLISH_FIELDS
+        }
+        targets.append(PublishTarget(**values))
+    return tuple(targets)
 
 
 def public_url(config: Config) -> str:

@@ -211,3 +211,40 @@ def test_onion_listener_needs_the_onion_name() -> None:
         load_config(None, environ=environ)
     server = load_config(None, environ={**environ, "MIRROR_PUBLISHER_ONION": ONION}).server
     assert (server.onion_host, server.onion_port) == ("::1", 8081)
+
+
+def test_publishing_page_lists_every_publish_setting() -> None:
+    """The ``[[publish]]`` table of docs/operators/publishing.md is the settings, exactly."""
+    from mirror.settings import PUBLISH_FIELDS
+
+    text = (paths.ROOT / "docs" / "operators" / "publishing.md").read_text("utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`publish."):
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == {s.name for s in PUBLISH_FIELDS}
+    for setting in PUBLISH_FIELDS:
+        _, kind, default, help_text = rows[setting.name]
+        assert kind == ("list[str]" if setting.type == list[str] else setting.type.__name__)
+        assert default.strip("`") == documented_default(setting), setting.name
+        assert help_text == setting.help, setting.name
+
+
+def test_publish_targets_are_read_from_the_file_only(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(
+        '[[publish]]\nurl = "s3://bucket/copy/"\nendpoint = "https://r2.example/"\n'
+        'every_seconds = 600\nsites = ["cdt"]\n'
+    )
+    [target] = load_config(path, environ={}).publish
+    assert (target.url, target.endpoint, target.sites) == (
+        "s3://bucket/copy",
+        "https://r2.example",
+        ("cdt",),
+    )
+    assert target.every_seconds == 600 and not target.prune
+    for wrong in ('[[publish]]\nendpoint = "x"\n', '[[publish]]\nurl = "s3://b/p"\nkey = "x"\n'):
+        with pytest.raises(ConfigError, match="publish"):
+            load_config(write_config(wrong), environ={})

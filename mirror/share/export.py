@@ -22,13 +22,13 @@ not a third party.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import json
 import posixpath
 import re
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -39,14 +39,14 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from mirror.article import Article
-from mirror.errors import ConfigError, MirrorError
-from mirror.fetch.client import FEED_TYPES, IMAGE_TYPES, PAGE_TYPES, Fetcher
+from mirror.errors import MirrorError
+from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher
 from mirror.pool import TransformPool
-from mirror.reading import read_in_pool, transform_pool
+from mirror.reading import read_in_pool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
-from mirror.share.feeds import FeedError, FeedItem, read_items
+from mirror.share.runner import export_run
 from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
 
 STATE_DIR = "exports"
@@ -100,26 +100,6 @@ class ExportReport:
             *(f"mirror: REFERENCES A HOST: {v}" for v in self.violations),
         ]
         return "\n".join(lines)
-
-
-class Progress:
-    """A one-line progress bar on a terminal; one line per step otherwise (logs, CI)."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-
-    def show(self, done: int, total: int, label: str) -> None:
-        filled = self.WIDTH * done // max(total, 1)
-        bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} {label}"
-        self._stream.write(f"\r{bar[:100]:<100}" if self._tty else bar + "\n")
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._tty:
-            self._stream.write("\n")
 
 
 # Paths -------------------------------------------------------------------------------------
@@ -206,15 +186,6 @@ def image_urls(body_html: str) -> list[str]:
     return [src for img in root.iter("img") if (src := img.get("src", "")).startswith("http")]
 
 
-def page_links(body_html: str, site: Site, config: Config) -> list[str]:
-    """Links in ``body_html`` to other pages of ``site``."""
-    if not body_html.strip():
-        return []
-    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    hrefs = (a.get("href", "").split("#", 1)[0] for a in root.iter("a"))
-    return [clean_url(h) for h in hrefs if h and config.site_for(h) == site]
-
-
 # The host check ----------------------------------------------------------------------------
 
 
@@ -263,33 +234,6 @@ def _html_urls(text: str) -> Iterator[str]:
 
 # The run -----------------------------------------------------------------------------------
 
-Visit = Callable[[str, datetime.datetime | None], Awaitable[Article | None]]
-
-
-async def crawl(
-    items: list[FeedItem],
-    depth: int,
-    visit: Visit,
-    site: Site,
-    config: Config,
-    progress: Progress,
-) -> None:
-    """Breadth first from the feed items, ``depth`` links deep into ``site``: each page
-    once, given to ``visit`` with its feed date; the links of the article it gives back are
-    followed. The one walk of a site, for the static export and the WARC export alike."""
-    dates = {clean_url(i.link): i.published for i in items}
-    frontier = list(dict.fromkeys(dates))
-    seen = set(frontier)
-    for level in range(depth + 1):
-        found: list[str] = []
-        for number, url in enumerate(frontier, 1):
-            progress.show(number, len(frontier), f"level {level}: {urlsplit(url).path}")
-            article = await visit(url, dates.get(url))
-            if article is not None and level < depth:
-                found += page_links(article.body, site, config)
-        frontier = [u for u in dict.fromkeys(found) if u not in seen]
-        seen.update(frontier)
-
 
 class Exporter:
     """One export run of one site into one directory."""
@@ -305,14 +249,10 @@ class Exporter:
         self._state = state_dir(config, site, out)
         self.report = ExportReport()
 
-    async def crawl(self, items: list[FeedItem], depth: int, progress: Progress) -> None:
-        """Breadth first from the feed items, ``depth`` links deep, skipping kept articles."""
-
-        async def visit(url: str, published: datetime.datetime | None) -> Article | None:
-            kept = await self._article(url, published)
-            return None if kept is None else kept.article
-
-        await crawl(items, depth, visit, self._site, self._config, progress)
+    async def visit(self, url: str, published: datetime.datetime | None) -> Article | None:
+        """The article at ``url``, kept from an earlier run or fetched and kept now."""
+        kept = await self._article(url, published)
+        return None if kept is None else kept.article
 
     async def _article(
         self, url: str, published: datetime.datetime | None
@@ -400,34 +340,6 @@ class Exporter:
         path.write_text(text, "utf-8")
 
 
-async def feed_items(fetcher: Fetcher, site: Site) -> list[FeedItem]:
-    items: list[FeedItem] = []
-    for feed in site.feeds:
-        fetched = await fetcher.fetch(feed, FEED_TYPES)
-        try:
-            items += read_items(fetched.body, fetched.final_url)
-        except FeedError:
-            continue  # a feed that does not parse lists nothing; the others still count
-    return [i for i in items if urlsplit(i.link).scheme in {"http", "https"}]
-
-
-def site_named(config: Config, name: str) -> Site:
-    site = next((s for s in config.sites if s.name == name), None)
-    if site is None:
-        raise ConfigError(f"no site named {name!r} in the configuration")
-    return site
-
-
-async def site_items(
-    fetcher: Fetcher, config: Config, site: Site, since: datetime.datetime | None
-) -> list[FeedItem]:
-    """The items of ``site``'s feeds that link into the site (``--since`` skips older ones)."""
-    items = await feed_items(fetcher, site)
-    if since is not None:
-        items = [i for i in items if i.published is None or i.published >= since]
-    return [i for i in items if config.site_for(i.link) == site]
-
-
 async def run_export(
     config: Config,
     site_name: str,
@@ -437,13 +349,9 @@ async def run_export(
     stream: TextIO | None = None,
 ) -> ExportReport:
     """Export ``site_name`` into ``out``; the report lists skipped pages and host references."""
-    site = site_named(config, site_name)
-    progress = Progress(stream or sys.stderr)
-    async with Fetcher(config.fetch) as fetcher, transform_pool(config) as pool:
-        items = await site_items(fetcher, config, site, since)
-        exporter = Exporter(config, site, out, fetcher, pool)
-        await exporter.crawl(items, depth, progress)
-    progress.close()
-    exporter.write_site()
-    exporter.report.violations = find_host_references(out)
+    async with export_run(config, site_name, since, stream) as run:
+        exporter = Exporter(config, run.site, out, run.fetcher, await run.transform_pool())
+        await run.crawl(depth, exporter.visit)
+    await asyncio.to_thread(exporter.write_site)  # thousands of pages: off the event loop
+    exporter.report.violations = await asyncio.to_thread(find_host_references, out)
     return exporter.report

@@ -26,7 +26,6 @@ was evicted, gets its resource record only, and the report says how many.
 from __future__ import annotations
 
 import datetime
-import sys
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from io import BytesIO
@@ -39,14 +38,10 @@ from warcio.warcwriter import WARCWriter
 
 from mirror.article import Article, StoredPage
 from mirror.errors import MirrorError
-from mirror.fetch.client import Fetcher
-from mirror.keys import load_cache_key
-from mirror.pipeline import Mirror
 from mirror.render.html import environment
 from mirror.settings import Config, Site, public_url
-from mirror.share.export import Progress, crawl, site_items, site_named
-from mirror.store.base import StoreUnavailable
-from mirror.store.cache import PageCache, StoredResponse, open_store
+from mirror.share.runner import export_run
+from mirror.store.cache import StoredResponse
 
 WARC_VERSION = "1.1"
 SOFTWARE = f"mirror/{version('mirror')} (reader proxy), warcio/{version('warcio')}"
@@ -157,40 +152,28 @@ async def run_warc_export(
     stream: TextIO | None = None,
 ) -> WarcReport:
     """Write ``site_name``'s articles into a new WARC file in ``out``."""
-    site = site_named(config, site_name)
-    now = datetime.datetime.now(datetime.UTC)
-    path = out / f"{site.name}-{now:%Y%m%d%H%M%S}.warc.gz"
-    report = WarcReport(path)
-    progress = Progress(stream or sys.stderr)
-    out.mkdir(parents=True, exist_ok=True)
-    data_dir = config.server.data_dir
-    try:
-        async with (
-            Fetcher(config.fetch) as fetcher,
-            PageCache(open_store(config.cache, data_dir), load_cache_key(data_dir)) as cache,
-            Mirror(config, fetcher, cache) as mirror,
-        ):
-            items = await site_items(fetcher, config, site, since)
-            with path.open("xb") as handle:
-                warc = WarcFile(handle, public_url(config), site)
-                warc.info(path.name)
+    async with export_run(config, site_name, since, stream) as run:
+        cache, mirror = await run.pipeline()
+        now = datetime.datetime.now(datetime.UTC)
+        path = out / f"{run.site.name}-{now:%Y%m%d%H%M%S}.warc.gz"
+        report = WarcReport(path)
+        out.mkdir(parents=True, exist_ok=True)
+        with path.open("xb") as handle:
+            warc = WarcFile(handle, public_url(config), run.site)
+            warc.info(path.name)
 
-                async def visit(url: str, published: datetime.datetime | None) -> Article | None:
-                    try:
-                        served = await mirror.page(url)
-                    except MirrorError as error:
-                        report.skipped.append(f"{url} ({type(error).__name__})")
-                        return None
-                    response = await cache.get_response(url)
-                    record_id = None if response is None else warc.response(response)
-                    warc.resource(served.stored, record_id)
-                    report.articles += 1
-                    report.responses += response is not None
-                    return served.stored.article
+            async def visit(url: str, published: datetime.datetime | None) -> Article | None:
+                try:
+                    served = await mirror.page(url)
+                except MirrorError as error:
+                    report.skipped.append(f"{url} ({type(error).__name__})")
+                    return None
+                response = await cache.get_response(url)
+                record_id = None if response is None else warc.response(response)
+                warc.resource(served.stored, record_id)
+                report.articles += 1
+                report.responses += response is not None
+                return served.stored.article
 
-                await crawl(items, depth, visit, site, config, progress)
-    except StoreUnavailable as exc:
-        raise MirrorError(f"the cache store cannot be reached: {exc}") from exc
-    finally:
-        progress.close()
+            await run.crawl(depth, visit)
     return report

@@ -9,17 +9,21 @@ through (``described``), never its message: messages quote URLs, addresses and s
 
 from __future__ import annotations
 
+import datetime
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from mirror.counters import REQUEST_SECONDS, REQUESTS, registry
 from mirror.errors import described
+from mirror.share.publish import PublishStatus
+from mirror.web.appkeys import CONFIG
 
 UNMATCHED = "unmatched"
 # Where a request answered before routing keeps its route template.
@@ -89,6 +93,41 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
+def publish_registry(data_dir: Path) -> CollectorRegistry:
+    """Each publish target's counts and last success, read from the status file the
+    publishing process writes, so every worker's ``/metrics`` tells the same."""
+    published = CollectorRegistry()
+    labels = ["target"]
+    gauges = {
+        "publishes": Gauge("mirror_publishes", "Publishes tried.", labels, registry=published),
+        "failures": Gauge(
+            "mirror_publish_failures", "Publishes that failed.", labels, registry=published
+        ),
+        "uploaded": Gauge(
+            "mirror_publish_uploaded_objects", "Objects uploaded.", labels, registry=published
+        ),
+        "bytes_sent": Gauge(
+            "mirror_publish_sent_bytes", "Bytes uploaded.", labels, registry=published
+        ),
+        "objects": Gauge(
+            "mirror_publish_objects", "Objects in the last publish.", labels, registry=published
+        ),
+    }
+    success = Gauge(
+        "mirror_publish_last_success_seconds",
+        "Unix time of the last successful publish.",
+        labels,
+        registry=published,
+    )
+    for name, status in PublishStatus.load(data_dir).targets.items():
+        for field_name, gauge in gauges.items():
+            gauge.labels(target=name).set(getattr(status, field_name))
+        if status.last_success:
+            moment = datetime.datetime.fromisoformat(status.last_success)
+            success.labels(target=name).set(moment.timestamp())
+    return published
+
+
 def add_routes(app: web.Application, probe: Probe) -> None:
     """``/readyz`` (every probe true, else 503) and ``/metrics`` (Prometheus text format)."""
 
@@ -101,7 +140,8 @@ def add_routes(app: web.Application, probe: Probe) -> None:
         )
 
     async def metrics(request: web.Request) -> web.Response:
-        response = web.Response(body=generate_latest(registry()))
+        published = publish_registry(request.app[CONFIG].server.data_dir)
+        response = web.Response(body=generate_latest(registry()) + generate_latest(published))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         response.headers["Cache-Control"] = "no-store"
         return response

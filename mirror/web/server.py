@@ -35,6 +35,7 @@ from mirror.pipeline import Mirror
 from mirror.reading import transform_pool
 from mirror.render.html import ALTERNATES, render_error
 from mirror.settings import Config
+from mirror.share import schedule
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
 from mirror.web import (
@@ -104,6 +105,7 @@ def create_app(config: Config) -> web.Application:
     app[ADDRESSES] = book
     app.cleanup_ctx.append(_mirror_context)
     app.cleanup_ctx.append(lambda app: checks.periodic_checks(app[CONFIG]))
+    app.cleanup_ctx.append(lambda app: schedule.periodic_publish(app[CONFIG]))
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [

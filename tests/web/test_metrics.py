@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -285,3 +286,26 @@ async def test_removals_are_counted_by_how_the_origin_said_so(
 def test_an_unknown_removal_reason_is_refused() -> None:
     with pytest.raises(ValueError, match="removal reason"):
         counters.count_removal("https://example.org/")
+
+
+async def test_metrics_show_each_publish_target(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    from mirror.share.publish import run_publish
+    from tests.support.operator_fixtures import operator_config
+
+    copy = (tmp_path / "copy").as_uri()
+    config = operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{copy}"')
+    await run_publish(config)
+    async with serve_mirror(config) as mirror:
+        _, text = await mirror.get("/metrics")
+    samples = {
+        (s.name, s.labels.get("target")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("mirror_publish")
+    }
+    assert samples[("mirror_publishes", copy)] == 1
+    assert samples[("mirror_publish_failures", copy)] == 0
+    assert samples[("mirror_publish_uploaded_objects", copy)] > 5
+    assert abs(samples[("mirror_publish_last_success_seconds", copy)] - time.time()) < 120

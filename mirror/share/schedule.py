@@ -1,0 +1,91 @@
+"""``mirror serve`` keeps the published copies current: each ``[[publish]]`` target with
+``every_seconds`` is published that often, by one process of all that share the data dir
+(the first to take the publish lock when one is due), as the alternates check is.
+
+When a target was last tried is kept in the publish status file, so a restart, another
+worker or a replica does not publish again before it is due; a failed publish waits out
+its interval too, and the error is in ``mirror publish --status`` and the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from mirror.errors import described
+from mirror.settings import Config, PublishTarget
+from mirror.share.publish import STATUS_FILE, PublishStatus, run_publish
+from mirror.share.targets import PublishError
+
+log = logging.getLogger(__name__)
+LOCK_FILE = STATUS_FILE.with_name("lock")
+LOOK_SECONDS = 30.0  # how often the schedule is looked at; a publish is due at most this late
+
+
+@contextlib.contextmanager
+def publish_lock(data_dir: Path) -> Iterator[bool]:
+    """Whether this process may publish now: False while another holds the lock."""
+    path = data_dir / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def due_targets(config: Config, now: float) -> list[PublishTarget]:
+    """The scheduled targets whose interval has passed since they were last tried."""
+    status = PublishStatus.load(config.server.data_dir).targets
+    return [
+        t
+        for t in config.publish
+        if t.every_seconds > 0
+        and now - (status[t.name].last_attempt if t.name in status else 0.0) >= t.every_seconds
+    ]
+
+
+async def publish_due(config: Config) -> int:
+    """Publish every due target if this process holds the lock; how many were tried."""
+    with publish_lock(config.server.data_dir) as ours:
+        due = due_targets(config, time.time()) if ours else []
+        if due:
+            try:
+                for report in await run_publish(config, due):
+                    log.info("%s", report.summary().removeprefix("mirror: "))
+            except PublishError as exc:  # its message names a target and a code, no secret
+                log.error("publish: failed: %s", exc)
+            except Exception as exc:  # the next round tries again; serving goes on meanwhile
+                log.error("publish: failed: %s", described(exc))
+        return len(due)
+
+
+@contextlib.asynccontextmanager
+async def periodic_publish(
+    config: Config, look_seconds: float = LOOK_SECONDS
+) -> AsyncIterator[None]:
+    """``serve``'s publisher; nothing runs when no target has ``every_seconds``."""
+    if not any(t.every_seconds > 0 for t in config.publish):
+        yield
+        return
+
+    async def forever() -> None:
+        while True:
+            await publish_due(config)
+            await asyncio.sleep(look_seconds)
+
+    task = asyncio.create_task(forever())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

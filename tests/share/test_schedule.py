@@ -1,0 +1,61 @@
+"""``mirror serve``'s publisher: due targets only, one process at a time, kept current."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from mirror.share.publish import PublishStatus
+from mirror.share.schedule import due_targets, periodic_publish, publish_due, publish_lock
+from tests.conftest import ARTICLE_PATH, Origin
+from tests.support.operator_fixtures import operator_config
+
+ARTICLE_KEY = f"cdt/articles/{ARTICLE_PATH.strip('/')}/index.html"
+
+
+def two_targets(tmp_path: Path) -> str:
+    scheduled, by_hand = (tmp_path / "scheduled").as_uri(), (tmp_path / "by-hand").as_uri()
+    return (
+        f'[[publish]]\nurl = "{scheduled}"\nevery_seconds = 3600\n[[publish]]\nurl = "{by_hand}"\n'
+    )
+
+
+async def test_only_due_targets_are_published_once_per_interval(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    config = operator_config(tmp_path, origin, ca_file, site=two_targets(tmp_path))
+    assert [t.url for t in due_targets(config, time.time())] == [config.publish[0].url]
+    with publish_lock(config.server.data_dir) as ours:
+        assert ours
+        assert await publish_due(config) == 0  # another process holds the lock
+    assert not (tmp_path / "scheduled").exists()
+    assert await publish_due(config) == 1
+    assert (tmp_path / "scheduled" / ARTICLE_KEY).is_file()
+    assert not (tmp_path / "by-hand").exists()
+    assert await publish_due(config) == 0  # tried a moment ago: not due for an hour
+    assert due_targets(config, time.time() + 3600) == [config.publish[0]]
+    status = PublishStatus.load(config.server.data_dir).targets[config.publish[0].url]
+    assert status.publishes == 1 and status.last_success
+
+
+async def test_serve_publishes_in_the_background(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    config = operator_config(tmp_path, origin, ca_file, site=two_targets(tmp_path))
+    async with periodic_publish(config, look_seconds=0.05):
+        for _ in range(600):
+            if (tmp_path / "scheduled" / "cdt" / "index.html").is_file():
+                break
+            await asyncio.sleep(0.05)
+    assert (tmp_path / "scheduled" / "cdt" / "index.html").is_file()
+
+
+async def test_nothing_runs_without_a_scheduled_target(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    by_hand = (tmp_path / "by-hand").as_uri()
+    config = operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{by_hand}"')
+    async with periodic_publish(config, look_seconds=0.01):
+        await asyncio.sleep(0.2)
+    assert not (tmp_path / "by-hand").exists() and origin.hits["/feed/"] == 0
