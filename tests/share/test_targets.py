@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mirror.errors import ConfigError
-from mirror.settings import PublishTarget, _publish_url
+from mirror.settings import PublishTarget
+from mirror.settings.tables import publish_url
 from mirror.share.targets import DirectoryTarget, Headers, PublishError, S3Target, open_target
 from tests.support.s3 import CREDENTIALS
 
@@ -41,8 +42,8 @@ def test_s3_target_shows_its_url_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_target_urls_are_s3_or_absolute_directories() -> None:
-    assert _publish_url("s3://bucket/prefix/") == "s3://bucket/prefix"
-    assert _publish_url("file:///srv/copy") == "file:///srv/copy"
+    assert publish_url("s3://bucket/prefix/") == "s3://bucket/prefix"
+    assert publish_url("file:///srv/copy") == "file:///srv/copy"
     for wrong in ("https://bucket.example/", "file://relative/path", "s3:///no-bucket"):
         with pytest.raises(ConfigError):
-            _publish_url(wrong)
+            publish_url(wrong)
