@@ -40,8 +40,8 @@ from mirror.transform.reader.extract import (
     DEFAULT_PARAMS,
     ExtractParams,
     extract_article,
-    parse_page,
 )
+from mirror.transform.reader.parse import parse_page
 
 Extractor = Callable[[str, str], str]
 OURS = "mirror (extract_article)"

@@ -17,7 +17,8 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.counters import count, count_stripped
 from mirror.transform.filters import StripRules, default_rules
-from mirror.transform.reader.extract import drop_never_read, extract_article, parse_page
+from mirror.transform.reader.extract import extract_article
+from mirror.transform.reader.parse import drop_never_read, parse_page
 from mirror.transform.reader.siterules import ReaderModeRules
 from mirror.transform.sanitise import sanitise
 from mirror.transform.strip import PAGE_RESOURCES, strip_junk, strip_page

@@ -28,7 +28,6 @@ makes is then smaller.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -41,6 +40,16 @@ from trafilatura.htmlprocessing import convert_to_html
 
 from mirror.article import Article
 from mirror.transform.reader.articlemeta import read_meta
+from mirror.transform.reader.assist import (
+    CONTINUATION_DEPTH,
+    add_continuations,
+    ancestor,
+    drop_invisible,
+    free_embeds,
+    paragraph_holder,
+    paragraph_texts,
+    social_embeds,
+)
 from mirror.transform.reader.cascade import trafilatura_body
 from mirror.transform.reader.ensemble import (
     Evidence,
@@ -50,11 +59,13 @@ from mirror.transform.reader.ensemble import (
     outside_share,
     spaceless_chars,
 )
-from mirror.transform.reader.leftout import Paragraphs, page_paragraphs, restore_left_out
-from mirror.transform.reader.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
+from mirror.transform.reader.leftout import page_paragraphs, restore_left_out
 from mirror.transform.reader.linkeddata import linked_data
+from mirror.transform.reader.parse import (
+    PAGE_PARSER,
+    drop_unseen,
+)
 from mirror.transform.reader.restore import (
-    MATH_SCRIPT_TYPE,
     formulas_as_text,
     has_formulas,
     restore_image_sizes,
@@ -67,33 +78,12 @@ from mirror.transform.reader.tidy import (
     TEXT_BLOCKS,
     drop_title_heading,
     is_short_teaser,
-    link_density,
-    normal,
     tidy,
 )
 from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
 
-PAGE_PARSER = lxml.html.HTMLParser(
-    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
-)
-# lxml.html looks up each element's class in Python, once per element touched; this
-# lookup runs in C. It gives up only the form-control classes, which nothing here uses.
-PAGE_PARSER.set_element_class_lookup(
-    lxml.etree.ElementDefaultClassLookup(
-        element=HtmlElement,
-        comment=lxml.html.HtmlComment,
-        pi=lxml.html.HtmlProcessingInstruction,
-        entity=lxml.html.HtmlEntity,
-    )
-)
-PARAGRAPH_MIN_CHARS = 40
-CONTINUATION_DEPTH = 2
-MAX_LINK_DENSITY = 0.3
 WHOLE_PAGE_SHARE = 0.99
 LISTING_TEASERS = 3
-_EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
-_UNSEEN = ("style", "noscript", "svg", "link", "meta")
-_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
 
 
 @dataclass(frozen=True)
@@ -152,24 +142,6 @@ class Choice:
     how: str
 
 
-def parse_page(text: str) -> HtmlElement:
-    """Parse a page once for every stage; comments and PIs go, since they split text runs."""
-    return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
-
-
-def drop_never_read(page: HtmlElement) -> None:
-    """Remove SVG and the scripts that no stage reads, right after parsing.
-
-    ``extract_article`` drops them before extraction anyway; dropped first, every walk of
-    the page before it (lazy images, absolutizing, hiding rules, metadata) is shorter.
-    JSON-LD (metadata) and MathJax's TeX (formulas) stay until they are read, and so do
-    ``style``, ``link`` and ``meta`` (metadata, text direction) and ``noscript``: the lead
-    image's ``alt`` is often only on the copy of the image that lazy-loading pages put there.
-    """
-    lxml.etree.strip_elements(page, "svg", with_tail=False)
-    _drop_scripts(page, lambda kind: kind == LINKED_DATA_TYPE or MATH_SCRIPT_TYPE in kind)
-
-
 def extract_article(
     page: HtmlElement,
     url: str,
@@ -179,17 +151,17 @@ def extract_article(
     """The article's metadata and its body as a new element; ``page`` loses what no reader
     sees (the module's docstring says what)."""
     rule = (rules or packaged_rules()).for_url(url)
-    embeds, formulas = _embeds(page), has_formulas(page)
+    embeds, formulas = social_embeds(page), has_formulas(page)
     work = copy.deepcopy(page) if rule is not None or embeds or formulas else page
     if rule is not None:
         rule.strip_from(work)
     if embeds:
-        _free_embeds(work)
+        free_embeds(work)
     if formulas:
         formulas_as_text(work)
     meta = read_meta(work, url, rule)
     declared = declared_direction(page)
-    _drop_unseen(work)
+    drop_unseen(work)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars, params)
     drop_title_heading(choice.body, meta.title)
@@ -230,7 +202,7 @@ def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
     body = lxml.html.Element("div")
     for node in found:
         body.append(copy.deepcopy(node))
-    _drop_invisible(body)
+    drop_invisible(body)
     how = f"site rule {rule.name}: body {_matched_path(work, rule)}"
     if not rule.prune:
         return Choice(body, how)
@@ -259,17 +231,17 @@ def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractPara
     """trafilatura's body (``kept`` characters) with continuations and blocks left out put
     back and leftovers tidied; then, when the page is evidence that something is wrong
     with it, a second look."""
-    texts, paragraphs = _texts(body), page_paragraphs(work)
-    holder = _paragraph_holder(paragraphs, texts)
+    texts, paragraphs = paragraph_texts(body), page_paragraphs(work)
+    holder = paragraph_holder(paragraphs, texts)
     # Measured on trafilatura's own pick: continuations come from outside the holder by design.
     outside = outside_share(holder, kept)
-    added = _add_continuations(work, body, holder, texts) if params.continuations else 0
+    added = add_continuations(work, body, holder, texts) if params.continuations else 0
     restored = restore_left_out(paragraphs, body) if params.left_out else 0
     body, dropped, text = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
-    region = work if holder is None else _ancestor(holder, CONTINUATION_DEPTH)
+    region = work if holder is None else ancestor(holder, CONTINUATION_DEPTH)
     evidence = Evidence(gap(region, text), outside)
     if not evidence.calls_for_second(params.second_look, params.outside_look):
         return Choice(body, how)
@@ -376,99 +348,6 @@ def _trafilatura(tree: HtmlElement) -> HtmlElement | None:
     return body
 
 
-def _add_continuations(
-    work: HtmlElement, body: HtmlElement, holder: HtmlElement | None, kept: set[str]
-) -> int:
-    """Add chunks that repeat the class of ``holder``, the element of ``work`` holding the
-    paragraphs chosen (``kept`` holds their texts).
-
-    Only near cousins (sharing the holder's parent or grandparent) that read as prose —
-    several real paragraphs, few links — and that the body does not already hold.
-    """
-    if holder is None or not holder.get("class"):
-        return 0
-    scope = _ancestor(holder, CONTINUATION_DEPTH)
-    added = 0
-    for chunk in scope.iterdescendants(str(holder.tag)):
-        if chunk.get("class") != holder.get("class") or chunk is holder or _inside(chunk, holder):
-            continue
-        prose = [p for p in chunk.iter("p") if _is_prose(p)]
-        if len(prose) < 2 or link_density(chunk) > MAX_LINK_DENSITY:
-            continue
-        if any(normal(p.text_content()) in kept for p in prose):
-            continue
-        piece = copy.deepcopy(chunk)
-        _drop_invisible(piece)
-        piece.tag = "div"
-        piece.attrib.clear()
-        body.append(piece)
-        added += 1
-    return added
-
-
-def _ancestor(element: HtmlElement, levels: int) -> HtmlElement:
-    for _ in range(levels):
-        parent = element.getparent()
-        if parent is None:
-            break
-        element = parent
-    return element
-
-
-def _paragraph_holder(paragraphs: Paragraphs, kept: set[str]) -> HtmlElement | None:
-    """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
-    holds their texts; ``paragraphs``, the page's)."""
-    chosen = [p for p, t in paragraphs if len(t) >= PARAGRAPH_MIN_CHARS and t in kept]
-    if len(chosen) < 2:
-        return None
-    common = [a for a in chosen[0].iterancestors()]
-    for p in chosen[1:]:
-        ancestors = set(p.iterancestors())
-        common = [a for a in common if a in ancestors]
-    return common[0] if common else None
-
-
-def _texts(body: HtmlElement) -> set[str]:
-    return {normal(p.text_content()) for p in body.iter("p")}
-
-
-def _is_prose(p: HtmlElement) -> bool:
-    return len(p.text_content()) >= PARAGRAPH_MIN_CHARS
-
-
-def _inside(element: HtmlElement, ancestor: HtmlElement) -> bool:
-    return any(a is ancestor for a in element.iterancestors())
-
-
-def _free_embeds(work: HtmlElement) -> None:
-    """Unmark social embeds and their wrappers so the heuristics keep them.
-
-    A wrapper is an ancestor whose only other children are scripts (the embed's loader).
-    """
-    for quote in _embeds(work):
-        element: HtmlElement | None = quote
-        while element is not None and element.tag not in ("body", "article"):
-            element.attrib.pop("class", None)
-            element.attrib.pop("id", None)
-            parent = element.getparent()
-            if parent is None or (parent.text or "").strip() or _has_other_content(parent, element):
-                break
-            element = parent
-
-
-def _embeds(page: HtmlElement) -> list[HtmlElement]:
-    """Quoted social posts: blockquotes with an embed's class (lxml finds them in C)."""
-    return [
-        quote
-        for quote in page.iter("blockquote")
-        if any(name in (quote.get("class") or "") for name in _EMBED_CLASSES)
-    ]
-
-
-def _has_other_content(parent: HtmlElement, child: HtmlElement) -> bool:
-    return any(c is not child and c.tag not in _INVISIBLE for c in parent)
-
-
 def _too_little(
     body: HtmlElement, work: HtmlElement, page_chars: int, params: ExtractParams
 ) -> Choice | None:
@@ -516,7 +395,7 @@ def _whole_page(work: HtmlElement, how: str) -> Choice | None:
     if page_body is None:
         return None
     whole = copy.deepcopy(page_body)
-    _drop_invisible(whole)
+    drop_invisible(whole)
     whole.tag = "div"
     whole.attrib.clear()
     return Choice(whole, how)
@@ -530,27 +409,6 @@ def _visible_chars(work: HtmlElement) -> int:
     raw = sum(sum(map(len, (e.text or "").split())) for e in body.iter("script", "style"))
     hidden = raw + sum(_chars(e) for e in body.iter("noscript", "template"))
     return _chars(body) - hidden
-
-
-def _drop_unseen(work: HtmlElement) -> None:
-    """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
-    reads it to spot forums and to rescue a short extraction)."""
-    lxml.etree.strip_elements(work, *_UNSEEN, with_tail=False)
-    _drop_scripts(work, lambda kind: kind == LINKED_DATA_TYPE)
-
-
-def _drop_scripts(page: HtmlElement, keep: Callable[[str], bool]) -> None:
-    """Remove every script but those whose ``type`` ``keep`` accepts (their text stays
-    out of every extractor's reading; the tail around them stays)."""
-    for script in list(page.iter("script")):
-        if not keep(script.get("type") or ""):
-            script.drop_tree()
-
-
-def _drop_invisible(element: HtmlElement) -> None:
-    for node in list(element.iter(*_INVISIBLE)):
-        if node is not element and node.getparent() is not None:
-            node.drop_tree()
 
 
 def _matched_path(work: HtmlElement, rule: SiteRule) -> str:

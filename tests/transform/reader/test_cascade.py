@@ -11,7 +11,7 @@ from trafilatura.settings import Document
 from mirror.fetch.decode import decode_html
 from mirror.transform.reader import cascade
 from mirror.transform.reader.cascade import trafilatura_body
-from mirror.transform.reader.extract import parse_page
+from mirror.transform.reader.parse import parse_page
 from tests.support.paths import FIXTURES
 
 PAGES = sorted([*(FIXTURES / "reader").glob("*.html"), *(FIXTURES / "cdt").glob("*.html")])

@@ -17,10 +17,9 @@ from mirror.transform.reader.extract import (
     ExtractParams,
     _second_look,
     _tidied,
-    drop_never_read,
     extract_article,
-    parse_page,
 )
+from mirror.transform.reader.parse import drop_never_read, parse_page
 from mirror.transform.reader.siterules import ReaderModeRules
 from tests.conftest import ARTICLE_URL
 from tests.support import paths

@@ -1,0 +1,66 @@
+"""The page parsed once for every stage, and what no stage reads dropped from it.
+
+One parser (``PAGE_PARSER``) for every page; SVG and the scripts nothing reads go right after
+parsing, and what no reader sees goes before extraction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+
+from mirror.transform.reader.linkeddata import SCRIPT_TYPE as LINKED_DATA_TYPE
+from mirror.transform.reader.restore import (
+    MATH_SCRIPT_TYPE,
+)
+
+PAGE_PARSER = lxml.html.HTMLParser(
+    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+)
+# lxml.html looks up each element's class in Python, once per element touched; this
+# lookup runs in C. It gives up only the form-control classes, which nothing here uses.
+PAGE_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+UNSEEN = ("style", "noscript", "svg", "link", "meta")
+
+
+def parse_page(text: str) -> HtmlElement:
+    """Parse a page once for every stage; comments and PIs go, since they split text runs."""
+    return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
+
+
+def drop_never_read(page: HtmlElement) -> None:
+    """Remove SVG and the scripts that no stage reads, right after parsing.
+
+    ``extract_article`` drops them before extraction anyway; dropped first, every walk of
+    the page before it (lazy images, absolutizing, hiding rules, metadata) is shorter.
+    JSON-LD (metadata) and MathJax's TeX (formulas) stay until they are read, and so do
+    ``style``, ``link`` and ``meta`` (metadata, text direction) and ``noscript``: the lead
+    image's ``alt`` is often only on the copy of the image that lazy-loading pages put there.
+    """
+    lxml.etree.strip_elements(page, "svg", with_tail=False)
+    drop_scripts(page, lambda kind: kind == LINKED_DATA_TYPE or MATH_SCRIPT_TYPE in kind)
+
+
+def drop_unseen(work: HtmlElement) -> None:
+    """Remove what no reader sees and every extractor drops; JSON-LD stays (trafilatura
+    reads it to spot forums and to rescue a short extraction)."""
+    lxml.etree.strip_elements(work, *UNSEEN, with_tail=False)
+    drop_scripts(work, lambda kind: kind == LINKED_DATA_TYPE)
+
+
+def drop_scripts(page: HtmlElement, keep: Callable[[str], bool]) -> None:
+    """Remove every script but those whose ``type`` ``keep`` accepts (their text stays
+    out of every extractor's reading; the tail around them stays)."""
+    for script in list(page.iter("script")):
+        if not keep(script.get("type") or ""):
+            script.drop_tree()
