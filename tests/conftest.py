@@ -30,11 +30,13 @@ from mirror.store.cache import PageCache
 from mirror.store.sqlite import SqliteStore
 from mirror.web.server import create_app, start_runner
 from mirror.web.tls import ensure_self_signed, fingerprint, server_context
+from tests.support.configs import ORIGIN_HOST as ORIGIN_HOST  # where the tests import it from
+from tests.support.configs import config_toml
 from tests.support.paths import CDT
 
 pytest_plugins = ["tests.support.cache_fixtures", "tests.support.filter_fixtures"]
 
-ORIGIN_HOST = "chinadigitaltimes.net"
+
 ARTICLE_URL = (
     "https://chinadigitaltimes.net/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
 )
@@ -173,25 +175,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def config(origin: Origin, ca_file: Path, write_config: Callable[..., Path]) -> Config:
     """A mirror config for the CDT site, reaching the test origin."""
-    path = write_config(
-        f"""
-[server]
-listen = "127.0.0.1:0"
-data_dir = "data"
-
-[fetch]
-ca_file = "{ca_file}"
-connect_to = ["{origin.pin}"]
-timeout = 10.0
-
-[[sites]]
-name = "cdt"
-title = "China Digital Times"
-origin = "https://chinadigitaltimes.net"
-feeds = ["https://chinadigitaltimes.net/feed/"]
-"""
-    )
-    return load_config(path, environ={})
+    return load_config(write_config(config_toml([origin.pin], ca_file)), environ={})
 
 
 @dataclass

@@ -32,7 +32,8 @@ from mirror.addresses.checks import measured_blocked, run_check
 from mirror.cli import main
 from mirror.settings import Config, load_config
 from mirror.web.server import create_app
-from tests.conftest import ORIGIN_HOST, serve_mirror, start_site
+from tests.conftest import serve_mirror, start_site
+from tests.support.configs import config_toml
 from tests.support.servers import free_port
 
 PUBLIC = "https://mirror.example.org"
@@ -134,19 +135,7 @@ def write_config(
 ) -> Path:
     """Every listed address is pinned to loopback: none may be looked up in DNS."""
     path = tmp_path / "mirror.toml"
-    path.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:0"
-data_dir = "data"
-public_url = "{PUBLIC}"
-
-[fetch]
-ca_file = "{ca_file}"
-connect_to = {json.dumps(pins)}
-timeout = 5.0
-connect_timeout = 2.0
-
+    sections = f"""
 [publisher]
 alternates = {json.dumps(list(listed))}
 
@@ -154,12 +143,17 @@ alternates = {json.dumps(list(listed))}
 ooni_countries = ["CN", "IR"]
 ooni_api = "https://{OONI_HOST}"
 {extra}
-
-[[sites]]
-name = "cdt"
-origin = "https://{ORIGIN_HOST}"
 """
+    toml = config_toml(
+        pins,
+        ca_file,
+        server=f'public_url = "{PUBLIC}"',
+        fetch="connect_timeout = 2.0",
+        sections=sections,
+        timeout=5.0,
+        with_feed=False,
     )
+    path.write_text(toml)
     return path
 
 

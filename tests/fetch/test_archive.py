@@ -41,6 +41,7 @@ from tests.conftest import (
     serve_mirror,
     start_site,
 )
+from tests.support.configs import config_toml
 from tests.support.paths import CDT
 
 TIMESTAMP = "20190102030405"
@@ -115,29 +116,15 @@ def archive_config(
 
     def make(origin_pin: str = "", sources: str = '["archive"]', fetch: str = "") -> Config:
         pins = [origin_pin or origin.pin, *archive.pins]
-        path = write_config(
-            f"""
-[server]
-listen = "127.0.0.1:0"
-data_dir = "data"
-
-[fetch]
-ca_file = "{ca_file}"
-connect_to = {json.dumps(pins)}
-timeout = 10.0
-{fetch}
-
-[cache]
-error_seconds = 0
-
-[[sites]]
-name = "cdt"
-title = "China Digital Times"
-origin = "https://chinadigitaltimes.net"
-sources = {sources}
-"""
+        toml = config_toml(
+            pins,
+            ca_file,
+            fetch=fetch,
+            sections="[cache]\nerror_seconds = 0",
+            site=f"sources = {sources}",
+            with_feed=False,
         )
-        return load_config(path, environ={})
+        return load_config(write_config(toml), environ={})
 
     return make
 

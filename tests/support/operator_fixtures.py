@@ -12,7 +12,8 @@ import aiohttp
 from aiohttp import web
 
 from mirror.settings import Config, load_config
-from tests.conftest import ORIGIN_HOST, Origin, RunningMirror, serve_mirror
+from tests.conftest import Origin, RunningMirror, serve_mirror
+from tests.support.configs import config_toml
 
 
 def operator_config(
@@ -25,27 +26,8 @@ def operator_config(
     open-mode tests: it reaches the same loopback origin, never the internet.
     """
     path = tmp_path / "mirror.toml"
-    path.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:0"
-data_dir = "data"
-{extra}
-
-[fetch]
-ca_file = "{ca_file}"
-connect_to = ["{origin.pin}", "www.{origin.pin}"]
-timeout = 10.0
-
-[[sites]]
-name = "cdt"
-title = "China Digital Times"
-origin = "https://{ORIGIN_HOST}"
-feeds = ["https://{ORIGIN_HOST}/feed/"]
-{site}
-""",
-        "utf-8",
-    )
+    pins = [origin.pin, f"www.{origin.pin}"]
+    path.write_text(config_toml(pins, ca_file, server=extra, site=site), "utf-8")
     return load_config(path, environ={})
 
 

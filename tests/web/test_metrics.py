@@ -32,6 +32,7 @@ from tests.conftest import (
     RunningMirror,
     serve_mirror,
 )
+from tests.support.configs import config_toml
 from tests.support.removal_fixtures import always_ask, remove_at_origin
 
 READER_ADDRESS = "127.0.0.23"
@@ -137,22 +138,8 @@ async def test_readyz_fails_when_the_store_is_gone(running_mirror: RunningMirror
 
 def privacy_config(tmp_path: Path, origin: Origin, ca_file: Path) -> Path:
     path = tmp_path / "mirror.toml"
-    path.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:0"
-plain_http = true
-access_log = true
-
-[fetch]
-ca_file = "{ca_file}"
-connect_to = ["{origin.pin}"]
-
-[[sites]]
-name = "cdt"
-origin = "https://{ORIGIN_HOST}"
-"""
-    )
+    server = "plain_http = true\naccess_log = true"
+    path.write_text(config_toml([origin.pin], ca_file, server=server, with_feed=False))
     return path
 
 
