@@ -4,8 +4,8 @@ The origin is hostile until proven otherwise. Every hop of a fetch is checked:
 
 * the URL: http(s) only, no credentials, an allowed port, a host read the way a resolver
   reads it (``addresses.host_address``), so ``http://0x7f000001/`` is judged as 127.0.0.1;
-* every DNS answer (``PolicyResolver``) and then the address each socket is about to connect
-  to (``AddressGuard.open_socket``, aiohttp's ``socket_factory``): a rebinding name or a
+* every DNS answer (``guard.PolicyResolver``) and then the address each socket is about to connect
+  to (``guard.AddressGuard.open_socket``, aiohttp's ``socket_factory``): a rebinding name or a
   resolver bug cannot slip past the second check. ``connect_to`` pins and
   ``allow_private_addresses`` are the operator's explicit exceptions. Through a proxy, the
   proxy connects: URL hosts are still checked here, and names are resolved and checked
@@ -34,22 +34,17 @@ nowhere else.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import socket
 import ssl
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
 
 import aiohttp
 import aiohttp_socks
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
+from aiohttp.abc import AbstractResolver
 from python_socks import ProxyType
 from yarl import URL
 
@@ -66,7 +61,9 @@ from mirror.errors import (
     TooLarge,
     TooManyRedirects,
 )
-from mirror.fetch.addresses import InvalidHost, host_address, is_public_address
+from mirror.fetch.addresses import InvalidHost, host_address
+from mirror.fetch.backoff import Backoff
+from mirror.fetch.guard import REFUSED, AddressGuard, PolicyResolver
 from mirror.fetch.inflate import ACCEPT_ENCODING, BodyTooLarge, BrokenEncoding, Inflater
 from mirror.settings import FetchConfig
 
@@ -88,12 +85,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BACKOFF_STATUSES = frozenset({429, 503})
 ABSENT_STATUSES = frozenset({404, 410})
 PROXY_FAILED = "The site could not be reached through the proxy."
-BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
 CHUNK_BYTES = 64 * 1024
 COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2", "cookie"})
-
-# Addresses the socket factory refused during the current fetch (per task).
-_REFUSED: contextvars.ContextVar[list[str]] = contextvars.ContextVar("refused")
 
 
 @dataclass(frozen=True)
@@ -140,110 +133,6 @@ class NotModified:
     url: str
 
 
-@dataclass
-class AddressGuard:
-    """The address policy at connect time, shared by the resolver and the socket factory."""
-
-    allow_private: bool
-    exempt: set[tuple[str, int]] = field(default_factory=set)
-
-    def allows(self, address: str, port: int) -> bool:
-        address = address.split("%", 1)[0]
-        return self.allow_private or (address, port) in self.exempt or is_public_address(address)
-
-    def open_socket(self, addr_info: aiohttp.AddrInfoType) -> socket.socket:
-        """aiohttp's ``socket_factory``: refuses before a socket even exists."""
-        family, kind, proto, _, sockaddr = addr_info
-        address, port = str(sockaddr[0]), int(sockaddr[1])
-        if not self.allows(address, port):
-            refused = _REFUSED.get(None)
-            if refused is not None:
-                refused.append(address)
-            raise ConnectionRefusedError(f"{address} is not a public address")
-        return socket.socket(family, kind, proto)
-
-
-class PolicyResolver(AbstractResolver):
-    """Resolves names, applies ``connect_to`` pins, and refuses non-public answers.
-
-    A name with any refused answer is refused whole, so a mixed answer cannot be raced.
-    """
-
-    def __init__(
-        self,
-        config: FetchConfig,
-        guard: AddressGuard,
-        inner: AbstractResolver | None = None,
-    ) -> None:
-        self._pins = {(p.host, p.port): p for p in config.connect_to}
-        self._guard = guard
-        self._inner = inner or ThreadedResolver()
-        guard.exempt.update((p.addr, p.addr_port) for p in config.connect_to)
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        name = host.lower().rstrip(".")
-        pin = self._pins.get((name, port))
-        if pin is not None:
-            return [_numeric_result(host, pin.addr, pin.addr_port)]
-        results = await self._inner.resolve(host, port, family)
-        if not all(self._guard.allows(r["host"], r["port"]) for r in results):
-            raise AddressNotAllowed(f"{host} resolves to an address that is not public.")
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-def _numeric_result(hostname: str, addr: str, port: int) -> ResolveResult:
-    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    return ResolveResult(
-        hostname=hostname,
-        host=addr,
-        port=port,
-        family=family,
-        proto=0,
-        flags=socket.AI_NUMERICHOST,
-    )
-
-
-class Backoff:
-    """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
-
-    def __init__(self, longest: int) -> None:
-        self._longest = longest
-        self._until: dict[str, float] = {}
-
-    def check(self, origin: str) -> None:
-        wait = self._until.get(origin, 0.0) - time.monotonic()
-        if wait > 0:
-            raise OriginStatus(429, f"The site asked us to wait; try again in {wait:.0f} s.")
-        self._until.pop(origin, None)
-
-    def record(self, origin: str, retry_after: str | None) -> None:
-        seconds = _retry_after_seconds(retry_after)
-        if seconds is None:
-            return
-        now = time.monotonic()
-        if len(self._until) >= BACKOFF_ORIGINS:
-            self._until = {o: t for o, t in self._until.items() if t > now}
-        self._until[origin] = now + min(seconds, self._longest)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as delta-seconds or an HTTP date; None if absent or unreadable."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def recorded_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """An origin's response headers as they are kept and archived: in order, without the
     cookies it tried to set (kept, they would tie an archive or a replay to a session)."""
@@ -261,7 +150,7 @@ def _redirect_target(url: str, location: str) -> str:
 def translated_errors(config: FetchConfig) -> Iterator[None]:
     """The one place where aiohttp's, the proxy's and the inflater's exceptions become ours."""
     refused: list[str] = []
-    token = _REFUSED.set(refused)
+    token = REFUSED.set(refused)
     try:
         yield
     except aiohttp.ConnectionTimeoutError as exc:
@@ -288,7 +177,7 @@ def translated_errors(config: FetchConfig) -> Iterator[None]:
     except (aiohttp.ClientError, OSError) as exc:
         raise OriginUnreachable(type(exc).__name__) from exc
     finally:
-        _REFUSED.reset(token)
+        REFUSED.reset(token)
 
 
 class Fetcher:

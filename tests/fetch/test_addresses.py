@@ -18,7 +18,8 @@ from aiohttp import web
 
 from mirror.errors import AddressNotAllowed, BadRequest, FetchError, OriginUnreachable
 from mirror.fetch.addresses import InvalidHost, host_address, is_public_address
-from mirror.fetch.client import PAGE_TYPES, AddressGuard, Fetcher
+from mirror.fetch.client import PAGE_TYPES, Fetcher
+from mirror.fetch.guard import AddressGuard
 from mirror.settings import Config, load_config
 from tests.conftest import ARTICLE_URL, ORIGIN_HOST, Origin
 from tests.support.fetch_fixtures import Attempts, TableResolver, attempts_fixture

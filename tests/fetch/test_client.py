@@ -12,8 +12,6 @@ import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import brotli
@@ -40,7 +38,6 @@ from mirror.fetch.client import (
     PAGE_TYPES,
     PROXY_FAILED,
     Fetcher,
-    _retry_after_seconds,
 )
 from mirror.fetch.decode import decode_html
 from mirror.keys import load_cache_key
@@ -450,21 +447,6 @@ async def test_retry_after_is_respected_and_bounded(
         assert origin.hits[ARTICLE_PATH] == 0
         await asyncio.sleep(1.05)
         await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [("120", 120.0), (" 7 ", 7.0), ("soon", None), ("", None), (None, None)],
-)
-def test_retry_after_values(value: str | None, seconds: float | None) -> None:
-    assert _retry_after_seconds(value) == seconds
-
-
-def test_retry_after_as_a_date() -> None:
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
-    seconds = _retry_after_seconds(later)
-    assert seconds is not None
-    assert 55 < seconds <= 60
 
 
 async def test_accept_language_only_when_configured(config: Config, origin: Origin) -> None:

@@ -1,0 +1,50 @@
+"""Politeness towards an origin that asked the mirror to wait: 429 or 503 with ``Retry-After``
+keeps it from being asked again before then (bounded by ``fetch.max_retry_after``).
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+
+from mirror.errors import (
+    OriginStatus,
+)
+
+BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
+
+
+class Backoff:
+    """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
+
+    def __init__(self, longest: int) -> None:
+        self._longest = longest
+        self._until: dict[str, float] = {}
+
+    def check(self, origin: str) -> None:
+        wait = self._until.get(origin, 0.0) - time.monotonic()
+        if wait > 0:
+            raise OriginStatus(429, f"The site asked us to wait; try again in {wait:.0f} s.")
+        self._until.pop(origin, None)
+
+    def record(self, origin: str, retry_after: str | None) -> None:
+        seconds = retry_after_seconds(retry_after)
+        if seconds is None:
+            return
+        now = time.monotonic()
+        if len(self._until) >= BACKOFF_ORIGINS:
+            self._until = {o: t for o, t in self._until.items() if t > now}
+        self._until[origin] = now + min(seconds, self._longest)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
