@@ -1,0 +1,1 @@
+"""Full-text search over the articles the mirror keeps (``mirror.search.index``)."""

@@ -1,0 +1,193 @@
+"""The search index: SQLite FTS5 over the folded text of the articles the mirror keeps.
+
+One file in the data dir, apart from the cache: the cache is sealed (nothing readable at
+rest) and a full-text index cannot be, so the index is a separate, optional file the
+operator can leave out, and ``mirror search reindex`` can rebuild from the store.
+
+The FTS5 table is contentless (``content=''``): it holds the inverted index of
+``mirror.search.fold.index_text`` and nothing else; ``articles`` holds what a result shows
+(title, site, date, source label, the text for the snippet). Deleting from a contentless
+table needs the values indexed, which are recomputed from ``articles``.
+
+Ranked by BM25 (title weighted above body), newest first among ties.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirror.search.fold import fold, index_text
+from mirror.search.query import fts_query
+
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
+    title, body, content='', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT UNIQUE NOT NULL,
+    site TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    source TEXT NOT NULL,
+    removed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_site ON articles (site);
+"""
+SEARCH = """
+SELECT a.url, a.site, a.title, a.text, a.saved_at, a.source, a.removed
+FROM words JOIN articles a ON a.id = words.rowid
+WHERE words MATCH ? {filters}
+ORDER BY bm25(words, 4.0, 1.0), a.saved_at DESC
+LIMIT ? OFFSET ?
+"""
+PAGE_SIZE = 20
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as the index holds it."""
+
+    url: str
+    site: str
+    title: str
+    text: str
+    saved_at: float
+    source: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A result: the entry and its snippet, as (text, marked) pieces, never markup."""
+
+    entry: Entry
+    snippet: tuple[tuple[str, bool], ...]
+
+
+class SearchIndex:
+    """The index in one SQLite file; one writer at a time (a lock), safe from threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def put(self, entry: Entry) -> None:
+        """Index ``entry``, replacing what was indexed for its URL."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._delete(entry.url)
+                cursor = self._db.execute(
+                    "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.url,
+                        entry.site,
+                        entry.title,
+                        entry.text,
+                        entry.saved_at,
+                        entry.source,
+                        int(entry.removed),
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO words (rowid, title, body) VALUES (?, ?, ?)",
+                    (cursor.lastrowid, index_text(entry.title), index_text(entry.text)),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def remove(self, url: str) -> bool:
+        """Forget ``url`` (a purge); whether it was indexed."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            gone = self._delete(url)
+            self._db.execute("COMMIT")
+            return gone
+
+    def _delete(self, url: str) -> bool:
+        row = self._db.execute(
+            "SELECT id, title, text FROM articles WHERE url = ?", (url,)
+        ).fetchone()
+        if row is None:
+            return False
+        rowid, title, text = row
+        self._db.execute(
+            "INSERT INTO words (words, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            (rowid, index_text(title), index_text(text)),
+        )
+        self._db.execute("DELETE FROM articles WHERE id = ?", (rowid,))
+        return True
+
+    def search(
+        self, query: str, site: str | None = None, removed_only: bool = False, page: int = 0
+    ) -> list[Hit] | None:
+        """A page of results for ``query``; ``None`` if it holds no word to search for."""
+        match = fts_query(query)
+        if match is None:
+            return None
+        filters, params = "", [match]
+        if site is not None:
+            filters += " AND a.site = ?"
+            params.append(site)
+        if removed_only:
+            filters += " AND a.removed = 1"
+        rows = self._db.execute(
+            SEARCH.format(filters=filters), (*params, PAGE_SIZE, max(page, 0) * PAGE_SIZE)
+        ).fetchall()
+        words = _snippet_words(query)
+        hits = []
+        for url, row_site, title, text, saved_at, source, is_removed in rows:
+            entry = Entry(url, row_site, title, text, saved_at, source, bool(is_removed))
+            hits.append(Hit(entry, snippet(text, words)))
+        return hits
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+
+def _snippet_words(query: str) -> list[str]:
+    """The folded words of ``query`` to mark in a snippet, longest first."""
+    words = {w for w in fold(query.replace('"', " ").replace("\0", " ")).split() if w}
+    return sorted(words, key=len, reverse=True)
+
+
+def snippet(text: str, words: list[str]) -> tuple[tuple[str, bool], ...]:
+    """Up to ``SNIPPET_CHARS`` of ``text`` around the first word found, with the words
+    marked. Folding maps Simplified and Traditional Chinese character for character, so
+    the folded text's positions are the original's where the lengths agree; where they
+    do not (rare compatibility forms), the snippet is the text's start, unmarked."""
+    folded = fold(text)
+    if len(folded) != len(text):
+        return ((text[:SNIPPET_CHARS], False),)
+    first = min((i for i in (folded.find(w) for w in words) if i >= 0), default=0)
+    start = max(0, first - SNIPPET_CHARS // 4)
+    end = min(len(text), start + SNIPPET_CHARS)
+    pieces: list[tuple[str, bool]] = []
+    position = start
+    while position < end:
+        found = [(folded.find(w, position, end), w) for w in words]
+        found = [(i, w) for i, w in found if i >= 0]
+        if not found:
+            break
+        at, word = min(found)
+        if at > position:
+            pieces.append((text[position:at], False))
+        pieces.append((text[at : at + len(word)], True))
+        position = at + len(word)
+    if position < end:
+        pieces.append((text[position:end], False))
+    return tuple(pieces)
