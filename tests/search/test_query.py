@@ -13,8 +13,8 @@ from mirror.search.query import MAX_TERMS, fts_query
         ("新疆", '"新 疆"'),
         ("維吾爾 Café", '"维 吾 尔" "cafe"'),
         ('"two words" more', '"two words" "more"'),
-        ("NEAR(a b)", "\"near a\" \"b\""),
-        ("title:x*", "\"title x\""),
+        ("NEAR(a b)", '"near a" "b"'),
+        ("title:x*", '"title x"'),
         ('"unbalanced', '"unbalanced"'),
     ],
 )
