@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= $(firstword $(wildcard mirror.toml) deploy/mirror.example.toml)
 
-.PHONY: serve test lint typecheck unit venv clean system-deps catalogs
+.PHONY: serve test lint typecheck unit venv clean system-deps catalogs docs
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(MAKE) docs
+
+# The manual: the configuration page generated from the settings table, then the whole site
+# built into site/ (git-ignored), failing on any broken link or anchor.
+docs: $(VENV)/.installed-test
+	$(BIN)/python scripts/settings_page.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -64,4 +71,4 @@ bench-lists:
 	scripts/bench-lists.sh $(MIRROR_BENCH_LISTS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -11,6 +13,7 @@ from mirror.errors import ConfigError
 from mirror.keys import b64encode
 from mirror.settings import (
     CONTRIBUTOR_FIELDS,
+    PUBLISH_FIELDS,
     SETTINGS,
     SITE_FIELDS,
     ConnectPin,
@@ -22,17 +25,28 @@ from mirror.settings import (
 from tests.support import paths
 from tests.support.operator_fixtures import MISTYPED_ONION, ONION
 
-README = paths.ROOT / "README.md"
+CONFIGURATION_PAGE = paths.ROOT / "docs" / "operators" / "configuration.md"
 
 
-def readme_rows() -> dict[str, list[str]]:
-    text = README.read_text("utf-8")
-    table = text.split("<!-- settings-table", 1)[1].split("<!-- end settings-table", 1)[0]
+def settings_page_module() -> ModuleType:
+    """scripts/settings_page.py, which ``make docs`` runs to write the configuration page."""
+    spec = importlib.util.spec_from_file_location(
+        "settings_page", paths.ROOT / "scripts" / "settings_page.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def page_rows(text: str) -> dict[str, list[str]]:
     rows = {}
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         if len(cells) == 5 and cells[0].startswith("`"):
-            rows[cells[0].strip("`")] = cells
+            name = cells[0].strip("`")
+            assert name not in rows, f"{name} listed twice"
+            rows[name] = cells
     return rows
 
 
@@ -47,19 +61,24 @@ def documented_default(setting: Setting) -> str:
     return str(value)
 
 
-def test_readme_table_matches_settings() -> None:
-    rows = readme_rows()
-    declared = SETTINGS + SITE_FIELDS + CONTRIBUTOR_FIELDS
-    assert set(rows) == {s.name for s in declared}
+def test_configuration_page_lists_every_setting_and_nothing_else() -> None:
+    rows = page_rows(CONFIGURATION_PAGE.read_text("utf-8"))
+    declared = SETTINGS + SITE_FIELDS + CONTRIBUTOR_FIELDS + PUBLISH_FIELDS
+    assert list(rows) == [s.name for s in declared]
     for setting in declared:
         _, kind, default, env, help_text = rows[setting.name]
         expected_kind = "list[str]" if setting.type == list[str] else setting.type.__name__
         assert kind == expected_kind, setting.name
         assert default.strip("`") == documented_default(setting), setting.name
-        file_only = setting.section in {"sites", "contributors"}
+        file_only = setting.section in {"sites", "contributors", "publish"}
         expected_env = "(file only)" if file_only else setting.env_var
         assert env.strip("`") == expected_env, setting.name
-        assert help_text == setting.help, setting.name
+        assert help_text.replace("\\|", "|") == setting.help, setting.name
+
+
+def test_configuration_page_is_what_the_settings_table_generates() -> None:
+    """The committed page is the generator's output: a changed setting needs `make docs`."""
+    assert CONFIGURATION_PAGE.read_text("utf-8") == settings_page_module().render()
 
 
 def test_defaults_without_file() -> None:
