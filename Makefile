@@ -34,7 +34,7 @@ lint: $(VENV)/.installed-test
 # built into site/ (git-ignored), failing on any broken link or anchor.
 docs: $(VENV)/.installed-test
 	$(BIN)/python scripts/settings_page.py
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
