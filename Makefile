@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= $(firstword $(wildcard mirror.toml) deploy/mirror.example.toml)
 
-.PHONY: serve test lint typecheck unit venv clean system-deps catalogs docs
+.PHONY: serve test lint typecheck unit venv clean system-deps catalogs docs check
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ unit: $(VENV)/.installed-test system-deps bench-data
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The fast tier: no root, daemons, browser, benchmark pages or network (tests/support/tiers.py).
+FAST := not browser and not daemons and not bench and not install
+check: $(VENV)/.installed-test
+	MIRROR_TEST_TIER=check $(BIN)/pytest -q -m "$(FAST)"
 
 # After changing interface text: refresh messages.pot and merge it into every catalog.
 catalogs: $(VENV)/.installed-runtime

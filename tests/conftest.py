@@ -33,6 +33,7 @@ from mirror.web.tls import ensure_self_signed, fingerprint, server_context
 from tests.support.configs import ORIGIN_HOST as ORIGIN_HOST  # where the tests import it from
 from tests.support.configs import config_toml
 from tests.support.paths import CDT
+from tests.support.tiers import mark_by_use
 
 pytest_plugins = ["tests.support.cache_fixtures", "tests.support.filter_fixtures"]
 
@@ -44,6 +45,12 @@ ARTICLE_PATH = "/2018/11/western-countries-turn-up-the-heat-on-xinjiang/"
 CHINESE_URL = "https://chinadigitaltimes.net/chinese/2018/11/xinjiang-families/"
 CHINESE_PATH = "/chinese/2018/11/xinjiang-families/"
 LEAD_IMAGE_PATH = "/wp-content/uploads/2018/11/xinjiang-camp-1024x576.jpg"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the tiers it needs, from the fixtures and helpers it uses, so that
+    ``make check`` leaves out what needs a browser, a daemon or the benchmark pages."""
+    mark_by_use(items)
 
 
 def tiny_png() -> bytes:

@@ -29,7 +29,7 @@ from tests.support.operator_fixtures import operator_config
 from tests.support.paths import ROOT
 
 # Building the wheel and installing its dependencies takes a while on a busy machine.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.install]
 SOURCES = ("pyproject.toml", "README.md", "mirror", "static")
 ENV = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
 

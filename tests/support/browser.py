@@ -22,6 +22,8 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from tests.support.tiers import refuse_in_fast_tier
+
 CHROMIUM = Path("/usr/bin/chromium")
 WaitUntil = Literal["commit", "domcontentloaded", "load", "networkidle"]
 CHROMIUM_ARGS = [
@@ -40,6 +42,7 @@ CHROMIUM_ARGS = [
 @asynccontextmanager
 async def launch() -> AsyncIterator[Browser]:
     """One headless Chromium, for tests that open many contexts (launching costs ~1 s)."""
+    refuse_in_fast_tier("browser", "Chromium")
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run `make system-deps`")
     async with async_playwright() as playwright:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.tiers import refuse_in_fast_tier
+
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 FIXTURES = TESTS / "fixtures"
@@ -22,6 +24,7 @@ DEFAULT_BENCH_DATA = ROOT.parent / "shared" / "bench" / "extraction"
 
 def bench_data() -> Path:
     """The benchmark pages' folder; fails, naming the command that fetches them, if absent."""
+    refuse_in_fast_tier("bench", "the benchmark pages")
     folder = Path(os.environ.get("MIRROR_BENCH_DATA", DEFAULT_BENCH_DATA))
     if not (folder / "ground-truth.json").is_file():
         raise FileNotFoundError(

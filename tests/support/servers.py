@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.tiers import refuse_in_fast_tier
+
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
 NGINX = "/usr/sbin/nginx"
@@ -24,6 +26,7 @@ NGINX = "/usr/sbin/nginx"
 
 def require(program: str) -> str:
     """The path of ``program``; a missing one fails loudly, naming the fix."""
+    refuse_in_fast_tier("daemons", program)
     path = shutil.which(program) or (program if Path(program).exists() else None)
     if path is None:
         raise RuntimeError(f"{program} is missing: run `make system-deps`")
