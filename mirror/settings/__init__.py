@@ -2,7 +2,7 @@
 
 Every scalar setting is written once, as a field of its section made by ``setting()``:
 its TOML default, its help text and, where it needs one, a hook that converts or checks
-the value. ``SETTINGS`` (the table the README's configuration table is checked against, so
+the value. ``SETTINGS`` (the table docs/operators/configuration.md is generated from, so
 the two cannot drift apart) is read from those fields, and ``load_config`` builds every
 section from the same fields by name. The fields live in typed dataclasses, not in a table
 the sections are generated from, because only a field written in a class body is seen by
