@@ -653,3 +653,30 @@ async def test_metrics_of_two_workers_only_grow_and_count_every_request(tmp_path
             assert after.get(sample, -1) >= value, sample
     healthz = (("route", "/healthz"), ("status", "200"))
     assert [s[("mirror_requests_total", healthz)] for s in scrapes] == list(range(20, 401, 20))
+
+
+XHTML = Path(__file__).parent / "fixtures" / "xhtml" / "news-xhtml-strict.html"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(XHTML.read_bytes(), id="declaration"),
+        pytest.param(b"\xef\xbb\xbf" + XHTML.read_bytes(), id="bom-before-declaration"),
+        pytest.param(
+            XHTML.read_bytes().replace(b'encoding="utf-8"', b'encoding="iso-8859-1"'),
+            id="declaration-disagrees-with-meta",
+        ),
+        pytest.param(
+            XHTML.read_bytes().replace(b"nine days.", b"nine\x00 days.\x01\x0b\x1f"),
+            id="control-characters",
+        ),
+    ],
+)
+def test_extract_reads_xhtml_and_control_characters(page: bytes) -> None:
+    result = run_mirror("extract", "--url", "https://gazette.test/news/strike", stdin=page)
+    assert result.returncode == 0, result.stderr
+    text = fold(lxml.html.document_fromstring(result.stdout.decode("utf-8")).text_content())
+    assert "ending a stoppage that left container ships" in text
+    assert "independent mediator appointed" in text
+    assert "xml version" not in text

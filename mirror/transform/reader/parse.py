@@ -6,6 +6,7 @@ parsing, and what no reader sees goes before extraction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import lxml.etree
@@ -33,8 +34,24 @@ PAGE_PARSER.set_element_class_lookup(
 UNSEEN = ("style", "noscript", "svg", "link", "meta")
 
 
+# An XML declaration at the start (after a BOM or blanks): lxml refuses a str carrying one,
+# and the HTML parsing algorithm treats it as a bogus comment, the encoding having been
+# decided by WHATWG sniffing already. ``<?xml-stylesheet ...?>`` does not match (``xml\s``).
+_XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml\s[^>]*>")
+# Characters lxml refuses in a str; a browser reads NUL as U+FFFD (or drops it) and form
+# feed as white space, and the other C0 controls are dropped here.
+_REFUSED_CONTROLS = {0: "\ufffd", 0x0C: " "} | {
+    code: None for code in (*range(1, 9), 0x0B, *range(0x0E, 0x20))
+}
+
+
 def parse_page(text: str) -> HtmlElement:
-    """Parse a page once for every stage; comments and PIs go, since they split text runs."""
+    """Parse a page once for every stage; comments and PIs go, since they split text runs.
+
+    The text is first made what lxml accepts and a browser would read the same way: no XML
+    declaration, no control characters (see ``_XML_DECLARATION``, ``_REFUSED_CONTROLS``).
+    """
+    text = _XML_DECLARATION.sub("", text, count=1).translate(_REFUSED_CONTROLS)
     return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
 
 
