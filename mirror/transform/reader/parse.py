@@ -39,9 +39,10 @@ UNSEEN = ("style", "noscript", "svg", "link", "meta")
 # decided by WHATWG sniffing already. ``<?xml-stylesheet ...?>`` does not match (``xml\s``).
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml\s[^>]*>")
 # Characters lxml refuses in a str; a browser reads NUL as U+FFFD (or drops it) and form
-# feed as white space, and the other C0 controls are dropped here.
+# feed as white space, and the other C0 controls are dropped here, as are the noncharacters
+# U+FFFE and U+FFFF, which lxml refuses when a later stage sets them in an attribute.
 _REFUSED_CONTROLS = {0: "\ufffd", 0x0C: " "} | {
-    code: None for code in (*range(1, 9), 0x0B, *range(0x0E, 0x20))
+    code: None for code in (*range(1, 9), 0x0B, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)
 }
 
 

@@ -1,0 +1,28 @@
+"""The page parsed as lxml accepts it and a browser reads it: no XML declaration, and no
+character a later stage could not set in the tree."""
+
+from __future__ import annotations
+
+import lxml.html
+import pytest
+
+from mirror.transform.reader.parse import parse_page
+
+
+@pytest.mark.parametrize(
+    "start",
+    ['<?xml version="1.0" encoding="utf-8"?>', '\ufeff<?xml version="1.0" encoding="gbk"?>'],
+)
+def test_a_page_with_an_xml_declaration_is_read(start: str) -> None:
+    page = parse_page(start + "<html><body><p>Officials declined.</p></body></html>")
+    assert page.findtext(".//p") == "Officials declined."
+
+
+def test_every_character_lxml_refuses_is_gone_and_the_text_stays_settable() -> None:
+    refused = "".join(map(chr, (*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)))
+    page = parse_page(f"<p>a{refused}b</p>")
+    text = page.findtext(".//p") or ""
+    element = lxml.html.fragment_fromstring("<a></a>")
+    element.set("title", text)  # raises ValueError for a character lxml refuses
+    element.text = text
+    assert text.startswith("a\ufffd") and text.endswith("b")
