@@ -387,7 +387,7 @@ async def test_hostile_pictures_are_refused_and_the_mirror_keeps_serving(
     assert answers["inside.png"][0] == 502
     assert b"<script" not in answers["inside.png"][1]
     frames_status, frames_body = answers["frames.gif"]
-    assert frames_status == 200 and Image.open(io.BytesIO(frames_body)).n_frames == 1
+    assert frames_status == 200 and getattr(Image.open(io.BytesIO(frames_body)), "n_frames", 1) == 1
     status, made = answers["secrets.jpg"]
     assert status == 200 and b"secret-place" not in made and b"<html" not in made
     assert Image.open(io.BytesIO(made)).size == (1080, 608)
