@@ -112,3 +112,12 @@ def test_transparency_is_kept() -> None:
     out = io.BytesIO()
     image.save(out, "PNG")
     assert opened(remade(out.getvalue(), RECIPE)).mode == "RGBA"
+
+
+def test_the_pixel_limit_is_the_settings_not_pillows_default() -> None:
+    bomb = bomb_png(3000, 3000)  # 9 MP: under Pillow's default limit, over this recipe's
+    with pytest.raises(TooLarge):
+        remade(bomb, RECIPE)
+    roomy = Recipe(720, 60, 20_000_000, 50, 64 * 1024)
+    with pytest.raises(OriginBroken):  # decoded as far as its few rows go, then cut short
+        remade(bomb, roomy)
