@@ -56,13 +56,14 @@ from mirror.fetch.client import (
     Validators,
 )
 from mirror.flight import RecentErrors, SingleFlight
-from mirror.pool import TransformPool
+from mirror.pool import TransformPool, off_loop
 from mirror.reading import load_page_rules, read_in_pool, read_page
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage, StoredResponse
 from mirror.transform.challenge import is_challenge
 from mirror.transform.images import checked_image
+from mirror.transform.pictures import CONTENT_TYPE, Recipe, remade
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -150,6 +151,14 @@ class Mirror:
         self._pool = pool
         self._rules = load_page_rules(config) if pool is None else None
         self._wayback = Wayback(fetcher, config.archive)
+        images = config.images
+        self._recipe = Recipe(
+            images.max_width,
+            images.quality,
+            images.max_pixels,
+            images.max_frames,
+            images.max_profile_bytes,
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -434,9 +443,14 @@ class Mirror:
         return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
 
     async def _fetch_image(self, url: str) -> StoredImage:
+        """The origin's picture, proven raster by its bytes, then decoded and encoded again
+        off the event loop (``transform.pictures``): only the new file is stored, so nothing
+        of the origin's file but its pixels is ever served, and a picture refused or past
+        its time stores nothing."""
         with origin_fetch():
             fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
-        kind = checked_image(fetched.body, self._config.images.max_bytes)
-        image = StoredImage(kind, fetched.body, time.time())
+        checked_image(fetched.body, self._config.images.max_bytes)
+        body = await off_loop(self._pool, remade, fetched.body, self._recipe)
+        image = StoredImage(CONTENT_TYPE, body, time.time())
         await self._cache.put_image(url, image)
         return image

@@ -39,7 +39,12 @@ T = TypeVar("T")
 START_METHOD = "forkserver"
 # What every task needs imported: named, not imported here, so that this leaf module stays
 # below the layers it runs work for.
-PRELOAD = ["mirror.reading", "mirror.web.article", "mirror.web.downloads"]
+PRELOAD = [
+    "mirror.reading",
+    "mirror.web.article",
+    "mirror.web.downloads",
+    "mirror.transform.pictures",
+]
 NICENESS = 10
 STOP_SECONDS = 10.0
 

@@ -68,6 +68,12 @@ def proxy(url: str) -> str:
     return url
 
 
+def percent(value: int) -> int:
+    if not 1 <= value <= 100:
+        raise ConfigError("must be from 1 to 100")
+    return value
+
+
 def store(name: str) -> str:
     if name not in {"sqlite", "redis"}:
         raise ConfigError(f"must be sqlite or redis, not {name!r}")

@@ -18,6 +18,7 @@ from mirror.settings.checks import (
     mail_address,
     no_trailing_slash,
     onion,
+    percent,
     pins,
     ports,
     proxy,
@@ -217,6 +218,30 @@ class ImagesConfig:
     """Limits on the images the mirror relays."""
 
     max_bytes: int = setting(5 * MIB, "Largest image `/r/` serves; larger ones are refused.")
+    max_width: int = setting(
+        1080,
+        "Widest picture `/r/` serves: wider ones are scaled down (never up) when re-encoded.",
+        parse=at_least(16),
+    )
+    quality: int = setting(
+        75, "WebP quality (1-100) of the pictures `/r/` re-encodes.", parse=percent
+    )
+    max_pixels: int = setting(
+        40_000_000,
+        "Most pixels (width x height, all frames of an animation together) a picture may "
+        "decode to; larger ones are refused before decoding (Pillow's own limit is set to it).",
+        parse=at_least(1),
+    )
+    max_frames: int = setting(
+        300,
+        "Frames an animation may have; a longer one is served as its first frame.",
+        parse=at_least(1),
+    )
+    max_profile_bytes: int = setting(
+        256 * 1024,
+        "Largest colour (ICC) profile a picture may carry; else it is refused.",
+        parse=at_least(0),
+    )
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ async def test_download_is_self_contained(running_mirror: RunningMirror) -> None
     assert token not in disposition
     html = body.decode("utf-8")
     assert external_references(html) == []
-    assert "data:image/png;base64," in html
+    assert "data:image/webp;base64," in html
     assert "<style>" in html and "default-src 'none'" in html
     assert "<script" not in html.lower()
 

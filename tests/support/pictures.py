@@ -1,0 +1,61 @@
+"""Pictures made in the tests (no binary fixtures): photographs with secrets, hostile files."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+from PIL import Image
+
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>secret-place</rdf:RDF></x:xmpmeta>'
+TRAILER = b"<html><script>alert(1)</script></html>"
+
+
+def photo(width: int = 1200, height: int = 800, mode: str = "RGB") -> Image.Image:
+    """A photograph-like picture: gradients and noise, not one flat colour."""
+    rng = random.Random(7)
+    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    noise = Image.effect_noise((width, height), 40).convert(mode)
+    image = Image.blend(image, noise, 0.3)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        image.paste(rng.choice(["red", "green", "navy"]), (x, y, x + 80, y + 60))
+    return image
+
+
+def jpeg_with_secrets(image: Image.Image, orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x0110] = "Secret Camera 9000"  # model
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (39.0, 54.0, 0.0), 3: "E", 4: (116.0, 23.0, 0.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, xmp=XMP, comment=b"camera serial 12345")
+    return out.getvalue() + TRAILER
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG of a few KB that declares ``width`` x ``height`` pixels (1-bit grey)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\0" + b"\0" * (width // 8 + 1)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(200)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+def many_frames_gif(frames: int, size: int = 8) -> bytes:
+    colours = [(i * 37 % 256, i * 91 % 256, i % 256) for i in range(frames)]
+    images = [Image.new("RGB", (size, size), colour).convert("P") for colour in colours]
+    out = io.BytesIO()
+    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
+    return out.getvalue()
