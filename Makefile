@@ -63,9 +63,15 @@ MIRROR_BENCH_DATA ?= ../shared/bench/extraction
 BENCH_DATA_COMMIT := 4a3bc979f76c0df73cb95fe272e2fc1b96f9f010
 BENCH_DATA_URL ?= https://github.com/scrapinghub/article-extraction-benchmark/archive/$(BENCH_DATA_COMMIT).tar.gz
 
+# The second development set: mozilla/readability's test pages (Apache-2.0), same rule.
+MIRROR_BENCH_READABILITY ?= ../shared/bench/readability
+BENCH_READABILITY_COMMIT := ab4027a8b37669745016869a37a504727992b2ba
+BENCH_READABILITY_URL ?= https://github.com/mozilla/readability/archive/$(BENCH_READABILITY_COMMIT).tar.gz
+
 .PHONY: bench-data
 bench-data:
 	$(PYTHON) scripts/bench-data.py $(MIRROR_BENCH_DATA) $(BENCH_DATA_URL)
+	$(PYTHON) scripts/bench-readability.py $(MIRROR_BENCH_READABILITY) $(BENCH_READABILITY_URL)
 
 # The real EasyList and EasyPrivacy for bench/transform.py --easylist, offline: Debian's
 # webext-ublock-origin-firefox package ships both (assets/thirdparties/easylist/).

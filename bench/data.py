@@ -2,9 +2,10 @@
 
 The CDT article is the project's own fixture; the benchmark pages are publishers' copyright,
 kept outside the repository in ``MIRROR_BENCH_DATA`` (default ``../shared/bench/extraction``)
-and fetched by ``make bench-data``. The real EasyList and EasyPrivacy are read from
-``MIRROR_BENCH_LISTS`` (default ``bench/lists`` in the checkout, git-ignored), filled by
-``make bench-lists``.
+and fetched by ``make bench-data``, as are mozilla/readability's 130 test pages, the second
+development set (``MIRROR_BENCH_READABILITY``, default ``../shared/bench/readability``).
+The real EasyList and EasyPrivacy are read from ``MIRROR_BENCH_LISTS`` (default
+``bench/lists`` in the checkout, git-ignored), filled by ``make bench-lists``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def bench_data() -> Path:
     """The benchmark pages' folder; stops the run, naming the command that fetches them."""
     try:
         return paths.bench_data()
+    except FileNotFoundError as missing:
+        raise SystemExit(str(missing)) from None
+
+
+def bench_readability() -> Path:
+    """The readability test pages' folder; stops the run, naming the command that fetches them."""
+    try:
+        return paths.bench_readability()
     except FileNotFoundError as missing:
         raise SystemExit(str(missing)) from None
 

@@ -1,6 +1,10 @@
-"""Reader-mode quality and speed on the 181 scrapinghub benchmark pages, in one run.
+"""Reader-mode quality and speed on both development sets, in one run.
 
-    .venv/bin/python bench/extraction.py [--repeat 3] [--limit N] [--folds 5]
+    .venv/bin/python bench/extraction.py [--repeat 3] [--limit N] [--folds 5] [--set NAME]
+
+The sets are the 181 scrapinghub benchmark pages and mozilla/readability's 130 test pages
+(``bench/sets.py`` says where they are read from and what their references are); each is
+reported alone and both together.
 
 Scores our extractor (``mirror.transform.reader.extract``, in-process: parse → extract → serialise),
 the same through the whole pure pipeline (``process_page``: decode → extract → strip →
@@ -12,10 +16,12 @@ is the fastest of ``--repeat`` runs, so a busy machine slows all of them alike. 
 Markdown table and the ratio of our median time to trafilatura's.
 
 The reader was tuned on these very pages, so its score on them flatters it. ``--folds K``
-measures it honestly: the pages, sorted by id, are dealt into K folds; for each fold the
-candidate ``ExtractParams`` (the defaults, and each tunable choice moved one step either
-way) that score best on the other folds are chosen, and scored on the fold left out. The
-mean held-out score is what to expect on pages never seen.
+measures it honestly: the pages are dealt into K folds stratified by set and by site
+(``sets.folds``); for each fold the candidate ``ExtractParams`` (the defaults, and each
+tunable choice moved one step either way) that score best on the other folds are chosen,
+and scored on the fold left out. The mean held-out score is what to expect on pages never
+seen. Then each set chooses for the other: the candidate best on one set, scored on the
+other, is the test a rule tuned on one kind of page must pass on another.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import lxml.html
 import readability
 import trafilatura
 from data import bench_data
+from sets import SETS, Sample, folds, load
 
 from mirror.reading import read_page
 from mirror.transform.reader.extract import (
@@ -136,99 +143,146 @@ def _score(evaluator: ModuleType, page: Any, output: str) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timing runs per page (fastest kept)")
-    parser.add_argument("--limit", type=int, help="only the first N pages")
+    parser.add_argument("--limit", type=int, help="only the first N pages of each set")
     parser.add_argument("--folds", type=int, default=0, help="cross-validate over K folds")
+    parser.add_argument("--set", choices=SETS, action="append", help="only this set (repeatable)")
     args = parser.parse_args()
     evaluator = _evaluator()
-    pages = list(evaluator.load_scrapinghub(bench_data()))[: args.limit]
+    samples = _limited(load(evaluator, tuple(args.set or SETS)), args.limit)
     scores: dict[str, list[Any]] = {name: [] for name in EXTRACTORS}
     times: dict[str, list[float]] = {name: [] for name in EXTRACTORS}
-    for n, page in enumerate(pages, 1):
-        html = page.html.decode("utf-8-sig", "replace")
+    for n, sample in enumerate(samples, 1):
+        html = _text(sample)
         for name, extract in EXTRACTORS.items():
-            output, ms = _timed(extract, html, page.url, args.repeat)
-            scores[name].append(_score(evaluator, page, output))
+            output, ms = _timed(extract, html, sample.page.url, args.repeat)
+            scores[name].append(_score(evaluator, sample.page, output))
             times[name].append(ms)
-        _progress(n, len(pages))
-    _report(evaluator, scores, times, len(pages))
+        _progress(n, len(samples))
+    _report(evaluator, samples, scores, times)
     if args.folds > 1:
-        _cross_validate(evaluator, pages, scores[OURS], args.folds)
+        _cross_validate(evaluator, samples, scores[OURS], args.folds)
+
+
+def _limited(samples: list[Sample], limit: int | None) -> list[Sample]:
+    if limit is None:
+        return samples
+    seen: dict[str, int] = {}
+    kept = []
+    for sample in samples:
+        seen[sample.set] = seen.get(sample.set, 0) + 1
+        if seen[sample.set] <= limit:
+            kept.append(sample)
+    return kept
+
+
+def _text(sample: Sample) -> str:
+    """The page as the scoring tool hands it to an extractor: UTF-8, any BOM removed."""
+    text: str = sample.page.html.decode("utf-8-sig", "replace")
+    return text
 
 
 def _progress(n: int, total: int) -> None:
     print(f"\r{n}/{total}", end="\n" if n == total else "", file=sys.stderr, flush=True)
 
 
+def _groups(samples: list[Sample]) -> dict[str, list[int]]:
+    """Page indices of each set present, then of both together."""
+    found = {name: [i for i, s in enumerate(samples) if s.set == name] for name in SETS}
+    found = {name: indices for name, indices in found.items() if indices}
+    if len(found) > 1:
+        found["both"] = list(range(len(samples)))
+    return found
+
+
 def _report(
     evaluator: ModuleType,
+    samples: list[Sample],
     scores: dict[str, list[Any]],
     times: dict[str, list[float]],
-    pages: int,
 ) -> None:
-    print(f"scrapinghub article-extraction benchmark, {pages} pages\n")
-    print("| extractor | F1 | precision | recall | median ms/page | p95 ms/page |")
-    print("|---|---|---|---|---|---|")
-    medians = {}
-    for name in EXTRACTORS:
-        metrics = evaluator.corpus_metrics(scores[name])
-        ms = sorted(times[name])
-        medians[name] = statistics.median(ms)
-        p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
-        print(
-            f"| {name} | {metrics['f1']:.3f} | {metrics['precision']:.3f} "
-            f"| {metrics['recall']:.3f} | {medians[name]:.1f} | {p95:.1f} |"
-        )
-    base = medians["trafilatura 2.x alone"]
-    print()
-    for name in list(EXTRACTORS)[:2]:
-        print(f"median time of {name} / trafilatura alone: {medians[name] / base:.2f}")
+    print("| set | pages | extractor | F1 | precision | recall | median ms/page | p95 ms/page |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratios: list[str] = []
+    for group, indices in _groups(samples).items():
+        medians = {}
+        for name in EXTRACTORS:
+            metrics = evaluator.corpus_metrics([scores[name][i] for i in indices])
+            ms = sorted(times[name][i] for i in indices)
+            medians[name] = statistics.median(ms)
+            p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+            print(
+                f"| {group} | {len(indices)} | {name} | {metrics['f1']:.3f} "
+                f"| {metrics['precision']:.3f} | {metrics['recall']:.3f} "
+                f"| {medians[name]:.1f} | {p95:.1f} |"
+            )
+        base = medians["trafilatura 2.x alone"]
+        ratios += [
+            f"{group}: median time of {name} / trafilatura alone: {medians[name] / base:.2f}"
+            for name in list(EXTRACTORS)[:2]
+        ]
+    print("\n" + "\n".join(ratios))
 
 
 def _cross_validate(
-    evaluator: ModuleType, pages: list[Any], default_scores: list[Any], folds: int
+    evaluator: ModuleType, samples: list[Sample], default_scores: list[Any], k: int
 ) -> None:
-    """Score every candidate on every page once, then choose per fold on the other folds."""
+    """Score every candidate on every page once, then choose per fold on the other folds,
+    and per set on the other set."""
     by_candidate = {"defaults": default_scores}
-    chosen = {k: v for k, v in candidates().items() if k != "defaults"}
+    chosen = {key: value for key, value in candidates().items() if key != "defaults"}
     for n, (label, params) in enumerate(chosen.items(), 1):
         by_candidate[label] = [
-            _score(
-                evaluator, page, ours(page.html.decode("utf-8-sig", "replace"), page.url, params)
-            )
-            for page in pages
+            _score(evaluator, s.page, ours(_text(s), s.page.url, params)) for s in samples
         ]
         _progress(n, len(chosen))
-    fold_of = [i % folds for i in range(len(pages))]
-    print(f"\n{folds}-fold cross-validation ({len(by_candidate)} candidate parameter sets)\n")
-    print(
-        "| fold | pages | chosen on the other folds | train F1 | held-out F1 | precision | recall |"
-    )
+    fold_of = folds(samples, k)
+    print(f"\n{k}-fold cross-validation by set and site ({len(by_candidate)} candidates)\n")
+    print("| fold | pages | chosen on the other folds | train F1 | held-out F1 | P | R |")
     print("|---|---|---|---|---|---|---|")
     held: list[dict[str, float]] = []
-    for fold in range(folds):
+    held_scores: list[Any] = [None] * len(samples)
+    for fold in range(k):
         train = [i for i, f in enumerate(fold_of) if f != fold]
         test = [i for i, f in enumerate(fold_of) if f == fold]
         label, train_f1 = _best(evaluator, by_candidate, train)
+        for i in test:
+            held_scores[i] = by_candidate[label][i]
         metrics = evaluator.corpus_metrics([by_candidate[label][i] for i in test])
         held.append(metrics)
         print(
             f"| {fold} | {len(test)} | {label} | {train_f1:.3f} | {metrics['f1']:.3f} "
             f"| {metrics['precision']:.3f} | {metrics['recall']:.3f} |"
         )
-    mean = {k: statistics.fmean(m[k] for m in held) for k in ("f1", "precision", "recall")}
+    mean = {key: statistics.fmean(m[key] for m in held) for key in ("f1", "precision", "recall")}
     every = evaluator.corpus_metrics(default_scores)
     print(
-        f"| mean held-out | {len(pages)} | | | {mean['f1']:.3f} "
+        f"| mean held-out | {len(samples)} | | | {mean['f1']:.3f} "
         f"| {mean['precision']:.3f} | {mean['recall']:.3f} |"
     )
     print(
-        f"| all pages, defaults | {len(pages)} | defaults | | {every['f1']:.3f} "
+        f"| all pages, defaults | {len(samples)} | defaults | | {every['f1']:.3f} "
         f"| {every['precision']:.3f} | {every['recall']:.3f} |"
     )
-    print("\n| candidate | F1 on all pages | recall |\n|---|---|---|")
+    print("\n| set | held-out F1 (pooled) | defaults F1 | chosen on the other set | its F1 |")
+    print("|---|---|---|---|---|")
+    groups = _groups(samples)
+    for group, indices in groups.items():
+        pooled = evaluator.corpus_metrics([held_scores[i] for i in indices])["f1"]
+        defaults = evaluator.corpus_metrics([default_scores[i] for i in indices])["f1"]
+        others = [i for i in range(len(samples)) if i not in set(indices)]
+        label, crossed = "", ""
+        if group != "both" and others:
+            label, _ = _best(evaluator, by_candidate, others)
+            f1 = evaluator.corpus_metrics([by_candidate[label][i] for i in indices])["f1"]
+            crossed = f"{f1:.3f}"
+        print(f"| {group} | {pooled:.3f} | {defaults:.3f} | {label} | {crossed} |")
+    print("\n| candidate | " + " | ".join(f"F1 {g}" for g in groups) + " |")
+    print("|---|" + "---|" * len(groups))
     for label, page_scores in by_candidate.items():
-        metrics = evaluator.corpus_metrics(page_scores)
-        print(f"| {label} | {metrics['f1']:.4f} | {metrics['recall']:.4f} |")
+        f1s = [
+            evaluator.corpus_metrics([page_scores[i] for i in ix])["f1"] for ix in groups.values()
+        ]
+        print(f"| {label} | " + " | ".join(f"{f:.4f}" for f in f1s) + " |")
 
 
 def _best(

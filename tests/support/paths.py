@@ -5,6 +5,8 @@ benchmark pages are publishers' copyright and never enter the repository: they a
 from ``MIRROR_BENCH_DATA`` (default ``../shared/bench/extraction``), which ``make
 bench-data`` fills when it is absent. The variable is read when a test asks, not at import,
 so a clone without the pages still collects every test and only those that need them fail.
+The second development set, mozilla/readability's 130 test pages, is read from
+``MIRROR_BENCH_READABILITY`` (default ``../shared/bench/readability``) by the same rule.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ FIXTURES = TESTS / "fixtures"
 CDT = FIXTURES / "cdt"
 GOLDEN = TESTS / "golden"
 DEFAULT_BENCH_DATA = ROOT.parent / "shared" / "bench" / "extraction"
+DEFAULT_BENCH_READABILITY = ROOT.parent / "shared" / "bench" / "readability"
 
 
 def bench_data() -> Path:
@@ -30,5 +33,17 @@ def bench_data() -> Path:
         raise FileNotFoundError(
             f"benchmark pages not found in {folder}: run `make bench-data` "
             "(or point MIRROR_BENCH_DATA at a copy)"
+        )
+    return folder
+
+
+def bench_readability() -> Path:
+    """The readability test pages' folder (``pages/<name>/source.html`` and ``expected.html``);
+    fails, naming the command that fetches them, if absent."""
+    folder = Path(os.environ.get("MIRROR_BENCH_READABILITY", DEFAULT_BENCH_READABILITY))
+    if not (folder / "pages").is_dir():
+        raise FileNotFoundError(
+            f"readability test pages not found in {folder}: run `make bench-data` "
+            "(or point MIRROR_BENCH_READABILITY at a copy)"
         )
     return folder
