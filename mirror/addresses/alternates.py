@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from mirror import counters
 from mirror.errors import ConfigError
+from mirror.locks import held_if_free
 from mirror.settings import Config, alternate_address
 
 log = logging.getLogger(__name__)
@@ -280,17 +281,8 @@ def record(data_dir: Path, statuses: Mapping[str, Status], checked: str) -> None
 def check_lock(data_dir: Path) -> Iterator[bool]:
     """Whether this process may check now: False while another process (a worker, a replica
     sharing the data dir, a `mirror alternates check`) holds the check lock."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / (LOCK_FILE + ".check")).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with held_if_free(data_dir / (LOCK_FILE + ".check")) as ours:
+        yield ours
 
 
 @contextlib.contextmanager

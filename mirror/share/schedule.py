@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from mirror.errors import described
+from mirror.locks import held_if_free
 from mirror.settings import Config, PublishTarget
 from mirror.share.publish import STATUS_FILE, PublishStatus, run_publish
 from mirror.share.targets import PublishError
@@ -30,18 +30,8 @@ LOOK_SECONDS = 30.0  # how often the schedule is looked at; a publish is due at 
 @contextlib.contextmanager
 def publish_lock(data_dir: Path) -> Iterator[bool]:
     """Whether this process may publish now: False while another holds the lock."""
-    path = data_dir / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with held_if_free(data_dir / LOCK_FILE) as ours:
+        yield ours
 
 
 def due_targets(config: Config, now: float) -> list[PublishTarget]:
