@@ -20,26 +20,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-import shutil
 import sys
 import tarfile
-import tempfile
-import urllib.request
-import zlib
 from pathlib import Path
 from typing import IO
+
+import benchfetch
+from benchfetch import pinned
 
 HERE = Path(__file__).resolve().parent
 SUMS = HERE / "bench-data.sha256"
 NOTICE = HERE / "bench-data.NOTICE"
 TRUTH = "ground-truth.json"
 PAGE = re.compile(r"html/([0-9a-f]{64})\.html\.gz")
-
-
-def download(url: str, into: IO[bytes]) -> None:
-    """Copy the archive at ``url`` (https, or file for an offline copy) into ``into``."""
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (operator's URL)
-        shutil.copyfileobj(response, into)
 
 
 def unpack(archive: IO[bytes], staging: Path) -> None:
@@ -58,15 +51,9 @@ def unpack(archive: IO[bytes], staging: Path) -> None:
                 (staging / "pages" / f"{page[1]}.html").write_bytes(gzip.decompress(source.read()))
 
 
-def pinned() -> dict[str, str]:
-    """The pinned hashes by file name, from ``sha256sum`` output (so ``sha256sum -c`` reads it)."""
-    lines = (line.split("  ", 1) for line in SUMS.read_text("ascii").splitlines())
-    return {name: digest for digest, name in lines}
-
-
 def problems(staging: Path) -> list[str]:
     """What differs from the pinned hashes: files missing, extra, or with other bytes."""
-    expected = pinned()
+    expected = pinned(SUMS)
     files = [p for p in [staging / TRUTH, *(staging / "pages").glob("*.html")] if p.is_file()]
     found = {str(p.relative_to(staging)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     missing = [f"missing {name}" for name in sorted(expected.keys() - found.keys())]
@@ -78,40 +65,17 @@ def problems(staging: Path) -> list[str]:
 
 def fetch(dest: Path, url: str) -> list[str]:
     """Fill ``dest`` from ``url``; the problems found, if any (then ``dest`` is not made)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as work:
-        staging = Path(work) / "extraction"
-        with tempfile.TemporaryFile() as archive:
-            download(url, archive)
-            archive.seek(0)
-            unpack(archive, staging)
-        found = problems(staging)
-        if not found:
-            shutil.copyfile(NOTICE, staging / "NOTICE")
-            staging.rename(dest)
-        return found
+    return benchfetch.fetch(dest, url, unpack, problems, {"NOTICE": NOTICE})
+
+
+def present(dest: Path) -> bool:
+    """Whether ``dest`` holds the benchmark pages already."""
+    return (dest / TRUTH).is_file()
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    dest, url = Path(argv[1]), argv[2]
-    if (dest / TRUTH).is_file():
-        print(f"bench-data: {dest} has the benchmark pages already")
-        return 0
-    try:
-        found = fetch(dest, url)
-    except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
-        print(f"bench-data: cannot fetch {url}: {error}", file=sys.stderr)
-        return 1
-    for problem in found:
-        print(f"bench-data: {problem}", file=sys.stderr)
-    if found:
-        print(f"bench-data: {url} is not the pinned benchmark; {dest} not made", file=sys.stderr)
-        return 1
-    print(f"bench-data: {len(list((dest / 'pages').iterdir()))} pages in {dest}")
-    return 0
+    usage = __doc__.split("\n\n")[1]
+    return benchfetch.main(argv, usage, "benchmark pages", present, fetch)
 
 
 if __name__ == "__main__":

@@ -19,32 +19,19 @@ every test run (``scripts/bench-data.py`` does the same for the 181 pages).
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sys
 import tarfile
-import tempfile
-import urllib.request
-import zlib
 from pathlib import Path
 from typing import IO
+
+import benchfetch
+from benchfetch import pinned
 
 HERE = Path(__file__).resolve().parent
 SUMS = HERE / "bench-readability.sha256"
 README = HERE / "bench-readability.README.md"
 PAGES = "test/test-pages/"
 LICENSE = "LICENSE.md"
-
-
-def pinned() -> dict[str, str]:
-    """The pinned hashes by file name, from ``sha256sum`` output."""
-    lines = (line.split("  ", 1) for line in SUMS.read_text("ascii").splitlines())
-    return {name: digest for digest, name in lines}
-
-
-def download(url: str, into: IO[bytes]) -> None:
-    """Copy the archive at ``url`` (https, or file for an offline copy) into ``into``."""
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (operator's URL)
-        shutil.copyfileobj(response, into)
 
 
 def unpack(archive: IO[bytes], staging: Path, wanted: set[str]) -> None:
@@ -75,42 +62,24 @@ def problems(staging: Path, expected: dict[str, str]) -> list[str]:
 
 def fetch(dest: Path, url: str) -> list[str]:
     """Fill ``dest`` from ``url``; the problems found, if any (then ``dest`` is not made)."""
-    expected = pinned()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as work:
-        staging = Path(work) / "readability"
-        staging.mkdir()
-        with tempfile.TemporaryFile() as archive:
-            download(url, archive)
-            archive.seek(0)
-            unpack(archive, staging, set(expected))
-        found = problems(staging, expected)
-        if not found:
-            shutil.copyfile(README, staging / "README.md")
-            staging.rename(dest)
-        return found
+    expected = pinned(SUMS)
+    return benchfetch.fetch(
+        dest,
+        url,
+        lambda archive, staging: unpack(archive, staging, set(expected)),
+        lambda staging: problems(staging, expected),
+        {"README.md": README},
+    )
+
+
+def present(dest: Path) -> bool:
+    """Whether ``dest`` holds the readability test pages already."""
+    return (dest / "pages").is_dir()
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    dest, url = Path(argv[1]), argv[2]
-    if (dest / "pages").is_dir():
-        print(f"bench-data: {dest} has the readability test pages already")
-        return 0
-    try:
-        found = fetch(dest, url)
-    except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
-        print(f"bench-data: cannot fetch {url}: {error}", file=sys.stderr)
-        return 1
-    for problem in found:
-        print(f"bench-data: {problem}", file=sys.stderr)
-    if found:
-        print(f"bench-data: {url} is not the pinned test pages; {dest} not made", file=sys.stderr)
-        return 1
-    print(f"bench-data: {len(list((dest / 'pages').iterdir()))} readability pages in {dest}")
-    return 0
+    usage = __doc__.split("\n\n")[1]
+    return benchfetch.main(argv, usage, "readability test pages", present, fetch)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,17 @@ in a temporary folder, from the copy the other tests read.
 from __future__ import annotations
 
 import gzip
-import io
 import re
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.support import paths
+from tests.support.bench_archives import Members, archive, tree
+from tests.support.bench_archives import make_bench_data as run_make
 
 TOP = "article-extraction-benchmark-4a3bc979f76c0df73cb95fe272e2fc1b96f9f010"
-Members = dict[str, bytes]
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +36,8 @@ def upstream() -> Members:
     return members
 
 
-def archive(members: Members, path: Path) -> str:
-    """A gzipped tarball of ``members`` under one top folder, as GitHub serves; its URL."""
-    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(f"{TOP}/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path.as_uri()
-
-
 def make_bench_data(dest: Path, url: str) -> subprocess.CompletedProcess[str]:
-    variables = [f"MIRROR_BENCH_DATA={dest}", f"BENCH_DATA_URL={url}"]
-    command = ["make", "-s", "-C", str(paths.ROOT), "bench-data", *variables]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return run_make([f"MIRROR_BENCH_DATA={dest}", f"BENCH_DATA_URL={url}"])
 
 
 def test_missing_pages_fail_naming_make_bench_data(
@@ -70,7 +53,7 @@ def test_make_bench_data_lays_the_archive_out_as_shared_has_it(
     upstream: Members, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest = tmp_path / "bench" / "extraction"
-    result = make_bench_data(dest, archive(upstream, tmp_path / "upstream.tar.gz"))
+    result = make_bench_data(dest, archive(upstream, TOP, tmp_path / "upstream.tar.gz"))
     assert result.returncode == 0, result.stderr
     assert tree(dest) == tree(paths.bench_data())
     monkeypatch.setenv("MIRROR_BENCH_DATA", str(dest))
@@ -82,7 +65,7 @@ def test_an_archive_with_other_bytes_is_refused_and_nothing_is_made(
 ) -> None:
     first = next(name for name in upstream if name.startswith("html/"))
     page = gzip.decompress(upstream[first]) + b"<!-- changed -->"
-    url = archive({**upstream, first: gzip.compress(page)}, tmp_path / "upstream.tar.gz")
+    url = archive({**upstream, first: gzip.compress(page)}, TOP, tmp_path / "upstream.tar.gz")
     result = make_bench_data(tmp_path / "extraction", url)
     assert result.returncode != 0
     assert f"other bytes in pages/{first[5:-3]}" in result.stderr
@@ -91,7 +74,7 @@ def test_an_archive_with_other_bytes_is_refused_and_nothing_is_made(
 
 def test_an_archive_without_every_page_is_refused(upstream: Members, tmp_path: Path) -> None:
     some = {name: data for name, data in upstream.items() if not name.startswith("html/0")}
-    result = make_bench_data(tmp_path / "extraction", archive(some, tmp_path / "some.tar.gz"))
+    result = make_bench_data(tmp_path / "extraction", archive(some, TOP, tmp_path / "some.tar.gz"))
     assert result.returncode != 0
     assert re.search(r"missing pages/0[0-9a-f]{63}\.html", result.stderr)
     assert not (tmp_path / "extraction").exists()

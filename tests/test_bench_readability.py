@@ -8,18 +8,17 @@ temporary folder, from the copy the benchmark reads.
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.support import paths
+from tests.support.bench_archives import Members, archive, tree
+from tests.support.bench_archives import make_bench_data as run_make
 
 TOP = "readability-ab4027a8b37669745016869a37a504727992b2ba"
-Members = dict[str, bytes]
 
 
 @pytest.fixture(scope="module")
@@ -39,32 +38,18 @@ def upstream() -> Members:
     return members
 
 
-def archive(members: Members, path: Path) -> str:
-    """A gzipped tarball of ``members`` under one top folder, as GitHub serves; its URL."""
-    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(f"{TOP}/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path.as_uri()
-
-
 def make_bench_data(dest: Path, url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """``make bench-data`` for this set; the 181 pages' step finds its folder already made."""
     extraction = tmp_path / "extraction"
     extraction.mkdir(exist_ok=True)
     (extraction / "ground-truth.json").write_text("{}", "utf-8")
-    variables = [
-        f"MIRROR_BENCH_DATA={extraction}",
-        f"MIRROR_BENCH_READABILITY={dest}",
-        f"BENCH_READABILITY_URL={url}",
-    ]
-    command = ["make", "-s", "-C", str(paths.ROOT), "bench-data", *variables]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return run_make(
+        [
+            f"MIRROR_BENCH_DATA={extraction}",
+            f"MIRROR_BENCH_READABILITY={dest}",
+            f"BENCH_READABILITY_URL={url}",
+        ]
+    )
 
 
 def test_missing_pages_fail_naming_make_bench_data(
@@ -80,7 +65,7 @@ def test_make_bench_data_lays_the_pinned_pages_out_as_shared_has_them(
     upstream: Members, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest = tmp_path / "bench" / "readability"
-    result = make_bench_data(dest, archive(upstream, tmp_path / "upstream.tar.gz"), tmp_path)
+    result = make_bench_data(dest, archive(upstream, TOP, tmp_path / "upstream.tar.gz"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert tree(dest) == tree(paths.bench_readability())
     monkeypatch.setenv("MIRROR_BENCH_READABILITY", str(dest))
@@ -92,7 +77,7 @@ def test_an_archive_with_other_bytes_is_refused_and_nothing_is_made(
 ) -> None:
     first = next(name for name in upstream if name.endswith("/source.html") and "001" in name)
     changed = {**upstream, first: upstream[first] + b"<!-- changed -->"}
-    url = archive(changed, tmp_path / "upstream.tar.gz")
+    url = archive(changed, TOP, tmp_path / "upstream.tar.gz")
     result = make_bench_data(tmp_path / "readability", url, tmp_path)
     assert result.returncode != 0
     assert "other bytes in pages/001/source.html" in result.stderr
@@ -101,7 +86,7 @@ def test_an_archive_with_other_bytes_is_refused_and_nothing_is_made(
 
 def test_an_archive_without_every_page_is_refused(upstream: Members, tmp_path: Path) -> None:
     some = {name: data for name, data in upstream.items() if "/001/" not in name}
-    url = archive(some, tmp_path / "some.tar.gz")
+    url = archive(some, TOP, tmp_path / "some.tar.gz")
     result = make_bench_data(tmp_path / "readability", url, tmp_path)
     assert result.returncode != 0
     assert re.search(r"missing pages/001/expected\.html", result.stderr)

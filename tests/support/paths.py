@@ -27,23 +27,24 @@ DEFAULT_BENCH_READABILITY = ROOT.parent / "shared" / "bench" / "readability"
 
 def bench_data() -> Path:
     """The benchmark pages' folder; fails, naming the command that fetches them, if absent."""
-    refuse_in_fast_tier("bench", "the benchmark pages")
-    folder = Path(os.environ.get("MIRROR_BENCH_DATA", DEFAULT_BENCH_DATA))
-    if not (folder / "ground-truth.json").is_file():
-        raise FileNotFoundError(
-            f"benchmark pages not found in {folder}: run `make bench-data` "
-            "(or point MIRROR_BENCH_DATA at a copy)"
-        )
-    return folder
+    return _bench_folder("MIRROR_BENCH_DATA", DEFAULT_BENCH_DATA, "ground-truth.json", "pages")
 
 
 def bench_readability() -> Path:
     """The readability test pages' folder (``pages/<name>/source.html`` and ``expected.html``);
     fails, naming the command that fetches them, if absent."""
-    folder = Path(os.environ.get("MIRROR_BENCH_READABILITY", DEFAULT_BENCH_READABILITY))
-    if not (folder / "pages").is_dir():
+    return _bench_folder(
+        "MIRROR_BENCH_READABILITY", DEFAULT_BENCH_READABILITY, "pages", "test pages"
+    )
+
+
+def _bench_folder(variable: str, default: Path, holds: str, what: str) -> Path:
+    """The folder ``variable`` names (else ``default``), which must hold ``holds``."""
+    refuse_in_fast_tier("bench", f"the benchmark {what}")
+    folder = Path(os.environ.get(variable, default))
+    if not (folder / holds).exists():
         raise FileNotFoundError(
-            f"readability test pages not found in {folder}: run `make bench-data` "
-            "(or point MIRROR_BENCH_READABILITY at a copy)"
+            f"benchmark {what} not found in {folder}: run `make bench-data` "
+            f"(or point {variable} at a copy)"
         )
     return folder

@@ -23,7 +23,7 @@ import pytest
 TIERS = {
     "browser": "needs Chromium (tests.support.browser)",
     "daemons": "needs redis-server, nginx, tor or caddy",
-    "bench": "needs the 181 benchmark pages (make bench-data)",
+    "bench": "needs the benchmark pages (make bench-data)",
     "install": "builds and installs the wheel into a fresh venv",
 }
 
@@ -33,7 +33,7 @@ _USES = {
     "daemons": re.compile(
         r"\b(running_redis|nginx|caddy|caching_proxy|require|RedisServer)\(|\bredis_server\b"
     ),
-    "bench": re.compile(r"\bbench_data\("),
+    "bench": re.compile(r"\bbench_(data|readability)\("),
 }
 _FIXTURES = {"redis_server": "daemons", "chromium_browser": "browser"}
 
