@@ -45,7 +45,7 @@ from tests.support.operator_fixtures import ONION
 from tests.support.paths import CDT
 from tests.support.servers import RedisServer, free_port
 from tests.support.text_checks import assert_in_order, fold
-from tests.support.unreadable import BROKEN_LINK_PAGE, break_reader_mode
+from tests.support.unreadable import BROKEN_LINK_PAGE, UNRULY_PAGE, break_reader_mode
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
 
@@ -693,8 +693,7 @@ def test_extract_of_a_page_it_cannot_read_prints_one_line_and_exits_1(tmp_path: 
         f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n'
         '[[sites]]\nname = "cdt"\norigin = "https://chinadigitaltimes.net"\n'
     )
-    article = (CDT / "article.html").read_bytes()
-    forced = run_mirror("extract", "--url", ARTICLE_URL, "--config", str(toml), stdin=article)
+    forced = run_mirror("extract", "--url", ARTICLE_URL, "--config", str(toml), stdin=UNRULY_PAGE)
     hostile = run_mirror("extract", "--url", ARTICLE_URL, stdin=BROKEN_LINK_PAGE)
     for result, stage in ((forced, "extract"), (hostile, "clean")):
         assert result.returncode == 1

@@ -35,7 +35,7 @@ from tests.conftest import (
 from tests.support.paths import CDT
 from tests.support.removal_fixtures import REASONS, always_ask, remove_at_origin
 from tests.support.text_checks import assert_in_order, visible_text
-from tests.support.unreadable import BROKEN_LINK_PAGE, break_reader_mode
+from tests.support.unreadable import BROKEN_LINK_PAGE
 
 NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
 
@@ -219,13 +219,14 @@ async def test_origin_errors_are_remembered_briefly(
     assert origin.hits["/no/such/page/"] == 2
 
 
+async def _hostile(request: web.Request) -> web.Response:
+    return web.Response(body=BROKEN_LINK_PAGE, content_type="text/html")
+
+
 async def test_an_unreadable_page_stores_nothing_is_remembered_and_the_next_is_served(
     mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
-    async def hostile(request: web.Request) -> web.Response:
-        return web.Response(body=BROKEN_LINK_PAGE, content_type="text/html")
-
-    origin.routes["/2024/hostile/"] = hostile
+    origin.routes["/2024/hostile/"] = _hostile
     hostile_url = "https://chinadigitaltimes.net/2024/hostile/"
     for _ in range(2):
         with pytest.raises(UnreadablePage):
@@ -238,10 +239,10 @@ async def test_an_unreadable_page_stores_nothing_is_remembered_and_the_next_is_s
 
 
 async def test_a_stored_copy_stands_in_when_its_refresh_cannot_be_read(
-    mirror_service: Mirror, config: Config
+    mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     first = await mirror_service.page(ARTICLE_URL)
-    break_reader_mode(config.server.data_dir)
+    origin.routes[ARTICLE_PATH] = _hostile
     async with open_mirror(replace(config, cache=NO_FRESHNESS)) as restarted:
         second = await restarted.page(ARTICLE_URL)
     assert second.stale

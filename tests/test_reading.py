@@ -28,7 +28,7 @@ from mirror.transform.filters import default_rules
 from mirror.transform.reader.siterules import load_site_rules
 from tests.conftest import ARTICLE_URL, ORIGIN_HOST
 from tests.support.paths import CDT
-from tests.support.unreadable import BROKEN_LINK_PAGE, break_reader_mode
+from tests.support.unreadable import BROKEN_LINK_PAGE, UNRULY_PAGE, break_reader_mode
 
 ARTICLE = (CDT / "article.html").read_bytes()
 SECRET_URL = f"https://{ORIGIN_HOST}/2024/secret-story-path/"
@@ -41,7 +41,7 @@ def failing_rules(data_dir: Path) -> PageRules:
 
 def test_reader_mode_raising_is_an_unreadable_page_of_the_extract_stage(tmp_path: Path) -> None:
     with pytest.raises(UnreadablePage) as raised:
-        read_page(ARTICLE, "utf-8", ARTICLE_URL, failing_rules(tmp_path))
+        read_page(UNRULY_PAGE, "utf-8", ARTICLE_URL, failing_rules(tmp_path))
     error = raised.value
     assert error.stage == "extract"
     assert isinstance(error.__cause__, lxml.etree.XPathEvalError)
@@ -73,11 +73,11 @@ async def test_an_unreadable_page_crosses_from_a_transform_process(config: Confi
     break_reader_mode(config.server.data_dir)
     async with TransformPool(1, 60.0, start_worker, (config,)) as pool:
         with pytest.raises(UnreadablePage) as raised:
-            await read_in_pool(pool, ARTICLE, "utf-8", ARTICLE_URL)
+            await read_in_pool(pool, UNRULY_PAGE, "utf-8", ARTICLE_URL)
         assert raised.value.stage == "extract"
         assert "XPathEvalError" in raised.value.cause
-        elsewhere = await read_in_pool(pool, ARTICLE, "utf-8", "https://other.example/story/")
-    assert "Xinjiang" in elsewhere.title  # the same process reads the next page
+        article = await read_in_pool(pool, ARTICLE, "utf-8", ARTICLE_URL)
+    assert "Xinjiang" in article.title  # the same process reads the next page
 
 
 async def test_an_unreadable_page_is_counted_by_stage_and_logged_without_its_address(
