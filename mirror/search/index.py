@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.counters import count_search
 from mirror.search.fold import fold, index_text
 from mirror.search.query import fts_query
 
@@ -45,6 +47,8 @@ WHERE words MATCH ? {filters}
 ORDER BY bm25(words, 4.0, 1.0), a.saved_at DESC
 LIMIT ? OFFSET ?
 """
+INDEX_FILE = "search.sqlite3"
+BUSY_MS = 5000
 PAGE_SIZE = 20
 SNIPPET_CHARS = 240
 
@@ -71,44 +75,63 @@ class Hit:
 
 
 class SearchIndex:
-    """The index in one SQLite file; one writer at a time (a lock), safe from threads."""
+    """The index in one SQLite file, safe from threads: one writer connection behind a
+    lock, and a connection per reading thread, so a search (WAL) never waits for a write.
+    """
 
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.path = Path(path)
+        self._db = _connect(self.path)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._db.close()
 
     def put(self, entry: Entry) -> None:
         """Index ``entry``, replacing what was indexed for its URL."""
+        self.put_many([entry])
+
+    def put_many(self, entries: list[Entry]) -> None:
+        """Index ``entries`` in one transaction (a rebuild's batches, a stream's reads)."""
+        folded = [(e, index_text(e.title), index_text(e.text)) for e in entries]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._delete(entry.url)
-                cursor = self._db.execute(
-                    "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.url,
-                        entry.site,
-                        entry.title,
-                        entry.text,
-                        entry.saved_at,
-                        entry.source,
-                        int(entry.removed),
-                    ),
-                )
-                self._db.execute(
-                    "INSERT INTO words (rowid, title, body) VALUES (?, ?, ?)",
-                    (cursor.lastrowid, index_text(entry.title), index_text(entry.text)),
-                )
+                for entry, title, text in folded:
+                    self._insert(entry, title, text)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _insert(self, entry: Entry, title: str, text: str) -> None:
+        self._delete(entry.url)
+        cursor = self._db.execute(
+            "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.url,
+                entry.site,
+                entry.title,
+                entry.text,
+                entry.saved_at,
+                entry.source,
+                int(entry.removed),
+            ),
+        )
+        self._db.execute(
+            "INSERT INTO words (rowid, title, body) VALUES (?, ?, ?)",
+            (cursor.lastrowid, title, text),
+        )
 
     def remove(self, url: str) -> bool:
         """Forget ``url`` (a purge); whether it was indexed."""
@@ -145,18 +168,38 @@ class SearchIndex:
             params.append(site)
         if removed_only:
             filters += " AND a.removed = 1"
-        rows = self._db.execute(
-            SEARCH.format(filters=filters), (*params, PAGE_SIZE, max(page, 0) * PAGE_SIZE)
-        ).fetchall()
+        start = time.perf_counter()
+        rows = (
+            self._reader()
+            .execute(SEARCH.format(filters=filters), (*params, PAGE_SIZE, max(page, 0) * PAGE_SIZE))
+            .fetchall()
+        )
         words = _snippet_words(query)
         hits = []
         for url, row_site, title, text, saved_at, source, is_removed in rows:
             entry = Entry(url, row_site, title, text, saved_at, source, bool(is_removed))
             hits.append(Hit(entry, snippet(text, words)))
+        count_search(time.perf_counter() - start)
         return hits
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        return int(self._reader().execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's reading connection (opened on first use)."""
+        reader: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if reader is None:
+            reader = _connect(self.path)
+            self._local.db = reader
+            with self._lock:
+                self._readers.append(reader)
+        return reader
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    return db
 
 
 def _snippet_words(query: str) -> list[str]:
