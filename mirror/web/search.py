@@ -141,8 +141,7 @@ def _search_of(request: web.Request) -> tuple[Site | None, SearchIndex, Asked]:
 
 
 def _index(request: web.Request) -> SearchIndex | None:
-    if not request.app[CONFIG].search.enabled:
-        return None
+    """The mirror's index: ``None`` while ``search.enabled`` is off (it is never opened)."""
     return request.app[MIRROR].search_index
 
 

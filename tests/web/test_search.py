@@ -14,8 +14,10 @@ import lxml.html
 import pytest
 
 from mirror.cli import main
+from mirror.errors import QueryRefused
 from mirror.links import Kind
 from mirror.search.index import Entry, SearchIndex
+from mirror.search.query import MAX_QUERY_CHARS
 from mirror.settings import Config
 from mirror.web.appkeys import LINKS, MIRROR
 from tests.conftest import (
@@ -243,6 +245,7 @@ async def test_a_query_of_punctuation_or_too_long_is_a_400_that_says_why(
         assert query not in html
     status, html = await search(searched, "/search", q="")
     assert status == 200 and results(html) == []
+    assert f"at most {MAX_QUERY_CHARS} characters" in QueryRefused.hint
 
 
 async def test_the_rate_limit_applies_to_search(config: Config) -> None:

@@ -15,6 +15,10 @@ from tests.support.search_fixtures import searching
 from tests.web.test_pages_browser import SCREENSHOTS, Case, check_page
 
 
+def is_document(request: Request) -> bool:
+    return request.resource_type == "document"
+
+
 async def test_searching_from_the_home_page_without_scripts(config: Config) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with serve_mirror(searching(config)) as mirror:
@@ -36,14 +40,8 @@ async def test_searching_from_the_home_page_without_scripts(config: Config) -> N
                     assert marks and set(marks) == {"维吾尔"}
                     scheme = "dark" if dark else "light"
                     await page.screenshot(path=SCREENSHOTS / f"search-fa-{scheme}-360.png")
-                    sent: list[Request] = []
-
-                    def record(request: Request) -> None:
-                        sent.append(request)
-
-                    page.on("request", record)
-                    await page.click("ol.results li a")
-                    await page.wait_for_load_state("load")
-                    assert page.url == mirror.base + chinese + "?hl=fa"
-                    opened = [r for r in sent if r.url == page.url]
-                    assert opened and "referer" not in await opened[0].all_headers()
+                    async with page.expect_request(is_document) as opening:
+                        await page.click("ol.results li a")
+                    opened = await opening.value
+                    assert opened.url == mirror.base + chinese + "?hl=fa"
+                    assert "referer" not in await opened.all_headers()
