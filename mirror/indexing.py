@@ -20,12 +20,16 @@ from typing import Self, TypeVar
 
 from mirror.article import StoredPage
 from mirror.search.entry import entry_of
+from mirror.search.files import next_file, swap_in
 from mirror.search.index import INDEX_FILE, SearchIndex
 from mirror.settings import Config
+from mirror.store.cache import PageCache
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+BATCH = 500  # articles indexed in one transaction by a rebuild
 
 
 def index_path(data_dir: Path) -> Path:
@@ -77,3 +81,34 @@ class Indexer:
 
     async def _run(self, call: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
+
+
+async def rebuild(config: Config, cache: PageCache) -> int:
+    """Build the index again from the store, while the server runs: into a new file, then
+    swapped in (``mirror.search.files``); how many articles it holds. What the running
+    mirror indexed while this ran is copied over before the swap."""
+    name = index_path(config.server.data_dir)
+    built_at = next_file(name)
+    current = await asyncio.to_thread(SearchIndex, name)
+    mark = await asyncio.to_thread(current.newest_row)
+    built = await asyncio.to_thread(SearchIndex, built_at)
+    try:
+        batch: list[tuple[str, str, StoredPage]] = []
+        async for url, page in cache.stored_pages():
+            site = config.site_for(url)
+            batch.append((url, site.name if site else "", page))
+            if len(batch) >= BATCH:
+                await asyncio.to_thread(_put_pages, built, batch)
+                batch = []
+        await asyncio.to_thread(_put_pages, built, batch)
+        await asyncio.to_thread(lambda: built.put_many(current.entries_after(mark)))
+        count = await asyncio.to_thread(built.count)
+    finally:
+        built.close()
+        current.close()
+    swap_in(name, built_at)
+    return count
+
+
+def _put_pages(index: SearchIndex, pages: list[tuple[str, str, StoredPage]]) -> None:
+    index.put_many([entry_of(url, site, page) for url, site, page in pages])

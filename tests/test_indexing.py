@@ -11,14 +11,13 @@ import pytest
 
 from mirror.cli import main
 from mirror.pipeline import Mirror
-from mirror.settings import Config, load_config
+from mirror.settings import Config
 from tests.conftest import ARTICLE_URL, CHINESE_URL, Origin, open_cache, open_mirror
-from tests.support.configs import config_toml
 from tests.support.removal_fixtures import always_ask, remove_at_origin
 from tests.support.search_fixtures import (
     ARTICLES,
-    SEARCH_SECTION,
     article_html,
+    search_config_file,
     searching,
     serve_articles,
 )
@@ -98,8 +97,7 @@ async def test_the_index_outlives_a_restart(config: Config, origin: Origin) -> N
 async def test_a_purged_article_is_gone(
     origin: Origin, ca_file: Path, write_config: Callable[..., Path]
 ) -> None:
-    toml = write_config(config_toml([origin.pin], ca_file, sections=SEARCH_SECTION))
-    config = load_config(toml, environ={})
+    toml, config = search_config_file(origin, ca_file, write_config)
     async with open_mirror(config) as mirror:
         await mirror.page(CHINESE_URL)
         assert found(mirror, "新疆") == [CHINESE_URL]

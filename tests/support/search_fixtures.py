@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from html import escape
+from pathlib import Path
 
 from aiohttp import web
 
-from mirror.settings import Config, SearchConfig
+from mirror.settings import Config, SearchConfig, load_config
 from tests.conftest import Origin
-from tests.support.configs import ORIGIN_HOST
+from tests.support.configs import ORIGIN_HOST, config_toml
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -63,3 +64,11 @@ def serve_articles(origin: Origin) -> dict[str, str]:
 
 
 SEARCH_SECTION = "[search]\nenabled = true\n"
+
+
+def search_config_file(
+    origin: Origin, ca_file: Path, write_config: Callable[[str], Path]
+) -> tuple[Path, Config]:
+    """A config file with search on, for the commands, and the config it loads to."""
+    toml = write_config(config_toml([origin.pin], ca_file, sections=SEARCH_SECTION))
+    return toml, load_config(toml, environ={})
