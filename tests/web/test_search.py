@@ -5,6 +5,7 @@ a search, the search box, paging, and escaping of what an article says."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -253,3 +254,16 @@ async def test_the_rate_limit_applies_to_search(config: Config) -> None:
     async with serve_mirror(searching(replace(config, limits=limits))) as mirror:
         statuses = [(await search(mirror, "/search", q="harbour"))[0] for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+async def test_a_failing_index_is_a_503_page_and_articles_still_read(
+    searched: RunningMirror,
+) -> None:
+    # A damaged index: its table of articles gone under the running mirror.
+    with sqlite3.connect(index_of(searched).path.resolve()) as damage:
+        damage.execute("DROP TABLE articles")
+    status, html = await search(searched, "/search", q="dockworkers")
+    assert status == 503
+    assert "Search is not available just now" in html
+    response, _ = await searched.get(page_path(searched, ARTICLE_URL))
+    assert response.status == 200
