@@ -14,7 +14,8 @@ write, so the mirror keeps serving from the origin while its store is away.
 A page its origin removed is put with ``keep`` (never evicted nor expired) and listed in
 its site's index of removed articles: the index's key is an HMAC of the site's name, its
 members the pages' entry keys, each with the page's URL sealed, so listing a site's removed
-articles reads nothing that is readable at rest.
+articles reads nothing that is readable at rest. Every stored page is listed the same way
+(``stored_pages``), which is what the search index is rebuilt from.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
 CACHE_FILE = "cache.sqlite3"
+# The associated data of sealed names (list members' URLs, stream events): no entry's key.
+NAME_KEY = b"mirror sealed name"
 LOCK_SECONDS = 30
 POLL_SECONDS = 0.05
 
@@ -159,8 +162,46 @@ class PageCache:
         return None if data is None else StoredPage.from_bytes(data)
 
     async def put_page(self, url: str, page: StoredPage) -> None:
-        """Store ``page``; a copy of an article its origin removed is kept (``Store.put``)."""
+        """Store ``page``; a copy of an article its origin removed is kept (``Store.put``).
+        Listed among the stored pages, so the search index can be rebuilt from the store."""
         await self._put("page", url, page.to_bytes(), keep=page.removed_at is not None)
+        member = self._sealer.row_key("page", url)
+        sealed = self._sealer.seal(member, url.encode("utf-8"))
+        await _quietly(self.store.index_put(self._pages_index, member, sealed))
+
+    async def stored_pages(self) -> AsyncIterator[tuple[str, StoredPage]]:
+        """Every stored page with the URL it is stored under, in no particular order. A
+        listed page that is gone (evicted, expired) is taken off the list here."""
+        try:
+            members = await self.store.index_items(self._pages_index)
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"the stored pages cannot be listed: {exc}") from exc
+        for member, sealed in members:
+            url = self._open_member(member, sealed)
+            page = None if url is None else await self.get_page(url)
+            if url is None or page is None:
+                await _quietly(self.store.index_delete(self._pages_index, member))
+                continue
+            yield url, page
+
+    def _open_member(self, member: bytes, sealed: bytes) -> str | None:
+        try:
+            return self._sealer.open(member, sealed).decode("utf-8")
+        except (InvalidTag, ValueError):
+            log.warning("stored-pages list member failed authentication; ignored")
+            return None
+
+    def seal_name(self, name: str) -> bytes:
+        """``name`` (a URL) sealed for a stream; ``open_name`` reads it back."""
+        return self._sealer.seal(NAME_KEY, name.encode("utf-8"))
+
+    def open_name(self, sealed: bytes) -> str | None:
+        """The name ``seal_name`` sealed; ``None`` if it fails authentication."""
+        try:
+            return self._sealer.open(NAME_KEY, sealed).decode("utf-8")
+        except (InvalidTag, ValueError):
+            log.warning("sealed name failed authentication; ignored")
+            return None
 
     async def get_image(self, url: str) -> StoredImage | None:
         data = await self._get("image", url)
@@ -183,10 +224,10 @@ class PageCache:
         deleted = 0
         for kind in ("page", "response", "image"):
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
+        member = self._sealer.row_key("page", url)
+        await self.store.index_delete(self._pages_index, member)
         if site:
-            await self.store.index_delete(
-                self._removed_index(site), self._sealer.row_key("page", url)
-            )
+            await self.store.index_delete(self._removed_index(site), member)
         return deleted
 
     async def claim(self, name: str, seconds: int) -> bool:
@@ -237,6 +278,10 @@ class PageCache:
 
     def _removed_index(self, site: str) -> bytes:
         return self._sealer.row_key("removed", site)
+
+    @property
+    def _pages_index(self) -> bytes:
+        return self._sealer.row_key("pages", "")
 
     @asynccontextmanager
     async def flight(self, url: str) -> AsyncIterator[bool]:
