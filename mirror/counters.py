@@ -2,8 +2,9 @@
 
 Every label value comes from a closed set that we define: a route *template* such as
 ``/m/{token}`` (never the path that matched it), a status code, the class name of an error,
-a cache result, or an event name from ``EVENTS``. So no URL, token, address or user agent can
-reach a label, however a request is crafted. ``mirror.web.metrics`` serves them.
+a cache result, a reading stage from ``READING_STAGES``, or an event name from ``EVENTS``. So
+no URL, token, address or user agent can reach a label, however a request is crafted.
+``mirror.web.metrics`` serves them.
 
 Stages count what they did through ``count(event)``; adding an event is adding a row to
 ``EVENTS``, and an unknown name fails loudly rather than inventing a label value. Work done
@@ -260,6 +261,14 @@ REMOVALS = FastCounter(
     " 410, or a redirect to its front page.",
     ("reason",),
 )
+# Reading's stages (``mirror.reading`` puts each failure down to one): other is none of them.
+READING_STAGES = frozenset({"decode", "prepare", "extract", "clean", "other"})
+UNREADABLE_PAGES = FastCounter(
+    "mirror_unreadable_pages",
+    "Pages the mirror was given but could not read, by the stage that raised: decode, prepare"
+    " (parse, strip the page), extract, clean (strip the body, sanitise) or other.",
+    ("stage",),
+)
 SEARCHES = FastHistogram(
     "mirror_search_seconds",
     "Time of one full-text search (its count is the number of searches); no label: a query"
@@ -341,6 +350,13 @@ def count_removal(reason: str) -> None:
     if reason not in REMOVAL_REASONS:
         raise ValueError(f"unknown removal reason {reason!r}")
     REMOVALS.inc(reason)
+
+
+def count_unreadable(stage: str) -> None:
+    """Count a page that could not be read; ``stage`` is one of ``READING_STAGES``."""
+    if stage not in READING_STAGES:
+        raise ValueError(f"unknown reading stage {stage!r}")
+    UNREADABLE_PAGES.inc(stage)
 
 
 def count_search(seconds: float) -> None:

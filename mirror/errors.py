@@ -3,8 +3,9 @@
 Errors are raised anywhere in the pipeline and rendered in one place (the server's error
 middleware). Third-party exceptions are translated into these in the module that calls the
 library, with ``raise ... from exc``: every aiohttp, socket, TLS, proxy and decompression
-exception of a fetch is translated in one function, ``fetch.translated_errors``. A fetch that
-fails stores nothing.
+exception of a fetch is translated in one function, ``fetch.translated_errors``, and every
+exception raised while reading a page (decode → sanitise) in one, ``reading.read_page``. A
+fetch or a read that fails stores nothing.
 
     MirrorError                      500  something went wrong on our side
     ├── ConfigError                  -    the configuration is invalid (at start-up only)
@@ -15,6 +16,7 @@ fails stores nothing.
     ├── SearchUnavailable            503  the search index failed to answer
     ├── CopyRefused                  4xx  a pushed copy or a capture that is not taken
     ├── TooComplex                   502  processing the page ran past its time, or its worker died
+    ├── UnreadablePage               500  reading a page we were given raised (our fault)
     └── FetchError                   502  the origin could not give us the page
         ├── OriginUnreachable        502  DNS, TCP or TLS failed
         ├── OriginTimeout            504  a connect, header or total deadline passed
@@ -97,6 +99,41 @@ class TooComplex(MirrorError):
         "The original page takes too long to turn into a readable copy. Open it elsewhere, "
         "or try again later: the site may simplify it."
     )
+
+
+class UnreadablePage(MirrorError):
+    """Reading a page the mirror was given (an origin's answer, a push, a capture) raised: a
+    shape of page the mirror's own code does not handle, never the origin's fault. Raised by
+    ``reading.read_page`` alone, from whatever a stage raised; ``stage`` names that stage
+    (``counters.READING_STAGES``) and ``cause`` is the exception as ``described`` gives it
+    (types and frames, no message, which may hold the page's address), so that the server
+    process can count and log it after it crossed from a transform process.
+
+    500, because the fault is ours: not 502 or 504, which blame the origin (it answered, and
+    the reader would blame their network or the filter and give up); not 503, which says the
+    mirror is down or overloaded and invites a retry that fails the same way until the page
+    or the mirror changes; not 422, which says the reader's request was wrong (the link is
+    fine). Its own title and hint tell the reader so, distinct from "could not be reached".
+    """
+
+    title = "The mirror could not read this page"
+    hint = (
+        "The page was received, but this mirror failed to turn it into a readable copy. The "
+        "fault is the mirror's, not your connection's: open the page elsewhere, or try again "
+        "in a few days."
+    )
+
+    def __init__(self, stage: str, cause: str = "") -> None:
+        super().__init__(f"Reading stopped at its {stage} stage.")
+        self.stage = stage
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return f"{self.title}. {self.detail}"
+
+    def __reduce__(self) -> tuple[type[UnreadablePage], tuple[str, str]]:
+        """Pickled as its stage and cause, so it crosses from a transform process whole."""
+        return (type(self), (self.stage, self.cause))
 
 
 class CopyRefused(MirrorError):

@@ -45,6 +45,7 @@ from mirror.errors import (
     SentToFrontPage,
     SiteNotMirrored,
     TooComplex,
+    UnreadablePage,
 )
 from mirror.fetch.archive import Wayback
 from mirror.fetch.client import (
@@ -58,7 +59,7 @@ from mirror.fetch.client import (
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.indexing import Indexer
 from mirror.pool import TransformPool, off_loop
-from mirror.reading import load_page_rules, read_in_pool, read_page
+from mirror.reading import load_page_rules, read_fetched
 from mirror.search.index import SearchIndex
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
@@ -90,8 +91,8 @@ def refused(error: FetchError) -> bool:
 
 
 # What a refresh can fail with and still leave the stored copy to stand in: the origin's
-# failures, and a page too complex to process (its last good version is still good).
-PAGE_FAILURES = (FetchError, TooComplex)
+# failures, and a page too complex or unreadable (its last good version is still good).
+PAGE_FAILURES = (FetchError, TooComplex, UnreadablePage)
 
 
 def sent_to_front_page(url: str, final_url: str) -> bool:
@@ -450,12 +451,11 @@ class Mirror:
 
     async def _article_of(self, fetched: Fetched, url: str) -> Article:
         """``read_page`` off the event loop (in a transform process when the mirror has a
-        pool, else in a thread); a bot wall's page is a refusal, never an article."""
+        pool, else in a thread); a bot wall's page is a refusal, never an article, and a
+        page that cannot be read is ``UnreadablePage``."""
         if is_challenge(fetched.body):
             raise OriginChallenged("The site sent a challenge page instead of the article.")
-        if self._pool is not None:
-            return await read_in_pool(self._pool, fetched.body, fetched.charset, url)
-        return await asyncio.to_thread(read_page, fetched.body, fetched.charset, url, self._rules)
+        return await read_fetched(self._pool, self._rules, fetched.body, fetched.charset, url)
 
     async def _fetch_image(self, url: str) -> StoredImage:
         """The origin's picture, proven raster by its bytes, then decoded and encoded again

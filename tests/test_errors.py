@@ -15,6 +15,7 @@ from mirror.errors import (
     OriginUnreachable,
     TooLarge,
     TooManyRedirects,
+    UnreadablePage,
     described,
 )
 
@@ -65,6 +66,13 @@ def test_an_absent_page_is_a_404_that_knows_its_site() -> None:
 )
 def test_fetch_errors_carry_the_statuses_readers_see(error: type[FetchError], status: int) -> None:
     assert error.status == status
+
+
+def test_an_unreadable_page_is_our_fault_not_the_origins() -> None:
+    error = UnreadablePage("extract")
+    assert not isinstance(error, FetchError)
+    assert error.status == 500 and error.title != FetchError.title
+    assert error.detail == "Reading stopped at its extract stage."
 
 
 def look_up_the_secret() -> None:

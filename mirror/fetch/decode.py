@@ -2,7 +2,10 @@
 
 1. a byte order mark wins;
 2. then the charset in the HTTP Content-Type header;
-3. then a ``<meta charset>`` / ``<meta http-equiv>`` found in the first 1024 bytes;
+3. then the prescan of the first 1024 bytes: an XML declaration written in UTF-16, a
+   ``<meta charset>`` / ``<meta http-equiv>``, else the ``encoding`` of an XML declaration
+   at the very start (HTML's "get an XML encoding", which browsers run for ``text/html``
+   too, so an XHTML page reads as they read it);
 4. then statistical detection (charset-normalizer);
 5. then windows-1252, the web's default.
 
@@ -81,6 +84,12 @@ _META_CHARSET = re.compile(
 )
 # The prescan skips comments, as browsers do; an unclosed one hides the rest.
 _COMMENT = re.compile(rb"<!--.*?(-->|$)", re.DOTALL)
+# "Get an XML encoding": ``<?xml`` at byte 0 up to the first ``>`` (so ``<?xml-stylesheet``
+# counts, as in browsers), its first ``encoding``, then ``=`` and a quoted label.
+_XML_DECLARATION = re.compile(rb"<\?xml[^>]*>")
+_XML_ENCODING_VALUE = re.compile(rb"[\t\n\f\r ]*=[\t\n\f\r ]*([\"'])(.*?)\1", re.DOTALL)
+# An XML declaration's first bytes in UTF-16 without a BOM: the prescan's first step.
+UTF16_DECLARATIONS = ((b"<\0?\0x\0", "utf-16-le"), (b"\0<\0?\0x", "utf-16-be"))
 
 
 def codec_for_label(label: str | None) -> str | None:
@@ -102,12 +111,10 @@ def sniff_encoding(body: bytes, http_charset: str | None) -> str:
     for bom, bom_codec in BOMS:
         if body.startswith(bom):
             return bom_codec
-    for candidate in (http_charset, _prescan_meta(body[:PRESCAN_BYTES])):
-        codec = codec_for_label(candidate)
-        if codec is not None:
-            # A page served as UTF-16 but declaring it in <meta> is a lie by definition.
-            return "utf-8" if codec.startswith("utf-16") and candidate != http_charset else codec
-    return _detect(body)
+    header_codec = codec_for_label(http_charset)
+    if header_codec is not None:
+        return header_codec
+    return _prescan(body[:PRESCAN_BYTES]) or _detect(body)
 
 
 def decode_html(body: bytes, http_charset: str | None) -> str:
@@ -115,6 +122,36 @@ def decode_html(body: bytes, http_charset: str | None) -> str:
     codec = sniff_encoding(body, http_charset)
     text = body.decode(codec, errors="replace")
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def _prescan(head: bytes) -> str | None:
+    """The codec the prescan finds: a UTF-16 XML declaration, ``<meta>``, else the XML
+    declaration's ``encoding`` (HTML's fallback encoding, so ``<meta>`` wins)."""
+    for start, utf16 in UTF16_DECLARATIONS:
+        if head.startswith(start):
+            return utf16
+    for label in (_prescan_meta(head), _xml_encoding(head)):
+        codec = codec_for_label(label)
+        if codec is not None:
+            # A page declaring UTF-16 in bytes that are not UTF-16 is wrong by definition.
+            return "utf-8" if codec.startswith("utf-16") else codec
+    return None
+
+
+def _xml_encoding(head: bytes) -> str | None:
+    """The label in the ``encoding`` of an XML declaration at byte 0, as HTML's "get an XML
+    encoding" reads it: the first ``encoding`` only, no label holding white space."""
+    declaration = _XML_DECLARATION.match(head)
+    if declaration is None:
+        return None
+    text = declaration.group()
+    at = text.find(b"encoding")
+    if at < 0:
+        return None
+    value = _XML_ENCODING_VALUE.match(text, at + len(b"encoding"))
+    if value is None or any(byte <= 0x20 for byte in value.group(2)):
+        return None
+    return value.group(2).decode("ascii", "replace")
 
 
 def _prescan_meta(head: bytes) -> str | None:

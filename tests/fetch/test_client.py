@@ -89,6 +89,18 @@ async def test_pinned_origin_is_fetched_with_its_real_name(
     assert origin.hits[ARTICLE_PATH] == 1
 
 
+async def test_an_xhtml_answer_is_a_page(fetcher: Fetcher, origin: Origin) -> None:
+    async def xhtml(request: web.Request) -> web.Response:
+        body = b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"/>'
+        return web.Response(
+            body=body, headers={"Content-Type": "Application/XHTML+XML; charset=ISO-8859-1"}
+        )
+
+    origin.routes["/xhtml/"] = xhtml
+    fetched = await fetcher.fetch(f"{SITE}/xhtml/", PAGE_TYPES)
+    assert (fetched.content_type, fetched.charset) == ("application/xhtml+xml", "ISO-8859-1")
+
+
 async def test_nothing_of_the_reader_reaches_the_origin(
     fetcher: Fetcher, origin: Origin, config: Config
 ) -> None:

@@ -91,3 +91,70 @@ def test_header_only_charsets_decode_as_browsers_do(label: str, text: str) -> No
     codec = codec_for_label(label)
     assert codec is not None
     assert decode_html(f"<p>{text}</p>".encode(codec), label) == f"<p>{text}</p>"
+
+
+RUSSIAN = "<html><body><p>Свобода слова</p></body></html>"
+
+
+def declared(encoding: str, rest: str = RUSSIAN) -> str:
+    return f'<?xml version="1.0" encoding="{encoding}"?>\n{rest}'
+
+
+def test_the_xml_declaration_names_the_encoding_when_nothing_else_does() -> None:
+    body = declared("windows-1251").encode("cp1251")
+    assert sniff_encoding(body, None) == "cp1251"
+    assert "Свобода слова" in decode_html(body, None)
+
+
+def test_a_bom_before_the_xml_declaration_wins() -> None:
+    body = codecs.BOM_UTF8 + declared("windows-1251").encode()
+    assert sniff_encoding(body, None) == "utf-8"
+    assert decode_html(body, None).startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    ("header", "meta"),
+    [("koi8-r", ""), (None, '<meta charset="koi8-r">')],
+    ids=["http-header", "meta"],
+)
+def test_the_header_and_meta_beat_a_disagreeing_xml_declaration(
+    header: str | None, meta: str
+) -> None:
+    body = declared("windows-1251", meta + RUSSIAN).encode("koi8-r")
+    assert sniff_encoding(body, header) == codec_for_label("koi8-r")
+    assert "Свобода слова" in decode_html(body, header)
+
+
+def test_an_xml_stylesheet_after_the_declaration_leaves_its_encoding() -> None:
+    rest = '<?xml-stylesheet type="text/css" href="/style.css"?>\n' + RUSSIAN
+    assert sniff_encoding(declared("windows-1251", rest).encode("cp1251"), None) == "cp1251"
+
+
+def test_an_xml_stylesheet_alone_declares_no_encoding() -> None:
+    body = ('<?xml-stylesheet type="text/xsl" href="/a.xsl"?>\n' + RUSSIAN).encode("cp1251")
+    assert sniff_encoding(body, None) != "utf-8"  # detected, not declared
+    assert "Свобода слова" in decode_html(body, None)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        ' <?xml version="1.0" encoding="windows-1251"?>',  # not at byte 0
+        '<?xml version="1.0" encoding="windows 1251"?>',  # white space in the label
+        '<?xml version="1.0" encoding= windows-1251?>',  # no quotes
+        '<?xml version="1.0"?><p encoding="windows-1251">',  # past the declaration
+    ],
+)
+def test_an_xml_encoding_is_only_read_where_browsers_read_it(start: str) -> None:
+    assert sniff_encoding((start + "<p>plain ascii</p>").encode(), None) == "utf-8"
+
+
+def test_an_xml_declaration_in_utf16_without_a_bom_is_utf16() -> None:
+    page = declared("utf-16")
+    assert sniff_encoding(page.encode("utf-16-le"), None) == "utf-16-le"
+    assert sniff_encoding(page.encode("utf-16-be"), None) == "utf-16-be"
+    assert "Свобода слова" in decode_html(page.encode("utf-16-le"), None)
+
+
+def test_an_xml_declaration_naming_utf16_in_ascii_bytes_is_utf8() -> None:
+    assert sniff_encoding(declared("utf-16").encode(), None) == "utf-8"

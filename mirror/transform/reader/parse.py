@@ -34,10 +34,11 @@ PAGE_PARSER.set_element_class_lookup(
 UNSEEN = ("style", "noscript", "svg", "link", "meta")
 
 
-# An XML declaration at the start (after a BOM or blanks): lxml refuses a str carrying one,
-# and the HTML parsing algorithm treats it as a bogus comment, the encoding having been
-# decided by WHATWG sniffing already. ``<?xml-stylesheet ...?>`` does not match (``xml\s``).
-_XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml\s[^>]*>")
+# The processing instructions at the start (after a BOM or blanks), the XML declaration
+# first: lxml refuses a str that starts with ``<?xml`` and names an ``encoding`` (so also
+# ``<?xml-stylesheet encoding="..."?>``), and the HTML parsing algorithm reads each as a
+# bogus comment, the encoding having been decided by WHATWG sniffing already.
+_LEADING_INSTRUCTIONS = re.compile(r"\A\ufeff?(?:\s*<\?[^>]*>)+")
 # Characters lxml refuses in a str; a browser reads NUL as U+FFFD (or drops it) and form
 # feed as white space, and the other C0 controls are dropped here, as are the noncharacters
 # U+FFFE and U+FFFF, which lxml refuses when a later stage sets them in an attribute.
@@ -50,10 +51,13 @@ def parse_page(text: str) -> HtmlElement:
     """Parse a page once for every stage; comments and PIs go, since they split text runs.
 
     The text is first made what lxml accepts and a browser would read the same way: no XML
-    declaration, no control characters (see ``_XML_DECLARATION``, ``_REFUSED_CONTROLS``).
+    declaration, no control characters (see ``_LEADING_INSTRUCTIONS``, ``_REFUSED_CONTROLS``);
+    a page of white space alone is an empty page, as a browser shows it.
     """
-    text = _XML_DECLARATION.sub("", text, count=1).translate(_REFUSED_CONTROLS)
-    return lxml.html.document_fromstring(text or "<html></html>", parser=PAGE_PARSER)
+    text = _LEADING_INSTRUCTIONS.sub("", text, count=1).translate(_REFUSED_CONTROLS)
+    return lxml.html.document_fromstring(
+        text if text.strip() else "<html></html>", parser=PAGE_PARSER
+    )
 
 
 def drop_never_read(page: HtmlElement) -> None:
