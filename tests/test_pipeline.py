@@ -35,7 +35,7 @@ from tests.conftest import (
 from tests.support.paths import CDT
 from tests.support.removal_fixtures import REASONS, always_ask, remove_at_origin
 from tests.support.text_checks import assert_in_order, visible_text
-from tests.support.unreadable import BROKEN_LINK_PAGE
+from tests.support.unreadable import UNRULY_PAGE, break_reader_mode
 
 NO_FRESHNESS = CacheConfig(fresh_seconds=0, stale_while_revalidate_seconds=0)
 
@@ -219,30 +219,33 @@ async def test_origin_errors_are_remembered_briefly(
     assert origin.hits["/no/such/page/"] == 2
 
 
-async def _hostile(request: web.Request) -> web.Response:
-    return web.Response(body=BROKEN_LINK_PAGE, content_type="text/html")
+async def _unruly(request: web.Request) -> web.Response:
+    return web.Response(body=UNRULY_PAGE, content_type="text/html")
 
 
 async def test_an_unreadable_page_stores_nothing_is_remembered_and_the_next_is_served(
-    mirror_service: Mirror, origin: Origin, config: Config
+    origin: Origin, config: Config
 ) -> None:
-    origin.routes["/2024/hostile/"] = _hostile
-    hostile_url = "https://chinadigitaltimes.net/2024/hostile/"
-    for _ in range(2):
-        with pytest.raises(UnreadablePage):
-            await mirror_service.page(hostile_url)
-    assert origin.hits["/2024/hostile/"] == 1  # remembered as an origin's error is
+    break_reader_mode(config.server.data_dir)
+    origin.routes["/2024/unruly/"] = _unruly
+    unruly_url = "https://chinadigitaltimes.net/2024/unruly/"
+    async with open_mirror(config) as mirror_service:
+        for _ in range(2):
+            with pytest.raises(UnreadablePage):
+                await mirror_service.page(unruly_url)
+        assert origin.hits["/2024/unruly/"] == 1  # remembered as an origin's error is
+        assert "Xinjiang" in (await mirror_service.page(ARTICLE_URL)).stored.article.title
     async with open_cache(config) as cache:
-        assert await cache.get_page(hostile_url) is None
-        assert await cache.get_response(hostile_url) is None
-    assert "Xinjiang" in (await mirror_service.page(ARTICLE_URL)).stored.article.title
+        assert await cache.get_page(unruly_url) is None
+        assert await cache.get_response(unruly_url) is None
 
 
 async def test_a_stored_copy_stands_in_when_its_refresh_cannot_be_read(
     mirror_service: Mirror, origin: Origin, config: Config
 ) -> None:
     first = await mirror_service.page(ARTICLE_URL)
-    origin.routes[ARTICLE_PATH] = _hostile
+    origin.routes[ARTICLE_PATH] = _unruly
+    break_reader_mode(config.server.data_dir)
     async with open_mirror(replace(config, cache=NO_FRESHNESS)) as restarted:
         second = await restarted.page(ARTICLE_URL)
     assert second.stale

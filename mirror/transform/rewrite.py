@@ -45,7 +45,10 @@ def image_path(url: str, links: LinkBuilder) -> str:
 
 
 def _is_web(url: str) -> bool:
-    return urlsplit(url).scheme in {"http", "https"}
+    try:
+        return urlsplit(url).scheme in {"http", "https"}
+    except ValueError:  # unparseable (``http://[::1``): no link to make
+        return False
 
 
 def _rewrite_anchor(

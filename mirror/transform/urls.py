@@ -133,17 +133,26 @@ def map_urls(
     """Replace every URL of ``elements`` under ``root`` by ``change(url)``, srcsets included.
 
     An attribute is written only when its value changes: most URLs on a page stay as
-    they are, and writing them back costs as much as the rest of the walk.
+    they are, and writing them back costs as much as the rest of the walk. A URL that
+    cannot be parsed (``http://[::1``) leads nowhere in a browser either: its attribute is
+    dropped, so one broken link never costs the reader the page.
     """
     for element, attribute in iter_url_attributes(root, elements):
         original = element.get(attribute, "")
-        value = _URL_CONTROLS.sub("", original)
-        if attribute in SRCSET_ATTRIBUTES:
-            changed = format_srcset([(change(u), d) for u, d in parse_srcset(value)])
-        else:
-            changed = change(value.strip())
+        try:
+            changed = _changed(original, attribute, change)
+        except ValueError:
+            del element.attrib[attribute]
+            continue
         if changed != original:
             element.set(attribute, changed)
+
+
+def _changed(original: str, attribute: str, change: Callable[[str], str]) -> str:
+    value = _URL_CONTROLS.sub("", original)
+    if attribute in SRCSET_ATTRIBUTES:
+        return format_srcset([(change(u), d) for u, d in parse_srcset(value)])
+    return change(value.strip())
 
 
 def promote_lazy_images(root: HtmlElement) -> None:

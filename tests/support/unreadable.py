@@ -3,9 +3,9 @@
 Reader mode is made to raise by a site rule in the data dir, as an operator could write one:
 its second ``body:`` XPath has a namespace prefix, which compiles (so the rule loads) but
 fails when evaluated, and it is evaluated only on a page the first one finds nothing in
-(``UNRULY_PAGE``, which has no ``<article>``); the CDT article still reads. A hostile page
-raises on its own: ``BROKEN_LINK_PAGE`` links to a broken IPv6 address, which ``urlsplit``
-refuses while the body's links are cleaned.
+(``UNRULY_PAGE``, which has no ``<article>``); the CDT article still reads.
+``BROKEN_LINK_PAGE`` links to a broken IPv6 address, which ``urlsplit`` refuses: it once made
+the whole page unreadable, and now must read with that one link dropped.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ SHAPES = {
     "xhtml-as-xhtml-with-a-bom": (b"\xef\xbb\xbf" + XHTML, "application/xhtml+xml"),
     "control-characters": (CONTROLS, "text/html; charset=utf-8"),
 }
-UNREADABLE = {"unruly": (UNRULY_PAGE, "extract"), "hostile": (BROKEN_LINK_PAGE, "clean")}
+UNREADABLE = {"unruly": (UNRULY_PAGE, "extract")}
 
 
 def answering(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -61,6 +61,15 @@ async def test_the_page_is_served_and_stored(
     async with open_cache(config) as cache:
         stored = await cache.get_page(url_of(shape))
     assert stored is not None and "independent mediator appointed" in stored.article.body
+
+
+async def test_a_link_no_browser_can_parse_is_dropped_and_the_page_served(
+    origin: Origin, running_mirror: RunningMirror
+) -> None:
+    origin.routes["/2009/broken-link/"] = answering(BROKEN_LINK_PAGE, "text/html")
+    status, html = await read(running_mirror, url_of("broken-link"))
+    assert status == 200
+    assert "the notes" in visible_text(html) and "[::1" not in html
 
 
 async def test_a_page_the_mirror_cannot_read_gets_its_own_error_and_the_next_is_served(
