@@ -237,8 +237,14 @@ class Mirror:
             if current is not None and current.fetched_at >= saved_at:
                 raise CopyRefused(409, "The mirror already has a newer copy of this page.")
         stored = StoredPage(article=article, fetched_at=saved_at, source=source)
-        await self._cache.put_page(url, stored)
+        await self._put_page(url, stored)
         return stored
+
+    async def _put_page(self, url: str, page: StoredPage) -> None:
+        """Store ``page``, listed among its site's stored articles (what the publisher
+        publishes)."""
+        site = self._config.site_for(url)
+        await self._cache.put_page(url, page, site.name if site else "")
 
     async def claim(self, name: str, seconds: int) -> bool:
         """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``,
@@ -310,7 +316,7 @@ class Mirror:
             fetched = await self._wayback.fetch(capture)
         article = await self._article_of(fetched, self._wayback.original_url(capture, fetched))
         stored = StoredPage(article=article, fetched_at=capture.captured_at, source="archive")
-        await self._cache.put_page(url, stored)
+        await self._put_page(url, stored)
         count("archive_copy")
         return stored
 
@@ -370,7 +376,7 @@ class Mirror:
             if isinstance(fetched, NotModified):
                 assert cached is not None, "a 304 answers only a request that sent validators"
                 stored = replace(cached, fetched_at=time.time(), removed_at=None)
-                await self._cache.put_page(url, stored)
+                await self._put_page(url, stored)
             else:
                 stored = await self._store_fetched(url, fetched)
             if cached is not None and cached.removed_at is not None:
@@ -387,7 +393,7 @@ class Mirror:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
         )
-        await self._cache.put_page(url, stored)
+        await self._put_page(url, stored)
         as_fetched = StoredResponse(
             fetched.final_url,
             fetched.status,
@@ -418,7 +424,7 @@ class Mirror:
         if current is not None and current.removed_at is not None:
             return current
         kept = replace(cached, removed_at=time.time())
-        await self._cache.put_page(url, kept)
+        await self._put_page(url, kept)
         site = self._config.site_for(url)
         if site is not None:
             await self._cache.list_removed(site.name, url)

@@ -14,7 +14,8 @@ write, so the mirror keeps serving from the origin while its store is away.
 A page its origin removed is put with ``keep`` (never evicted nor expired) and listed in
 its site's index of removed articles: the index's key is an HMAC of the site's name, its
 members the pages' entry keys, each with the page's URL sealed, so listing a site's removed
-articles reads nothing that is readable at rest.
+articles reads nothing that is readable at rest. Every page stored for a site is listed the
+same way in the site's index of stored articles, which the publisher reads the copy from.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,9 +159,12 @@ class PageCache:
         data = await self._get("page", url)
         return None if data is None else StoredPage.from_bytes(data)
 
-    async def put_page(self, url: str, page: StoredPage) -> None:
-        """Store ``page``; a copy of an article its origin removed is kept (``Store.put``)."""
+    async def put_page(self, url: str, page: StoredPage, site: str = "") -> None:
+        """Store ``page``; a copy of an article its origin removed is kept (``Store.put``).
+        With ``site``, the page is listed among the articles stored for it."""
         await self._put("page", url, page.to_bytes(), keep=page.removed_at is not None)
+        if site:
+            await self._list(self._stored_index(site), url)
 
     async def get_image(self, url: str) -> StoredImage | None:
         data = await self._get("image", url)
@@ -184,9 +188,9 @@ class PageCache:
         for kind in ("page", "response", "image"):
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
         if site:
-            await self.store.index_delete(
-                self._removed_index(site), self._sealer.row_key("page", url)
-            )
+            member = self._sealer.row_key("page", url)
+            await self.store.index_delete(self._removed_index(site), member)
+            await self.store.index_delete(self._stored_index(site), member)
         return deleted
 
     async def claim(self, name: str, seconds: int) -> bool:
@@ -197,12 +201,15 @@ class PageCache:
 
     async def list_removed(self, site: str, url: str) -> None:
         """Add ``url`` to the articles ``site`` removed."""
+        await self._list(self._removed_index(site), url)
+
+    async def _list(self, index: bytes, url: str) -> None:
         member = self._sealer.row_key("page", url)
         sealed = self._sealer.seal(member, url.encode("utf-8"))
         try:
-            await self.store.index_put(self._removed_index(site), member, sealed)
+            await self.store.index_put(index, member, sealed)
         except StoreUnavailable as exc:
-            log.warning("cache store unavailable, removal not listed: %s", exc)
+            log.warning("cache store unavailable, page not listed: %s", exc)
 
     async def unlist_removed(self, site: str, url: str) -> None:
         """Take ``url`` off the articles ``site`` removed: it is back at its origin."""
@@ -215,28 +222,42 @@ class PageCache:
         A member whose page is gone (purged) or live again is dropped from the index here,
         so the index heals whatever way a page left it; a store that fails lists nothing.
         """
-        index = self._removed_index(site)
+        kept = await self._listed(self._removed_index(site), lambda p: p.removed_at is not None)
+        return sorted(kept, key=lambda pair: pair[1].removed_at or 0.0, reverse=True)
+
+    async def stored_pages(self, site: str) -> list[tuple[str, StoredPage]]:
+        """Every article stored for ``site`` (fetched, kept after removal, from the archive,
+        pushed or captured), newest copy first; members whose page is gone are dropped."""
+        stored = await self._listed(self._stored_index(site), lambda page: True)
+        return sorted(stored, key=lambda pair: pair[1].fetched_at, reverse=True)
+
+    async def _listed(
+        self, index: bytes, belongs: Callable[[StoredPage], bool]
+    ) -> list[tuple[str, StoredPage]]:
         try:
             members = await self.store.index_items(index)
         except StoreUnavailable as exc:
-            log.warning("cache store unavailable, no removed articles listed: %s", exc)
+            log.warning("cache store unavailable, no articles listed: %s", exc)
             return []
-        kept: list[tuple[str, StoredPage]] = []
+        found: list[tuple[str, StoredPage]] = []
         for member, sealed in members:
             try:
                 url = self._sealer.open(member, sealed).decode("utf-8")
             except InvalidTag:
-                log.warning("removed-articles index member failed authentication; ignored")
+                log.warning("articles index member failed authentication; ignored")
                 continue
             page = await self.get_page(url)
-            if page is None or page.removed_at is None:
+            if page is None or not belongs(page):
                 await _quietly(self.store.index_delete(index, member))
                 continue
-            kept.append((url, page))
-        return sorted(kept, key=lambda pair: pair[1].removed_at or 0.0, reverse=True)
+            found.append((url, page))
+        return found
 
     def _removed_index(self, site: str) -> bytes:
         return self._sealer.row_key("removed", site)
+
+    def _stored_index(self, site: str) -> bytes:
+        return self._sealer.row_key("stored", site)
 
     @asynccontextmanager
     async def flight(self, url: str) -> AsyncIterator[bool]:

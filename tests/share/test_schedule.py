@@ -8,8 +8,9 @@ from pathlib import Path
 
 from mirror.share.publish import PublishStatus
 from mirror.share.schedule import due_targets, periodic_publish, publish_due, publish_lock
-from tests.conftest import ARTICLE_PATH, Origin
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
 from tests.support.operator_fixtures import operator_config
+from tests.support.publishing import hold
 
 ARTICLE_KEY = f"cdt/articles/{ARTICLE_PATH.strip('/')}/index.html"
 
@@ -25,6 +26,7 @@ async def test_only_due_targets_are_published_once_per_interval(
     tmp_path: Path, origin: Origin, ca_file: Path
 ) -> None:
     config = operator_config(tmp_path, origin, ca_file, site=two_targets(tmp_path))
+    await hold(config, ARTICLE_URL)
     assert [t.url for t in due_targets(config, time.time())] == [config.publish[0].url]
     with publish_lock(config.server.data_dir) as ours:
         assert ours
