@@ -22,6 +22,7 @@ import boto3
 import lxml.html
 import pytest
 
+from mirror.addresses import manifest
 from mirror.cli import main
 from mirror.settings import Config
 from mirror.share.export import DOWNLOADS
@@ -33,6 +34,7 @@ from mirror.share.publish import (
     publish_tree,
     run_publish,
 )
+from mirror.share.signature import verify
 from mirror.share.targets import DirectoryTarget, PublishError
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, open_cache
 from tests.support.browser import chromium, visit
@@ -299,6 +301,13 @@ async def test_published_copy_reads_in_chromium_from_the_bucket_under_a_prefix(
         assert loaded and all(loaded)
         csp = await index.page.locator("meta[http-equiv='Content-Security-Policy']").count()
         assert csp == 1 and await index.page.locator("script").count() == 0
+        signed = await index.page.eval_on_selector_all("p.downloads a", "a => a.map(l => l.href)")
+        assert len(signed) == len(DOWNLOADS)
+        key = manifest.load_signing_key(config.server.data_dir).public_key()
+        for link in signed:  # fetched as a click on it would, from the bucket, and verified
+            answer = await index.page.request.get(link)
+            assert answer.ok and link.startswith(f"{base}/articles/"), link
+            assert verify(await answer.body(), key).signed.url == ARTICLE_URL
         await index.page.click("header.masthead a")
         await index.page.wait_for_load_state("networkidle")
         assert index.page.url == base + "/index.html"
