@@ -99,6 +99,9 @@ async def test_signed_files_are_the_live_mirrors_linked_and_verifying(
         checked = verify(data, public_key)
         assert checked.signed.url == ARTICLE_URL and checked.signed.format == extension
         assert not checked.key_from_file
+    made = {f: (copy / f).stat().st_mtime_ns for f in files}
+    await run_publish(config)  # the same copy held: its files are not made again
+    assert {f: (copy / f).stat().st_mtime_ns for f in files} == made
 
     async with serve_mirror(config) as running:
         token = running.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
