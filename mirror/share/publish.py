@@ -2,8 +2,10 @@
 not block (any S3-compatible bucket behind any CDN), or to a directory.
 
 ``mirror publish`` exports every site a ``[[publish]]`` target names into the data dir
-(``publish/site/<site>/``, with the static export's kept articles, so an article removed
-at the origin stays published) and then brings each target up to date:
+(``publish/site/<site>/``) from what the mirror holds, never asking the origin
+(``mirror.share.staging``: the store's articles with their signed files, kept by the export
+once written, so an article removed at the origin stays published), and then brings each
+target up to date:
 
 1. The target's index object (``INDEX_KEY``) says which objects it holds and the SHA-256
    of each; only objects whose hash differs are uploaded.
