@@ -260,6 +260,12 @@ REMOVALS = FastCounter(
     " 410, or a redirect to its front page.",
     ("reason",),
 )
+SEARCHES = FastHistogram(
+    "mirror_search_seconds",
+    "Time of one full-text search (its count is the number of searches); no label: a query"
+    " never reaches a metric.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 EVENTS = {
     "extraction_fallback": "Reader-mode extraction fell back to a simpler method.",
     "rate_limited": "A request was refused by the per-client rate limit.",
@@ -335,6 +341,11 @@ def count_removal(reason: str) -> None:
     if reason not in REMOVAL_REASONS:
         raise ValueError(f"unknown removal reason {reason!r}")
     REMOVALS.inc(reason)
+
+
+def count_search(seconds: float) -> None:
+    """Count one search and its time; nothing of the query is recorded."""
+    SEARCHES.observe(seconds=seconds)
 
 
 def count_cache(result: str) -> None:

@@ -11,6 +11,8 @@ fails stores nothing.
     ├── NotFound                     404  unknown route, or a tampered/unknown token
     ├── SiteNotMirrored              403  the URL is not on a configured site
     ├── BadRequest                   400  the reader asked for something malformed
+    │   └── QueryRefused             400  a search too long or with no word to search for
+    ├── SearchUnavailable            503  the search index failed to answer
     ├── CopyRefused                  4xx  a pushed copy or a capture that is not taken
     ├── TooComplex                   502  processing the page ran past its time, or its worker died
     └── FetchError                   502  the origin could not give us the page
@@ -67,6 +69,22 @@ class BadRequest(MirrorError):
     status = 400
     title = "That address could not be read"
     hint = "Paste a full address starting with https://."
+
+
+class QueryRefused(BadRequest):
+    """A search the index is not asked: longer than the limit, or nothing but punctuation.
+    The page never repeats the query (``detail`` stays empty)."""
+
+    title = "This search could not be made"
+    hint = "Search for one or more words, in at most 200 characters."
+
+
+class SearchUnavailable(MirrorError):
+    """The search index failed (a damaged file, a full disk): pages still work."""
+
+    status = 503
+    title = "Search is not available just now"
+    hint = "The articles can still be read. Try searching again later."
 
 
 class TooComplex(MirrorError):

@@ -56,8 +56,10 @@ from mirror.fetch.client import (
     Validators,
 )
 from mirror.flight import RecentErrors, SingleFlight
+from mirror.indexing import Indexer
 from mirror.pool import TransformPool, off_loop
 from mirror.reading import load_page_rules, read_in_pool, read_page
+from mirror.search.index import SearchIndex
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage, StoredResponse
@@ -149,6 +151,10 @@ class Mirror:
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._pool = pool
+        self._indexer = Indexer(config)
+        # The full-text index of what is stored, while ``search.enabled``; searched by the
+        # web pages and ``mirror search``, written by this object only.
+        self.search_index: SearchIndex | None = None
         self._rules = load_page_rules(config) if pool is None else None
         self._wayback = Wayback(fetcher, config.archive)
         images = config.images
@@ -161,6 +167,8 @@ class Mirror:
         )
 
     async def __aenter__(self) -> Self:
+        await self._indexer.__aenter__()
+        self.search_index = self._indexer.index
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -169,6 +177,8 @@ class Mirror:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._pages.aclose()
         await self._images.aclose()
+        self.search_index = None
+        await self._indexer.__aexit__(*exc)
 
     @property
     def pending(self) -> int:
@@ -237,14 +247,8 @@ class Mirror:
             if current is not None and current.fetched_at >= saved_at:
                 raise CopyRefused(409, "The mirror already has a newer copy of this page.")
         stored = StoredPage(article=article, fetched_at=saved_at, source=source)
-        await self._put_page(url, stored)
+        await self._store(url, stored)
         return stored
-
-    async def _put_page(self, url: str, page: StoredPage) -> None:
-        """Store ``page``, listed among its site's stored articles (what the publisher
-        publishes)."""
-        site = self._config.site_for(url)
-        await self._cache.put_page(url, page, site.name if site else "")
 
     async def claim(self, name: str, seconds: int) -> bool:
         """Whether ``name`` (a push's nonce) is used for the first time in ``seconds``,
@@ -316,7 +320,7 @@ class Mirror:
             fetched = await self._wayback.fetch(capture)
         article = await self._article_of(fetched, self._wayback.original_url(capture, fetched))
         stored = StoredPage(article=article, fetched_at=capture.captured_at, source="archive")
-        await self._put_page(url, stored)
+        await self._store(url, stored)
         count("archive_copy")
         return stored
 
@@ -376,7 +380,7 @@ class Mirror:
             if isinstance(fetched, NotModified):
                 assert cached is not None, "a 304 answers only a request that sent validators"
                 stored = replace(cached, fetched_at=time.time(), removed_at=None)
-                await self._put_page(url, stored)
+                await self._store(url, stored)
             else:
                 stored = await self._store_fetched(url, fetched)
             if cached is not None and cached.removed_at is not None:
@@ -393,7 +397,7 @@ class Mirror:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
         )
-        await self._put_page(url, stored)
+        await self._store(url, stored)
         as_fetched = StoredResponse(
             fetched.final_url,
             fetched.status,
@@ -424,7 +428,7 @@ class Mirror:
         if current is not None and current.removed_at is not None:
             return current
         kept = replace(cached, removed_at=time.time())
-        await self._put_page(url, kept)
+        await self._store(url, kept)
         site = self._config.site_for(url)
         if site is not None:
             await self._cache.list_removed(site.name, url)
@@ -438,6 +442,11 @@ class Mirror:
         if site is not None:
             await self._cache.unlist_removed(site.name, url)
         count("removed_article_back")
+
+    async def _store(self, url: str, page: StoredPage) -> None:
+        """Store ``page`` and index it, in one step: every write of an article comes here."""
+        await self._cache.put_page(url, page)
+        await self._indexer.stored(url, page)
 
     async def _article_of(self, fetched: Fetched, url: str) -> Article:
         """``read_page`` off the event loop (in a transform process when the mirror has a

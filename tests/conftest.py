@@ -120,14 +120,19 @@ def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable
 
 
 async def start_site(
-    app: web.Application, context: ssl.SSLContext | None = None, front_door: bool = False
+    app: web.Application,
+    context: ssl.SSLContext | None = None,
+    front_door: bool = False,
+    **runner_options: Any,
 ) -> tuple[web.AppRunner, int]:
     """``app`` on a free loopback port, over TLS with ``context``; with ``front_door``, set
-    up as ``mirror serve`` does. Returns the runner (clean it up) and the port."""
+    up as ``mirror serve`` does; ``runner_options`` (an access log) go to the runner, which
+    logs no access otherwise. Returns the runner (clean it up) and the port."""
+    options = {"access_log": None, **runner_options}
     if front_door:
-        runner = await start_runner(app, access_log=None)
+        runner = await start_runner(app, **options)
     else:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, **options)
         await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
@@ -204,11 +209,13 @@ class RunningMirror:
 
 
 @asynccontextmanager
-async def serve_mirror(config: Config) -> AsyncIterator[RunningMirror]:
+async def serve_mirror(config: Config, **runner_options: Any) -> AsyncIterator[RunningMirror]:
     """The mirror for ``config`` over HTTPS on loopback, with a client pinned to it."""
     cert, key = ensure_self_signed(config.server.data_dir, ["127.0.0.1"])
     app = create_app(config)
-    runner, port = await start_site(app, server_context(cert, key), front_door=True)
+    runner, port = await start_site(
+        app, server_context(cert, key), front_door=True, **runner_options
+    )
     pinned = aiohttp.Fingerprint(bytes.fromhex(fingerprint(cert).replace(":", "")))
     connector = aiohttp.TCPConnector(ssl=pinned)
     try:

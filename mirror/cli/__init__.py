@@ -1,5 +1,5 @@
-"""The ``mirror`` command: serve, link, extract, cache, filters, export, keys, alternates,
-manifest, responder, push, verify, publish.
+"""The ``mirror`` command: serve, link, extract, cache, search, filters, export, keys,
+alternates, manifest, responder, push, verify, publish.
 
 Each command group is a module of this package with a ``register`` function that adds its
 commands to the parser; ``main`` parses, runs the command, and turns the mirror's own errors
@@ -12,14 +12,24 @@ import argparse
 import sys
 
 from mirror.addresses import manifest
-from mirror.cli import addresses, cache, keys, pages, publish, responder, serve, signed
+from mirror.cli import (
+    addresses,
+    cache,
+    keys,
+    pages,
+    publish,
+    responder,
+    search,
+    serve,
+    signed,
+)
 from mirror.cli.supervisor import run_loop
 from mirror.errors import ConfigError, MirrorError
 
 __all__ = ["main", "run_loop"]
 
 DESCRIPTION = "A self-hosted reader proxy that keeps blocked journalism readable."
-COMMAND_GROUPS = (serve, pages, publish, cache, keys, signed, addresses, responder)
+COMMAND_GROUPS = (serve, pages, publish, cache, search, keys, signed, addresses, responder)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,9 @@ import asyncio
 from typing import Any
 
 from mirror.cli.common import command, group, load, with_cache
+from mirror.indexing import Indexer
+from mirror.settings import Config
+from mirror.store.cache import PageCache
 
 
 def register(commands: Any) -> None:
@@ -30,11 +33,18 @@ def _cache_stats(args: argparse.Namespace) -> int:
 
 def _cache_purge(args: argparse.Namespace) -> int:
     config = load(args)
-    site = config.site_for(args.url)
-    name = site.name if site else ""
-    deleted = asyncio.run(with_cache(config, lambda cache: cache.purge(args.url, name)))
+    deleted = asyncio.run(with_cache(config, lambda cache: _purge(config, cache, args.url)))
     print(f"purged {deleted} entries")
     return 0 if deleted else 1
+
+
+async def _purge(config: Config, cache: PageCache, url: str) -> int:
+    """Forget ``url`` in the store and in the search index (a purge leaves no trace)."""
+    site = config.site_for(url)
+    deleted = await cache.purge(url, site.name if site else "")
+    async with Indexer(config) as indexer:
+        await indexer.purged(url)
+    return deleted
 
 
 def _cache_prune(args: argparse.Namespace) -> int:

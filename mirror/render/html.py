@@ -104,6 +104,17 @@ class SiteListing:
     failed: bool = False
 
 
+@dataclass(frozen=True)
+class SearchBox:
+    """The search form of a page, shown only while search is enabled: where it sends, the
+    longest query it takes, and what it is filled with."""
+
+    action: str
+    limit: int
+    query: str = ""
+    removed_only: bool = False
+
+
 # The alternate addresses of this mirror, set per request by the server's middleware;
 # templates rendered outside a request (tests, ``mirror extract``) show none.
 ALTERNATES: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
@@ -139,22 +150,42 @@ def render_page(reader: Reader, template: str, **context: object) -> str:
     return page.render(reader=reader, **context)
 
 
-def render_home(reader: Reader, listings: list[SiteListing]) -> str:
-    return render_page(reader, "home.html", listings=listings)
+def render_home(reader: Reader, listings: list[SiteListing], box: SearchBox | None = None) -> str:
+    return render_page(reader, "home.html", listings=listings, box=box)
 
 
 def render_site(
-    reader: Reader, site: Site, entries: list[Entry], page: int, pages: int, failed: bool
+    reader: Reader,
+    site: Site,
+    entries: list[Entry],
+    page: int,
+    pages: int,
+    failed: bool,
+    box: SearchBox | None = None,
 ) -> str:
     return render_page(
-        reader, "site.html", site=site, entries=entries, page=page, pages=pages, failed=failed
+        reader,
+        "site.html",
+        site=site,
+        entries=entries,
+        page=page,
+        pages=pages,
+        failed=failed,
+        box=box,
     )
 
 
 def render_removed(
-    reader: Reader, site: Site, entries: list[RemovedEntry], page: int, pages: int
+    reader: Reader,
+    site: Site,
+    entries: list[RemovedEntry],
+    page: int,
+    pages: int,
+    box: SearchBox | None = None,
 ) -> str:
-    return render_page(reader, "removed.html", site=site, entries=entries, page=page, pages=pages)
+    return render_page(
+        reader, "removed.html", site=site, entries=entries, page=page, pages=pages, box=box
+    )
 
 
 def removal_note(

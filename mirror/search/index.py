@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.counters import count_search
+from mirror.search.files import move_aside, resolved
 from mirror.search.fold import fold, index_text
 from mirror.search.query import fts_query
 
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS articles (
     removed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_by_site ON articles (site);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 SEARCH = """
 SELECT a.url, a.site, a.title, a.text, a.saved_at, a.source, a.removed
@@ -45,6 +49,8 @@ WHERE words MATCH ? {filters}
 ORDER BY bm25(words, 4.0, 1.0), a.saved_at DESC
 LIMIT ? OFFSET ?
 """
+INDEX_FILE = "search.sqlite3"
+BUSY_MS = 5000
 PAGE_SIZE = 20
 SNIPPET_CHARS = 240
 
@@ -71,47 +77,106 @@ class Hit:
 
 
 class SearchIndex:
-    """The index in one SQLite file; one writer at a time (a lock), safe from threads."""
+    """The index in one SQLite file, safe from threads: one writer connection behind a
+    lock, and a connection per reading thread, so a search (WAL) never waits for a write.
+    """
 
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        self.path = Path(path)
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._file = resolved(self.path)
+        self._generation = 0
+        self._db = _open_writer(self._file)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._db.close()
+
+    def _follow(self) -> None:
+        """Open the file the index's name stands for now, if a rebuild swapped it (under
+        the lock: the writer is replaced; each thread's reader on its next use)."""
+        if resolved(self.path) == self._file:
+            return
+        with self._lock:
+            current = resolved(self.path)
+            if current != self._file:
+                self._db.close()
+                self._db = _open_writer(current)
+                self._file = current
+                self._generation += 1
+
+    def meta(self, key: str) -> str | None:
+        """A value the index keeps about itself (where a stream was last read)."""
+        self._follow()
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._follow()
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def newest_row(self) -> int:
+        """The highest row number written so far: a rebuild copies what comes after it."""
+        self._follow()
+        row = self._reader().execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()
+        return int(row[0])
+
+    def entries_after(self, row: int) -> list[Entry]:
+        """The entries written after ``row`` (``newest_row``), oldest first."""
+        rows = self._reader().execute(
+            "SELECT url, site, title, text, saved_at, source, removed FROM articles"
+            " WHERE id > ? ORDER BY id",
+            (row,),
+        )
+        return [Entry(u, si, ti, te, sa, so, bool(r)) for u, si, ti, te, sa, so, r in rows]
 
     def put(self, entry: Entry) -> None:
         """Index ``entry``, replacing what was indexed for its URL."""
+        self.put_many([entry])
+
+    def put_many(self, entries: list[Entry]) -> None:
+        """Index ``entries`` in one transaction (a rebuild's batches, a stream's reads)."""
+        folded = [(e, index_text(e.title), index_text(e.text)) for e in entries]
+        self._follow()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._delete(entry.url)
-                cursor = self._db.execute(
-                    "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.url,
-                        entry.site,
-                        entry.title,
-                        entry.text,
-                        entry.saved_at,
-                        entry.source,
-                        int(entry.removed),
-                    ),
-                )
-                self._db.execute(
-                    "INSERT INTO words (rowid, title, body) VALUES (?, ?, ?)",
-                    (cursor.lastrowid, index_text(entry.title), index_text(entry.text)),
-                )
+                for entry, title, text in folded:
+                    self._insert(entry, title, text)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    def _insert(self, entry: Entry, title: str, text: str) -> None:
+        self._delete(entry.url)
+        cursor = self._db.execute(
+            "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.url,
+                entry.site,
+                entry.title,
+                entry.text,
+                entry.saved_at,
+                entry.source,
+                int(entry.removed),
+            ),
+        )
+        self._db.execute(
+            "INSERT INTO words (rowid, title, body) VALUES (?, ?, ?)",
+            (cursor.lastrowid, title, text),
+        )
+
     def remove(self, url: str) -> bool:
         """Forget ``url`` (a purge); whether it was indexed."""
+        self._follow()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             gone = self._delete(url)
@@ -139,24 +204,72 @@ class SearchIndex:
         match = fts_query(query)
         if match is None:
             return None
+        self._follow()
         filters, params = "", [match]
         if site is not None:
             filters += " AND a.site = ?"
             params.append(site)
         if removed_only:
             filters += " AND a.removed = 1"
-        rows = self._db.execute(
-            SEARCH.format(filters=filters), (*params, PAGE_SIZE, max(page, 0) * PAGE_SIZE)
-        ).fetchall()
+        start = time.perf_counter()
+        rows = (
+            self._reader()
+            .execute(SEARCH.format(filters=filters), (*params, PAGE_SIZE, max(page, 0) * PAGE_SIZE))
+            .fetchall()
+        )
         words = _snippet_words(query)
         hits = []
         for url, row_site, title, text, saved_at, source, is_removed in rows:
             entry = Entry(url, row_site, title, text, saved_at, source, bool(is_removed))
             hits.append(Hit(entry, snippet(text, words)))
+        count_search(time.perf_counter() - start)
         return hits
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        self._follow()
+        return int(self._reader().execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's reading connection, opened on first use and again after a swap."""
+        held: tuple[int, sqlite3.Connection] | None = getattr(self._local, "db", None)
+        if held is not None and held[0] == self._generation:
+            return held[1]
+        with self._lock:
+            if held is not None:
+                self._readers.remove(held[1])
+                held[1].close()
+            reader = _connect(self._file)
+            self._local.db = (self._generation, reader)
+            self._readers.append(reader)
+        return reader
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    return db
+
+
+def _open_writer(path: Path) -> sqlite3.Connection:
+    """The writing connection to ``path``, its tables made; a file that is no database
+    (or a damaged one) is moved aside and an empty index made instead."""
+    try:
+        return _writer(path)
+    except sqlite3.DatabaseError:
+        move_aside(path)
+        return _writer(path)
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    db = _connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
 
 
 def _snippet_words(query: str) -> list[str]:

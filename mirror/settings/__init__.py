@@ -26,7 +26,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
@@ -52,6 +52,7 @@ from mirror.settings.sections import (
     PushConfig,
     ReaderConfig,
     ResponderConfig,
+    SearchConfig,
     ServerConfig,
 )
 from mirror.settings.table import Setting, host_and_port
@@ -79,6 +80,7 @@ __all__ = [
     "PushConfig",
     "ReaderConfig",
     "ResponderConfig",
+    "SearchConfig",
     "ServerConfig",
     "Setting",
     "Site",
@@ -107,6 +109,7 @@ class Config:
     archive: ArchiveConfig
     push: PushConfig
     sites: tuple[Site, ...]
+    search: SearchConfig = field(default_factory=SearchConfig)
     contributors: tuple[Contributor, ...] = ()
     publish: tuple[PublishTarget, ...] = ()
 

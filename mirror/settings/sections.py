@@ -200,6 +200,18 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """Full-text search over the stored articles (``mirror.search``)."""
+
+    enabled: bool = setting(
+        False,
+        "Keep a full-text index of the stored articles (`search.sqlite3` beside the cache in"
+        " the data dir) and answer searches. The index is plaintext: unlike the sealed cache,"
+        " a seized disk shows which articles the mirror holds and what they say.",
+    )
+
+
+@dataclass(frozen=True)
 class FiltersConfig:
     """The ad and tracker lists that ``mirror filters update`` downloads."""
 

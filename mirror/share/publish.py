@@ -52,6 +52,7 @@ from mirror.share.export import DOWNLOADS
 from mirror.share.runner import site_named
 from mirror.share.staging import stager
 from mirror.share.targets import Headers, PublishError, Target, open_target
+from mirror.store.base import StoreUnavailable
 
 INDEX_KEY = "mirror-publish/index.json"
 STAGING_DIR = Path("publish") / "site"
@@ -361,7 +362,10 @@ async def export_sites(config: Config, names: Iterable[str]) -> Path:
     tree = config.server.data_dir / STAGING_DIR
     async with stager(config) as staging:
         for name in dict.fromkeys(names):
-            report = await staging.stage(site_named(config, name), tree / name)
+            try:
+                report = await staging.stage(site_named(config, name), tree / name)
+            except StoreUnavailable as exc:  # a copy made without the store would be empty
+                raise PublishError(f"the store cannot be read: {exc}") from exc
             if not report.ok:
                 violation = report.violations[0]
                 raise PublishError(f"the export of {name} references a host: {violation}")

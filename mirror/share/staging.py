@@ -2,9 +2,10 @@
 
 A publish is what keeps a copy readable where the mirror itself is blocked, often just when
 the origin is down or has taken an article away; so it reads the site's articles from the
-store (``PageCache.stored_pages``: every copy the mirror holds, fetched for a reader, kept
-after its origin removed it, from the archive, pushed by the publisher or captured by a
-contributor, and the removed ones' own index besides), not the feeds. Each becomes a kept
+store (``PageCache.stored_pages``, the list of every page stored, taken for the site's:
+each copy the mirror holds, fetched for a reader, kept after its origin removed it, from
+the archive, pushed by the publisher or captured by a contributor; and the removed ones'
+own index besides), not the feeds. Each becomes a kept
 article of the site's export (``ExportFiles``), which keeps every article it ever held, so
 a copy evicted from the store stays published; pictures come from the store, and one it
 lacks is asked of the mirror (which fetches it, address-checked, and stores it) and left
@@ -74,10 +75,15 @@ class Stager:
         return export.report
 
     async def _held(self, site: Site) -> list[tuple[str, StoredPage]]:
-        stored = await self.cache.stored_pages(site.name)
-        listed = {url for url, _ in stored}
-        removed = await self.cache.removed_pages(site.name)
-        return stored + [(url, page) for url, page in removed if url not in listed]
+        """The site's stored pages, newest copy first, and its removed ones' kept copies."""
+        held = {
+            url: page
+            async for url, page in self.cache.stored_pages()
+            if (owner := self.config.site_for(url)) is not None and owner.name == site.name
+        }
+        for url, page in await self.cache.removed_pages(site.name):
+            held.setdefault(url, page)
+        return sorted(held.items(), key=lambda pair: pair[1].fetched_at, reverse=True)
 
     async def _save_images(self, export: ExportFiles, stored: StoredPage) -> None:
         saved = export.saved_images()

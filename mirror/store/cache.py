@@ -14,8 +14,9 @@ write, so the mirror keeps serving from the origin while its store is away.
 A page its origin removed is put with ``keep`` (never evicted nor expired) and listed in
 its site's index of removed articles: the index's key is an HMAC of the site's name, its
 members the pages' entry keys, each with the page's URL sealed, so listing a site's removed
-articles reads nothing that is readable at rest. Every page stored for a site is listed the
-same way in the site's index of stored articles, which the publisher reads the copy from.
+articles reads nothing that is readable at rest. Every stored page is listed the same way
+(``stored_pages``), which is what the search index is rebuilt from and the publisher
+copies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
 CACHE_FILE = "cache.sqlite3"
+# The associated data of sealed names (list members' URLs, stream events): no entry's key.
+NAME_KEY = b"mirror sealed name"
 LOCK_SECONDS = 30
 POLL_SECONDS = 0.05
 
@@ -159,12 +162,47 @@ class PageCache:
         data = await self._get("page", url)
         return None if data is None else StoredPage.from_bytes(data)
 
-    async def put_page(self, url: str, page: StoredPage, site: str = "") -> None:
+    async def put_page(self, url: str, page: StoredPage) -> None:
         """Store ``page``; a copy of an article its origin removed is kept (``Store.put``).
-        With ``site``, the page is listed among the articles stored for it."""
+        Listed among the stored pages, so the search index can be rebuilt from the store."""
         await self._put("page", url, page.to_bytes(), keep=page.removed_at is not None)
-        if site:
-            await self._list(self._stored_index(site), url)
+        member = self._sealer.row_key("page", url)
+        sealed = self._sealer.seal(member, url.encode("utf-8"))
+        await _quietly(self.store.index_put(self._pages_index, member, sealed))
+
+    async def stored_pages(self) -> AsyncIterator[tuple[str, StoredPage]]:
+        """Every stored page with the URL it is stored under, in no particular order. A
+        listed page that is gone (evicted, expired) is taken off the list here."""
+        try:
+            members = await self.store.index_items(self._pages_index)
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"the stored pages cannot be listed: {exc}") from exc
+        for member, sealed in members:
+            url = self._open_member(member, sealed)
+            page = None if url is None else await self.get_page(url)
+            if url is None or page is None:
+                await _quietly(self.store.index_delete(self._pages_index, member))
+                continue
+            yield url, page
+
+    def _open_member(self, member: bytes, sealed: bytes) -> str | None:
+        try:
+            return self._sealer.open(member, sealed).decode("utf-8")
+        except (InvalidTag, ValueError):
+            log.warning("stored-pages list member failed authentication; ignored")
+            return None
+
+    def seal_name(self, name: str) -> bytes:
+        """``name`` (a URL) sealed for a stream; ``open_name`` reads it back."""
+        return self._sealer.seal(NAME_KEY, name.encode("utf-8"))
+
+    def open_name(self, sealed: bytes) -> str | None:
+        """The name ``seal_name`` sealed; ``None`` if it fails authentication."""
+        try:
+            return self._sealer.open(NAME_KEY, sealed).decode("utf-8")
+        except (InvalidTag, ValueError):
+            log.warning("sealed name failed authentication; ignored")
+            return None
 
     async def get_image(self, url: str) -> StoredImage | None:
         data = await self._get("image", url)
@@ -187,10 +225,10 @@ class PageCache:
         deleted = 0
         for kind in ("page", "response", "image"):
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
+        member = self._sealer.row_key("page", url)
+        await self.store.index_delete(self._pages_index, member)
         if site:
-            member = self._sealer.row_key("page", url)
             await self.store.index_delete(self._removed_index(site), member)
-            await self.store.index_delete(self._stored_index(site), member)
         return deleted
 
     async def claim(self, name: str, seconds: int) -> bool:
@@ -201,15 +239,12 @@ class PageCache:
 
     async def list_removed(self, site: str, url: str) -> None:
         """Add ``url`` to the articles ``site`` removed."""
-        await self._list(self._removed_index(site), url)
-
-    async def _list(self, index: bytes, url: str) -> None:
         member = self._sealer.row_key("page", url)
         sealed = self._sealer.seal(member, url.encode("utf-8"))
         try:
-            await self.store.index_put(index, member, sealed)
+            await self.store.index_put(self._removed_index(site), member, sealed)
         except StoreUnavailable as exc:
-            log.warning("cache store unavailable, page not listed: %s", exc)
+            log.warning("cache store unavailable, removal not listed: %s", exc)
 
     async def unlist_removed(self, site: str, url: str) -> None:
         """Take ``url`` off the articles ``site`` removed: it is back at its origin."""
@@ -222,42 +257,32 @@ class PageCache:
         A member whose page is gone (purged) or live again is dropped from the index here,
         so the index heals whatever way a page left it; a store that fails lists nothing.
         """
-        kept = await self._listed(self._removed_index(site), lambda p: p.removed_at is not None)
-        return sorted(kept, key=lambda pair: pair[1].removed_at or 0.0, reverse=True)
-
-    async def stored_pages(self, site: str) -> list[tuple[str, StoredPage]]:
-        """Every article stored for ``site`` (fetched, kept after removal, from the archive,
-        pushed or captured), newest copy first; members whose page is gone are dropped."""
-        stored = await self._listed(self._stored_index(site), lambda page: True)
-        return sorted(stored, key=lambda pair: pair[1].fetched_at, reverse=True)
-
-    async def _listed(
-        self, index: bytes, belongs: Callable[[StoredPage], bool]
-    ) -> list[tuple[str, StoredPage]]:
+        index = self._removed_index(site)
         try:
             members = await self.store.index_items(index)
         except StoreUnavailable as exc:
-            log.warning("cache store unavailable, no articles listed: %s", exc)
+            log.warning("cache store unavailable, no removed articles listed: %s", exc)
             return []
-        found: list[tuple[str, StoredPage]] = []
+        kept: list[tuple[str, StoredPage]] = []
         for member, sealed in members:
             try:
                 url = self._sealer.open(member, sealed).decode("utf-8")
             except InvalidTag:
-                log.warning("articles index member failed authentication; ignored")
+                log.warning("removed-articles index member failed authentication; ignored")
                 continue
             page = await self.get_page(url)
-            if page is None or not belongs(page):
+            if page is None or page.removed_at is None:
                 await _quietly(self.store.index_delete(index, member))
                 continue
-            found.append((url, page))
-        return found
+            kept.append((url, page))
+        return sorted(kept, key=lambda pair: pair[1].removed_at or 0.0, reverse=True)
 
     def _removed_index(self, site: str) -> bytes:
         return self._sealer.row_key("removed", site)
 
-    def _stored_index(self, site: str) -> bytes:
-        return self._sealer.row_key("stored", site)
+    @property
+    def _pages_index(self) -> bytes:
+        return self._sealer.row_key("pages", "")
 
     @asynccontextmanager
     async def flight(self, url: str) -> AsyncIterator[bool]:

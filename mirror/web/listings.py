@@ -42,6 +42,7 @@ from mirror.web.appkeys import (
     MIRROR,
 )
 from mirror.web.readers import base_url, html_page, reader_of, site_named, view_key
+from mirror.web.search import box_for
 
 HOME_ENTRIES = 5
 PAGE_ENTRIES = 20
@@ -77,7 +78,7 @@ async def home(request: web.Request) -> web.Response:
             )
             for site, news in zip(sites, latest, strict=True)
         ]
-        return render_home(reader, listings)
+        return render_home(reader, listings, box_for(request, None))
 
     return html_page(kept_listing(request, reader, tuple(latest), render))
 
@@ -99,7 +100,8 @@ async def site_index(request: web.Request) -> web.Response:
 
     def render() -> str:
         entries = entries_for(request, latest.items[shown], reader)
-        return render_site(reader, site, entries, page, pages, latest.failed)
+        box = box_for(request, site)
+        return render_site(reader, site, entries, page, pages, latest.failed, box)
 
     return html_page(kept_listing(request, reader, (latest,), render))
 
@@ -142,7 +144,8 @@ async def removed_index(request: web.Request) -> web.Response:
     kept = await request.app[MIRROR].removed(site)
     page, pages, shown = page_of(request, len(kept))
     entries = removed_entries(request, kept[shown], reader)
-    return html_page(render_removed(reader, site, entries, page, pages))
+    box = box_for(request, site, removed_only=True)
+    return html_page(render_removed(reader, site, entries, page, pages, box))
 
 
 async def removed_feed(request: web.Request) -> web.Response:

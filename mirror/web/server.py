@@ -49,6 +49,7 @@ from mirror.web import (
     publisher,
     push,
     readers,
+    search,
 )
 from mirror.web.appkeys import (
     ADDRESSES,
@@ -131,6 +132,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(limits.keyed_routes(config, {"GET /": listings.home, "POST /open": open_url}))
     metrics.add_routes(app, readiness)
     push.add_routes(app)
+    search.add_routes(app)
     ask.add_routes(app, config, book)
     publisher.add_routes(app, config, book, article.page_response)
     return app

@@ -140,7 +140,7 @@ async def change_stored_article(config: Config, url: str) -> None:
         body = stored.article.body + "<p>Correction: the law was revised in October.</p>"
         article = replace(stored.article, body=body)
         changed = replace(stored, article=article, fetched_at=time.time())
-        await cache.put_page(url, changed, config.sites[0].name)
+        await cache.put_page(url, changed)
 
 
 async def test_republish_uploads_only_the_changed_article_and_the_indexes(

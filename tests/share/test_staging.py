@@ -47,7 +47,7 @@ async def removed_at_origin(config: Config, origin: Origin, url: str, path: str)
     async with open_cache(config) as cache:
         stored = await cache.get_page(url)
         assert stored is not None
-        await cache.put_page(url, replace(stored, fetched_at=1.0), "cdt")  # due for a refresh
+        await cache.put_page(url, replace(stored, fetched_at=1.0))  # due for a refresh
     del origin.routes[path]
     async with open_mirror(config) as mirror:
         served = await mirror.page(url)

@@ -221,24 +221,17 @@ async def test_removed_pages_are_unreadable_at_rest_and_outlive_prune(
         assert secret not in at_rest
 
 
-async def test_stored_pages_are_listed_per_site_heal_and_stay_sealed(
+async def test_stored_pages_are_listed_once_heal_and_stay_sealed(
     store_under_test: StoreUnderTest,
 ) -> None:
+    """The list the publisher (and the search index's rebuild) reads the store by."""
     cache = PageCache(store_under_test.store, SECRET)
-    older, newer, elsewhere = URL + "older/", URL + "newer/", URL + "elsewhere/"
-    await cache.put_page(older, page(), "cdt")
-    await cache.put_page(newer, StoredPage(page().article, fetched_at=2000.0), "cdt")
-    await cache.put_page(older, page(), "cdt")  # stored again: listed once
-    await cache.put_page(elsewhere, page(), "other")
-    await cache.put_page(URL, page())  # no site: not listed
-    assert [url for url, _ in await cache.stored_pages("cdt")] == [newer, older]
-    assert [url for url, _ in await cache.stored_pages("other")] == [elsewhere]
-    await store_under_test.store.delete(Sealer(SECRET).row_key("page", newer))  # evicted
-    assert await cache.stored_pages("cdt") == [(older, page())]
-    index = Sealer(SECRET).row_key("stored", "cdt")
-    assert len(await store_under_test.store.index_items(index)) == 1
-    await cache.purge(older, "cdt")
-    assert await cache.stored_pages("cdt") == []
-    assert await store_under_test.store.index_items(index) == []
-    for secret in (b"secret-article", b"elsewhere", b"cdt"):
+    kept, evicted, purged = URL + "kept/", URL + "evicted/", URL + "purged/"
+    for url in (kept, evicted, purged, kept):  # stored again: listed once
+        await cache.put_page(url, page())
+    await store_under_test.store.delete(Sealer(SECRET).row_key("page", evicted))
+    await cache.purge(purged)
+    assert [(url, p) async for url, p in cache.stored_pages()] == [(kept, page())]
+    assert len(await store_under_test.store.index_items(Sealer(SECRET).row_key("pages", ""))) == 1
+    for secret in (b"secret-article", b"kept/", b"evicted"):
         assert secret not in store_under_test.at_rest()
