@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from hashlib import sha256
 from pathlib import Path
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mirror.settings import Config
 from mirror.share import schedule
+from mirror.share.export import article_file
 from mirror.share.publish import PublishStatus
 from mirror.share.schedule import due_targets, periodic_publish, publish_due, publish_lock
 from mirror.signedpush import public_key_text, sign
 from mirror.web.appkeys import AFTER_COPIES
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, serve_mirror
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, Origin, serve_mirror
 from tests.support.operator_fixtures import operator_config
 from tests.support.paths import CDT
 from tests.support.publishing import hold
 
 ARTICLE_KEY = f"cdt/articles/{ARTICLE_PATH.strip('/')}/index.html"
+CONTRIBUTOR = b"contributor-key-of-alice-0123456789"
 
 
 def two_targets(tmp_path: Path) -> str:
@@ -72,17 +76,18 @@ async def test_nothing_runs_without_a_scheduled_target(
     assert not (tmp_path / "by-hand").exists() and origin.hits["/feed/"] == 0
 
 
-async def test_a_push_is_published_soon_once_for_a_burst(
+async def test_pushes_and_captures_are_published_soon_once_for_a_burst(
     tmp_path: Path, origin: Origin, ca_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the running mirror: two pushes in a row, one publish, the copy current long
-    before the target's hour is up."""
+    before the target's hour is up; then a contributor's capture, one more."""
     monkeypatch.setattr(schedule, "AFTER_COPY_SECONDS", 2.0)  # both pushes land in it
     key = Ed25519PrivateKey.generate()
     copy = tmp_path / "copy"
     site = (
         f'push_keys = ["{public_key_text(key)}"]\n'
         f'[[publish]]\nurl = "{copy.as_uri()}"\nevery_seconds = 3600\n'
+        f'[[contributors]]\nname = "alice"\nkey_sha256 = "{sha256(CONTRIBUTOR).hexdigest()}"\n'
     )
     config = operator_config(tmp_path, origin, ca_file, site=site)
     async with serve_mirror(config) as running:
@@ -95,6 +100,14 @@ async def test_a_push_is_published_soon_once_for_a_burst(
                 assert r.status == 201
         await until(lambda: "Second push." in text_of(copy / ARTICLE_KEY))
         assert publishes(config) == 2 and running.app[AFTER_COPIES].publishes == 1
+
+        form = aiohttp.FormData({"url": CHINESE_URL, "key": CONTRIBUTOR.decode()})
+        captured = page.replace("<p>", "<p>Captured. ", 1).encode()
+        form.add_field("html", captured, filename="page.html", content_type="text/html")
+        async with running.client.post(running.base + "/api/capture", data=form) as r:
+            assert r.status == 201
+        await until(lambda: "Captured." in text_of(copy / "cdt" / article_file(CHINESE_URL)))
+        assert publishes(config) == 3
     assert origin.hits[ARTICLE_PATH] == 0
 
 
