@@ -12,7 +12,10 @@ from mirror.cli.common import command, load
 
 def register(commands: Any) -> None:
     publish = command(
-        commands, "publish", _publish, "export the sites and publish them to [[publish]] targets"
+        commands,
+        "publish",
+        _publish,
+        "publish what the mirror holds of the sites to [[publish]] targets",
     )
     publish.add_argument("--target", action="append", help="only this target's url (repeatable)")
     publish.add_argument(

@@ -46,6 +46,7 @@ from mirror.reading import read_in_pool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
+from mirror.share.download import file_name
 from mirror.share.runner import export_run
 from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
 
@@ -58,6 +59,9 @@ IMAGE_SUFFIXES = {
 }
 SAFE_SEGMENT = re.compile(r"[^\w.~-]")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
+# The signed files a publish writes beside an article's page. They name the mirror's own
+# address (where to read the article online, where its key is), so the host check skips them.
+DOWNLOADS = {"html": "download.html", "epub": "download.epub"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def find_host_references(out: Path) -> list[str]:
     """Every URL in the export that names a host (``file: url``); an export must have none."""
     found = []
     for path in sorted(out.rglob("*")):
-        if path.suffix not in {".html", ".xml", ".css"}:
+        if path.suffix not in {".html", ".xml", ".css"} or path.name in DOWNLOADS.values():
             continue
         where = path.relative_to(out).as_posix()
         found += [f"{where}: {url}" for url in _urls_in(path) if _names_host(url)]
@@ -235,69 +239,47 @@ def _html_urls(text: str) -> Iterator[str]:
 # The run -----------------------------------------------------------------------------------
 
 
-class Exporter:
-    """One export run of one site into one directory."""
+class ExportFiles:
+    """A site's export in one directory: the articles kept for it (in the data dir), the
+    images saved, and the pages written from them; however the articles were found."""
 
-    def __init__(
-        self, config: Config, site: Site, out: Path, fetcher: Fetcher, pool: TransformPool
-    ) -> None:
+    def __init__(self, config: Config, site: Site, out: Path) -> None:
         self._config = config
         self._site = site
         self._out = out
-        self._fetcher = fetcher
-        self._pool = pool
         self._state = state_dir(config, site, out)
+        self._media: dict[str, str] | None = None
         self.report = ExportReport()
 
-    async def visit(self, url: str, published: datetime.datetime | None) -> Article | None:
-        """The article at ``url``, kept from an earlier run or fetched and kept now."""
-        kept = await self._article(url, published)
-        return None if kept is None else kept.article
-
-    async def _article(
-        self, url: str, published: datetime.datetime | None
-    ) -> ExportedArticle | None:
+    def kept(self, url: str) -> ExportedArticle | None:
         path = self._kept_path(url)
-        if path.exists():
-            return ExportedArticle.from_json(path.read_text("utf-8"))
-        try:
-            fetched = await self._fetcher.fetch(url, PAGE_TYPES)
-            article = await read_in_pool(
-                self._pool, fetched.body, fetched.charset, fetched.final_url
-            )
-            await self._save_images(article.body)
-        except MirrorError as error:
-            self.report.skipped.append(f"{url} ({type(error).__name__})")
-            return None
-        now = datetime.datetime.now(datetime.UTC)
-        stamp = published.isoformat() if published else article.published
-        kept = ExportedArticle(article=article, published=stamp, fetched=now.isoformat())
+        return ExportedArticle.from_json(path.read_text("utf-8")) if path.exists() else None
+
+    def keep(self, url: str, kept: ExportedArticle) -> None:
+        path = self._kept_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(kept.to_json(), "utf-8")
         self.report.new_pages += 1
-        return kept
 
-    async def _save_images(self, body: str) -> None:
+    def save_image(self, url: str, content_type: str, body: bytes) -> None:
         index = self._media_index()
-        for url in image_urls(body):
-            if url in index:
-                continue
-            try:
-                image = await self._fetcher.fetch(url, IMAGE_TYPES)
-            except MirrorError:
-                continue
-            name = media_file(url, image.content_type)
-            (self._out / name).parent.mkdir(parents=True, exist_ok=True)
-            (self._out / name).write_bytes(image.body)
-            index[url] = name
-            self._state.mkdir(parents=True, exist_ok=True)
-            (self._state / "media.json").write_text(json.dumps(index), "utf-8")
+        name = media_file(url, content_type)
+        (self._out / name).parent.mkdir(parents=True, exist_ok=True)
+        (self._out / name).write_bytes(body)
+        index[url] = name
+        self._state.mkdir(parents=True, exist_ok=True)
+        (self._state / "media.json").write_text(json.dumps(index), "utf-8")
+
+    def saved_images(self) -> set[str]:
+        return set(self._media_index())
 
     def _media_index(self) -> dict[str, str]:
-        """Saved images by URL; one whose file is gone counts as not saved."""
-        path = self._state / "media.json"
-        index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
-        return {url: name for url, name in index.items() if (self._out / name).is_file()}
+        """Saved images by URL, read once a run; one whose file is gone counts as not saved."""
+        if self._media is None:
+            path = self._state / "media.json"
+            index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+            self._media = {url: name for url, name in index.items() if (self._out / name).is_file()}
+        return self._media
 
     def _kept_path(self, url: str) -> Path:
         return self._state / "articles" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
@@ -315,7 +297,9 @@ class Exporter:
         for item in kept:
             page = pages[clean_url(item.article.url)]
             body = localise(item.article.body, page, pages, media)
-            self._write(page, self._render("export_article.html", page, item=item, body=body))
+            files = self._downloads(page, item.article.title)
+            text = self._render("export_article.html", page, item=item, body=body, files=files)
+            self._write(page, text)
         entries = [(k, pages[clean_url(k.article.url)]) for k in kept]
         self._write("index.html", self._render("export_index.html", "index.html", entries=entries))
         bodies = [localise(k.article.body, "feed.xml", pages, media) for k in kept]
@@ -326,6 +310,17 @@ class Exporter:
             (self._out / "static" / name).write_bytes(static_bytes(name))
         self.report.pages = len(kept)
         self.report.images = len(media)
+
+    def _downloads(self, page: str, title: str) -> list[tuple[str, str, str]]:
+        """The signed files beside ``page`` (a publish writes them): label, path, and the
+        name a browser saves it under (the title's, as the mirror's downloads have)."""
+        folder = posixpath.dirname(page)
+        found = [(f, posixpath.join(folder, name)) for f, name in DOWNLOADS.items()]
+        return [
+            (f.upper(), path, file_name(title, f))
+            for f, path in found
+            if (self._out / path).is_file()
+        ]
 
     def _render(self, template: str, page: str, **values: object) -> str:
         return (
@@ -338,6 +333,55 @@ class Exporter:
         path = self._out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")
+
+
+class Exporter(ExportFiles):
+    """One export run of one site into one directory, fetching what it has not kept."""
+
+    def __init__(
+        self, config: Config, site: Site, out: Path, fetcher: Fetcher, pool: TransformPool
+    ) -> None:
+        super().__init__(config, site, out)
+        self._fetcher = fetcher
+        self._pool = pool
+
+    async def visit(self, url: str, published: datetime.datetime | None) -> Article | None:
+        """The article at ``url``, kept from an earlier run or fetched and kept now."""
+        kept = await self._article(url, published)
+        return None if kept is None else kept.article
+
+    async def _article(
+        self, url: str, published: datetime.datetime | None
+    ) -> ExportedArticle | None:
+        kept = self.kept(url)
+        if kept is not None:
+            return kept
+        try:
+            fetched = await self._fetcher.fetch(url, PAGE_TYPES)
+            article = await read_in_pool(
+                self._pool, fetched.body, fetched.charset, fetched.final_url
+            )
+            await self._save_images(article.body)
+        except MirrorError as error:
+            self.report.skipped.append(f"{url} ({type(error).__name__})")
+            return None
+        now = datetime.datetime.now(datetime.UTC)
+        stamp = published.isoformat() if published else article.published
+        kept = ExportedArticle(article=article, published=stamp, fetched=now.isoformat())
+        self.keep(url, kept)
+        return kept
+
+    async def _save_images(self, body: str) -> None:
+        saved = self.saved_images()
+        for url in image_urls(body):
+            if url in saved:
+                continue
+            try:
+                image = await self._fetcher.fetch(url, IMAGE_TYPES)
+            except MirrorError:
+                continue
+            self.save_image(url, image.content_type, image.body)
+            saved.add(url)
 
 
 async def run_export(

@@ -2,8 +2,10 @@
 not block (any S3-compatible bucket behind any CDN), or to a directory.
 
 ``mirror publish`` exports every site a ``[[publish]]`` target names into the data dir
-(``publish/site/<site>/``, with the static export's kept articles, so an article removed
-at the origin stays published) and then brings each target up to date:
+(``publish/site/<site>/``) from what the mirror holds, never asking the origin
+(``mirror.share.staging``: the store's articles with their signed files, kept by the export
+once written, so an article removed at the origin stays published), and then brings each
+target up to date:
 
 1. The target's index object (``INDEX_KEY``) says which objects it holds and the SHA-256
    of each; only objects whose hash differs are uploaded.
@@ -38,7 +40,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
@@ -47,8 +48,11 @@ from mirror.addresses import alternates, manifest
 from mirror.addresses.alternates import address_book, all_addresses
 from mirror.render.html import environment
 from mirror.settings import Config, PublishTarget
-from mirror.share.export import run_export
+from mirror.share.export import DOWNLOADS
+from mirror.share.runner import site_named
+from mirror.share.staging import stager
 from mirror.share.targets import Headers, PublishError, Target, open_target
+from mirror.store.base import StoreUnavailable
 
 INDEX_KEY = "mirror-publish/index.json"
 STAGING_DIR = Path("publish") / "site"
@@ -128,8 +132,8 @@ class PublishStatus:
 def phase(key: str) -> int:
     """When ``key`` is uploaded: what others link to before what links to it."""
     parts = key.split("/")
-    if not key.endswith((".html", ".xml")):
-        return 0  # images, the stylesheet
+    if not key.endswith((".html", ".xml")) or parts[-1] in DOWNLOADS.values():
+        return 0  # images, the stylesheet, the signed files an article page links to
     if len(parts) > 2 and parts[1] == "articles":
         return 1
     return 2  # a site's index.html and feed.xml
@@ -352,13 +356,19 @@ def target_sites(config: Config, target: PublishTarget) -> list[str]:
     return names
 
 
-async def export_sites(config: Config, names: Iterable[str], stream: TextIO | None) -> Path:
-    """Export each named site into the staging tree; refuse one that names a host."""
+async def export_sites(config: Config, names: Iterable[str]) -> Path:
+    """Export each named site, as the mirror holds it, into the staging tree; refuse one
+    that names a host."""
     tree = config.server.data_dir / STAGING_DIR
-    for name in dict.fromkeys(names):
-        report = await run_export(config, name, tree / name, config.export.depth, stream=stream)
-        if not report.ok:
-            raise PublishError(f"the export of {name} references a host: {report.violations[0]}")
+    async with stager(config) as staging:
+        for name in dict.fromkeys(names):
+            try:
+                report = await staging.stage(site_named(config, name), tree / name)
+            except StoreUnavailable as exc:  # a copy made without the store would be empty
+                raise PublishError(f"the store cannot be read: {exc}") from exc
+            if not report.ok:
+                violation = report.violations[0]
+                raise PublishError(f"the export of {name} references a host: {violation}")
     return tree
 
 
@@ -366,7 +376,6 @@ async def run_publish(
     config: Config,
     targets: Iterable[PublishTarget] | None = None,
     prune: bool | None = None,
-    stream: TextIO | None = None,
 ) -> list[PublishReport]:
     """Export and publish to ``targets`` (every ``[[publish]]`` table by default).
 
@@ -377,7 +386,7 @@ async def run_publish(
     if not chosen:
         raise PublishError("no [[publish]] target in the configuration")
     sites = {t.url: target_sites(config, t) for t in chosen}
-    tree = await export_sites(config, (n for names in sites.values() for n in names), stream)
+    tree = await export_sites(config, (n for names in sites.values() for n in names))
     status = PublishStatus.load(config.server.data_dir)
     reports, failure = [], None
     for target in chosen:

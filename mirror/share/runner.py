@@ -140,13 +140,21 @@ class ExportRun:
 
     async def pipeline(self) -> tuple[PageCache, Mirror]:
         """The cache and the mirror over it, as ``mirror serve`` opens them."""
-        data_dir = self.config.server.data_dir
-        store = open_store(self.config.cache, data_dir)
-        cache = await self._resources.enter_async_context(
-            PageCache(store, load_cache_key(data_dir))
-        )
-        mirror = Mirror(self.config, self.fetcher, cache)
-        return cache, await self._resources.enter_async_context(mirror)
+        return await self._resources.enter_async_context(open_pipeline(self.config, self.fetcher))
+
+
+@asynccontextmanager
+async def open_pipeline(
+    config: Config, fetcher: Fetcher
+) -> AsyncIterator[tuple[PageCache, Mirror]]:
+    """The cache in the data dir and the mirror over it, as ``mirror serve`` opens them."""
+    data_dir = config.server.data_dir
+    store = open_store(config.cache, data_dir)
+    async with (
+        PageCache(store, load_cache_key(data_dir)) as cache,
+        Mirror(config, fetcher, cache) as mirror,
+    ):
+        yield cache, mirror
 
 
 @asynccontextmanager

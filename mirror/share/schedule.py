@@ -5,6 +5,11 @@
 When a target was last tried is kept in the publish status file, so a restart, another
 worker or a replica does not publish again before it is due; a failed publish waits out
 its interval too, and the error is in ``mirror publish --status`` and the log.
+
+A push or a capture publishes those targets again soon (``AfterCopies``), without waiting
+for their interval: ``AFTER_COPY_SECONDS`` after the first copy of a burst, once for the
+whole burst, by the process that took the copy, under the same lock (taken later if another
+process is publishing: its copy may have missed the new article).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from mirror.share.targets import PublishError
 log = logging.getLogger(__name__)
 LOCK_FILE = STATUS_FILE.with_name("lock")
 LOOK_SECONDS = 30.0  # how often the schedule is looked at; a publish is due at most this late
+AFTER_COPY_SECONDS = 10.0  # a publisher pushing a dozen corrections causes one publish
 
 
 @contextlib.contextmanager
@@ -50,14 +56,56 @@ async def publish_due(config: Config) -> int:
     with publish_lock(config.server.data_dir) as ours:
         due = due_targets(config, time.time()) if ours else []
         if due:
-            try:
-                for report in await run_publish(config, due):
-                    log.info("%s", report.summary().removeprefix("mirror: "))
-            except PublishError as exc:  # its message names a target and a code, no secret
-                log.error("publish: failed: %s", exc)
-            except Exception as exc:  # the next round tries again; serving goes on meanwhile
-                log.error("publish: failed: %s", described(exc))
+            await _publish_logged(config, due)
         return len(due)
+
+
+async def _publish_logged(config: Config, targets: list[PublishTarget]) -> None:
+    try:
+        for report in await run_publish(config, targets):
+            log.info("%s", report.summary().removeprefix("mirror: "))
+    except PublishError as exc:  # its message names a target and a code, no secret
+        log.error("publish: failed: %s", exc)
+    except Exception as exc:  # the next round tries again; serving goes on meanwhile
+        log.error("publish: failed: %s", described(exc))
+
+
+class AfterCopies:
+    """Publishes the scheduled targets soon after the mirror took a copy (a push, a
+    capture): ``copied`` is all a handler calls, and it never waits."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._targets = [t for t in config.publish if t.every_seconds > 0]
+        self._copied = asyncio.Event()
+        self.publishes = 0
+
+    def copied(self) -> None:
+        self._copied.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The publisher's task, while the server runs; none without a scheduled target."""
+        if not self._targets:
+            yield
+            return
+        task = asyncio.create_task(self._forever())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _forever(self) -> None:
+        while True:
+            await self._copied.wait()
+            await asyncio.sleep(AFTER_COPY_SECONDS)  # the rest of the burst joins this one
+            self._copied.clear()  # a copy taken while publishing causes the next one
+            with publish_lock(self._config.server.data_dir) as ours:
+                if ours:
+                    await _publish_logged(self._config, self._targets)
+                    self.publishes += 1
+            if not ours:
+                self._copied.set()  # another process is publishing: try again after it
 
 
 @contextlib.asynccontextmanager

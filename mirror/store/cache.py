@@ -15,7 +15,8 @@ A page its origin removed is put with ``keep`` (never evicted nor expired) and l
 its site's index of removed articles: the index's key is an HMAC of the site's name, its
 members the pages' entry keys, each with the page's URL sealed, so listing a site's removed
 articles reads nothing that is readable at rest. Every stored page is listed the same way
-(``stored_pages``), which is what the search index is rebuilt from.
+(``stored_pages``), which is what the search index is rebuilt from and the publisher
+copies.
 """
 
 from __future__ import annotations

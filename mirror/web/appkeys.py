@@ -10,6 +10,7 @@ from mirror.links import LinkBuilder
 from mirror.pipeline import Mirror
 from mirror.pool import TransformPool
 from mirror.settings import Config
+from mirror.share.schedule import AfterCopies
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.web.responses import Attachment, KeptListings, Rendered, RenderedPages
 
@@ -23,3 +24,4 @@ POOL = web.AppKey("pool", TransformPool)
 LISTINGS = web.AppKey("listings", KeptListings)
 SIGNING_KEY = web.AppKey("signing_key", Ed25519PrivateKey)  # the manifest's; signs downloads
 ADDRESSES = web.AppKey("addresses", AddressBook)
+AFTER_COPIES = web.AppKey("after_copies", AfterCopies)  # publishes soon after a push or capture

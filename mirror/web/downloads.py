@@ -8,23 +8,12 @@ from dataclasses import replace
 from aiohttp import web
 
 from mirror.links import Kind
-from mirror.pool import off_loop
 from mirror.render.html import (
     Reader,
     render_share,
 )
-from mirror.resources import static_bytes
-from mirror.share.download import (
-    Download,
-    content_disposition,
-    download_images,
-    unsigned_single_file,
-)
-from mirror.share.epub import MEDIA_TYPE, epub_entries, pack_epub
-from mirror.share.feeds import (
-    FeedLinks,
-)
-from mirror.share.signature import sign_html
+from mirror.share.download import content_disposition
+from mirror.share.signedfiles import FORMATS, SignedFiles
 from mirror.web.appkeys import (
     CONFIG,
     DOWNLOADS,
@@ -34,7 +23,7 @@ from mirror.web.appkeys import (
     SIGNING_KEY,
 )
 from mirror.web.article import fresh_until_for, served_for
-from mirror.web.readers import MANIFEST_PATH, base_url, choices_of, html_page, memory_key
+from mirror.web.readers import base_url, choices_of, html_page, memory_key
 from mirror.web.responses import Attachment
 
 
@@ -78,38 +67,12 @@ async def download(request: web.Request) -> web.Response:
 
 
 async def _made_download(request: web.Request, reader: Reader) -> Attachment:
-    config = request.app[CONFIG]
-    mirror = request.app[MIRROR]
-    links = request.app[LINKS]
+    app = request.app
     url, served = await served_for(request)
     stored = served.stored
-    site = config.site_for(url)
-    base = base_url(request)
-    details = Download(
-        stored=stored,
-        share_url=base + links.path(url, Kind.PAGE),
-        manifest_url=f"{base}{MANIFEST_PATH}",
-        key=request.app[SIGNING_KEY],
-        site_name=site.display_name if site else stored.article.site_name,
-    )
-    images = await download_images(stored.article, mirror.image, config.reader.download_image_bytes)
-
-    href_for = FeedLinks(base, links, config.is_mirrored).page
     extension = request.match_info["format"]
-    pool = request.app.get(POOL)
+    files = SignedFiles(app[CONFIG], app[LINKS], app[SIGNING_KEY], app[MIRROR].image, app.get(POOL))
+    body = await files.make(reader, base_url(request), url, stored, extension)
     disposition = content_disposition(stored.article.title, extension)
-    fresh_until = fresh_until_for(config, url, served)
-    # The transform process renders the file from the details without the key; it is
-    # signed here, where the key stays (a signature is a hash and one Ed25519 operation).
-    unsigned = details.unsigned()
-    if extension == "epub":
-        entries = await off_loop(
-            pool, epub_entries, reader, unsigned, stored.article.body, images, href_for
-        )
-        return Attachment(pack_epub(entries, details), MEDIA_TYPE, disposition, fresh_until)
-    css = static_bytes("mirror.css").decode("utf-8")
-    page = await off_loop(
-        pool, unsigned_single_file, reader, unsigned, stored.article.body, images, css, href_for
-    )
-    signed = sign_html(page, stored, details.key)
-    return Attachment(signed, "text/html", disposition, fresh_until)
+    fresh_until = fresh_until_for(app[CONFIG], url, served)
+    return Attachment(body, FORMATS[extension], disposition, fresh_until)

@@ -36,7 +36,7 @@ from mirror.render.html import render_page
 from mirror.settings import Config
 from mirror.signedpush import Push, PushInvalid, check_signature
 from mirror.store.base import StoreUnavailable
-from mirror.web.appkeys import CONFIG, DOWNLOADS, LINKS, MIRROR, RENDERED
+from mirror.web.appkeys import AFTER_COPIES, CONFIG, DOWNLOADS, LINKS, MIRROR, RENDERED
 from mirror.web.readers import base_url, html_page, reader_of
 
 CHUNK_BYTES = 64 * 1024
@@ -102,7 +102,7 @@ async def push(request: web.Request) -> web.Response:
     if not await _first_use(request, f"push {sent.nonce}", 2 * window):
         raise CopyRefused(401, "This nonce was used already: the push is a replay.")
     await request.app[MIRROR].accept(sent.url, sent.html, "utf-8", "publisher", time.time())
-    _forget_renderings(request, sent.url)
+    _after_copy(request, sent.url)
     counters.count("publisher_push")
     return _stored_json(request, sent.url, "publisher")
 
@@ -143,9 +143,15 @@ async def _capture(request: web.Request) -> str:
         raise CopyRefused(415, "The file is not an HTML page.")
     captured = _capture_time(fields.get("captured", b"").decode("ascii", "replace"))
     await request.app[MIRROR].accept(url, html, None, "contributor", captured)
-    _forget_renderings(request, url)
+    _after_copy(request, url)
     counters.count("contributor_capture")
     return url
+
+
+def _after_copy(request: web.Request, url: str) -> None:
+    """The copy is stored: readers get it, and the published copies soon."""
+    _forget_renderings(request, url)
+    request.app[AFTER_COPIES].copied()
 
 
 def _forget_renderings(request: web.Request, url: str) -> None:

@@ -53,6 +53,7 @@ from mirror.web import (
 )
 from mirror.web.appkeys import (
     ADDRESSES,
+    AFTER_COPIES,
     CONFIG,
     DOWNLOADS,
     FEEDS,
@@ -107,6 +108,8 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_mirror_context)
     app.cleanup_ctx.append(lambda app: checks.periodic_checks(app[CONFIG]))
     app.cleanup_ctx.append(lambda app: schedule.periodic_publish(app[CONFIG]))
+    app[AFTER_COPIES] = schedule.AfterCopies(config)
+    app.cleanup_ctx.append(lambda app: app[AFTER_COPIES].running())
     app.on_response_prepare.append(_security_headers)
     app.add_routes(
         [

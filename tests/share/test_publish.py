@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 import json
 import os
 import posixpath
@@ -23,9 +22,10 @@ import boto3
 import lxml.html
 import pytest
 
+from mirror.addresses import manifest
 from mirror.cli import main
 from mirror.settings import Config
-from mirror.share.export import ExportedArticle, state_dir
+from mirror.share.export import DOWNLOADS
 from mirror.share.publish import (
     INDEX_KEY,
     STAGING_DIR,
@@ -34,10 +34,12 @@ from mirror.share.publish import (
     publish_tree,
     run_publish,
 )
+from mirror.share.signature import verify
 from mirror.share.targets import DirectoryTarget, PublishError
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, open_cache
 from tests.support.browser import chromium, visit
 from tests.support.operator_fixtures import operator_config
+from tests.support.publishing import hold
 from tests.support.s3 import CREDENTIALS, S3Server, s3_server
 from tests.support.text_checks import assert_in_order, visible_text
 
@@ -58,6 +60,7 @@ PUBLIC_READ = json.dumps(
     }
 )
 ENTRY_KEYS = {"cdt/index.html", "cdt/feed.xml", INDEX_KEY}
+DOWNLOAD_KEYS = {posixpath.join(posixpath.dirname(ARTICLE_KEY), n) for n in DOWNLOADS.values()}
 
 
 @pytest.fixture
@@ -129,21 +132,22 @@ def assert_same_as_staged(config: Config, objects: dict[str, bytes]) -> None:
         assert objects[key] == path.read_bytes(), key
 
 
-def change_kept_article(config: Config, url: str) -> None:
-    """The mirror now holds a new version of ``url``: its kept copy is rewritten."""
-    site = config.sites[0]
-    folder = state_dir(config, site, config.server.data_dir / STAGING_DIR / site.name)
-    path = folder / "articles" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
-    kept = ExportedArticle.from_json(path.read_text("utf-8"))
-    body = kept.article.body + "<p>Correction: the law was revised in October.</p>"
-    changed = replace(kept, article=replace(kept.article, body=body))
-    path.write_text(changed.to_json(), "utf-8")
+async def change_stored_article(config: Config, url: str) -> None:
+    """The mirror now holds a new version of ``url`` (a refresh, a push)."""
+    async with open_cache(config) as cache:
+        stored = await cache.get_page(url)
+        assert stored is not None
+        body = stored.article.body + "<p>Correction: the law was revised in October.</p>"
+        article = replace(stored.article, body=body)
+        changed = replace(stored, article=article, fetched_at=time.time())
+        await cache.put_page(url, changed)
 
 
 async def test_republish_uploads_only_the_changed_article_and_the_indexes(
     tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server
 ) -> None:
     config = s3_config(tmp_path, origin, ca_file, s3)
+    await hold(config, ARTICLE_URL)
     [first] = await run_publish(config)
     keys = set(s3.puts(BUCKET))
     assert f"{PREFIX}/{ARTICLE_KEY}" in keys and f"{PREFIX}/{INDEX_KEY}" in keys
@@ -157,12 +161,13 @@ async def test_republish_uploads_only_the_changed_article_and_the_indexes(
     [unchanged] = await run_publish(config)
     assert s3.puts(BUCKET) == [f"{PREFIX}/{INDEX_KEY}"] and unchanged.uploaded == 1
 
-    change_kept_article(config, ARTICLE_URL)
+    await change_stored_article(config, ARTICLE_URL)
     s3.requests.clear()
     [second] = await run_publish(config)
     uploaded = {k.removeprefix(PREFIX + "/") for k in s3.puts(BUCKET)}
     assert ARTICLE_KEY in uploaded and INDEX_KEY in uploaded
-    assert uploaded <= {ARTICLE_KEY} | ENTRY_KEYS, uploaded - ENTRY_KEYS
+    assert uploaded >= DOWNLOAD_KEYS  # the new version's signed files too
+    assert uploaded <= {ARTICLE_KEY} | DOWNLOAD_KEYS | ENTRY_KEYS, uploaded - ENTRY_KEYS
     assert second.uploaded == len(uploaded)
     assert b"Correction: the law was revised" in published(s3)[ARTICLE_KEY]
 
@@ -170,7 +175,9 @@ async def test_republish_uploads_only_the_changed_article_and_the_indexes(
 async def test_objects_carry_type_caching_and_encoding(
     tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server
 ) -> None:
-    await run_publish(s3_config(tmp_path, origin, ca_file, s3))
+    config = s3_config(tmp_path, origin, ca_file, s3)
+    await hold(config, ARTICLE_URL)
+    await run_publish(config)
     s3_client = client(s3)
     head = {
         key: s3_client.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")
@@ -198,6 +205,7 @@ async def test_a_killed_publish_is_completed_by_the_next(
     tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server
 ) -> None:
     config = s3_config(tmp_path, origin, ca_file, s3)
+    await hold(config, ARTICLE_URL)
     s3.put_delay = 0.3
     publisher = subprocess.Popen(
         [sys.executable, "-m", "mirror", "publish", "--config", str(tmp_path / "mirror.toml")],
@@ -234,6 +242,7 @@ async def test_removed_articles_stay_and_prune_deletes_only_what_is_gone(
 ) -> None:
     out = tmp_path / "site-copy"
     config = operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{out.as_uri()}"')
+    await hold(config, ARTICLE_URL)
     await run_publish(config)
     assert (out / ARTICLE_KEY).is_file()
 
@@ -273,7 +282,9 @@ async def test_credentials_stay_out_of_errors_status_and_repr(
 async def test_published_copy_reads_in_chromium_from_the_bucket_under_a_prefix(
     tmp_path: Path, origin: Origin, ca_file: Path, s3: S3Server, expected: dict[str, Any]
 ) -> None:
-    await run_publish(s3_config(tmp_path, origin, ca_file, s3))
+    config = s3_config(tmp_path, origin, ca_file, s3)
+    await hold(config, ARTICLE_URL)
+    await run_publish(config)
     client(s3).put_bucket_policy(Bucket=BUCKET, Policy=PUBLIC_READ)  # as a website bucket is
     base = f"{s3.url}/{BUCKET}/{PREFIX}/cdt"
     async with chromium(javascript=False) as context:
@@ -290,6 +301,13 @@ async def test_published_copy_reads_in_chromium_from_the_bucket_under_a_prefix(
         assert loaded and all(loaded)
         csp = await index.page.locator("meta[http-equiv='Content-Security-Policy']").count()
         assert csp == 1 and await index.page.locator("script").count() == 0
+        signed = await index.page.eval_on_selector_all("p.downloads a", "a => a.map(l => l.href)")
+        assert len(signed) == len(DOWNLOADS)
+        key = manifest.load_signing_key(config.server.data_dir).public_key()
+        for link in signed:  # fetched as a click on it would, from the bucket, and verified
+            answer = await index.page.request.get(link)
+            assert answer.ok and link.startswith(f"{base}/articles/"), link
+            assert verify(await answer.body(), key).signed.url == ARTICLE_URL
         await index.page.click("header.masthead a")
         await index.page.wait_for_load_state("networkidle")
         assert index.page.url == base + "/index.html"
@@ -302,7 +320,8 @@ async def test_publish_command_and_its_status(
     tmp_path: Path, origin: Origin, ca_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "site-copy"
-    operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{out.as_uri()}"')
+    config = operator_config(tmp_path, origin, ca_file, site=f'[[publish]]\nurl = "{out.as_uri()}"')
+    await hold(config, ARTICLE_URL)
     config_file = str(tmp_path / "mirror.toml")
     assert await asyncio.to_thread(main, ["publish", "--config", config_file, "--status"]) == 0
     assert f"{out.as_uri()}: never published" in capsys.readouterr().out
@@ -327,6 +346,7 @@ async def test_the_published_address_joins_the_alternates_and_checks_ok(
         f'public_url = "{address}"\n'
     )
     config = operator_config(tmp_path, origin, ca_file, site=target)
+    await hold(config, ARTICLE_URL)
     client(s3).put_bucket_policy(Bucket=BUCKET, Policy=PUBLIC_READ)
     await run_publish(config)
     assert address in alternates.read_list(config.server.data_dir)

@@ -219,3 +219,19 @@ async def test_removed_pages_are_unreadable_at_rest_and_outlive_prune(
     at_rest = store_under_test.at_rest()
     for secret in (b"secret-article", b"camps", b"cdt", b"Kept"):
         assert secret not in at_rest
+
+
+async def test_stored_pages_are_listed_once_heal_and_stay_sealed(
+    store_under_test: StoreUnderTest,
+) -> None:
+    """The list the publisher (and the search index's rebuild) reads the store by."""
+    cache = PageCache(store_under_test.store, SECRET)
+    kept, evicted, purged = URL + "kept/", URL + "evicted/", URL + "purged/"
+    for url in (kept, evicted, purged, kept):  # stored again: listed once
+        await cache.put_page(url, page())
+    await store_under_test.store.delete(Sealer(SECRET).row_key("page", evicted))
+    await cache.purge(purged)
+    assert [(url, p) async for url, p in cache.stored_pages()] == [(kept, page())]
+    assert len(await store_under_test.store.index_items(Sealer(SECRET).row_key("pages", ""))) == 1
+    for secret in (b"secret-article", b"kept/", b"evicted"):
+        assert secret not in store_under_test.at_rest()
