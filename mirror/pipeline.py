@@ -403,7 +403,7 @@ class Mirror:
         """The origin's answer for ``url``; a redirect to its front page is no article."""
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
         with origin_fetch():
-            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
+            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators, is_challenge)
         if isinstance(fetched, Fetched) and sent_to_front_page(url, fetched.final_url):
             raise SentToFrontPage(url)
         return fetched

@@ -14,6 +14,14 @@ from mirror.errors import (
 BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode: any origin)
 
 
+class AskedToWait(OriginStatus):
+    """The origin asked the mirror to wait (``Retry-After``), or refused it lately: it is
+    not asked now, so this is no new refusal (nothing is rested or counted again)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(429, detail)
+
+
 class Backoff:
     """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
 
@@ -24,7 +32,7 @@ class Backoff:
     def check(self, origin: str) -> None:
         wait = self._until.get(origin, 0.0) - time.monotonic()
         if wait > 0:
-            raise OriginStatus(429, f"The site asked us to wait; try again in {wait:.0f} s.")
+            raise AskedToWait(f"The site asked us to wait; try again in {wait:.0f} s.")
         self._until.pop(origin, None)
 
     def record(self, origin: str, retry_after: str | None) -> None:

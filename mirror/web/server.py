@@ -157,7 +157,7 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     secret = load_cache_key(data_dir)
     async with (
         transform_pool(config) as pool,
-        Fetcher(config.fetch) as fetcher,
+        Fetcher(config.fetch, sites=config.sites) as fetcher,
         PageCache(open_store(config.cache, data_dir), secret) as cache,
         Mirror(config, fetcher, cache, pool) as mirror,
     ):

@@ -22,9 +22,7 @@ from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.guard import AddressGuard
 from mirror.settings import Config, load_config
 from tests.conftest import ARTICLE_URL, ORIGIN_HOST, Origin
-from tests.support.fetch_fixtures import Attempts, TableResolver, attempts_fixture
-
-__all__ = ["attempts_fixture"]
+from tests.support.fetch_fixtures import Attempts, TableResolver, watch_sockets
 
 PUBLIC = "93.184.216.34"
 DNS = {
@@ -130,9 +128,10 @@ REFUSED_URLS = [
 
 
 @pytest.fixture
-async def guarded() -> AsyncIterator[Fetcher]:
+async def guarded(client_name: str) -> AsyncIterator[Fetcher]:
     """A fetcher with the default settings (no pins), answering names from ``DNS``."""
-    async with Fetcher(load_config(None, environ={}).fetch, TableResolver(DNS)) as fetcher:
+    defaults = replace(load_config(None, environ={}).fetch, client=client_name)
+    async with Fetcher(defaults, TableResolver(DNS)) as fetcher:
         yield fetcher
 
 
@@ -214,16 +213,14 @@ async def test_redirect_hops_are_checked(
     assert set(attempts.made) <= {("127.0.0.1", origin.port)}
 
 
-async def test_the_socket_factory_refuses_what_a_resolver_lets_through(
-    attempts: Attempts,
-) -> None:
+async def test_the_socket_factory_refuses_what_a_resolver_lets_through() -> None:
     """The connect-time check alone: a resolver with no policy answers 127.0.0.1."""
     guard = AddressGuard(allow_private=False)
     connector = aiohttp.TCPConnector(
         resolver=TableResolver({"rebound.test": [["127.0.0.1"]]}),
         socket_factory=guard.open_socket,
     )
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with watch_sockets() as attempts, aiohttp.ClientSession(connector=connector) as session:
         for url in ("http://rebound.test/", "http://127.0.0.1:9/"):
             with pytest.raises(aiohttp.ClientConnectorError):
                 await session.get(url)

@@ -70,6 +70,13 @@ class Attempts:
 
 @pytest.fixture(name="attempts")
 async def attempts_fixture() -> AsyncIterator[Attempts]:
+    async with watch_sockets() as record:
+        yield record
+
+
+@asynccontextmanager
+async def watch_sockets() -> AsyncIterator[Attempts]:
+    """Record every TCP connect on the running loop, and stop any not to loopback."""
     loop = asyncio.get_running_loop()
     record = Attempts()
     real = loop.sock_connect
