@@ -81,7 +81,9 @@ def parse_client_hello(record: bytes) -> ClientHello | None:
     at += 1 + body[at]  # compression methods
     end = at + 2 + int.from_bytes(body[at : at + 2], "big")
     at += 2
-    extensions, groups, formats = [], (), ()
+    extensions: list[int] = []
+    groups: tuple[int, ...] = ()
+    formats: tuple[int, ...] = ()
     while at + 4 <= min(end, len(body)):
         kind, size = struct.unpack(">HH", body[at : at + 4])
         data = body[at + 4 : at + 4 + size]
