@@ -31,6 +31,7 @@ cookies, no Referer, no client address, no Accept-Language unless the operator s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -192,7 +193,8 @@ class Fetcher:
 
     ``resolver`` replaces the system resolver under the policy (a test seam: tests answer
     names themselves to play DNS rebinding and mixed answers). ``sites`` choose a client
-    and ways out for their origins; other URLs use ``fetch.client`` and every way out.
+    and ways out for their origins; other URLs use ``fetch.client`` and the first way out.
+    ``clock`` times rests and ``Retry-After`` (a seam for tests).
     """
 
     def __init__(
@@ -200,6 +202,7 @@ class Fetcher:
         config: FetchConfig,
         resolver: AbstractResolver | None = None,
         sites: Iterable[Site] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._sites = tuple(sites)
@@ -207,8 +210,8 @@ class Fetcher:
         self._guard = AddressGuard(config.allow_private_addresses)
         self._inner_resolver = resolver
         self._resolver: PolicyResolver | None = None
-        self._backoff = Backoff(config.max_retry_after)
-        self.health = Health(config)
+        self._backoff = Backoff(config.max_retry_after, clock)
+        self.health = Health(config, clock)
         # Fetches in flight at once: more would make bursts of loop work (every response
         # arriving at once) that stall all readers; the rest wait their turn.
         self._slots = asyncio.Semaphore(config.max_concurrent)
