@@ -44,6 +44,7 @@ from mirror.errors import (
     OriginUnreachable,
     SentToFrontPage,
     SiteNotMirrored,
+    SiteRefused,
     TooComplex,
 )
 from mirror.fetch.archive import Wayback
@@ -85,6 +86,13 @@ def refused(error: FetchError) -> bool:
     if isinstance(error, OriginStatus):
         return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
     return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
+
+
+def refused_by_site(error: FetchError) -> bool:
+    """Whether the origin itself turned the mirror away (not a network failure)."""
+    if isinstance(error, OriginStatus) and not isinstance(error, NotAtOrigin):
+        return error.origin_status in REFUSING_STATUSES
+    return isinstance(error, OriginChallenged)
 
 
 # What a refresh can fail with and still leave the stored copy to stand in: the origin's
@@ -292,6 +300,8 @@ class Mirror:
                 return await self._shared_copy(f"{source} {url}", fetchers[source], url)
             except PAGE_FAILURES:
                 continue
+        if refused_by_site(refusal):
+            raise SiteRefused(url, refusal.detail) from refusal
         raise refusal
 
     async def _shared_copy(
