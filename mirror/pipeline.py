@@ -56,6 +56,7 @@ from mirror.fetch.client import (
     NotModified,
     Validators,
 )
+from mirror.fetch.egress import refused_by_site
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.pool import TransformPool, off_loop
 from mirror.reading import load_page_rules, read_in_pool, read_page
@@ -86,13 +87,6 @@ def refused(error: FetchError) -> bool:
     if isinstance(error, OriginStatus):
         return error.origin_status in REFUSING_STATUSES or error.origin_status >= 500
     return isinstance(error, OriginUnreachable | OriginTimeout | OriginChallenged)
-
-
-def refused_by_site(error: FetchError) -> bool:
-    """Whether the origin itself turned the mirror away (not a network failure)."""
-    if isinstance(error, OriginStatus) and not isinstance(error, NotAtOrigin):
-        return error.origin_status in REFUSING_STATUSES
-    return isinstance(error, OriginChallenged)
 
 
 # What a refresh can fail with and still leave the stored copy to stand in: the origin's

@@ -57,7 +57,7 @@ from mirror.errors import (
 )
 from mirror.fetch.addresses import InvalidHost, host_address
 from mirror.fetch.backoff import AskedToWait, Backoff
-from mirror.fetch.egress import Health, is_refusal
+from mirror.fetch.egress import Health, is_refusal, refused_by_site
 from mirror.fetch.guard import AddressGuard, PolicyResolver
 from mirror.fetch.plain import PROXY_FAILED, PlainClient
 from mirror.fetch.reply import Client, content_type
@@ -311,7 +311,9 @@ class Fetcher:
                 self.health.refused(way, origin, rest=route.rotates)
                 if not route.rotates:
                     raise
-                refusal = error
+                # The site's own refusal says more than a later way out's failure to answer.
+                if refusal is None or not refused_by_site(refusal):
+                    refusal = error
                 continue
             self.health.served(way, origin)
             return result

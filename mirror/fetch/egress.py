@@ -48,6 +48,14 @@ def is_refusal(error: FetchError) -> bool:
     return isinstance(error, OriginChallenged | OriginTimeout | OriginUnreachable)
 
 
+def refused_by_site(error: FetchError) -> bool:
+    """Whether the origin itself turned the mirror away (401, 403, 429, 451, a bot wall),
+    rather than failing to answer: what the reader is told as a refusal."""
+    if isinstance(error, OriginStatus):
+        return error.origin_status in REFUSING_STATUSES - {503}
+    return isinstance(error, OriginChallenged)
+
+
 def isolation_user(host: str) -> str:
     """The SOCKS user name that gives ``host`` a Tor circuit of its own; a digest, so the
     proxy's logs do not list the origins."""

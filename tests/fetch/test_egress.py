@@ -201,3 +201,18 @@ async def test_tor_isolates_each_origin_and_a_refusal_asks_for_a_new_circuit(
         fetcher.health.route(fetch.ways_out[0], f"https://{ORIGIN_HOST}").proxy.count("circuit-1")
         == 1
     )
+
+
+async def test_every_way_out_refused_gives_the_sites_refusal_not_the_timeout(
+    config: Config, refusing: Origin, proxies: list[WayOutProxy]
+) -> None:
+    async def nobody(request: web.Request) -> web.Response:
+        return web.Response(status=403, text="Access denied")
+
+    refusing.routes[ARTICLE_PATH] = nobody
+    cfg = egress_config(config, proxies, consents=True)
+    async with Fetcher(cfg.fetch, TableResolver(NAMES), cfg.sites, Clock()) as fetcher:
+        with pytest.raises(OriginStatus) as refused:
+            await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+    assert refused.value.origin_status == 403
+    assert [len(p.targets) for p in proxies] == [1, 1, 1]
