@@ -22,7 +22,7 @@ from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.egress import isolation_user
 from mirror.settings import Config
 from mirror.settings.egress import way_out
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, ORIGIN_HOST, Origin
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, ORIGIN_HOST, Origin, serve_mirror
 from tests.support.egress_fixtures import WayOutProxy, running, three_ways_out
 from tests.support.fetch_fixtures import TableResolver
 
@@ -216,3 +216,22 @@ async def test_every_way_out_refused_gives_the_sites_refusal_not_the_timeout(
             await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
     assert refused.value.origin_status == 403
     assert [len(p.targets) for p in proxies] == [1, 1, 1]
+
+
+async def test_the_reader_is_served_through_the_third_way_out(
+    config: Config, refusing: Origin, proxies: list[WayOutProxy]
+) -> None:
+    """The whole mirror, as a reader meets it: the second way out hangs over SOCKS too (no
+    name is resolved here, so no resolver seam is needed)."""
+    cfg = egress_config(config, proxies, consents=True)
+    b = proxies[1].port
+    ways = (cfg.fetch.egress[0], way_out(f"b=socks5h://127.0.0.1:{b}"), cfg.fetch.egress[2])
+    cfg = replace(cfg, fetch=replace(cfg.fetch, egress=ways))
+    async with serve_mirror(cfg) as running:
+        started = time.monotonic()
+        response, page = await running.get(f"/s/cdt{ARTICLE_PATH}")
+        elapsed = time.monotonic() - started
+    assert response.status == 200
+    assert "Western Countries Turn Up the Heat on Xinjiang" in page
+    assert elapsed < cfg.fetch.timeout
+    assert asked(refusing, proxies) == [1, 1, 1]
