@@ -286,7 +286,7 @@ class Mirror:
         return limit == 0 or cached.source in DATED_SOURCES or cached.age() < fresh_for + limit
 
     async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
-        """The first copy the site's sources give, in order; else the origin's refusal."""
+        """The first copy the site's sources give, in order; else the origin's error."""
         site = self._config.site_for(url)
         fetchers = {"archive": self._archive_copy}
         for source in site.sources if site else ():
@@ -294,9 +294,7 @@ class Mirror:
                 return await self._shared_copy(f"{source} {url}", fetchers[source], url)
             except PAGE_FAILURES:
                 continue
-        if refused_by_site(refusal):
-            raise SiteRefused(url, refusal.detail) from refusal
-        raise refusal
+        raise SiteRefused(url, refusal.detail) if refused_by_site(refusal) else refusal
 
     async def _shared_copy(
         self, key: str, fetch: Callable[[str], Awaitable[StoredPage]], url: str
