@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -125,7 +126,10 @@ class BrowserClient:
         self._multi: AsyncCurl | None = None
 
     async def open(self) -> None:
-        if Curl().impersonate(self._target) != 0:
+        probe = Curl()
+        known = probe.impersonate(self._target) == 0
+        probe.close()
+        if not known:
             raise ConfigError(f"fetch.impersonate: curl_cffi cannot impersonate {self._target!r}")
         self._multi = AsyncCurl(cacert=self._bundle.name)
 
@@ -163,6 +167,7 @@ class BrowserClient:
         curl.impersonate(self._target)
         curl.setopt(CurlOpt.URL, url)
         curl.setopt(CurlOpt.PROTOCOLS_STR, "http,https")
+        curl.setopt(CurlOpt.FOLLOWLOCATION, 0)  # the Fetcher follows, checking each hop
         curl.setopt(CurlOpt.HTTP_CONTENT_DECODING, 0)
         curl.setopt(CurlOpt.NOSIGNAL, 1)
         curl.setopt(CurlOpt.CONNECTTIMEOUT_MS, int(self._config.connect_timeout * 1000))
@@ -181,7 +186,7 @@ class BrowserClient:
         """The checked address (and port) the connection for ``url`` must go to."""
         parts = URL(url)
         host, port = parts.raw_host or "", parts.port or 0
-        answers = await self._resolver.resolve(host.strip("[]"), port)
+        answers = await self._resolver.resolve(host.strip("[]"), port, socket.AF_UNSPEC)
         if not answers:
             raise OSError(f"no address for {host}")
         address, connect_port = answers[0]["host"], int(answers[0]["port"])

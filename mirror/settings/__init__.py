@@ -254,8 +254,8 @@ def _check_together(config: Config) -> None:
     for site in config.sites:
         if set(site.egress) - names:
             raise ConfigError(f"site {site.name}: egress names a way out not in fetch.egress")
-    if config.fetch.proxy and config.fetch.connect_to:
-        raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
+    if any(way.proxy for way in config.fetch.ways_out) and config.fetch.connect_to:
+        raise ConfigError("fetch.connect_to pins cannot apply through a proxy: use one")
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:
