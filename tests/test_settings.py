@@ -151,7 +151,7 @@ def test_environment_list_is_comma_separated() -> None:
         "[fetch]\nallowed_ports = ['70000']\n",
         "[fetch]\nproxy = 'ftp://127.0.0.1:21'\n",
         "[fetch]\nproxy = 'socks5://127.0.0.1:9050'\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
-        "[fetch]\negress = ['v=socks5://127.0.0.1:1']\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
+        "[fetch]\negress = ['v=socks5://127.0.0.1:1']\nconnect_to = ['a.test:443:1.2.3.4:443']\n",
         "[fetch]\negress = ['v=ftp://127.0.0.1:21']\n",
         "[fetch]\negress = ['socks5://127.0.0.1:1080']\n",
         "[fetch]\negress = ['v=direct', 'v=tor://127.0.0.1:9050']\n",
