@@ -8,6 +8,7 @@ the first by the address it leaves from, the second hangs, the third serves.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -235,3 +236,32 @@ async def test_the_reader_is_served_through_the_third_way_out(
     assert "Western Countries Turn Up the Heat on Xinjiang" in page
     assert elapsed < cfg.fetch.timeout
     assert asked(refusing, proxies) == [1, 1, 1]
+
+
+async def test_per_origin_concurrency_holds_across_ways_out(
+    config: Config, refusing: Origin, proxies: list[WayOutProxy]
+) -> None:
+    in_flight = most = 0
+
+    async def counted(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        status = 403 if request.remote == REFUSED_FROM else 200
+        return web.Response(status=status, text="<p>x</p>", content_type="text/html")
+
+    refusing.routes["/counted/"] = counted
+    cfg = egress_config(config, proxies, consents=True)
+    cfg = replace(
+        cfg,
+        fetch=replace(
+            cfg.fetch, per_origin_connections=1, egress=(cfg.fetch.egress[0], cfg.fetch.egress[2])
+        ),
+    )
+    async with Fetcher(cfg.fetch, TableResolver(NAMES), cfg.sites, Clock()) as fetcher:
+        url = f"https://{ORIGIN_HOST}/counted/"
+        await asyncio.gather(*(fetcher.fetch(url, PAGE_TYPES) for _ in range(6)))
+    assert most == 1
+    assert refusing.hits["/counted/"] >= 6
