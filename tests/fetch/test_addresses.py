@@ -7,10 +7,12 @@ real ``Fetcher``: URL checks, the policy resolver, and the connect-time socket f
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,8 +23,8 @@ from mirror.fetch.addresses import InvalidHost, host_address, is_public_address
 from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.guard import AddressGuard
 from mirror.settings import Config, load_config
-from tests.conftest import ARTICLE_URL, ORIGIN_HOST, Origin
-from tests.support.fetch_fixtures import Attempts, TableResolver, watch_sockets
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, ORIGIN_HOST, Origin
+from tests.support.fetch_fixtures import Attempts, TableResolver, pipe, watch_sockets
 
 PUBLIC = "93.184.216.34"
 DNS = {
@@ -317,3 +319,32 @@ def test_guard_refuses_before_a_socket_exists() -> None:
         guard.open_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80)))
     with guard.open_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 8444))):
         pass
+
+
+async def test_curl_connected_elsewhere_than_checked_fails_closed(
+    config: Config, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were curl to connect anywhere but the address just checked (a bug, a stale pooled
+    connection), the address it reports having connected to gives it away: no answer."""
+    from mirror.fetch import browser
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", origin.port)
+        await asyncio.gather(
+            pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True
+        )
+
+    elsewhere = await asyncio.start_server(forward, "127.0.0.3", 0)
+    pin = browser._connect_to
+
+    def misdirected(curl: Any, address: str, port: int) -> object:
+        return pin(curl, "127.0.0.3", elsewhere.sockets[0].getsockname()[1])
+
+    monkeypatch.setattr(browser, "_connect_to", misdirected)
+    try:
+        async with Fetcher(replace(config.fetch, client="browser")) as fetcher:
+            with pytest.raises(AddressNotAllowed):
+                await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+    finally:
+        elsewhere.close()
+    assert origin.hits[ARTICLE_PATH] == 1  # it was reached, and its answer thrown away
