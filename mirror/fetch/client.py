@@ -288,15 +288,16 @@ class Fetcher:
         validators: Validators,
         refuses: Callable[[bytes], bool] | None,
     ) -> Fetched | NotModified:
-        """Each way out in turn until one serves; a refusal rests the way out for this
-        origin and, unless the publisher consents, ends the attempt."""
+        """Each way out in turn until one serves. A refusal is counted; for a site whose
+        publisher consents it rests that way out for this origin and the next is tried,
+        for any other it ends the attempt (such a route has one way out)."""
         route = self.route(url)
         origin = _origin(url)
         refusal: FetchError | None = None
         for way in route.ways:
             resting = self.health.resting(way, origin)
             if resting:
-                refusal = refusal or AskedToWait(f"The site refused the mirror; {resting:.0f} s.")
+                refusal = refusal or AskedToWait(f"Refused lately; asked again in {resting:.0f} s.")
                 continue
             try:
                 result = await self._follow(url, accept, validators, route.client, way)
