@@ -88,6 +88,9 @@ def curl_errors(config: FetchConfig, way: WayOut, transfer: Transfer) -> Iterato
 
 
 def _translated(exc: CurlError, config: FetchConfig, way: WayOut, transfer: Transfer) -> Exception:
+    """curl's error code as ours; its text is kept as the cause only. Through a proxy, any
+    failure before the origin's answer began is the proxy's (a reset by the origin there
+    cannot be told from one by the proxy)."""
     code = exc.code
     if code in BROKEN:
         return OriginBroken(BROKEN[CurlECode(code)])
