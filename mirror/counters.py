@@ -254,6 +254,13 @@ ALTERNATES_BLOCKED = Gauge(
     ["country"],
     registry=REGISTRY,
 )
+WAY_OUT_EVENTS = frozenset({"refused", "recovered"})
+WAYS_OUT = FastCounter(
+    "mirror_way_out_events",
+    "Ways out (fetch.egress) an origin refused (and that were rested for it), and that served"
+    " it again after, by the way out's name.",
+    ("event", "way_out"),
+)
 REMOVAL_REASONS = frozenset({"404", "410", "front_page"})
 REMOVALS = FastCounter(
     "mirror_removals",
@@ -362,6 +369,14 @@ def count_unreadable(stage: str) -> None:
 def count_search(seconds: float) -> None:
     """Count one search and its time; nothing of the query is recorded."""
     SEARCHES.observe(seconds=seconds)
+
+
+def count_way_out(event: str, name: str) -> None:
+    """Count a refusal or a recovery of the way out ``name`` (the operator's name for it,
+    from ``fetch.egress``: a closed set, never a URL)."""
+    if event not in WAY_OUT_EVENTS:
+        raise ValueError(f"unknown way out event {event!r}")
+    WAYS_OUT.inc(event, name)
 
 
 def count_cache(result: str) -> None:

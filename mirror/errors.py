@@ -3,9 +3,9 @@
 Errors are raised anywhere in the pipeline and rendered in one place (the server's error
 middleware). Third-party exceptions are translated into these in the module that calls the
 library, with ``raise ... from exc``: every aiohttp, socket, TLS, proxy and decompression
-exception of a fetch is translated in one function, ``fetch.translated_errors``, and every
-exception raised while reading a page (decode → sanitise) in one, ``reading.read_page``. A
-fetch or a read that fails stores nothing.
+exception of a fetch is translated in one function per client (``fetch.plain.translated_errors``,
+``fetch.browser.curl_errors``), and every exception raised while reading a page (decode →
+sanitise) in one, ``reading.read_page``. A fetch or a read that fails stores nothing.
 
     MirrorError                      500  something went wrong on our side
     ├── ConfigError                  -    the configuration is invalid (at start-up only)
@@ -26,6 +26,7 @@ fetch or a read that fails stores nothing.
         ├── TooManyRedirects         502  more than the redirect limit, or a loop
         ├── OriginBroken             502  corrupt or truncated body, unknown encoding
         ├── OriginChallenged         502  a bot wall (challenge page) answered instead
+        ├── SiteRefused              502  the origin refused every way out, no source had it
         └── OriginStatus             502  an error status, or a Retry-After still running
             └── NotAtOrigin          404  the origin has no such page (404 or 410)
                 └── SentToFrontPage  404  the origin redirects the page to its front page
@@ -196,6 +197,27 @@ class OriginChallenged(FetchError):
 
     title = "The original site asked the mirror to prove it is a person"
     hint = "The protection of the site blocks this mirror. Try again later."
+
+
+class SiteRefused(FetchError):
+    """The origin refused the mirror (a 401, 403, 429 or 451, or a bot wall) through every
+    way out it may use, and none of the site's other sources had the article: the reader is
+    told that the site refused, not that it could not be reached, and offered what may
+    still have the page. ``url`` is the article asked for; ``detail`` the last refusal's."""
+
+    title = "%(site)s refused this mirror"
+    hint = (
+        "The site turned the mirror away, and no other copy of this page was found. "
+        "Someone who can open it may send the mirror a copy."
+    )
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.url = url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
 
 
 class OriginStatus(FetchError):

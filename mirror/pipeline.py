@@ -44,6 +44,7 @@ from mirror.errors import (
     OriginUnreachable,
     SentToFrontPage,
     SiteNotMirrored,
+    SiteRefused,
     TooComplex,
     UnreadablePage,
 )
@@ -56,6 +57,7 @@ from mirror.fetch.client import (
     NotModified,
     Validators,
 )
+from mirror.fetch.egress import refused_by_site
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.indexing import Indexer
 from mirror.pool import TransformPool, off_loop
@@ -295,7 +297,7 @@ class Mirror:
         return limit == 0 or cached.source in DATED_SOURCES or cached.age() < fresh_for + limit
 
     async def _from_sources(self, url: str, refusal: FetchError) -> StoredPage:
-        """The first copy the site's sources give, in order; else the origin's refusal."""
+        """The first copy the site's sources give, in order; else the origin's error."""
         site = self._config.site_for(url)
         fetchers = {"archive": self._archive_copy}
         for source in site.sources if site else ():
@@ -303,7 +305,7 @@ class Mirror:
                 return await self._shared_copy(f"{source} {url}", fetchers[source], url)
             except PAGE_FAILURES:
                 continue
-        raise refusal
+        raise SiteRefused(url, refusal.detail) if refused_by_site(refusal) else refusal
 
     async def _shared_copy(
         self, key: str, fetch: Callable[[str], Awaitable[StoredPage]], url: str
@@ -414,7 +416,7 @@ class Mirror:
         """The origin's answer for ``url``; a redirect to its front page is no article."""
         validators = Validators(cached.etag, cached.last_modified) if cached else Validators()
         with origin_fetch():
-            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators)
+            fetched = await self._fetcher.revalidate(url, PAGE_TYPES, validators, is_challenge)
         if isinstance(fetched, Fetched) and sent_to_front_page(url, fetched.final_url):
             raise SentToFrontPage(url)
         return fetched

@@ -248,7 +248,7 @@ async def open_mirror(config: Config) -> AsyncIterator[Mirror]:
     another config, it is the same mirror restarted with new settings (and an empty memory
     of origin errors)."""
     async with (
-        Fetcher(config.fetch) as fetcher,
+        Fetcher(config.fetch, sites=config.sites) as fetcher,
         open_cache(config) as cache,
         Mirror(config, fetcher, cache) as mirror,
     ):

@@ -151,6 +151,13 @@ def test_environment_list_is_comma_separated() -> None:
         "[fetch]\nallowed_ports = ['70000']\n",
         "[fetch]\nproxy = 'ftp://127.0.0.1:21'\n",
         "[fetch]\nproxy = 'socks5://127.0.0.1:9050'\nconnect_to = ['a.example:443:1.2.3.4:443']\n",
+        "[fetch]\negress = ['v=socks5://127.0.0.1:1']\nconnect_to = ['a.test:443:1.2.3.4:443']\n",
+        "[fetch]\negress = ['v=ftp://127.0.0.1:21']\n",
+        "[fetch]\negress = ['socks5://127.0.0.1:1080']\n",
+        "[fetch]\negress = ['v=direct', 'v=tor://127.0.0.1:9050']\n",
+        "[fetch]\nclient = 'chrome'\n",
+        "[[sites]]\nname = 'x'\norigin = 'https://x.example'\nclient = 'curl'\n",
+        "[[sites]]\nname = 'x'\norigin = 'https://x.example'\negress = ['nowhere']\n",
         "not toml at all [",
         "[alternates]\nooni_countries = ['cn']\n",
         "[alternates]\nooni_countries = ['CHN']\n",
@@ -162,6 +169,22 @@ def test_environment_list_is_comma_separated() -> None:
 def test_invalid_config_is_refused(write_config: Callable[[str], Path], text: str) -> None:
     with pytest.raises(ConfigError):
         load_config(write_config(text), environ={})
+
+
+def test_ways_out_are_named_and_tor_is_socks5h(write_config: Callable[[str], Path]) -> None:
+    text = (
+        "[fetch]\negress = ['direct', 'vps=http://u:p@10.0.0.2:3128', 'tor=tor://127.0.0.1:9050']\n"
+        "[[sites]]\nname = 'x'\norigin = 'https://x.example'\negress = ['tor']\n"
+        "publisher_consents = true\nclient = 'browser'\n"
+    )
+    config = load_config(write_config(text), environ={})
+    direct, vps, tor = config.fetch.ways_out
+    assert (direct.name, direct.proxy, vps.proxy) == ("direct", "", "http://u:p@10.0.0.2:3128")
+    assert (tor.proxy, tor.tor) == ("socks5h://127.0.0.1:9050", True)
+    assert "u:p" not in repr(config.fetch) + repr(vps)
+    site = config.sites[0]
+    assert (site.egress, site.publisher_consents, site.client) == (("tor",), True, "browser")
+    assert load_config(None, environ={}).fetch.ways_out[0].name == "direct"
 
 
 def test_invalid_environment_is_refused() -> None:

@@ -174,7 +174,7 @@ async def check_all(config: Config, fetcher: Fetcher) -> dict[str, Status]:
 
 
 async def run_check(config: Config) -> dict[str, Status]:
-    async with Fetcher(config.fetch) as fetcher:
+    async with Fetcher(config.fetch, sites=config.sites) as fetcher:
         return await check_all(config, fetcher)
 
 

@@ -86,7 +86,7 @@ def _update_filters(args: argparse.Namespace) -> int:
 
 
 async def _fetch_lists(config: Config) -> list[UpdateResult]:
-    async with Fetcher(config.fetch) as fetcher:
+    async with Fetcher(config.fetch, sites=config.sites) as fetcher:
         directory = config.server.data_dir / LIST_DIR
         return await update_lists(fetcher, list(config.filters.lists), directory)
 

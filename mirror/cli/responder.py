@@ -40,7 +40,7 @@ async def _respond_until_stopped(config: Config) -> None:
     secret = load_cache_key(config.server.data_dir)
     store = open_store(config.cache, config.server.data_dir)
     async with (
-        Fetcher(config.fetch) as fetcher,
+        Fetcher(config.fetch, sites=config.sites) as fetcher,
         PageCache(store, secret) as cache,
         Mirror(config, fetcher, cache) as mirror,
         listening(config, mirror) as server,

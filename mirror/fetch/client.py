@@ -1,56 +1,51 @@
 """Fetching from origins: address-checked, bounded, polite, and carrying nothing of the reader.
 
-The origin is hostile until proven otherwise. Every hop of a fetch is checked:
+The origin is hostile until proven otherwise. ``Fetcher`` holds what is the same whichever
+client speaks to the origin (``plain.PlainClient``, aiohttp, or ``browser.BrowserClient``,
+curl with a browser's fingerprint, per site: ``client``), and which way out it leaves by
+(``fetch.egress``):
 
 * the URL: http(s) only, no credentials, an allowed port, a host read the way a resolver
   reads it (``addresses.host_address``), so ``http://0x7f000001/`` is judged as 127.0.0.1;
-* every DNS answer (``guard.PolicyResolver``) and then the address each socket is about to connect
-  to (``guard.AddressGuard.open_socket``, aiohttp's ``socket_factory``): a rebinding name or a
-  resolver bug cannot slip past the second check. ``connect_to`` pins and
-  ``allow_private_addresses`` are the operator's explicit exceptions. Through a proxy, the
-  proxy connects: URL hosts are still checked here, and names are resolved and checked
-  first unless the proxy is ``socks5h://`` (Tor), which must resolve names itself;
+  every DNS answer is checked (``guard.PolicyResolver``), and each client checks the address
+  it connects to. ``connect_to`` pins and ``allow_private_addresses`` are the operator's
+  explicit exceptions. Through a proxy, the proxy connects: URL hosts are still checked
+  here, and names are resolved and checked first unless the proxy is ``socks5h://`` (Tor),
+  which must resolve names itself;
 * redirects are followed here, one at a time, so each hop gets the same checks; loops and
   more than ``MAX_REDIRECTS`` hops are refused; ``Refresh`` headers are ignored;
-* deadlines: connect, headers, and a total one over all hops and the body, so a trickling
-  origin fails at the total deadline, not per read;
-* bodies are inflated here (``inflate.Inflater``), never by aiohttp, so the *decoded* size is
-  capped at ``max_bytes`` however the origin compresses it; a Content-Length over the cap is
-  refused before reading;
-* only the content types a route asks for are accepted.
+* a total deadline over every way out tried, all hops and the body (``fetch.timeout``, the
+  reader's time budget); the clients keep the connect and header deadlines;
+* only the content types a route asks for are accepted, and a body is read only then.
 
-Politeness: at most ``per_origin_connections`` connections per origin (and
-``max_concurrent`` fetches in flight in all, which keeps the event loop responsive), and
-an origin that answers 429/503 with ``Retry-After`` is not asked again before then
-(bounded by ``max_retry_after``). Nothing from the reader reaches the origin: a fixed User-Agent, no
-cookies (origin cookies are dropped by a dummy jar), no Referer, no client address, no
-Accept-Language unless the operator sets one. Proxy environment variables are ignored
-(``trust_env=False``); the only upstream proxy is ``fetch.proxy``.
-
-aiohttp's exceptions are translated into ``mirror.errors`` in ``translated_errors`` and
-nowhere else.
+Politeness: at most ``per_origin_connections`` requests at once per origin, whichever way
+out they take, and ``max_concurrent`` fetches in flight in all (which keeps the event loop
+responsive). An origin that answers 429/503 with ``Retry-After`` is not asked again through
+that way out before then (bounded by ``max_retry_after``), and one that refuses a way out is
+not asked through it again before its rest is over (``egress.Health``); only a site whose
+publisher consents is tried through the next way out. Nothing from the reader reaches the
+origin: a fixed User-Agent (the default client's, or the impersonated browser's), no
+cookies, no Referer, no client address, no Accept-Language unless the operator sets one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
 
-import aiohttp
-import aiohttp_socks
 from aiohttp.abc import AbstractResolver
-from python_socks import ProxyType
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from mirror.errors import (
     AddressNotAllowed,
     BadRequest,
+    FetchError,
     NotAnArticle,
     NotAtOrigin,
     OriginBroken,
@@ -58,14 +53,27 @@ from mirror.errors import (
     OriginStatus,
     OriginTimeout,
     OriginUnreachable,
-    TooLarge,
     TooManyRedirects,
 )
 from mirror.fetch.addresses import InvalidHost, host_address
-from mirror.fetch.backoff import Backoff
-from mirror.fetch.guard import REFUSED, AddressGuard, PolicyResolver
-from mirror.fetch.inflate import ACCEPT_ENCODING, BodyTooLarge, BrokenEncoding, Inflater
-from mirror.settings import FetchConfig
+from mirror.fetch.backoff import AskedToWait, Backoff
+from mirror.fetch.egress import Health, is_refusal, refused_by_site
+from mirror.fetch.guard import AddressGuard, PolicyResolver
+from mirror.fetch.plain import PROXY_FAILED, PlainClient
+from mirror.fetch.reply import Client, content_type
+from mirror.settings import FetchConfig, Site, WayOut
+
+__all__ = [
+    "FEED_TYPES",
+    "IMAGE_TYPES",
+    "PAGE_TYPES",
+    "PROXY_FAILED",
+    "Fetched",
+    "Fetcher",
+    "NotModified",
+    "Validators",
+    "recorded_headers",
+]
 
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 IMAGE_TYPES = frozenset(
@@ -84,8 +92,6 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BACKOFF_STATUSES = frozenset({429, 503})
 ABSENT_STATUSES = frozenset({404, 410})
-PROXY_FAILED = "The site could not be reached through the proxy."
-CHUNK_BYTES = 64 * 1024
 COOKIE_HEADERS = frozenset({"set-cookie", "set-cookie2", "cookie"})
 
 
@@ -146,110 +152,88 @@ def _redirect_target(url: str, location: str) -> str:
         raise OriginBroken("The site redirected to an invalid address.") from exc
 
 
-@contextmanager
-def translated_errors(config: FetchConfig) -> Iterator[None]:
-    """The one place where aiohttp's, the proxy's and the inflater's exceptions become ours."""
-    refused: list[str] = []
-    token = REFUSED.set(refused)
-    try:
-        yield
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise OriginTimeout(f"No connection within {config.connect_timeout:g} s.") from exc
-    except aiohttp_socks.ProxyTimeoutError as exc:
-        raise OriginTimeout("The proxy did not connect in time.") from exc
-    except TimeoutError as exc:
-        raise OriginTimeout(f"No answer within {config.header_timeout:g} s.") from exc
-    except aiohttp.InvalidURL as exc:
-        raise BadRequest("That address is not a valid URL.") from exc
-    except aiohttp.ClientConnectorError as exc:
-        if refused:
-            raise AddressNotAllowed("The site's address is not public.") from exc
-        raise OriginUnreachable(str(exc.os_error)) from exc
-    except (aiohttp_socks.ProxyError, aiohttp_socks.ProxyConnectionError) as exc:
-        # Their text names the proxy and may quote its address with the credentials.
-        raise OriginUnreachable(PROXY_FAILED) from exc
-    except (aiohttp.ClientPayloadError, asyncio.IncompleteReadError) as exc:
-        raise OriginBroken("The page was cut short.") from exc
-    except BodyTooLarge as exc:
-        raise TooLarge(f"The page is over the limit of {config.max_bytes} bytes.") from exc
-    except BrokenEncoding as exc:
-        raise OriginBroken(f"The page is not valid: {exc}.") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise OriginUnreachable(type(exc).__name__) from exc
-    finally:
-        REFUSED.reset(token)
+def is_challenged(headers: CIMultiDictProxy[str]) -> bool:
+    return headers.get("cf-mitigated", "").lower() == "challenge"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one URL is fetched: by which client, through which ways out, in order."""
+
+    client: Client
+    ways: tuple[WayOut, ...]
+    rotates: bool  # past a refusal, to the next way out (the publisher consents)
+
+
+class OriginSlots:
+    """At most ``size`` requests at once per origin, whichever client and way out; an
+    origin's semaphore lives only while a request to it waits or runs."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._held: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, origin: str) -> AsyncIterator[None]:
+        semaphore, users = self._held.get(origin, (asyncio.Semaphore(self._size), 0))
+        self._held[origin] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._held[origin]
+            if users == 1:
+                del self._held[origin]
+            else:
+                self._held[origin] = (semaphore, users - 1)
 
 
 class Fetcher:
-    """One client session for all origin fetches; use as an async context manager.
+    """The clients for all origin fetches; use as an async context manager.
 
     ``resolver`` replaces the system resolver under the policy (a test seam: tests answer
-    names themselves to play DNS rebinding and mixed answers).
+    names themselves to play DNS rebinding and mixed answers). ``sites`` choose a client
+    and ways out for their origins; other URLs use ``fetch.client`` and the first way out.
+    ``clock`` times rests and ``Retry-After`` (a seam for tests).
     """
 
-    def __init__(self, config: FetchConfig, resolver: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        config: FetchConfig,
+        resolver: AbstractResolver | None = None,
+        sites: Iterable[Site] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._config = config
+        self._sites = tuple(sites)
         self._pinned = {(p.host, p.port) for p in config.connect_to}
         self._guard = AddressGuard(config.allow_private_addresses)
         self._inner_resolver = resolver
         self._resolver: PolicyResolver | None = None
-        self._backoff = Backoff(config.max_retry_after)
+        self._backoff = Backoff(config.max_retry_after, clock)
+        self.health = Health(config, clock)
         # Fetches in flight at once: more would make bursts of loop work (every response
         # arriving at once) that stall all readers; the rest wait their turn.
         self._slots = asyncio.Semaphore(config.max_concurrent)
-        self._inflating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate")
-        self._session: aiohttp.ClientSession | None = None
+        self._origins = OriginSlots(config.per_origin_connections)
+        self._clients: dict[str, Client] = {}
 
     async def __aenter__(self) -> Self:
         self._resolver = PolicyResolver(self._config, self._guard, self._inner_resolver)
-        headers = {
-            "User-Agent": self._config.user_agent,
-            "Accept": "*/*",
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
-        if self._config.accept_language:
-            headers["Accept-Language"] = self._config.accept_language
-        self._session = aiohttp.ClientSession(
-            connector=self._connector(),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=False,
-            headers=headers,
-            # Waiting for a free connection (per-origin limit) counts against the total
-            # deadline only: the connect deadline is for opening one connection, and the
-            # header deadline runs from the request, as a read deadline (which also ends a
-            # body that stops arriving; one that trickles ends at the total deadline).
-            timeout=aiohttp.ClientTimeout(
-                sock_connect=self._config.connect_timeout,
-                sock_read=self._config.header_timeout,
-            ),
-            auto_decompress=False,
-        )
+        wanted = {self._config.client, *(site.client for site in self._sites)}
+        for name in sorted(wanted):
+            client = self._new_client(name, self._resolver)
+            self._clients[name] = client
+            await client.open()
         return self
 
-    def _connector(self) -> aiohttp.TCPConnector:
-        """A direct connector, or one that tunnels every connection through ``fetch.proxy``."""
-        assert self._resolver is not None, "made in __aenter__"
-        context = self._ssl_context()
-        per_origin = self._config.per_origin_connections
-        if not self._config.proxy:
-            return aiohttp.TCPConnector(
-                resolver=self._resolver,
-                socket_factory=self._guard.open_socket,
-                ssl=context,
-                limit_per_host=per_origin,
-                use_dns_cache=False,
-            )
-        url = URL(self._config.proxy)
-        return aiohttp_socks.ProxyConnector(
-            proxy_type=ProxyType.HTTP if url.scheme == "http" else ProxyType.SOCKS5,
-            host=url.host or "",
-            port=url.port or 1080,
-            username=url.user,
-            password=url.password,
-            rdns=True,
-            ssl=context,
-            limit_per_host=per_origin,
-        )
+    def _new_client(self, name: str, resolver: PolicyResolver) -> Client:
+        if name == "browser":
+            # Imported only when a site needs it: curl_cffi loads libcurl-impersonate.
+            from mirror.fetch.browser import BrowserClient
+
+            return BrowserClient(self._config, self._guard, resolver)
+        return PlainClient(self._config, self._guard, resolver)
 
     async def __aexit__(
         self,
@@ -257,17 +241,10 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for client in self._clients.values():
+            await client.close()
         if self._resolver is not None:
             await self._resolver.close()
-        self._inflating.shutdown(wait=False, cancel_futures=True)
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self._config.ca_file:
-            context.load_verify_locations(self._config.ca_file)
-        return context
 
     async def fetch(self, url: str, accept: frozenset[str]) -> Fetched:
         """GET ``url``, following up to ``MAX_REDIRECTS`` checked redirects."""
@@ -276,26 +253,89 @@ class Fetcher:
         return result
 
     async def revalidate(
-        self, url: str, accept: frozenset[str], validators: Validators
+        self,
+        url: str,
+        accept: frozenset[str],
+        validators: Validators,
+        refuses: Callable[[bytes], bool] | None = None,
     ) -> Fetched | NotModified:
-        """Like ``fetch``, sending ``validators``; a 304 gives ``NotModified``."""
+        """Like ``fetch``, sending ``validators``; a 304 gives ``NotModified``. A body that
+        ``refuses`` tells a refusal by (a bot wall's page) counts as the origin's refusal."""
         try:
             async with self._slots, asyncio.timeout(self._config.timeout):
-                return await self._follow(url, accept, validators)
+                return await self._by_ways_out(url, accept, validators, refuses)
         except TimeoutError as exc:
             raise OriginTimeout(f"Not complete within {self._config.timeout:g} s.") from exc
 
+    def route(self, url: str) -> Route:
+        """The client and ways out for ``url``: its site's, else the defaults."""
+        parts = URL(url)
+        site = next(
+            (s for s in self._sites if (parts.scheme, parts.host) == _scheme_host(s.origin)),
+            None,
+        )
+        ways = self._config.ways_out
+        if site is not None and site.egress:
+            ways = tuple(way for way in ways if way.name in site.egress)
+        rotates = site is not None and site.publisher_consents
+        name = site.client if site is not None else self._config.client
+        return Route(self._clients[name], ways if rotates else ways[:1], rotates)
+
+    async def _by_ways_out(
+        self,
+        url: str,
+        accept: frozenset[str],
+        validators: Validators,
+        refuses: Callable[[bytes], bool] | None,
+    ) -> Fetched | NotModified:
+        """Each way out in turn until one serves. A refusal is counted; for a site whose
+        publisher consents it rests that way out for this origin and the next is tried,
+        for any other it ends the attempt (such a route has one way out)."""
+        route = self.route(url)
+        origin = _origin(url)
+        refusal: FetchError | None = None
+        for way in route.ways:
+            resting = self.health.resting(way, origin)
+            if resting:
+                refusal = refusal or AskedToWait(f"Refused lately; asked again in {resting:.0f} s.")
+                continue
+            try:
+                result = await self._follow(url, accept, validators, route.client, way)
+                if refuses is not None and isinstance(result, Fetched) and refuses(result.body):
+                    raise OriginChallenged("The site sent a challenge page instead of the page.")
+            except AskedToWait as waiting:
+                refusal = refusal or waiting
+                continue
+            except FetchError as error:
+                if not is_refusal(error):
+                    raise
+                self.health.refused(way, origin, rest=route.rotates)
+                if not route.rotates:
+                    raise
+                # The site's own refusal says more than a later way out's failure to answer.
+                if refusal is None or not refused_by_site(refusal):
+                    refusal = error
+                continue
+            self.health.served(way, origin)
+            return result
+        raise refusal or OriginStatus(503, "No way out is configured for this site.")
+
     async def _follow(
-        self, url: str, accept: frozenset[str], validators: Validators
+        self,
+        url: str,
+        accept: frozenset[str],
+        validators: Validators,
+        client: Client,
+        way: WayOut,
     ) -> Fetched | NotModified:
         seen: list[str] = []
         current = url
         while True:
-            await self._check_url(current)
+            await self._check_url(current, way)
             if current in seen or len(seen) > MAX_REDIRECTS:
                 raise TooManyRedirects(f"Stopped after {len(seen)} redirects.")
             seen.append(current)
-            result = await self._fetch_once(current, accept, validators)
+            result = await self._fetch_once(current, accept, validators, client, way)
             if isinstance(result, NotModified):
                 return NotModified(url)
             if isinstance(result, Fetched):
@@ -303,62 +343,54 @@ class Fetcher:
             current = result
 
     async def _fetch_once(
-        self, url: str, accept: frozenset[str], validators: Validators
+        self,
+        url: str,
+        accept: frozenset[str],
+        validators: Validators,
+        client: Client,
+        way: WayOut,
     ) -> Fetched | NotModified | str:
-        assert self._session is not None, "Fetcher used outside its context"
-        origin = str(URL(url).origin())
-        self._backoff.check(origin)
-        with translated_errors(self._config):
-            async with self._session.get(
-                url, allow_redirects=False, headers=validators.headers()
-            ) as response:
-                if response.headers.get("cf-mitigated", "").lower() == "challenge":
-                    raise OriginChallenged("The site's CDN answered with a challenge.")
-                if response.status in REDIRECT_STATUSES and "Location" in response.headers:
-                    return _redirect_target(url, response.headers["Location"])
-                if response.status == 304 and validators.headers():
-                    return NotModified(url)
-                if response.status in BACKOFF_STATUSES:
-                    self._backoff.record(origin, response.headers.get("Retry-After"))
-                if response.status in ABSENT_STATUSES:
-                    raise NotAtOrigin(response.status, url)
-                if response.status != 200:
-                    raise OriginStatus(response.status)
-                if response.content_type not in accept:
-                    raise NotAnArticle(f"The site sent {response.content_type or 'no type'}.")
-                return Fetched(
-                    url=url,
-                    final_url=url,
-                    content_type=response.content_type,
-                    charset=response.charset,
-                    body=await self._read_capped(response),
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                    status=response.status,
-                    reason=response.reason or "",
-                    headers=recorded_headers(response.headers.items()),
-                )
+        origin = _origin(url)
+        waiting = f"{way.name} {origin}"
+        self._backoff.check(waiting)
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """The decoded body, refused as soon as it (or any encoded layer) passes the cap."""
-        limit = self._config.max_bytes
-        if response.content_length is not None and response.content_length > limit:
-            raise BodyTooLarge
-        inflater = Inflater(response.headers.get("Content-Encoding", ""), limit)
-        chunks: list[bytes] = []
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            # Inflating is CPU work (zlib, brotli and zstd release the GIL): a thread keeps
-            # the event loop serving everyone else while a large page is decoded. One
-            # thread, not a pool: more threads fight the loop for the GIL (bench/loop_lag.py).
-            if inflater.compressed:
-                loop = asyncio.get_running_loop()
-                chunks.append(await loop.run_in_executor(self._inflating, inflater.feed, chunk))
-            else:
-                chunks.append(inflater.feed(chunk))
-        inflater.finish()
-        return b"".join(chunks)
+        def wants_body(status: int, headers: CIMultiDictProxy[str]) -> bool:
+            kind = content_type(headers.get("Content-Type", ""))[0]
+            return status == 200 and kind in accept and not is_challenged(headers)
 
-    async def _check_url(self, url: str) -> None:
+        routed = self.health.route(way, origin)
+        async with (
+            self._origins.hold(origin),
+            client.exchange(url, validators.headers(), routed, wants_body) as reply,
+        ):
+            if is_challenged(reply.headers):
+                raise OriginChallenged("The site's CDN answered with a challenge.")
+            if reply.status in REDIRECT_STATUSES and "Location" in reply.headers:
+                return _redirect_target(url, reply.headers["Location"])
+            if reply.status == 304 and validators.headers():
+                return NotModified(url)
+            if reply.status in BACKOFF_STATUSES:
+                self._backoff.record(waiting, reply.headers.get("Retry-After"))
+            if reply.status in ABSENT_STATUSES:
+                raise NotAtOrigin(reply.status, url)
+            if reply.status != 200:
+                raise OriginStatus(reply.status)
+            if reply.content_type not in accept:
+                raise NotAnArticle(f"The site sent {reply.content_type or 'no type'}.")
+            return Fetched(
+                url=url,
+                final_url=url,
+                content_type=reply.content_type,
+                charset=reply.charset,
+                body=await reply.body(),
+                etag=reply.headers.get("ETag"),
+                last_modified=reply.headers.get("Last-Modified"),
+                status=reply.status,
+                reason=reply.reason,
+                headers=recorded_headers(reply.headers.items()),
+            )
+
+    async def _check_url(self, url: str, way: WayOut) -> None:
         """Refuse what no connection should be attempted for, before any connection."""
         try:
             parts = URL(url)
@@ -381,7 +413,22 @@ class Fetcher:
             raise AddressNotAllowed(f"{address} is not a public address.")
         if address is not None and str(address) != host.strip("[]"):
             raise BadRequest(f"Write the address as {address}.")
-        if address is None and self._config.proxy.startswith(("http:", "socks5:")):
+        if address is None and way.proxy.startswith(("http:", "socks5:")):
             assert self._resolver is not None, "Fetcher used outside its context"
-            with translated_errors(self._config):
+            try:
                 await self._resolver.resolve(host, port)
+            except OSError as exc:
+                raise OriginUnreachable(type(exc).__name__) from exc
+
+
+def _origin(url: str) -> str:
+    """Who is asked: scheme, host and port (a URL ``_check_url`` will refuse is its own)."""
+    try:
+        return str(URL(url).origin())
+    except ValueError:
+        return url
+
+
+def _scheme_host(origin: str) -> tuple[str, str | None]:
+    parts = URL(origin)
+    return parts.scheme, parts.host

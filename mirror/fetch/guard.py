@@ -34,15 +34,19 @@ class AddressGuard:
         address = address.split("%", 1)[0]
         return self.allow_private or (address, port) in self.exempt or is_public_address(address)
 
-    def open_socket(self, addr_info: aiohttp.AddrInfoType) -> socket.socket:
-        """aiohttp's ``socket_factory``: refuses before a socket even exists."""
-        family, kind, proto, _, sockaddr = addr_info
-        address, port = str(sockaddr[0]), int(sockaddr[1])
+    def connecting(self, address: str, port: int) -> None:
+        """The check just before a connection to ``address:port`` (both clients call it);
+        a refusal is noted for the fetch's error translation."""
         if not self.allows(address, port):
             refused = REFUSED.get(None)
             if refused is not None:
                 refused.append(address)
             raise ConnectionRefusedError(f"{address} is not a public address")
+
+    def open_socket(self, addr_info: aiohttp.AddrInfoType) -> socket.socket:
+        """aiohttp's ``socket_factory``: refuses before a socket even exists."""
+        family, kind, proto, _, sockaddr = addr_info
+        self.connecting(str(sockaddr[0]), int(sockaddr[1]))
         return socket.socket(family, kind, proto)
 
 

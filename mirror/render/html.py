@@ -20,7 +20,7 @@ import jinja2
 import lxml.html
 
 from mirror.article import Article, Served
-from mirror.errors import MirrorError
+from mirror.errors import MirrorError, SiteRefused
 from mirror.render.i18n import LANGUAGES, Language, choose, long_date, translations
 from mirror.settings import ReaderConfig, Site
 
@@ -247,8 +247,11 @@ def render_share(reader: Reader, share_url: str, article_path: str) -> str:
     return render_page(reader, "share.html", share_url=share_url, article_path=article_path)
 
 
-def render_error(reader: Reader, error: MirrorError, status: int, site: str = "") -> str:
-    """The error page; ``site`` is the name an error's words may give as ``%(site)s``."""
+def render_error(
+    reader: Reader, error: MirrorError, status: int, site: str = "", archive: str = ""
+) -> str:
+    """The error page; ``site`` is the name an error's words may give as ``%(site)s``. A
+    site's refusal offers the contribute form and the ``archive``'s captures of the page."""
     gettext = translations(reader.language.tag).gettext
     words = {"site": site}
     return render_page(
@@ -258,6 +261,8 @@ def render_error(reader: Reader, error: MirrorError, status: int, site: str = ""
         hint=gettext(error.hint) % words,
         detail=error.detail,
         status=status,
+        captures=f"{archive}/*/{error.url}" if isinstance(error, SiteRefused) and archive else "",
+        refused=isinstance(error, SiteRefused),
     )
 
 

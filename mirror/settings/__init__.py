@@ -39,6 +39,7 @@ from mirror.settings.checks import (
     host_name,
     is_v3_onion,
 )
+from mirror.settings.egress import WayOut
 from mirror.settings.sections import (
     AlternatesConfig,
     ArchiveConfig,
@@ -84,6 +85,7 @@ __all__ = [
     "ServerConfig",
     "Setting",
     "Site",
+    "WayOut",
     "alternate_address",
     "host_and_port",
     "host_name",
@@ -251,8 +253,12 @@ def _check_together(config: Config) -> None:
         raise ConfigError("server.open_mode needs server.access_key or limits.rate")
     if server.onion_listen and not config.publisher.onion:
         raise ConfigError("server.onion_listen needs publisher.onion, the one name it answers")
-    if config.fetch.proxy and config.fetch.connect_to:
-        raise ConfigError("fetch.connect_to pins cannot apply through fetch.proxy: use one")
+    names = {way.name for way in config.fetch.ways_out}
+    for site in config.sites:
+        if set(site.egress) - names:
+            raise ConfigError(f"site {site.name}: egress names a way out not in fetch.egress")
+    if any(way.proxy for way in config.fetch.ways_out) and config.fetch.connect_to:
+        raise ConfigError("fetch.connect_to pins cannot apply through a proxy: use one")
 
 
 def _parse_sites(raw: object) -> tuple[Site, ...]:

@@ -26,6 +26,7 @@ from mirror.settings.checks import (
     store,
     strings,
 )
+from mirror.settings.egress import DIRECT, WayOut, client, ways_out
 from mirror.settings.table import MIB, at_least, host_and_port, setting
 
 
@@ -158,6 +159,38 @@ class FetchConfig:
         600,
         "Longest `Retry-After` (seconds) honoured after a 429 or 503; longer waits are cut.",
     )
+    egress: tuple[WayOut, ...] = setting(
+        [],
+        'Ways out, tried in order: `"direct"`, `"NAME=URL"` with an http, socks5(h) or '
+        "`tor://` URL; one (`fetch.proxy`, or direct) if empty.",
+        parse=ways_out,
+        secret=True,  # proxy URLs may carry credentials
+    )
+    rest_seconds: int = setting(
+        30,
+        "First rest of a way out an origin refused (doubled each time, up to "
+        "`max_retry_after`); `Retry-After` if longer.",
+        parse=at_least(1),
+    )
+    client: str = setting(
+        "default",
+        "The client for origins that are not a configured site (open mode): `default` or "
+        "`browser`.",
+        parse=client,
+    )
+    impersonate: str = setting(
+        "chrome", "The browser whose TLS and HTTP/2 fingerprint `client = browser` presents."
+    )
+    tor_new_circuit: bool = setting(
+        False, "Ask Tor for a new circuit for an origin that refused a `tor://` way out."
+    )
+
+    @property
+    def ways_out(self) -> tuple[WayOut, ...]:
+        """``egress``, or the one way out ``proxy`` (or a direct connection) makes."""
+        if self.egress:
+            return self.egress
+        return (WayOut("proxy", self.proxy),) if self.proxy else (WayOut(DIRECT),)
 
 
 @dataclass(frozen=True)

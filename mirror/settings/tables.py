@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from mirror.errors import ConfigError
 from mirror.settings.checks import key_hash, no_trailing_slash, push_keys, sources, strings
+from mirror.settings.egress import client, way_names
 from mirror.settings.table import at_least, setting
 
 
@@ -49,6 +50,22 @@ class Site:
         "Where to look, in order, when nothing is stored and the origin refuses the mirror: "
         "`archive` (the Internet Archive's Wayback Machine).",
         parse=sources,
+    )
+    client: str = setting(
+        "default",
+        "`default`, or `browser`: fetch with a browser's TLS and HTTP/2 fingerprint "
+        "(`fetch.impersonate`).",
+        parse=client,
+    )
+    egress: tuple[str, ...] = setting(
+        [],
+        "Names of the ways out (`fetch.egress`) this site is fetched by; all if empty.",
+        parse=way_names,
+    )
+    publisher_consents: bool = setting(
+        False,
+        "The publisher asked for this mirror: a refused way out is rested and the next tried "
+        "(other sites stop at the first refusal).",
     )
     push_keys: tuple[str, ...] = setting(
         [],

@@ -168,7 +168,10 @@ async def export_run(
     site = site_named(config, site_name)
     progress = Progress(stream or sys.stderr)
     try:
-        async with Fetcher(config.fetch) as fetcher, AsyncExitStack() as resources:
+        async with (
+            Fetcher(config.fetch, sites=config.sites) as fetcher,
+            AsyncExitStack() as resources,
+        ):
             items = await site_items(fetcher, config, site, since)
             yield ExportRun(config, site, fetcher, items, progress, resources)
     except StoreUnavailable as exc:

@@ -26,6 +26,7 @@ from mirror.errors import (
     NotAtOrigin,
     NotFound,
     SiteNotMirrored,
+    SiteRefused,
     described,
 )
 from mirror.fetch.client import Fetcher
@@ -162,7 +163,7 @@ async def _mirror_context(app: web.Application) -> AsyncIterator[None]:
     secret = load_cache_key(data_dir)
     async with (
         transform_pool(config) as pool,
-        Fetcher(config.fetch) as fetcher,
+        Fetcher(config.fetch, sites=config.sites) as fetcher,
         PageCache(open_store(config.cache, data_dir), secret) as cache,
         Mirror(config, fetcher, cache, pool) as mirror,
     ):
@@ -240,7 +241,7 @@ def _error_response(
     reader = replace(readers.reader_of(request), path="/", params={})
     site = _site_name(request.app[CONFIG], error)
     return web.Response(
-        text=render_error(reader, error, status, site),
+        text=render_error(reader, error, status, site, request.app[CONFIG].archive.capture_url),
         status=status,
         content_type="text/html",
         headers={"Cache-Control": "no-store", "Vary": "Accept-Language"},
@@ -250,7 +251,7 @@ def _error_response(
 def _site_name(config: Config, error: MirrorError) -> str:
     """The name an error page gives the site an article was asked of: its configured title,
     else (open mode) its host name."""
-    if not isinstance(error, NotAtOrigin):
+    if not isinstance(error, NotAtOrigin | SiteRefused):
         return ""
     site = config.site_for(error.url)
     return error.host if site is None else site.display_name

@@ -7,10 +7,12 @@ real ``Fetcher``: URL checks, the policy resolver, and the connect-time socket f
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,10 +23,8 @@ from mirror.fetch.addresses import InvalidHost, host_address, is_public_address
 from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.guard import AddressGuard
 from mirror.settings import Config, load_config
-from tests.conftest import ARTICLE_URL, ORIGIN_HOST, Origin
-from tests.support.fetch_fixtures import Attempts, TableResolver, attempts_fixture
-
-__all__ = ["attempts_fixture"]
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, ORIGIN_HOST, Origin
+from tests.support.fetch_fixtures import Attempts, TableResolver, pipe, watch_sockets
 
 PUBLIC = "93.184.216.34"
 DNS = {
@@ -130,9 +130,10 @@ REFUSED_URLS = [
 
 
 @pytest.fixture
-async def guarded() -> AsyncIterator[Fetcher]:
+async def guarded(client_name: str) -> AsyncIterator[Fetcher]:
     """A fetcher with the default settings (no pins), answering names from ``DNS``."""
-    async with Fetcher(load_config(None, environ={}).fetch, TableResolver(DNS)) as fetcher:
+    defaults = replace(load_config(None, environ={}).fetch, client=client_name)
+    async with Fetcher(defaults, TableResolver(DNS)) as fetcher:
         yield fetcher
 
 
@@ -214,16 +215,14 @@ async def test_redirect_hops_are_checked(
     assert set(attempts.made) <= {("127.0.0.1", origin.port)}
 
 
-async def test_the_socket_factory_refuses_what_a_resolver_lets_through(
-    attempts: Attempts,
-) -> None:
+async def test_the_socket_factory_refuses_what_a_resolver_lets_through() -> None:
     """The connect-time check alone: a resolver with no policy answers 127.0.0.1."""
     guard = AddressGuard(allow_private=False)
     connector = aiohttp.TCPConnector(
         resolver=TableResolver({"rebound.test": [["127.0.0.1"]]}),
         socket_factory=guard.open_socket,
     )
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with watch_sockets() as attempts, aiohttp.ClientSession(connector=connector) as session:
         for url in ("http://rebound.test/", "http://127.0.0.1:9/"):
             with pytest.raises(aiohttp.ClientConnectorError):
                 await session.get(url)
@@ -320,3 +319,32 @@ def test_guard_refuses_before_a_socket_exists() -> None:
         guard.open_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80)))
     with guard.open_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 8444))):
         pass
+
+
+async def test_curl_connected_elsewhere_than_checked_fails_closed(
+    config: Config, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were curl to connect anywhere but the address just checked (a bug, a stale pooled
+    connection), the address it reports having connected to gives it away: no answer."""
+    from mirror.fetch import browser
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", origin.port)
+        await asyncio.gather(
+            pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True
+        )
+
+    elsewhere = await asyncio.start_server(forward, "127.0.0.3", 0)
+    pin = browser._connect_to
+
+    def misdirected(curl: Any, address: str, port: int) -> object:
+        return pin(curl, "127.0.0.3", elsewhere.sockets[0].getsockname()[1])
+
+    monkeypatch.setattr(browser, "_connect_to", misdirected)
+    try:
+        async with Fetcher(replace(config.fetch, client="browser")) as fetcher:
+            with pytest.raises(AddressNotAllowed):
+                await fetcher.fetch(ARTICLE_URL, PAGE_TYPES)
+    finally:
+        elsewhere.close()
+    assert origin.hits[ARTICLE_PATH] == 1  # it was reached, and its answer thrown away

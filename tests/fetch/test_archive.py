@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import html
 import json
 import socket
 import ssl
@@ -27,7 +28,13 @@ import trustme
 from aiohttp import web
 
 from mirror.article import StoredPage
-from mirror.errors import OriginBroken, OriginChallenged, OriginStatus, OriginUnreachable
+from mirror.errors import (
+    OriginBroken,
+    OriginChallenged,
+    OriginStatus,
+    OriginUnreachable,
+    SiteRefused,
+)
 from mirror.fetch.archive import Capture, Wayback, _closest
 from mirror.fetch.client import Fetcher
 from mirror.pipeline import refused
@@ -244,10 +251,38 @@ async def test_archive_also_failing_gives_the_origin_error_of_today(
     config = archive_config()
     status, page = await read_through_mirror(config)
     assert status == 502
-    assert "The original site answered with an error" in page
+    assert "China Digital Times refused this mirror" in page
+    assert "could not be reached" not in page
     assert "status 403" in page
-    assert "Internet Archive" not in page
+    assert archive_label("en") not in page  # no copy is shown as if it were one
     assert await stored_copy(config) is None
+
+
+REFUSAL_WORDS = (
+    SiteRefused.title,
+    "If you can open the page, save it and send the mirror a copy.",
+    "Look for older copies at the Internet Archive.",
+)
+
+
+async def test_a_refusal_is_explained_in_every_interface_language(
+    origin: Origin, archive: Archive, archive_config: Callable[..., Config]
+) -> None:
+    refuse_with_challenge(origin)
+    archive.captures.clear()
+    async with serve_mirror(archive_config()) as running:
+        for tag in LANGUAGES:
+            gettext = translations(tag).gettext
+            words = [gettext(text) for text in REFUSAL_WORDS]
+            assert tag == "en" or all(w != t for w, t in zip(words, REFUSAL_WORDS, strict=True))
+            response, page = await running.get(
+                f"/s/cdt{ARTICLE_PATH}", headers={"Accept-Language": tag}
+            )
+            assert response.status == 502
+            assert html.escape(words[0] % {"site": "China Digital Times"}) in page, tag
+            assert all(html.escape(w) in page for w in words[1:]), tag
+            assert 'href="/contribute' in page
+            assert f'href="https://web.archive.org/web/*/{ARTICLE_URL}"' in page
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,13 @@ class Attempts:
 
 @pytest.fixture(name="attempts")
 async def attempts_fixture() -> AsyncIterator[Attempts]:
+    async with watch_sockets() as record:
+        yield record
+
+
+@asynccontextmanager
+async def watch_sockets() -> AsyncIterator[Attempts]:
+    """Record every TCP connect on the running loop, and stop any not to loopback."""
     loop = asyncio.get_running_loop()
     record = Attempts()
     real = loop.sock_connect
@@ -135,7 +142,7 @@ class TunnelProxy:
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.port)
         await asyncio.gather(
-            _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
+            pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True
         )
 
     async def _socks_greeting(
@@ -155,7 +162,7 @@ class TunnelProxy:
         writer.write(b"\x05\x00\x00\x01" + bytes(6))
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while data := await reader.read(65536):
             writer.write(data)
