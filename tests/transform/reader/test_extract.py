@@ -12,13 +12,12 @@ from mirror.fetch.decode import decode_html
 from mirror.transform.reader import extract
 from mirror.transform.reader.ensemble import Evidence, Gap
 from mirror.transform.reader.extract import (
-    DEFAULT_PARAMS,
     Choice,
-    ExtractParams,
     _second_look,
     _tidied,
     extract_article,
 )
+from mirror.transform.reader.params import DEFAULT_PARAMS, ExtractParams
 from mirror.transform.reader.parse import drop_never_read, parse_page
 from mirror.transform.reader.siterules import ReaderModeRules
 from tests.conftest import ARTICLE_URL

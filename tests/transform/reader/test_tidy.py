@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import lxml.html
 
-from mirror.transform.reader.tidy import drop_title_heading, normal, tidy
+from mirror.transform.reader.params import TIDY_STEPS
+from mirror.transform.reader.tidy import STEPS, drop_title_heading, normal, tidy
 
 STORY = "A long paragraph of the story that goes on and on about what happened. " * 5
 
@@ -155,3 +156,7 @@ def test_only_the_named_steps_run() -> None:
     assert "Other story 3" in _text(body)
     assert tidy(body, {"link_lists"}) == 1
     assert "Other story" not in _text(body)
+
+
+def test_the_parameters_name_every_tidying_step_in_order() -> None:
+    assert tuple(STEPS) == TIDY_STEPS
