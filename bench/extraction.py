@@ -1,7 +1,7 @@
 """Reader-mode quality and speed on both development sets, in one run.
 
     .venv/bin/python bench/extraction.py [--repeat 3] [--limit N] [--folds 5] [--set NAME]
-        [--pages FILE] [--metric cjk|words]
+        [--pages FILE] [--metric cjk|words] [--vary NAME ...]
 
 The sets are the 181 scrapinghub benchmark pages and mozilla/readability's 130 test pages
 (``bench/sets.py`` says where they are read from and what their references are); each is
@@ -138,8 +138,10 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
-def candidates() -> dict[str, ExtractParams]:
-    """The defaults, then one variant per moved choice, named by what moved."""
+def candidates(vary: Sequence[str] = ()) -> dict[str, ExtractParams]:
+    """The defaults, then one variant per moved choice, named by what moved; only those
+    whose name starts with one of ``vary``, when given (a shared machine may not have the
+    time for every one)."""
     found = {"defaults": DEFAULT_PARAMS}
     for name, values in VARIANTS.items():
         for value in values:
@@ -148,7 +150,11 @@ def candidates() -> dict[str, ExtractParams]:
         found[f"tidy without {step}"] = replace(
             DEFAULT_PARAMS, tidy_steps=DEFAULT_PARAMS.tidy_steps - {step}
         )
-    return found
+    return {
+        label: params
+        for label, params in found.items()
+        if label == "defaults" or not vary or label.startswith(tuple(vary))
+    }
 
 
 def _timed(extract: Extractor, html: str, url: str, repeat: int) -> tuple[str, float]:
@@ -174,6 +180,9 @@ def main() -> None:
     parser.add_argument("--set", choices=SETS, action="append", help="only this set (repeatable)")
     parser.add_argument("--pages", type=Path, help="write each page's F1 per extractor (TSV)")
     parser.add_argument(
+        "--vary", action="append", default=[], help="only candidates named so (a prefix)"
+    )
+    parser.add_argument(
         "--metric", choices=METRICS, default="cjk", help="count CJK per character, or by \\w+"
     )
     args = parser.parse_args()
@@ -196,7 +205,7 @@ def main() -> None:
     if args.pages:
         _write_pages(args.pages, samples, scores)
     if args.folds > 1:
-        _cross_validate(evaluator, samples, scores[OURS], args.folds)
+        _cross_validate(evaluator, samples, scores[OURS], args.folds, args.vary)
 
 
 def _limited(samples: list[Sample], limit: int | None) -> list[Sample]:
@@ -283,12 +292,16 @@ def _report_other_metric(
 
 
 def _cross_validate(
-    evaluator: ModuleType, samples: list[Sample], default_scores: list[Any], k: int
+    evaluator: ModuleType,
+    samples: list[Sample],
+    default_scores: list[Any],
+    k: int,
+    vary: Sequence[str],
 ) -> None:
     """Score every candidate on every page once, then choose per fold on the other folds,
     and per set on the other set."""
     by_candidate = {"defaults": default_scores}
-    chosen = {key: value for key, value in candidates().items() if key != "defaults"}
+    chosen = {key: value for key, value in candidates(vary).items() if key != "defaults"}
     for n, (label, params) in enumerate(chosen.items(), 1):
         by_candidate[label] = [
             _score(evaluator, s.page, ours(_text(s), s.page.url, params)) for s in samples

@@ -91,3 +91,21 @@ def test_header_only_charsets_decode_as_browsers_do(label: str, text: str) -> No
     codec = codec_for_label(label)
     assert codec is not None
     assert decode_html(f"<p>{text}</p>".encode(codec), label) == f"<p>{text}</p>"
+
+
+def test_a_utf8_declaration_the_bytes_refute_yields_to_detection() -> None:
+    text = (
+        '<meta charset="utf-8"><p>'
+        + "县教育局宣布为三所山区小学开通两条新的校车线路。" * 20
+        + "</p>"
+    )
+    assert "校车线路" in decode_html(text.encode("gbk"), None)
+    assert "校车线路" in decode_html(text.encode("gbk"), "utf-8")
+    assert decode_html(text.encode("utf-8"), None) == text
+
+
+def test_a_default_latin1_header_yields_to_a_multibyte_meta_the_bytes_fit() -> None:
+    body = '<meta charset="big5"><p>賣麵茶賣了整整五十年</p>'
+    assert decode_html(body.encode("big5"), "iso-8859-1") == body
+    latin = '<meta charset="big5"><p>café</p>'
+    assert decode_html(latin.encode("cp1252"), "iso-8859-1") == latin

@@ -23,7 +23,7 @@ TEXT_BLOCKS = ("p", "li", "blockquote", "pre", "table", "dl", *HEADINGS)
 # Elements that hold blocks and lines of text loose between them.
 CONTAINERS = ("div", "section", "article", "main", "body", "figure")
 # The tidying steps of ``mirror.transform.reader.tidy``, in the order they run.
-TIDY_STEPS = ("toggles", "link_lists", "repeats", "tail_calls", "bare_urls")
+TIDY_STEPS = ("toggles", "link_lists", "repeats", "tail_calls", "bare_urls", "layout_columns")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Each step is conservative, because a dropped paragraph is worse than a leftover 
 - blocks and loose lines that are only a URL in plain text (print-view leftovers);
 - "less" / "... more" toggles that lead nowhere, and the truncated copy they reveal;
 - lists of teasers (each item opens with a link) after the story's last long paragraph;
+- the link columns of a page laid out as a table of one row (menu, story, other stories);
 - headings that repeat the title, and an ``h1`` that says it in other words (the reader
   view prints the title itself).
 """
@@ -302,10 +303,41 @@ def _is_caption(block: HtmlElement) -> bool:
     return block.tag == "p" and before is not None and before.tag in ("img", "figure")
 
 
+def _drop_layout_columns(body: HtmlElement, params: ExtractParams) -> int:
+    """Drop the link columns of a page laid out as a table of one row.
+
+    Older sites, Chinese column pages and portals among them, lay a page out as one table
+    row: a menu, the story, a list of other stories; trafilatura keeps the whole table when
+    the story is in it. A cell that is mostly links goes when another cell of its row holds
+    a story's worth of text outside links: a data table's row of links has no such cell.
+    """
+    doomed = []
+    for table in body.iter("table"):
+        rows = table.xpath("./tr | ./*/tr")
+        if len(rows) != 1:
+            continue
+        cells = [cell for cell in rows[0] if cell.tag in ("td", "th")]
+        if len(cells) < 2 or not any(
+            _unlinked_chars(cell) >= params.tail_block_chars for cell in cells
+        ):
+            continue
+        doomed += [cell for cell in cells if link_density(cell) > params.max_link_density]
+    for cell in doomed:
+        if cell.getparent() is not None:
+            cell.drop_tree()
+    return len(doomed)
+
+
+def _unlinked_chars(element: HtmlElement) -> int:
+    linked = sum(len(a.text_content()) for a in element.iter("a"))
+    return len(element.text_content()) - linked
+
+
 STEPS: dict[str, Callable[[HtmlElement, ExtractParams], int]] = {
     "toggles": _drop_toggles,
     "link_lists": _drop_link_lists,
     "repeats": _drop_repeats,
     "tail_calls": _drop_tail_calls,
     "bare_urls": _drop_bare_urls,
+    "layout_columns": _drop_layout_columns,
 }
