@@ -56,7 +56,7 @@ METRICS = ("cjk", "words")
 # Each tunable choice moved one step either way from its default; optional rules left out
 # (a share above 1.0 never calls for a second opinion).
 VARIANTS: dict[str, Sequence[Any]] = {
-    "min_chars": (60, 240),
+    "min_words": (20, 80),
     "min_share": (0.005, 0.03),
     "weak_chars": (250, 1000),
     "weak_share": (0.02, 0.1),

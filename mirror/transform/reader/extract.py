@@ -78,6 +78,7 @@ from mirror.transform.reader.tidy import (
     is_short_teaser,
     tidy,
 )
+from mirror.transform.reader.words import words
 from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
 
 
@@ -249,7 +250,7 @@ def _better_second(
     """
     more, same = _chars(second), _chars(first) * params.same_text
     if dump:
-        return params.min_chars <= more < same
+        return _word_count(second) >= params.min_words and more < same
     return more > params.second_opinion_gain * _chars(first) or (
         more >= same and _blocks(second) > _blocks(first)
     )
@@ -279,6 +280,12 @@ def _readability(work: HtmlElement) -> HtmlElement:
     return body
 
 
+def _word_count(element: HtmlElement) -> int:
+    """Words of the element's text, each CJK character one (``words``): a sentence of
+    Chinese is as long as one of English, in half the characters or fewer."""
+    return len(words(element.text_content()))
+
+
 def _chars(element: HtmlElement) -> int:
     """``spaceless_chars`` of the element's text."""
     return spaceless_chars(element.text_content())
@@ -300,7 +307,7 @@ def _too_little(
 ) -> Choice | None:
     """The whole page when the body holds a handful of words or a sliver of the page."""
     kept = _chars(body)
-    if kept >= params.min_chars and kept >= params.min_share * page_chars:
+    if _word_count(body) >= params.min_words and kept >= params.min_share * page_chars:
         return None
     return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
 

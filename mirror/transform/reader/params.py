@@ -30,9 +30,10 @@ TIDY_STEPS = ("toggles", "link_lists", "repeats", "tail_calls", "bare_urls", "la
 class ExtractParams:
     """The reader's tunable choices; each field says why in the line above it."""
 
-    # Below this many characters (spaces left out) a body is a handful of words: the
-    # whole page is served, since a dropped article is worse than a noisy one.
-    min_chars: int = 120
+    # Below this many words (CJK characters each one), a sentence or two, a body is not
+    # the article: the whole page is served, since a dropped article is worse than a noisy
+    # one. Counted in words, not characters: a CJK story says as much in far fewer.
+    min_words: int = 40
     # Below this share of the page's visible text, likewise: a caption, not the story.
     min_share: float = 0.015
     # trafilatura's body is weak below this many characters: readability-lxml is asked.
