@@ -1,6 +1,7 @@
 """Reader-mode quality and speed on both development sets, in one run.
 
     .venv/bin/python bench/extraction.py [--repeat 3] [--limit N] [--folds 5] [--set NAME]
+        [--pages FILE] [--metric cjk|words] [--vary NAME ...]
 
 The sets are the 181 scrapinghub benchmark pages and mozilla/readability's 130 test pages
 (``bench/sets.py`` says where they are read from and what their references are); each is
@@ -33,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -43,19 +45,18 @@ from data import bench_data
 from sets import SETS, Sample, folds, load
 
 from mirror.reading import read_page
-from mirror.transform.reader.extract import (
-    DEFAULT_PARAMS,
-    ExtractParams,
-    extract_article,
-)
+from mirror.transform.reader.extract import extract_article
+from mirror.transform.reader.params import DEFAULT_PARAMS, ExtractParams
 from mirror.transform.reader.parse import parse_page
+from mirror.transform.reader.words import words
 
 Extractor = Callable[[str, str], str]
 OURS = "mirror (extract_article)"
+METRICS = ("cjk", "words")
 # Each tunable choice moved one step either way from its default; optional rules left out
 # (a share above 1.0 never calls for a second opinion).
 VARIANTS: dict[str, Sequence[Any]] = {
-    "min_chars": (60, 240),
+    "min_words": (20, 80),
     "min_share": (0.005, 0.03),
     "weak_chars": (250, 1000),
     "weak_share": (0.02, 0.1),
@@ -71,18 +72,43 @@ VARIANTS: dict[str, Sequence[Any]] = {
     "core_inside": (0.9, 0.98),
     "core_extra": (0.8, 0.95),
     "merge_min_words": (10, 40),
+    "listing_teasers": (2, 5),
+    "whole_page_share": (0.95,),
+    "continuation_depth": (1, 3),
+    "core_floor": (0.4, 0.6),
+    "new_share": (0.4, 0.6),
+    "shingle_words": (2, 4),
+    "prose_chars": (30, 60),
+    "max_link_density": (0.3, 0.4),
+    "link_list_density": (0.8, 0.95),
+    "link_list_items": (2, 4),
+    "teaser_items": (3,),
+    "list_items": (2, 4),
+    "tail_block_chars": (150, 400),
+    "title_part": (0.5, 0.8),
+    "headline_share": (0.4, 0.6),
+    "headline_min_words": (3, 6),
 }
 
 
-def _evaluator() -> ModuleType:
-    """The shared folder's scoring tool, beside the pages as in ``shared/bench/``: not ours."""
+def _evaluator(metric: str) -> ModuleType:
+    """The shared folder's scoring tool, beside the pages as in ``shared/bench/``: not ours.
+
+    Its metric counts runs of ``\\w+`` as words, so a clause of Chinese or Japanese (no
+    spaces) is one word and its 4-word shingles cover whole paragraphs: one wrong character
+    loses them all. With ``metric="cjk"`` each Han or kana character is a word instead
+    (``mirror.transform.reader.words``, the reader's own count); Korean is spaced and keeps
+    its words. Each metric gets its own copy of the module, so both can score one run.
+    """
     path = bench_data().parent / "extract_eval.py"
-    spec = importlib.util.spec_from_file_location("extract_eval", path)
+    spec = importlib.util.spec_from_file_location(f"extract_eval_{metric}", path)
     if not path.is_file() or spec is None or spec.loader is None:
         raise SystemExit(f"cannot load the scoring tool {path}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["extract_eval"] = module
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    if metric == "cjk":
+        setattr(module, "tokenize", words)  # noqa: B010 (mypy cannot see a loaded module's names)
     return module
 
 
@@ -112,8 +138,10 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
-def candidates() -> dict[str, ExtractParams]:
-    """The defaults, then one variant per moved choice, named by what moved."""
+def candidates(vary: Sequence[str] = ()) -> dict[str, ExtractParams]:
+    """The defaults, then one variant per moved choice, named by what moved; only those
+    whose name starts with one of ``vary``, when given (a shared machine may not have the
+    time for every one)."""
     found = {"defaults": DEFAULT_PARAMS}
     for name, values in VARIANTS.items():
         for value in values:
@@ -122,7 +150,11 @@ def candidates() -> dict[str, ExtractParams]:
         found[f"tidy without {step}"] = replace(
             DEFAULT_PARAMS, tidy_steps=DEFAULT_PARAMS.tidy_steps - {step}
         )
-    return found
+    return {
+        label: params
+        for label, params in found.items()
+        if label == "defaults" or not vary or label.startswith(tuple(vary))
+    }
 
 
 def _timed(extract: Extractor, html: str, url: str, repeat: int) -> tuple[str, float]:
@@ -146,21 +178,34 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N pages of each set")
     parser.add_argument("--folds", type=int, default=0, help="cross-validate over K folds")
     parser.add_argument("--set", choices=SETS, action="append", help="only this set (repeatable)")
+    parser.add_argument("--pages", type=Path, help="write each page's F1 per extractor (TSV)")
+    parser.add_argument(
+        "--vary", action="append", default=[], help="only candidates named so (a prefix)"
+    )
+    parser.add_argument(
+        "--metric", choices=METRICS, default="cjk", help="count CJK per character, or by \\w+"
+    )
     args = parser.parse_args()
-    evaluator = _evaluator()
+    evaluator = _evaluator(args.metric)
+    other = _evaluator(next(m for m in METRICS if m != args.metric))
     samples = _limited(load(evaluator, tuple(args.set or SETS)), args.limit)
     scores: dict[str, list[Any]] = {name: [] for name in EXTRACTORS}
+    other_scores: dict[str, list[Any]] = {name: [] for name in EXTRACTORS}
     times: dict[str, list[float]] = {name: [] for name in EXTRACTORS}
     for n, sample in enumerate(samples, 1):
         html = _text(sample)
         for name, extract in EXTRACTORS.items():
             output, ms = _timed(extract, html, sample.page.url, args.repeat)
             scores[name].append(_score(evaluator, sample.page, output))
+            other_scores[name].append(_score(other, sample.page, output))
             times[name].append(ms)
         _progress(n, len(samples))
     _report(evaluator, samples, scores, times)
+    _report_other_metric(other, samples, other_scores)
+    if args.pages:
+        _write_pages(args.pages, samples, scores)
     if args.folds > 1:
-        _cross_validate(evaluator, samples, scores[OURS], args.folds)
+        _cross_validate(evaluator, samples, scores[OURS], args.folds, args.vary)
 
 
 def _limited(samples: list[Sample], limit: int | None) -> list[Sample]:
@@ -183,6 +228,15 @@ def _text(sample: Sample) -> str:
 
 def _progress(n: int, total: int) -> None:
     print(f"\r{n}/{total}", end="\n" if n == total else "", file=sys.stderr, flush=True)
+
+
+def _write_pages(path: Path, samples: list[Sample], scores: dict[str, list[Any]]) -> None:
+    """One row per page: its set and id, then its F1 by each extractor, for finding losses."""
+    rows = ["set\tpage\t" + "\t".join(EXTRACTORS)]
+    for i, sample in enumerate(samples):
+        f1s = "\t".join(f"{scores[name][i].f1:.4f}" for name in EXTRACTORS)
+        rows.append(f"{sample.set}\t{sample.page.id}\t{f1s}")
+    path.write_text("\n".join(rows) + "\n", "utf-8")
 
 
 def _groups(samples: list[Sample]) -> dict[str, list[int]]:
@@ -223,13 +277,31 @@ def _report(
     print("\n" + "\n".join(ratios))
 
 
+def _report_other_metric(
+    evaluator: ModuleType, samples: list[Sample], scores: dict[str, list[Any]]
+) -> None:
+    """The F1 of the same outputs by the other metric: what the metric alone changes."""
+    name = "\\w+ words" if evaluator.tokenize is not words else "CJK per character"
+    print(f"\nThe same outputs, F1 with {name}:")
+    for group, indices in _groups(samples).items():
+        f1s = (
+            f"{label} {evaluator.corpus_metrics([scores[label][i] for i in indices])['f1']:.3f}"
+            for label in EXTRACTORS
+        )
+        print(f"- {group}: " + ", ".join(f1s))
+
+
 def _cross_validate(
-    evaluator: ModuleType, samples: list[Sample], default_scores: list[Any], k: int
+    evaluator: ModuleType,
+    samples: list[Sample],
+    default_scores: list[Any],
+    k: int,
+    vary: Sequence[str],
 ) -> None:
     """Score every candidate on every page once, then choose per fold on the other folds,
     and per set on the other set."""
     by_candidate = {"defaults": default_scores}
-    chosen = {key: value for key, value in candidates().items() if key != "defaults"}
+    chosen = {key: value for key, value in candidates(vary).items() if key != "defaults"}
     for n, (label, params) in enumerate(chosen.items(), 1):
         by_candidate[label] = [
             _score(evaluator, s.page, ours(_text(s), s.page.url, params)) for s in samples

@@ -77,6 +77,8 @@ WHATWG_LABELS: dict[str, str] = {
     **dict.fromkeys(["iso-8859-9", "latin5"], "cp1254"),
     **dict.fromkeys(["tis-620", "iso-8859-11"], "cp874"),
 }
+# Encodings whose bytes are rarely all valid by chance, so that validity is evidence.
+MULTI_BYTE = frozenset(("gb18030", "big5hkscs", "cp932", "cp949", "euc_jp"))
 REFUSED_LABELS = frozenset({"utf-7", "unicode-1-1-utf-7", "csunicode11utf7", "x-user-defined"})
 
 _META_CHARSET = re.compile(
@@ -118,8 +120,9 @@ def sniff_encoding(body: bytes, http_charset: str | None) -> str:
 
 
 def decode_html(body: bytes, http_charset: str | None) -> str:
-    """Decode ``body``; undecodable bytes become U+FFFD, as in a browser."""
-    codec = sniff_encoding(body, http_charset)
+    """Decode ``body``; undecodable bytes become U+FFFD, as in a browser, unless the bytes
+    refute the declared encoding (``reconsidered``)."""
+    codec = reconsidered(body, sniff_encoding(body, http_charset), http_charset)
     text = body.decode(codec, errors="replace")
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -167,3 +170,29 @@ def _detect(body: bytes) -> str:
         codec = codec_for_label(best.encoding if best else None)
         return codec or "cp1252"
     return "utf-8"
+
+
+def reconsidered(body: bytes, codec: str, http_charset: str | None) -> str:
+    """``codec``, or what the page is in when its bytes show the declaration wrong.
+
+    Two wrong declarations are common on legacy Chinese pages, and a browser shows them as
+    mojibake: a template's ``utf-8`` on a page in GBK or Big5, which the bytes refute (they
+    are not valid UTF-8): then detection decides; and a server's default ``ISO-8859-1``
+    header on a page whose own ``<meta>`` names a multi-byte encoding that the bytes are
+    valid in (rarely by chance): then the ``<meta>`` does.
+    """
+    if codec == "utf-8" and not _valid(body, codec):
+        return _detect(body)
+    if codec == "cp1252" and codec_for_label(http_charset) == codec:
+        meta = codec_for_label(_prescan_meta(body[:PRESCAN_BYTES]))
+        if meta in MULTI_BYTE and _valid(body, str(meta)):
+            return str(meta)
+    return codec
+
+
+def _valid(body: bytes, codec: str) -> bool:
+    try:
+        body.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True

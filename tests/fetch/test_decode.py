@@ -158,3 +158,21 @@ def test_an_xml_declaration_in_utf16_without_a_bom_is_utf16() -> None:
 
 def test_an_xml_declaration_naming_utf16_in_ascii_bytes_is_utf8() -> None:
     assert sniff_encoding(declared("utf-16").encode(), None) == "utf-8"
+
+
+def test_a_utf8_declaration_the_bytes_refute_yields_to_detection() -> None:
+    text = (
+        '<meta charset="utf-8"><p>'
+        + "县教育局宣布为三所山区小学开通两条新的校车线路。" * 20
+        + "</p>"
+    )
+    assert "校车线路" in decode_html(text.encode("gbk"), None)
+    assert "校车线路" in decode_html(text.encode("gbk"), "utf-8")
+    assert decode_html(text.encode("utf-8"), None) == text
+
+
+def test_a_default_latin1_header_yields_to_a_multibyte_meta_the_bytes_fit() -> None:
+    body = '<meta charset="big5"><p>賣麵茶賣了整整五十年</p>'
+    assert decode_html(body.encode("big5"), "iso-8859-1") == body
+    latin = '<meta charset="big5"><p>café</p>'
+    assert decode_html(latin.encode("cp1252"), "iso-8859-1") == latin

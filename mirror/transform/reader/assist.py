@@ -13,20 +13,22 @@ import copy
 from lxml.html import HtmlElement
 
 from mirror.transform.reader.leftout import Paragraphs
+from mirror.transform.reader.params import DEFAULT_PARAMS, ExtractParams
 from mirror.transform.reader.tidy import (
     link_density,
     normal,
 )
 
-PARAGRAPH_MIN_CHARS = 40
-CONTINUATION_DEPTH = 2
-MAX_LINK_DENSITY = 0.3
 EMBED_CLASSES = ("twitter-tweet", "instagram-media", "tiktok-embed", "reddit-card")
 INVISIBLE = ("script", "style", "noscript", "template", "iframe", "form", "button", "select")
 
 
 def add_continuations(
-    work: HtmlElement, body: HtmlElement, holder: HtmlElement | None, kept: set[str]
+    work: HtmlElement,
+    body: HtmlElement,
+    holder: HtmlElement | None,
+    kept: set[str],
+    params: ExtractParams = DEFAULT_PARAMS,
 ) -> int:
     """Add chunks that repeat the class of ``holder``, the element of ``work`` holding the
     paragraphs chosen (``kept`` holds their texts).
@@ -36,13 +38,13 @@ def add_continuations(
     """
     if holder is None or not holder.get("class"):
         return 0
-    scope = ancestor(holder, CONTINUATION_DEPTH)
+    scope = ancestor(holder, params.continuation_depth)
     added = 0
     for chunk in scope.iterdescendants(str(holder.tag)):
         if chunk.get("class") != holder.get("class") or chunk is holder or inside(chunk, holder):
             continue
-        prose = [p for p in chunk.iter("p") if is_prose(p)]
-        if len(prose) < 2 or link_density(chunk) > MAX_LINK_DENSITY:
+        prose = [p for p in chunk.iter("p") if len(p.text_content()) >= params.prose_chars]
+        if len(prose) < 2 or link_density(chunk) > params.max_link_density:
             continue
         if any(normal(p.text_content()) in kept for p in prose):
             continue
@@ -64,10 +66,12 @@ def ancestor(element: HtmlElement, levels: int) -> HtmlElement:
     return element
 
 
-def paragraph_holder(paragraphs: Paragraphs, kept: set[str]) -> HtmlElement | None:
+def paragraph_holder(
+    paragraphs: Paragraphs, kept: set[str], params: ExtractParams = DEFAULT_PARAMS
+) -> HtmlElement | None:
     """The nearest common ancestor, in the page, of the paragraphs the body kept (``kept``
     holds their texts; ``paragraphs``, the page's)."""
-    chosen = [p for p, t in paragraphs if len(t) >= PARAGRAPH_MIN_CHARS and t in kept]
+    chosen = [p for p, t in paragraphs if len(t) >= params.prose_chars and t in kept]
     if len(chosen) < 2:
         return None
     common = [a for a in chosen[0].iterancestors()]
@@ -79,10 +83,6 @@ def paragraph_holder(paragraphs: Paragraphs, kept: set[str]) -> HtmlElement | No
 
 def paragraph_texts(body: HtmlElement) -> set[str]:
     return {normal(p.text_content()) for p in body.iter("p")}
-
-
-def is_prose(p: HtmlElement) -> bool:
-    return len(p.text_content()) >= PARAGRAPH_MIN_CHARS
 
 
 def inside(element: HtmlElement, ancestor: HtmlElement) -> bool:

@@ -24,22 +24,15 @@ could help, and the two bodies' agreement says how to use it:
 from __future__ import annotations
 
 import copy
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
+from mirror.transform.reader.params import DEFAULT_PARAMS, HEADINGS, TEXT_BLOCKS, ExtractParams
 from mirror.transform.reader.tidy import link_density
+from mirror.transform.reader.words import words
 
-SHINGLE_WORDS = 3
-PASSAGE_MIN_CHARS = 40
-NEW_SHARE = 0.5
-MAX_LINK_DENSITY = 0.5
-CORE_FLOOR = 0.5
-BLOCKS = ("p", "li", "h2", "h3", "h4", "pre", "blockquote", "table", "dl")
-_HEADINGS = ("h2", "h3", "h4")
-_WORD = re.compile(r"\w+")
 # Not prose: links (menus, teasers), captions and asides (a picture's words, not the
 # story's), and what no reader sees.
 _NOT_PROSE = frozenset(
@@ -98,29 +91,30 @@ class Agreement:
     first_in_second: float
     second_in_first: float
 
-    def second_is_core(self, inside: float, extra: float) -> bool:
-        """The second body is the core of the first: at least ``inside`` of it is in the
-        first, which has more (less than ``extra`` of it is in the second) but not twice
-        as much (``CORE_FLOOR``), so choosing the second never gives up half the text."""
-        return self.second_in_first >= inside and CORE_FLOOR <= self.first_in_second < extra
+    def second_is_core(self, params: ExtractParams) -> bool:
+        """The second body is the core of the first: at least ``core_inside`` of it is in
+        the first, which has more (less than ``core_extra`` of it is in the second) but not
+        too much more (``core_floor``), so choosing the second never gives up half the text."""
+        return (
+            self.second_in_first >= params.core_inside
+            and params.core_floor <= self.first_in_second < params.core_extra
+        )
 
 
-def gap(region: HtmlElement, kept: str) -> Gap:
+def gap(region: HtmlElement, kept: str, params: ExtractParams = DEFAULT_PARAMS) -> Gap:
     """The prose of ``region`` that a body left out between the first and the last passage
     it kept (``kept``: the body's text, whitespace folded).
 
-    A passage is a run of text (an element's text or tail) of ``PASSAGE_MIN_CHARS`` or more
+    A passage is a run of text (an element's text or tail) of ``prose_chars`` or more
     that the body holds word for word and the region says once: a line said twice (a
     headline in a teaser box) could stretch the span over the whole page.
     """
-    runs = _prose_runs(region)
+    runs, least = _prose_runs(region), params.prose_chars
     once = {text for text, n in Counter(runs).items() if n == 1}
-    passages = [
-        i for i, t in enumerate(runs) if len(t) >= PASSAGE_MIN_CHARS and t in once and t in kept
-    ]
+    passages = [i for i, t in enumerate(runs) if len(t) >= least and t in once and t in kept]
     if len(passages) < 2:
         return Gap(0, ())
-    first = passages[0] - (passages[0] > 0 and len(runs[passages[0] - 1]) >= PASSAGE_MIN_CHARS)
+    first = passages[0] - (passages[0] > 0 and len(runs[passages[0] - 1]) >= least)
     span = runs[first : passages[-1] + 1]
     return Gap(sum(map(spaceless_chars, span)), tuple(text for text in span if text not in kept))
 
@@ -150,19 +144,23 @@ def spaceless_chars(text: str) -> int:
     return sum(map(len, text.split()))
 
 
-def shingles(text: str) -> list[Shingle]:
-    """The text's runs of ``SHINGLE_WORDS`` words, case folded, in order and each once (a
-    shorter text is one run)."""
-    words = _WORD.findall(text.lower())
-    if len(words) < SHINGLE_WORDS:
-        return [tuple(words)] if words else []
-    runs = (tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+def shingles(text: str, size: int = DEFAULT_PARAMS.shingle_words) -> list[Shingle]:
+    """The text's runs of ``size`` words, case folded, in order and each once (a shorter
+    text is one run)."""
+    found = words(text.lower())
+    if len(found) < size:
+        return [tuple(found)] if found else []
+    runs = (tuple(found[i : i + size]) for i in range(len(found) - size + 1))
     return list(dict.fromkeys(runs))
 
 
-def agreement(first: HtmlElement, second: HtmlElement) -> Agreement:
+def agreement(
+    first: HtmlElement, second: HtmlElement, params: ExtractParams = DEFAULT_PARAMS
+) -> Agreement:
     """How much of each body the other holds, by shingles (an empty body is in any other)."""
-    ours, theirs = set(shingles(first.text_content())), set(shingles(second.text_content()))
+    size = params.shingle_words
+    ours = set(shingles(first.text_content(), size))
+    theirs = set(shingles(second.text_content(), size))
     shared = len(ours & theirs)
     return Agreement(
         first_in_second=shared / len(ours) if ours else 1.0,
@@ -170,28 +168,31 @@ def agreement(first: HtmlElement, second: HtmlElement) -> Agreement:
     )
 
 
-def merge(first: HtmlElement, second: HtmlElement, left_out: Gap, min_words: int) -> int:
+def merge(
+    first: HtmlElement, second: HtmlElement, left_out: Gap, params: ExtractParams = DEFAULT_PARAMS
+) -> int:
     """Add to ``first`` the paragraphs of ``second`` it lacks from ``left_out``; how many.
 
-    A block of ``second`` is lacking when more than ``NEW_SHARE`` of its shingles are not in
-    ``first``; it is added when it is a paragraph of ``min_words`` or more, few of them
-    links, and at least half of its shingles are in the prose ``first`` left out of its
-    span. It goes after the block of ``first`` holding the last shared shingle before it
-    in ``second`` (at the start when there is none), so the story reads in order.
+    A block of ``second`` is lacking when more than ``new_share`` of its shingles are not in
+    ``first``; it is added when it is a paragraph of ``merge_min_words`` or more, few of
+    them links, and at least half of its shingles are in the prose ``first`` left out of
+    its span. It goes after the block of ``first`` holding the last shared shingle before
+    it in ``second`` (at the start when there is none), so the story reads in order.
     """
-    gap_shingles = {s for text in left_out.missing for s in shingles(text)}
+    size = params.shingle_words
+    gap_shingles = {s for text in left_out.missing for s in shingles(text, size)}
     have: dict[Shingle, HtmlElement] = {}
     for block in _leaf_blocks(first):
-        for shingle in shingles(block.text_content()):
+        for shingle in shingles(block.text_content(), size):
             have.setdefault(shingle, block)
     anchor: HtmlElement | None = None
     added = 0
     for block in _leaf_blocks(second):
-        own = shingles(block.text_content())
+        own = shingles(block.text_content(), size)
         shared = [have[s] for s in own if s in have]
-        if len(own) - len(shared) <= NEW_SHARE * len(own):
+        if len(own) - len(shared) <= params.new_share * len(own):
             anchor = shared[-1] if shared else anchor
-        elif _is_paragraph(block, min_words) and _mostly_in(own, gap_shingles):
+        elif _is_paragraph(block, params) and _mostly_in(own, gap_shingles):
             piece = copy.deepcopy(block)
             piece.tail = None
             _place(first, anchor, piece)
@@ -202,15 +203,17 @@ def merge(first: HtmlElement, second: HtmlElement, left_out: Gap, min_words: int
 
 def _leaf_blocks(body: HtmlElement) -> list[HtmlElement]:
     """Blocks holding no other block: the units the two bodies are compared by."""
-    return [b for b in body.iter(*BLOCKS) if next(b.iterdescendants(*BLOCKS), None) is None]
+    return [
+        b for b in body.iter(*TEXT_BLOCKS) if next(b.iterdescendants(*TEXT_BLOCKS), None) is None
+    ]
 
 
-def _is_paragraph(block: HtmlElement, min_words: int) -> bool:
+def _is_paragraph(block: HtmlElement, params: ExtractParams) -> bool:
     """A paragraph of text: not a heading, a caption, a byline or a line of links."""
-    if block.tag in _HEADINGS:
+    if block.tag in HEADINGS:
         return False
-    words = len(_WORD.findall(block.text_content()))
-    return words >= min_words and link_density(block) <= MAX_LINK_DENSITY
+    count = len(words(block.text_content()))
+    return count >= params.merge_min_words and link_density(block) <= params.max_link_density
 
 
 def _mostly_in(own: list[Shingle], left_out: set[Shingle]) -> bool:

@@ -41,7 +41,6 @@ from trafilatura.htmlprocessing import convert_to_html
 from mirror.article import Article
 from mirror.transform.reader.articlemeta import read_meta
 from mirror.transform.reader.assist import (
-    CONTINUATION_DEPTH,
     add_continuations,
     ancestor,
     drop_invisible,
@@ -61,6 +60,7 @@ from mirror.transform.reader.ensemble import (
 )
 from mirror.transform.reader.leftout import page_paragraphs, restore_left_out
 from mirror.transform.reader.linkeddata import linked_data
+from mirror.transform.reader.params import DEFAULT_PARAMS, TEXT_BLOCKS, ExtractParams
 from mirror.transform.reader.parse import (
     PAGE_PARSER,
     drop_unseen,
@@ -73,65 +73,13 @@ from mirror.transform.reader.restore import (
     untangle_code,
 )
 from mirror.transform.reader.siterules import ReaderModeRules, SiteRule, packaged_rules
-from mirror.transform.reader.tidy import STEPS as TIDY_STEPS
 from mirror.transform.reader.tidy import (
-    TEXT_BLOCKS,
     drop_title_heading,
     is_short_teaser,
     tidy,
 )
+from mirror.transform.reader.words import words
 from mirror.transform.textdir import declared_direction, mark_rtl_blocks, text_direction
-
-WHOLE_PAGE_SHARE = 0.99
-LISTING_TEASERS = 3
-
-
-@dataclass(frozen=True)
-class ExtractParams:
-    """The reader's tunable choices, in one place so they can be measured honestly.
-
-    The defaults are what the reader does; ``bench/extraction.py --folds 5`` picks among
-    candidate values on four fifths of the benchmark pages and scores the pick on the fifth
-    left out, so a threshold that only fits the pages it was tuned on shows up there.
-
-    ``min_chars``/``min_share``: below this many characters, or this share of the page's
-    visible text, the whole page is served; so it is when ``listing_items`` short teasers
-    (list items that open with a link) hold ``listing_share`` of the body's text, as on
-    search results and archives. ``weak_chars``/``weak_share``: below these,
-    trafilatura's pick is weak and readability-lxml is asked too; it wins with
-    ``second_opinion_gain`` times the text, or ``same_text`` of it and more blocks.
-    ``continuations`` adds back story chunks; ``left_out`` puts back blocks left out
-    between kept paragraphs (``mirror.transform.reader.leftout``); ``tidy_steps`` names the
-    tidying steps run. Tidying that would take more than ``max_tidy_loss`` of the body's
-    text is undone: it is then cutting the story, not its leftovers (1.0: never undone).
-    When the body left out ``second_look`` or more of the page's prose between its first
-    and last kept passages, or ``outside_look`` of its text lies beyond the element holding
-    its paragraphs, readability-lxml is asked too (``mirror.transform.reader.ensemble``):
-    its body is taken when ``core_inside`` of it is in ours and less than ``core_extra``
-    of ours in it; else its paragraphs of ``merge_min_words`` or more that fill the gap
-    are added (a share above 1.0: never asked).
-    """
-
-    min_chars: int = 120
-    min_share: float = 0.015
-    weak_chars: int = 500
-    weak_share: float = 0.05
-    second_opinion_gain: float = 1.5
-    same_text: float = 0.9
-    listing_items: int = 5
-    listing_share: float = 0.6
-    continuations: bool = True
-    left_out: bool = True
-    tidy_steps: frozenset[str] = frozenset(TIDY_STEPS)
-    max_tidy_loss: float = 0.5
-    second_look: float = 0.1
-    outside_look: float = 0.2
-    core_inside: float = 0.95
-    core_extra: float = 0.9
-    merge_min_words: int = 20
-
-
-DEFAULT_PARAMS = ExtractParams()
 
 
 @dataclass(frozen=True)
@@ -164,9 +112,9 @@ def extract_article(
     drop_unseen(work)
     page_chars = _visible_chars(work)
     choice = _by_rule(work, rule) or _by_heuristics(work, page_chars, params)
-    drop_title_heading(choice.body, meta.title)
+    drop_title_heading(choice.body, meta.title, params)
     full_page = (
-        _not_an_article(work, url, meta.kind)
+        _not_an_article(work, url, meta.kind, params)
         or (rule is None and _teasers(choice.body, work, params))
         or _too_little(choice.body, work, page_chars, params)
     )
@@ -217,7 +165,7 @@ def _by_rule(work: HtmlElement, rule: SiteRule | None) -> Choice | None:
 def _by_heuristics(work: HtmlElement, page_chars: int, params: ExtractParams) -> Choice:
     body = _trafilatura(work)
     kept = 0 if body is None else _chars(body)
-    dump = kept >= WHOLE_PAGE_SHARE * page_chars > 0
+    dump = kept >= params.whole_page_share * page_chars > 0
     if body is None or dump or _is_weak(kept, page_chars, params):
         second = _readability(work)
         if body is None or _better_second(second, body, dump, params):
@@ -232,17 +180,17 @@ def _helped(work: HtmlElement, body: HtmlElement, kept: int, params: ExtractPara
     back and leftovers tidied; then, when the page is evidence that something is wrong
     with it, a second look."""
     texts, paragraphs = paragraph_texts(body), page_paragraphs(work)
-    holder = paragraph_holder(paragraphs, texts)
+    holder = paragraph_holder(paragraphs, texts, params)
     # Measured on trafilatura's own pick: continuations come from outside the holder by design.
     outside = outside_share(holder, kept)
-    added = add_continuations(work, body, holder, texts) if params.continuations else 0
-    restored = restore_left_out(paragraphs, body) if params.left_out else 0
+    added = add_continuations(work, body, holder, texts, params) if params.continuations else 0
+    restored = restore_left_out(paragraphs, body, params) if params.left_out else 0
     body, dropped, text = _tidied(body, params)
     how = "trafilatura" + (f" + {added} continuation blocks" if added else "")
     how += f" + {restored} blocks left out between kept paragraphs" if restored else ""
     how += f", {dropped} link lists, repeats and calls to action dropped" if dropped else ""
-    region = work if holder is None else ancestor(holder, CONTINUATION_DEPTH)
-    evidence = Evidence(gap(region, text), outside)
+    region = work if holder is None else ancestor(holder, params.continuation_depth)
+    evidence = Evidence(gap(region, text, params), outside)
     if not evidence.calls_for_second(params.second_look, params.outside_look):
         return Choice(body, how)
     return _second_look(region, Choice(body, how), evidence, params)
@@ -264,9 +212,9 @@ def _second_look(
         f"{evidence.left_out.left_out_share:.0%} of the story's span left out, "
         f"{evidence.outside:.0%} of the text outside its paragraphs' holder"
     )
-    if agreement(first.body, second).second_is_core(params.core_inside, params.core_extra):
+    if agreement(first.body, second, params).second_is_core(params):
         return Choice(second, f"readability, the core of trafilatura's pick ({why})")
-    added = merge(first.body, second, evidence.left_out, params.merge_min_words)
+    added = merge(first.body, second, evidence.left_out, params)
     how = f" + {added} paragraphs readability found in what it left out" if added else ""
     return Choice(first.body, f"{first.how}; {why}{how}")
 
@@ -278,7 +226,7 @@ def _tidied(body: HtmlElement, params: ExtractParams) -> tuple[HtmlElement, int,
     """
     before = _folded(body)
     kept = copy.deepcopy(body)
-    dropped = tidy(body, params.tidy_steps)
+    dropped = tidy(body, params.tidy_steps, params)
     if not dropped:
         return body, 0, before
     after = _folded(body)
@@ -302,7 +250,7 @@ def _better_second(
     """
     more, same = _chars(second), _chars(first) * params.same_text
     if dump:
-        return params.min_chars <= more < same
+        return _word_count(second) >= params.min_words and more < same
     return more > params.second_opinion_gain * _chars(first) or (
         more >= same and _blocks(second) > _blocks(first)
     )
@@ -332,6 +280,12 @@ def _readability(work: HtmlElement) -> HtmlElement:
     return body
 
 
+def _word_count(element: HtmlElement) -> int:
+    """Words of the element's text, each CJK character one (``words``): a sentence of
+    Chinese is as long as one of English, in half the characters or fewer."""
+    return len(words(element.text_content()))
+
+
 def _chars(element: HtmlElement) -> int:
     """``spaceless_chars`` of the element's text."""
     return spaceless_chars(element.text_content())
@@ -353,12 +307,14 @@ def _too_little(
 ) -> Choice | None:
     """The whole page when the body holds a handful of words or a sliver of the page."""
     kept = _chars(body)
-    if kept >= params.min_chars and kept >= params.min_share * page_chars:
+    if _word_count(body) >= params.min_words and kept >= params.min_share * page_chars:
         return None
     return _whole_page(work, f"full page: extraction kept {kept} of {page_chars} characters")
 
 
-def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
+def _not_an_article(
+    work: HtmlElement, url: str, og_type: str, params: ExtractParams
+) -> Choice | None:
     """The whole page for a site's front page, or a page that lists several articles.
 
     A listing says so: Open Graph type ``website``, no schema.org article, and several
@@ -369,7 +325,7 @@ def _not_an_article(work: HtmlElement, url: str, og_type: str) -> Choice | None:
     if og_type != "website":
         return None
     teasers = sum(1 for _ in work.iter("article"))
-    if teasers >= LISTING_TEASERS and not linked_data(work).headline:
+    if teasers >= params.listing_teasers and not linked_data(work).headline:
         return _whole_page(work, f"full page: a listing of {teasers} articles")
     return None
 
@@ -382,7 +338,7 @@ def _teasers(body: HtmlElement, work: HtmlElement, params: ExtractParams) -> Cho
     with a linked headline. A roundup's items go on with a paragraph of story, so they are
     too long to count.
     """
-    items = [li for li in body.iter("li") if is_short_teaser(li)]
+    items = [li for li in body.iter("li") if is_short_teaser(li, params)]
     if len(items) < params.listing_items:
         return None
     if sum(map(_chars, items)) < params.listing_share * _chars(body):

@@ -9,7 +9,7 @@ paragraph (bylines, "related" boxes, comments) are never touched, nor blocks tha
 mostly links, nor pictures whose ``src`` is still a lazy loader's ``data:`` placeholder.
 
 A heading comes back only from an item of a list: an element that holds a kept paragraph
-and repeats the class of at least ``LIST_ITEMS - 1`` siblings (a gallery's slides). A
+and repeats the class of at least ``list_items - 1`` siblings (a gallery's slides). A
 subheading that trafilatura dropped from a plain story, a caption or a table is, on the
 benchmark pages, as often a teaser as story, and the benchmark's cross-validation says
 putting them back costs more than it gains.
@@ -24,14 +24,10 @@ from collections.abc import Callable
 import lxml.html
 from lxml.html import HtmlElement
 
+from mirror.transform.reader.params import DEFAULT_PARAMS, HEADINGS, TEXT_BLOCKS, ExtractParams
 from mirror.transform.reader.tidy import link_density, normal
 
-MIN_ANCHOR_CHARS = 40
-MAX_LINK_DENSITY = 0.5
-LIST_ITEMS = 3
-_KEPT = ("p", "li", "blockquote", "pre")
-_HEADINGS = ("h2", "h3", "h4", "h5")
-_CANDIDATES = (*_HEADINGS, "img")
+_CANDIDATES = (*HEADINGS, "img")
 _IMAGE_ATTRIBUTES = ("src", "srcset", "alt", "width", "height")
 
 
@@ -44,14 +40,16 @@ def page_paragraphs(page: HtmlElement) -> Paragraphs:
     return [(p, normal(p.text_content())) for p in page.iter("p")]
 
 
-def restore_left_out(paragraphs: Paragraphs, body: HtmlElement) -> int:
+def restore_left_out(
+    paragraphs: Paragraphs, body: HtmlElement, params: ExtractParams = DEFAULT_PARAMS
+) -> int:
     """Copy back into ``body`` the page's blocks that lie between two kept paragraphs
     (``paragraphs``: ``page_paragraphs(page)``, which the reader reads once for its stages).
     """
     kept: dict[str, HtmlElement] = {}
-    for block in body.iter(*_KEPT):
+    for block in body.iter(*TEXT_BLOCKS):
         text = normal(block.text_content())
-        if len(text) >= MIN_ANCHOR_CHARS:
+        if len(text) >= params.prose_chars:
             kept.setdefault(text, block)
     anchors = {p: kept[t] for p, t in paragraphs if t in kept}
     holder = _common_ancestor(list(anchors))
@@ -68,7 +66,7 @@ def restore_left_out(paragraphs: Paragraphs, body: HtmlElement) -> int:
         if target is not None:
             restored += _insert_before(target, pending) if seen_anchor else 0
             pending, seen_anchor = [], True
-        elif seen_anchor and _left_out(element, anchors, have_text, have_images):
+        elif seen_anchor and _left_out(element, anchors, have_text, have_images, params):
             pending.append(element)
     return restored
 
@@ -78,6 +76,7 @@ def _left_out(
     anchors: dict[HtmlElement, HtmlElement],
     text: Callable[[], str],
     images: set[str],
+    params: ExtractParams,
 ) -> bool:
     """A picture the body lacks, or a block of a list item whose text the body (``text``)
     lacks and that is not mostly links."""
@@ -87,18 +86,20 @@ def _left_out(
         src = element.get("src") or ""
         return bool(src) and not src.startswith("data:") and src not in images
     item = element.getparent()
-    if item is None or not _is_list_item(item, anchors):
+    if item is None or not _is_list_item(item, anchors, params.list_items):
         return False
     own = normal(element.text_content())
-    return bool(own) and own not in text() and link_density(element) < MAX_LINK_DENSITY
+    return bool(own) and own not in text() and link_density(element) < params.max_link_density
 
 
-def _is_list_item(item: HtmlElement, anchors: dict[HtmlElement, HtmlElement]) -> bool:
-    """An element holding a kept paragraph, whose class ``LIST_ITEMS - 1`` siblings repeat."""
+def _is_list_item(
+    item: HtmlElement, anchors: dict[HtmlElement, HtmlElement], list_items: int
+) -> bool:
+    """An element holding a kept paragraph, whose class ``list_items - 1`` siblings repeat."""
     name, parent = item.get("class"), item.getparent()
     if not name or parent is None or not any(p in anchors for p in item.iter("p")):
         return False
-    return sum(1 for s in parent if s.get("class") == name) >= LIST_ITEMS
+    return sum(1 for s in parent if s.get("class") == name) >= list_items
 
 
 def _insert_before(target: HtmlElement, blocks: list[HtmlElement]) -> int:

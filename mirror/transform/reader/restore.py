@@ -123,7 +123,23 @@ def formulas_as_text(page: HtmlElement) -> int:
         tex = formula.get("alttext") or _annotation(formula) or _linear(formula)
         _as_text(formula, tex, formula.get("display") == "block")
         replaced += 1
+    _unwrap_rendered(page)
     return replaced
+
+
+def _unwrap_rendered(page: HtmlElement) -> None:
+    """Replace each formula MathJax 3 rendered (``<mjx-container>``: glyphs drawn by CSS,
+    which hold no text, and the MathML kept for screen readers, now TeX) with its TeX.
+
+    Extractors drop the unknown elements around the formula, and the text with them.
+    """
+    for container in list(page.iter("mjx-container")):
+        parent, tex = container.getparent(), " ".join(container.text_content().split())
+        if parent is None or not tex:
+            continue
+        span = lxml.html.Element("span")
+        span.text, span.tail = tex, container.tail
+        parent.replace(container, span)
 
 
 def _annotation(formula: HtmlElement) -> str:

@@ -8,6 +8,7 @@ Each step is conservative, because a dropped paragraph is worse than a leftover 
 - blocks and loose lines that are only a URL in plain text (print-view leftovers);
 - "less" / "... more" toggles that lead nowhere, and the truncated copy they reveal;
 - lists of teasers (each item opens with a link) after the story's last long paragraph;
+- the link columns of a page laid out as a table of one row (menu, story, other stories);
 - headings that repeat the title, and an ``h1`` that says it in other words (the reader
   view prints the title itself).
 """
@@ -19,16 +20,14 @@ from collections.abc import Callable, Collection
 
 from lxml.html import HtmlElement
 
-LINK_LIST_DENSITY = 0.9
-LINK_LIST_ITEMS = 3
-TEASER_ITEMS = 2
-REPEAT_MIN_CHARS = 40
-MAX_CAPTION_CHARS = 1000
-TAIL_BLOCK_CHARS = 250
-TITLE_PART = 0.6
-HEADLINE_SHARE = 0.5
-HEADLINE_MIN_WORDS = 4
-TEXT_BLOCKS = ("p", "li", "blockquote", "h2", "h3", "h4", "pre", "table")
+from mirror.transform.reader.params import (
+    CONTAINERS,
+    DEFAULT_PARAMS,
+    TEXT_BLOCKS,
+    ExtractParams,
+)
+from mirror.transform.reader.words import words
+
 _CALL_TO_ACTION = re.compile(
     r"(subscribe|sign up|follow (us|him|her|them|@)|get the latest|get .{0,40} delivered|"
     r"like this story|share this|click here|copyright|©|all rights reserved|"
@@ -37,12 +36,14 @@ _CALL_TO_ACTION = re.compile(
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"https?://\S+")
-_WORD = re.compile(r"\w+")
 _TOGGLE = re.compile(r"\W*(less|more|show (less|more)|see (less|more)|expand|collapse)\W*", re.I)
-_CONTAINERS = ("div", "section", "article", "main", "body", "figure")
 
 
-def tidy(body: HtmlElement, steps: Collection[str] | None = None) -> int:
+def tidy(
+    body: HtmlElement,
+    steps: Collection[str] | None = None,
+    params: ExtractParams = DEFAULT_PARAMS,
+) -> int:
     """Apply the named steps (``STEPS``; all by default) but the title's to ``body`` in
     place, in ``STEPS`` order; how many blocks went.
 
@@ -50,7 +51,7 @@ def tidy(body: HtmlElement, steps: Collection[str] | None = None) -> int:
     out: a step earns its place on pages it was not tuned on.
     """
     chosen = STEPS if steps is None else steps
-    return sum(step(body) for name, step in STEPS.items() if name in chosen)
+    return sum(step(body, params) for name, step in STEPS.items() if name in chosen)
 
 
 def normal(text: str) -> str:
@@ -64,12 +65,12 @@ def link_density(element: HtmlElement) -> float:
     return linked / total if total else 1.0
 
 
-def _drop_link_lists(body: HtmlElement) -> int:
+def _drop_link_lists(body: HtmlElement, params: ExtractParams) -> int:
     """Drop menus and "related" teasers: lists that are nothing but links."""
     doomed = [
         e
         for e in body.iter("ul", "ol")
-        if len(e) >= LINK_LIST_ITEMS and link_density(e) >= LINK_LIST_DENSITY
+        if len(e) >= params.link_list_items and link_density(e) >= params.link_list_density
     ]
     for element in doomed:
         if element.getparent() is not None:
@@ -77,7 +78,7 @@ def _drop_link_lists(body: HtmlElement) -> int:
     return len(doomed)
 
 
-def _drop_bare_urls(body: HtmlElement) -> int:
+def _drop_bare_urls(body: HtmlElement, params: ExtractParams) -> int:
     """Drop blocks that are nothing but a URL in plain text (print-view leftovers).
 
     Most bodies hold no "http" at all; one look at the whole text spares them the walk.
@@ -103,16 +104,16 @@ def _drop_loose_urls(body: HtmlElement) -> int:
     """
     dropped = 0
     for element in body.iter():
-        if element.tag in _CONTAINERS and _BARE_URL.fullmatch((element.text or "").strip()):
+        if element.tag in CONTAINERS and _BARE_URL.fullmatch((element.text or "").strip()):
             element.text, dropped = None, dropped + 1
         parent = element.getparent()
-        loose = parent is not None and parent.tag in _CONTAINERS
+        loose = parent is not None and parent.tag in CONTAINERS
         if loose and _BARE_URL.fullmatch((element.tail or "").strip()):
             element.tail, dropped = None, dropped + 1
     return dropped
 
 
-def _drop_toggles(body: HtmlElement) -> int:
+def _drop_toggles(body: HtmlElement, params: ExtractParams) -> int:
     """Drop "less" / "... more" links that lead nowhere, and the truncated copy they reveal.
 
     A caption that the page shortens on small screens is written twice, the full text and a
@@ -126,7 +127,7 @@ def _drop_toggles(body: HtmlElement) -> int:
         if (a.get("href") or "").strip() in ("", "#") and _TOGGLE.fullmatch(a.text_content())
     ]
     for anchor in reversed(doomed):
-        _drop_truncated_copy(anchor)
+        _drop_truncated_copy(anchor, params.prose_chars)
         holder = anchor.getparent()
         if holder is None:
             continue
@@ -136,12 +137,12 @@ def _drop_toggles(body: HtmlElement) -> int:
     return len(doomed)
 
 
-def _drop_truncated_copy(anchor: HtmlElement) -> None:
+def _drop_truncated_copy(anchor: HtmlElement, min_chars: int) -> None:
     parent, before = anchor.getparent(), anchor.getprevious()
     if parent is None:
         return
     run = normal(before.tail or "") if before is not None else normal(parent.text or "")
-    if len(run) < REPEAT_MIN_CHARS or normal(parent.text_content()).count(run) < 2:
+    if len(run) < min_chars or normal(parent.text_content()).count(run) < 2:
         return
     if before is not None:
         before.tail = None
@@ -149,7 +150,7 @@ def _drop_truncated_copy(anchor: HtmlElement) -> None:
         parent.text = None
 
 
-def _drop_tail_calls(body: HtmlElement) -> int:
+def _drop_tail_calls(body: HtmlElement, params: ExtractParams) -> int:
     """Drop the short calls to action and teaser links after the story's last long paragraph.
 
     Newsletter, follow, share and copyright lines and "related" links sit between the story
@@ -163,12 +164,12 @@ def _drop_tail_calls(body: HtmlElement) -> int:
     story = False
     for block in reversed(list(body.iter(*TEXT_BLOCKS))):
         text = normal(block.text_content())
-        if len(text) >= TAIL_BLOCK_CHARS:
+        if len(text) >= params.tail_block_chars:
             story = True
             break
-        if _CALL_TO_ACTION.match(text) or link_density(block) >= LINK_LIST_DENSITY:
+        if _CALL_TO_ACTION.match(text) or link_density(block) >= params.link_list_density:
             doomed.append(block)
-        elif _is_teaser(block):
+        elif _is_teaser(block, params):
             teasers.append(block)
     doomed += teasers if story else []
     for block in doomed:
@@ -177,20 +178,20 @@ def _drop_tail_calls(body: HtmlElement) -> int:
     return len(doomed)
 
 
-def _is_teaser(block: HtmlElement) -> bool:
+def _is_teaser(block: HtmlElement, params: ExtractParams) -> bool:
     """An item of a list of short items that all open with a link: other stories' headlines.
 
     A roundup's items open with a linked headline too, but go on with a paragraph of story.
     """
     items = block.getparent()
-    if block.tag != "li" or items is None or len(items) < TEASER_ITEMS:
+    if block.tag != "li" or items is None or len(items) < params.teaser_items:
         return False
-    return all(is_short_teaser(item) for item in items)
+    return all(is_short_teaser(item, params) for item in items)
 
 
-def is_short_teaser(item: HtmlElement) -> bool:
+def is_short_teaser(item: HtmlElement, params: ExtractParams = DEFAULT_PARAMS) -> bool:
     """A short block that opens with a link: another story's headline and a line of summary."""
-    return _opens_with_link(item) and len(normal(item.text_content())) < TAIL_BLOCK_CHARS
+    return _opens_with_link(item) and len(normal(item.text_content())) < params.tail_block_chars
 
 
 def _opens_with_link(item: HtmlElement) -> bool:
@@ -204,7 +205,9 @@ def _opens_with_link(item: HtmlElement) -> bool:
     return False
 
 
-def drop_title_heading(body: HtmlElement, title: str) -> None:
+def drop_title_heading(
+    body: HtmlElement, title: str, params: ExtractParams = DEFAULT_PARAMS
+) -> None:
     """The reader view prints the title itself; headings that repeat it go.
 
     An ``h1`` that says it in other words goes too: the page's ``<title>`` is often a
@@ -212,28 +215,28 @@ def drop_title_heading(body: HtmlElement, title: str) -> None:
     Roundup: ..."), and a story's text has one ``h1``, its headline.
     """
     wanted = normal(title).casefold()
-    words = _words(title)
+    title_words = _words(title)
     for heading in list(body.iter("h1", "h2")):
         text = normal(heading.text_content()).casefold()
-        similar = text == wanted or (len(text) > TITLE_PART * len(wanted) and text in wanted)
+        similar = text == wanted or (len(text) > params.title_part * len(wanted) and text in wanted)
         if heading.tag == "h1" and not similar:
-            similar = _same_words(_words(text), words)
+            similar = _same_words(_words(text), title_words, params)
         if text and similar and heading.getparent() is not None:
             heading.drop_tree()
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.casefold()))
+    return set(words(text.casefold()))
 
 
-def _same_words(heading: set[str], title: set[str]) -> bool:
+def _same_words(heading: set[str], title: set[str], params: ExtractParams) -> bool:
     """Most words shared (Jaccard), and enough of them that a one-word heading never counts."""
-    if len(heading) < HEADLINE_MIN_WORDS:
+    if len(heading) < params.headline_min_words:
         return False
-    return len(heading & title) >= HEADLINE_SHARE * len(heading | title)
+    return len(heading & title) >= params.headline_share * len(heading | title)
 
 
-def _drop_repeats(body: HtmlElement) -> int:
+def _drop_repeats(body: HtmlElement, params: ExtractParams) -> int:
     """Drop captions that repeat an earlier block word for word (slideshows, "less/more"),
     and blocks that repeat an earlier caption, since the caption already says it.
 
@@ -245,13 +248,13 @@ def _drop_repeats(body: HtmlElement) -> int:
     """
     blocks = list(body.iter("p", "figcaption", "li"))
     if not any(map(_is_caption, blocks)):
-        return _undouble_captions(body)
+        return _undouble_captions(body, params)
     seen: set[str] = set()
     captions: set[str] = set()
     doomed = []
     for block in blocks:
         text = normal(block.text_content())
-        if len(text) < REPEAT_MIN_CHARS or (block.tag == "li" and block.find(".//p") is not None):
+        if len(text) < params.prose_chars or (block.tag == "li" and block.find(".//p") is not None):
             continue
         caption = _is_caption(block)
         if text in captions or (caption and text in seen):
@@ -262,24 +265,25 @@ def _drop_repeats(body: HtmlElement) -> int:
     for block in doomed:
         if block.getparent() is not None:
             block.drop_tree()
-    return len(doomed) + _undouble_captions(body)
+    return len(doomed) + _undouble_captions(body, params)
 
 
-def _undouble_captions(body: HtmlElement) -> int:
+def _undouble_captions(body: HtmlElement, params: ExtractParams) -> int:
     """Write once a caption that a slideshow wrote twice in a row, in the run after an image."""
     undoubled = 0
     for image in body.iter("img"):
         run = (image.tail or "").strip()
-        length = _doubled_prefix(run[:MAX_CAPTION_CHARS])
+        length = _doubled_prefix(run[: params.max_caption_chars], params.prose_chars)
         if length:
             image.tail = (image.tail or "").replace(run, run[length:], 1)
             undoubled += 1
     return undoubled
 
 
-def _doubled_prefix(run: str) -> int:
-    """The length of a text that ``run`` opens with twice in a row, or 0."""
-    for length in range(REPEAT_MIN_CHARS, len(run) // 2 + 1):
+def _doubled_prefix(run: str, min_chars: int) -> int:
+    """The length of a text of ``min_chars`` or more that ``run`` opens with twice in a row,
+    or 0."""
+    for length in range(min_chars, len(run) // 2 + 1):
         if run.startswith(run[:length], length):
             return length
     return 0
@@ -299,10 +303,41 @@ def _is_caption(block: HtmlElement) -> bool:
     return block.tag == "p" and before is not None and before.tag in ("img", "figure")
 
 
-STEPS: dict[str, Callable[[HtmlElement], int]] = {
+def _drop_layout_columns(body: HtmlElement, params: ExtractParams) -> int:
+    """Drop the link columns of a page laid out as a table of one row.
+
+    Older sites, Chinese column pages and portals among them, lay a page out as one table
+    row: a menu, the story, a list of other stories; trafilatura keeps the whole table when
+    the story is in it. A cell that is mostly links goes when another cell of its row holds
+    a story's worth of text outside links: a data table's row of links has no such cell.
+    """
+    doomed = []
+    for table in body.iter("table"):
+        rows = table.xpath("./tr | ./*/tr")
+        if len(rows) != 1:
+            continue
+        cells = [cell for cell in rows[0] if cell.tag in ("td", "th")]
+        if len(cells) < 2 or not any(
+            _unlinked_chars(cell) >= params.tail_block_chars for cell in cells
+        ):
+            continue
+        doomed += [cell for cell in cells if link_density(cell) > params.max_link_density]
+    for cell in doomed:
+        if cell.getparent() is not None:
+            cell.drop_tree()
+    return len(doomed)
+
+
+def _unlinked_chars(element: HtmlElement) -> int:
+    linked = sum(len(a.text_content()) for a in element.iter("a"))
+    return len(element.text_content()) - linked
+
+
+STEPS: dict[str, Callable[[HtmlElement, ExtractParams], int]] = {
     "toggles": _drop_toggles,
     "link_lists": _drop_link_lists,
     "repeats": _drop_repeats,
     "tail_calls": _drop_tail_calls,
     "bare_urls": _drop_bare_urls,
+    "layout_columns": _drop_layout_columns,
 }

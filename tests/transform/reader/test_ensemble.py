@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import lxml.html
 import pytest
 
@@ -13,11 +15,13 @@ from mirror.transform.reader.ensemble import (
     outside_share,
     shingles,
 )
+from mirror.transform.reader.params import DEFAULT_PARAMS
 
 LEAD = "Crews on the island ferries stopped work at dawn, leaving passengers stranded on the quay."
 ONE = "The union said the new timetable adds two hours to every shift without any change in pay."
 TWO = "The company said it regretted the disruption and offered to review the rota in a month."
 MISSING = "A queue of cars and vans had formed by seven, and the harbour office handed out tea."
+TEN_WORDS = replace(DEFAULT_PARAMS, merge_min_words=10)
 THREE = "Both sides are due to meet again on Wednesday, and no sailings will run before noon."
 
 
@@ -110,20 +114,20 @@ def test_agreement_counts_each_body_in_the_other() -> None:
 def test_the_second_body_is_the_core_only_when_it_gives_up_less_than_half(
     first_in_second: float, second_in_first: float, core: bool
 ) -> None:
-    assert Agreement(first_in_second, second_in_first).second_is_core(0.95, 0.9) is core
+    assert Agreement(first_in_second, second_in_first).second_is_core(DEFAULT_PARAMS) is core
 
 
 def test_merge_adds_a_paragraph_from_the_gap_where_it_reads_in_order() -> None:
     first = _html(f"<p>{ONE}</p><p>{TWO}</p><p>{THREE}</p>")
     second = _html(f"<div><p>{ONE}</p><p>{TWO}</p><p>{MISSING}</p><p>{THREE}</p></div>")
-    assert merge(first, second, Gap(1, (MISSING,)), min_words=10) == 1
+    assert merge(first, second, Gap(1, (MISSING,)), TEN_WORDS) == 1
     assert _texts(first) == [ONE, TWO, MISSING, THREE]
 
 
 def test_merge_puts_a_lead_before_everything_the_first_body_holds() -> None:
     first = _html(f"<p>{ONE}</p><p>{TWO}</p>")
     second = _html(f"<div><p>{LEAD}</p><p>{ONE}</p><p>{TWO}</p></div>")
-    assert merge(first, second, Gap(1, (LEAD,)), min_words=10) == 1
+    assert merge(first, second, Gap(1, (LEAD,)), TEN_WORDS) == 1
     assert _texts(first) == [LEAD, ONE, TWO]
 
 
@@ -132,12 +136,12 @@ def test_merge_adds_only_paragraphs_the_page_left_out_of_the_span() -> None:
     links = f"<p><a href='/a'>{MISSING}</a></p>"
     second = _html(f"<div><p>{ONE}</p><p>{short}</p>{links}<h2>{MISSING}</h2><p>{LEAD}</p></div>")
     first = _html(f"<p>{ONE}</p>")
-    assert merge(first, second, Gap(1, (MISSING, short)), min_words=10) == 0
+    assert merge(first, second, Gap(1, (MISSING, short)), TEN_WORDS) == 0
     assert _texts(first) == [ONE]
 
 
 def test_merge_never_adds_what_the_first_body_holds_or_a_block_twice() -> None:
     first = _html(f"<p>{ONE} {TWO}</p>")
     second = _html(f"<div><p>{ONE}</p><p>{MISSING}</p><p>{MISSING}</p></div>")
-    assert merge(first, second, Gap(1, (MISSING,)), min_words=10) == 1
+    assert merge(first, second, Gap(1, (MISSING,)), TEN_WORDS) == 1
     assert _texts(first) == [f"{ONE} {TWO}", MISSING]

@@ -12,13 +12,12 @@ from mirror.fetch.decode import decode_html
 from mirror.transform.reader import extract
 from mirror.transform.reader.ensemble import Evidence, Gap
 from mirror.transform.reader.extract import (
-    DEFAULT_PARAMS,
     Choice,
-    ExtractParams,
     _second_look,
     _tidied,
     extract_article,
 )
+from mirror.transform.reader.params import DEFAULT_PARAMS, ExtractParams
 from mirror.transform.reader.parse import drop_never_read, parse_page
 from mirror.transform.reader.siterules import ReaderModeRules
 from tests.conftest import ARTICLE_URL
@@ -177,6 +176,22 @@ def test_front_page_gets_the_full_page() -> None:
     text = fold(body.text_content())
     assert "First story" in text
     assert "Another teaser." in text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "full_page"),
+    [
+        ("The ferry sailed at noon. The harbour was calm and the gulls were loud. ", True),
+        ("渡轮中午启航，港口风平浪静，海鸥叫声响亮，乘客们在甲板上晒太阳。", False),
+    ],
+)
+def test_a_body_is_too_short_by_its_words_so_cjk_counts_per_character(
+    sentence: str, full_page: bool
+) -> None:
+    story = sentence * 2  # 28 English words (under 40), 62 CJK characters (over 40)
+    page = f"<html><body><nav><a href='/a'>Home</a></nav><article><p>{story}</p></article>"
+    article, _ = _extract(page + "</body></html>", "https://news.example/2024/ferry.html")
+    assert article.full_page is full_page, article.extracted_by
 
 
 def test_page_without_an_article_gets_the_full_page() -> None:

@@ -91,6 +91,18 @@ def test_formulas_become_their_tex_as_text() -> None:
     )
 
 
+def test_a_formula_mathjax_rendered_is_its_tex_without_the_drawn_glyphs() -> None:
+    page = _html(
+        '<p>When <mjx-container class="MathJax"><mjx-math aria-hidden="true"><mjx-mi>'
+        '<mjx-c class="mjx-c1D44E"></mjx-c></mjx-mi></mjx-math><mjx-assistive-mml>'
+        "<math><mi>a</mi><mo>≠</mo><mn>0</mn></math></mjx-assistive-mml></mjx-container>,"
+        " two solutions.</p>"
+    )
+    assert formulas_as_text(page) == 1
+    assert page.find(".//mjx-container") is None
+    assert page.text_content() == "When \\(a≠0\\), two solutions."
+
+
 def test_a_page_without_formulas_is_left_alone() -> None:
     page = _html("<p>No <script>var math = 1;</script> formulas here.</p>")
     assert not has_formulas(page)

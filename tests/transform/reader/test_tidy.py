@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import lxml.html
 
-from mirror.transform.reader.tidy import drop_title_heading, normal, tidy
+from mirror.transform.reader.params import TIDY_STEPS
+from mirror.transform.reader.tidy import STEPS, drop_title_heading, normal, tidy
 
 STORY = "A long paragraph of the story that goes on and on about what happened. " * 5
 
@@ -155,3 +156,18 @@ def test_only_the_named_steps_run() -> None:
     assert "Other story 3" in _text(body)
     assert tidy(body, {"link_lists"}) == 1
     assert "Other story" not in _text(body)
+
+
+def test_the_parameters_name_every_tidying_step_in_order() -> None:
+    assert tuple(STEPS) == TIDY_STEPS
+
+
+def test_link_columns_of_a_one_row_layout_table_go_and_data_rows_stay() -> None:
+    menu = "<td>" + "<br>".join(f"<a href='/{i}'>Section {i}</a>" for i in range(5)) + "</td>"
+    layout = _body(f"<table><tr>{menu}<td>{STORY}</td>{menu}</tr></table>")
+    assert tidy(layout, {"layout_columns"}) == 2
+    assert _text(layout) == normal(STORY)
+    data = _body(f"<table><tr>{menu}<td>Short note</td></tr></table>")
+    assert tidy(data, {"layout_columns"}) == 0
+    rows = _body(f"<table><tr>{menu}<td>{STORY}</td></tr><tr><td>a</td><td>b</td></tr></table>")
+    assert tidy(rows, {"layout_columns"}) == 0
