@@ -6,8 +6,14 @@ import io
 import random
 import struct
 import zlib
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+from mirror.web.appkeys import MIRROR, RENDERED
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningMirror
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -59,3 +65,11 @@ def many_frames_gif(frames: int, size: int = 8) -> bytes:
     out = io.BytesIO()
     images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
     return out.getvalue()
+
+
+async def pictures_made(mirror: RunningMirror, path: str) -> None:
+    """Open the article at ``path`` once, wait for its pictures to be made behind the
+    reader's back, and forget the rendering made before they were (kept only briefly)."""
+    await mirror.get(path)
+    await mirror.app[MIRROR].settled()
+    mirror.app[RENDERED].clear()
