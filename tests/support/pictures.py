@@ -19,6 +19,16 @@ GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>secret-place</rdf:RDF></x:xmpmeta>'
 TRAILER = b"<html><script>alert(1)</script></html>"
+# What ``jpeg_with_secrets`` hides in a file; none of it may be in any file the mirror makes.
+SECRETS = (
+    b"secret-place",
+    b"xmpmeta",
+    b"Secret Camera",
+    b"serial 12345",
+    b"Exif\x00\x00",
+    b"<html",
+    b"alert(1)",
+)
 
 
 def photo(width: int = 1200, height: int = 800, mode: str = "RGB") -> Image.Image:
