@@ -53,14 +53,7 @@ class Pictures:
         self._flight: SingleFlight[dict[str, StoredImage]] = SingleFlight()
         images = config.images
         self.offer = Offer.of(images)
-        self._recipe = Recipe(
-            images.max_width,
-            images.quality,
-            images.max_pixels,
-            images.max_frames,
-            images.max_profile_bytes,
-            images.light_quality,
-        )
+        self._recipe = Recipe.of(images)
 
     def __len__(self) -> int:
         """How many pictures are being fetched and made."""
@@ -85,6 +78,10 @@ class Pictures:
             if cached is None:
                 raise
             return cached
+
+    async def small_file(self, url: str) -> StoredImage:
+        """The file downloads carry (``Offer.small``)."""
+        return await self.file(url, self.offer.small)
 
     async def info(self, url: str) -> PictureInfo | None:
         """What is known of the picture at ``url`` without fetching it (None: not yet made)."""

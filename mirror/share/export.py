@@ -41,21 +41,19 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.errors import MirrorError
 from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pool import TransformPool
+from mirror.pool import TransformPool, off_loop
 from mirror.reading import read_in_pool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.runner import export_run
-from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
+from mirror.transform.images import checked_image
+from mirror.transform.pictures import Recipe, made
+from mirror.transform.responsive import SIZES
+from mirror.transform.urls import clean_url, format_srcset, iter_url_attributes, parse_srcset
+from mirror.transform.variants import Offer, Variant
 
 STATE_DIR = "exports"
-IMAGE_SUFFIXES = {
-    "image/png": ".png",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/avif": ".avif",
-}
 SAFE_SEGMENT = re.compile(r"[^\w.~-]")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
 
@@ -125,9 +123,10 @@ def article_file(url: str) -> str:
     return posixpath.join("articles", *safe, "index.html")
 
 
-def media_file(url: str, content_type: str) -> str:
+def media_file(url: str, width: int) -> str:
+    """Where the picture at ``url`` is written at ``width`` pixels (a WebP the mirror made)."""
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
-    return f"media/{digest}{IMAGE_SUFFIXES.get(content_type, '.jpg')}"
+    return f"media/{digest}-{width}.webp"
 
 
 def relative(target: str, from_file: str) -> str:
@@ -139,7 +138,8 @@ def relative(target: str, from_file: str) -> str:
 
 
 def localise(body_html: str, page: str, pages: dict[str, str], media: dict[str, str]) -> str:
-    """``body_html`` with links to exported pages and images made relative to ``page``.
+    """``body_html`` with links to exported pages and images made relative to ``page``
+    (``media`` maps a picture's URL to its saved files, as a ``srcset``: widest last).
 
     Anything else that names a host is removed: links to pages not exported (or on other
     sites) keep their text and lose the link; images that were not saved are dropped.
@@ -176,7 +176,11 @@ def _localise_image(element: HtmlElement, page: str, media: dict[str, str]) -> N
     if saved is None:
         element.drop_tree()
         return
-    element.set("src", relative(saved, page))
+    files = parse_srcset(saved)
+    element.set("src", relative(files[-1][0], page))
+    if len(files) > 1:
+        element.set("srcset", format_srcset([(relative(f, page), d) for f, d in files]))
+        element.set("sizes", SIZES)
 
 
 def image_urls(body_html: str) -> list[str]:
@@ -283,21 +287,41 @@ class Exporter:
             if url in index:
                 continue
             try:
-                image = await self._fetcher.fetch(url, IMAGE_TYPES)
+                files = await self._picture_files(url)
             except MirrorError:
                 continue
-            name = media_file(url, image.content_type)
-            (self._out / name).parent.mkdir(parents=True, exist_ok=True)
-            (self._out / name).write_bytes(image.body)
-            index[url] = name
+            for name, (_, data) in files.items():
+                (self._out / name).parent.mkdir(parents=True, exist_ok=True)
+                (self._out / name).write_bytes(data)
+            index[url] = format_srcset([(name, f"{w}w") for name, (w, _) in files.items()])
             self._state.mkdir(parents=True, exist_ok=True)
             (self._state / "media.json").write_text(json.dumps(index), "utf-8")
 
+    async def _picture_files(self, url: str) -> dict[str, tuple[int, bytes]]:
+        """The files the mirror serves of the picture at ``url`` (its full-quality WebP at
+        each width, none wider than the picture): each one's width and bytes by path."""
+        image = await self._fetcher.fetch(url, IMAGE_TYPES)
+        images = self._config.images
+        checked_image(image.body, images.max_bytes)
+        variants = tuple(Variant(width) for width in Offer.of(images).widths_for(False))
+        result = await off_loop(self._pool, made, image.body, Recipe.of(images), variants)
+        files: dict[str, tuple[int, bytes]] = {}
+        for variant in variants:
+            width = min(variant.width, result.width)
+            files[media_file(url, width)] = (width, result.files[variant.name])
+            if width == result.width:
+                break
+        return files
+
     def _media_index(self) -> dict[str, str]:
-        """Saved images by URL; one whose file is gone counts as not saved."""
+        """Saved images by URL; one whose files are gone counts as not saved."""
         path = self._state / "media.json"
         index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
-        return {url: name for url, name in index.items() if (self._out / name).is_file()}
+        return {
+            url: files
+            for url, files in index.items()
+            if all((self._out / name).is_file() for name, _ in parse_srcset(files))
+        }
 
     def _kept_path(self, url: str) -> Path:
         return self._state / "articles" / (hashlib.sha256(url.encode()).hexdigest() + ".json")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageOps, ImageSequence, UnidentifiedImageError
 
 from mirror.errors import OriginBroken, TooLarge
+from mirror.settings import ImagesConfig
 from mirror.transform.variants import Variant
 
 # The formats Pillow may decode: the raster types ``images.raster_type`` lets through, and
@@ -52,6 +53,17 @@ class Recipe:
     max_frames: int
     max_profile_bytes: int
     light_quality: int = 40
+
+    @classmethod
+    def of(cls, images: ImagesConfig) -> Recipe:
+        return cls(
+            images.max_width,
+            images.quality,
+            images.max_pixels,
+            images.max_frames,
+            images.max_profile_bytes,
+            images.light_quality,
+        )
 
 
 @dataclass(frozen=True)

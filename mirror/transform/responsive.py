@@ -174,7 +174,7 @@ def _picture_around(image: HtmlElement) -> HtmlElement:
 def _left_out(image: HtmlElement, base: str, info: PictureInfo | None, offering: Offering) -> None:
     """The ``none`` mode: the picture becomes a link to its light file, named by its alt
     text and saying how many bytes it will cost."""
-    widest = Variant(offering.offer.widths_for(True)[-1], FORMATS[0], light=True)
+    widest = offering.offer.small
     link = lxml.html.Element("a", href=f"{base}/{widest.name}")
     link.set("class", "image-request")
     alt = (image.get("alt") or "").strip()

@@ -67,6 +67,11 @@ class Offer:
         """What ``/r/<token>`` alone serves: the widest full WebP."""
         return Variant(self.max_width)
 
+    @property
+    def small(self) -> Variant:
+        """What single-file downloads and EPUBs carry: the light mode's widest WebP."""
+        return Variant(self.widths_for(True)[-1], light=True)
+
     def widths_for(self, light: bool) -> tuple[int, ...]:
         chosen = self.light_widths if light else self.widths
         return tuple(w for w in chosen if w <= self.max_width) or (self.max_width,)

@@ -92,7 +92,10 @@ async def _made_download(request: web.Request, reader: Reader) -> Attachment:
         key=request.app[SIGNING_KEY],
         site_name=site.display_name if site else stored.article.site_name,
     )
-    images = await download_images(stored.article, mirror.image, config.reader.download_image_bytes)
+    # The small files (the light mode's widest WebP), so the budget holds more pictures.
+    images = await download_images(
+        stored.article, mirror.pictures.small_file, config.reader.download_image_bytes
+    )
 
     href_for = FeedLinks(base, links, config.is_mirrored).page
     extension = request.match_info["format"]

@@ -6,8 +6,10 @@ import io
 import random
 import struct
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from aiohttp import web
 from PIL import Image
 
 from mirror.web.appkeys import MIRROR, RENDERED
@@ -83,3 +85,12 @@ async def pictures_made(mirror: RunningMirror, path: str) -> None:
     await mirror.get(path)
     await mirror.app[MIRROR].settled()
     mirror.app[RENDERED].clear()
+
+
+def serving(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An origin route answering ``body`` as a JPEG (the mirror believes only the bytes)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="image/jpeg")
+
+    return handler

@@ -3,12 +3,13 @@ picture modes, and hostile files answered for every variant while the mirror ser
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 import time
-from collections.abc import Awaitable, Callable
+import zipfile
 
 import lxml.html
-from aiohttp import web
 from PIL import Image
 
 from mirror.links import Kind
@@ -22,17 +23,11 @@ from tests.support.pictures import (
     many_frames_gif,
     photo,
     pictures_made,
+    serving,
 )
 
 LEAD_URL = f"https://chinadigitaltimes.net{LEAD_IMAGE_PATH}"
 LEAD_ALT = "A re-education facility in Xinjiang"
-
-
-def serving(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="image/jpeg")
-
-    return handler
 
 
 def opened(body: bytes) -> Image.Image:
@@ -149,3 +144,24 @@ async def test_hostile_pictures_are_refused_for_every_variant_and_the_mirror_ser
     assert opened(answers["secrets.jpg", "/360.light.jpeg"][1]).size[0] == 360
     response, html = await running_mirror.get(links.path(ARTICLE_URL, Kind.PAGE))
     assert response.status == 200 and "Xinjiang" in html
+
+
+async def test_downloads_carry_the_small_files_of_pixels_only(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    origin.routes[LEAD_IMAGE_PATH] = serving(jpeg_with_secrets(photo(1600, 900)))
+    token = running_mirror.app[LINKS].seal(ARTICLE_URL, Kind.PAGE)
+    small = offer_of(running_mirror).small
+    _, page = await running_mirror.get_bytes(f"/d/{token}.html")
+    inlined = [base64.b64decode(d) for d in re.findall(rb"data:image/webp;base64,([^\"']+)", page)]
+    _, book = await running_mirror.get_bytes(f"/d/{token}.epub")
+    archive = zipfile.ZipFile(io.BytesIO(book))
+    entries = [archive.read(n) for n in archive.namelist() if n.endswith(".webp")]
+    lead = [f for f in inlined + entries if opened(f).width == small.width]
+    assert len(lead) == 2  # the lead picture once in each file, at the small file's width
+    for file in inlined + entries:
+        made = opened(file)
+        assert made.format == "WEBP" and not made.getexif() and "xmp" not in made.info
+        assert all(secret not in file for secret in SECRETS)
+    hidden = [secret for secret in SECRETS if secret != b"<html"]  # the page is HTML
+    assert all(secret not in page and secret not in book for secret in hidden)
