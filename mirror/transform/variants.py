@@ -7,8 +7,9 @@ A reader's browser picks a width through ``srcset``/``sizes`` and a format throu
 make the mirror encode a picture at widths nobody configured.
 
 WebP for every current browser, JPEG for the rest (a ``<picture>``'s ``<img>``). AVIF was
-measured and left out: at the SSIM of WebP quality 75 it came out larger and 2.6 times
-slower to encode with the libavif in Pillow (``bench/images.py`` prints both).
+measured and left out: at the SSIM of WebP quality 75 (0.955 on the photographs at 360 px)
+it saved 5 % of the bytes for twice the CPU with the libavif in Pillow, and would add a
+third set of files to every picture (``bench/images.py`` prints both).
 """
 
 from __future__ import annotations

@@ -45,13 +45,13 @@ def photo(width: int = 1200, height: int = 800, mode: str = "RGB") -> Image.Imag
     return image
 
 
-def jpeg_with_secrets(image: Image.Image, orientation: int = 1) -> bytes:
+def jpeg_with_secrets(image: Image.Image, orientation: int = 1, quality: int = 75) -> bytes:
     exif = Image.Exif()
     exif[ORIENTATION] = orientation
     exif[0x0110] = "Secret Camera 9000"  # model
     exif.get_ifd(GPS_IFD).update({1: "N", 2: (39.0, 54.0, 0.0), 3: "E", 4: (116.0, 23.0, 0.0)})
     out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif, xmp=XMP, comment=b"camera serial 12345")
+    image.save(out, "JPEG", exif=exif, xmp=XMP, comment=b"camera serial 12345", quality=quality)
     return out.getvalue() + TRAILER
 
 
