@@ -158,7 +158,7 @@ def _widths(asked: tuple[int, ...], info: PictureInfo | None) -> list[tuple[int,
 def _picture_around(image: HtmlElement) -> HtmlElement:
     """The ``<picture>`` that holds ``image``: its own (the origin's sources dropped), or
     a new one in its place."""
-    parent = image.getparent()
+    parent = _parent(image)
     if parent is not None and parent.tag == "picture":
         for source in parent.findall("source"):
             parent.remove(source)
@@ -183,12 +183,22 @@ def _left_out(image: HtmlElement, base: str, info: PictureInfo | None, offering:
     if info is not None:
         link.text += f" ({size_text(_widest_file(info, offering.offer, light=True))})"
     link.tail = image.tail
-    parent = image.getparent()
+    parent = _parent(image)
     if parent is not None and parent.tag == "picture":
         image, parent = parent, parent.getparent()
         link.tail = image.tail
     if parent is not None:
         parent.replace(image, link)
+
+
+def _parent(image: HtmlElement) -> HtmlElement | None:
+    """``image``'s parent, once out of any ``<source>``: libxml2's HTML parser nests what
+    follows a ``<source>`` inside it."""
+    parent = image.getparent()
+    while parent is not None and parent.tag == "source":
+        parent.drop_tag()
+        parent = image.getparent()
+    return parent
 
 
 def _widest_file(info: PictureInfo, offer: Offer, light: bool) -> int:
