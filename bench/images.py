@@ -1,31 +1,46 @@
 """Bytes served ÷ origin bytes for re-encoded pictures, with their SSIM, against a plain
 Pillow resize-and-save baseline measured in the same run.
 
-    .venv/bin/pip install scikit-image   # its data module ships real photographs
+    .venv/bin/pip install -e '.[bench]'   # scikit-image: its data module ships real photographs
     .venv/bin/python bench/images.py [--quality N]
 
-Photographs: scikit-image's bundled ``skimage/data`` (astronaut, chelsea, coffee, rocket,
-motorcycle, hubble, retina), each first saved as a phone-like JPEG at quality 92 with EXIF
-(the origin). Per width (360, 720): ``remade`` (``images.quality``) against the baseline
-(Pillow ``thumbnail`` + JPEG quality 85, what a plain resizing proxy does), both compared by
-SSIM with the origin scaled the same way.
+Three sets, all made offline:
+
+- photographs: scikit-image's bundled ``skimage/data`` (astronaut, chelsea, coffee, rocket,
+  motorcycle, hubble, retina), each first saved as a phone-like JPEG at quality 92;
+- screenshots: PNGs drawn here like a news site's page (a header bar, lines of text, a
+  button, a photo block), 1280 x 800;
+- GIFs: animations drawn here (a shape moving over a gradient, 24 frames, 480 x 270) and a
+  still palette diagram.
+
+Per set and width (360, 720): the file the article page offers at that width
+(``transform.pictures.made``, full WebP at ``images.quality``) and the light mode's
+(``images.light_quality``), against the baseline (Pillow ``thumbnail`` and a save in the
+origin's own format: JPEG quality 85, optimised PNG, GIF: what a plain resizing proxy does),
+each compared by SSIM with the origin scaled the same way (an animation by its first
+frame). Then the milliseconds of CPU to make every variant of a picture at once (what the
+mirror does on its first request), and AVIF (libavif in Pillow) beside WebP on the photos
+at 360 px, the measurement behind leaving AVIF out.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import skimage
-from PIL import Image
+from PIL import Image, ImageDraw
 from skimage.metrics import structural_similarity
 
 from mirror.settings import ImagesConfig
-from mirror.transform.pictures import Recipe, remade
+from mirror.transform.pictures import Recipe, made
+from mirror.transform.variants import Offer, Variant
 
 PHOTOS = (
     "astronaut.png",
@@ -37,11 +52,56 @@ PHOTOS = (
     "retina.jpg",
 )
 WIDTHS = (360, 720)
+WORDS = ("camp", "Xinjiang", "report", "the", "of", "detained", "families")
 
 
-def origin_jpeg(path: Path) -> bytes:
+def photographs() -> list[bytes]:
+    data = Path(skimage.__file__).parent / "data"
+    return [_saved(Image.open(data / name).convert("RGB"), "JPEG", quality=92) for name in PHOTOS]
+
+
+def screenshots() -> list[bytes]:
+    """News-page screenshots: flat colours, text and one photo block, as PNG."""
+    photo = Image.open(Path(skimage.__file__).parent / "data" / "coffee.png").convert("RGB")
+    shots = []
+    for seed in range(4):
+        rng = random.Random(seed)
+        shot = Image.new("RGB", (1280, 800), "white")
+        draw = ImageDraw.Draw(shot)
+        draw.rectangle((0, 0, 1280, 64), fill=(20 + 40 * seed, 40, 90))
+        draw.text((24, 20), "CHINA DIGITAL TIMES  news  opinion  about", fill="white")
+        for line in range(34):
+            words = " ".join(
+                rng.choice(["camp", "Xinjiang", "report", "the", "of"]) * 1 for _ in range(14)
+            )
+            draw.text((24, 96 + line * 20), words, fill=(30, 30, 30))
+        shot.paste(photo.resize((420, 280)), (820, 100))
+        draw.rounded_rectangle((24, 760, 184, 790), radius=8, fill=(0, 102, 204))
+        shots.append(_saved(shot, "PNG", optimize=True))
+    return shots
+
+
+def gifs() -> list[bytes]:
+    """An animation (a disc crossing a gradient) and a still palette diagram."""
+    ground = Image.linear_gradient("L").resize((480, 270)).convert("RGB")
+    frames = []
+    for step in range(24):
+        frame = ground.copy()
+        x = 20 + step * 18
+        ImageDraw.Draw(frame).ellipse((x, 100, x + 70, 170), fill=(200, 40, 40))
+        frames.append(frame.convert("P", palette=Image.Palette.ADAPTIVE))
     out = io.BytesIO()
-    Image.open(path).convert("RGB").save(out, "JPEG", quality=92)
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=60, loop=0)
+    diagram = Image.new("RGB", (640, 400), "white")
+    draw = ImageDraw.Draw(diagram)
+    for i in range(6):
+        draw.rectangle((40 + i * 95, 360 - i * 50, 110 + i * 95, 360), fill=(40 * i, 90, 160))
+    return [out.getvalue(), _saved(diagram.convert("P"), "GIF")]
+
+
+def _saved(image: Image.Image, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
     return out.getvalue()
 
 
@@ -59,48 +119,65 @@ def ssim(a: Image.Image, b: Image.Image) -> float:
 
 
 def baseline(body: bytes, width: int) -> bytes:
+    """A plain resizing proxy: Pillow's thumbnail, saved again in the origin's format."""
     image = Image.open(io.BytesIO(body))
+    fmt = image.format or "JPEG"
     image.thumbnail((width, 10 * width))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()
+    options: dict[str, object] = {"quality": 85} if fmt == "JPEG" else {"optimize": True}
+    return _saved(image, fmt, **options)
+
+
+def measure(
+    name: str, bodies: list[bytes], make: Callable[[bytes, int], bytes], width: int
+) -> None:
+    rows = []
+    for body in bodies:
+        reference = scaled(Image.open(io.BytesIO(body)).convert("RGB"), width)
+        start = time.process_time()
+        file = make(body, width)
+        ms = (time.process_time() - start) * 1000
+        rows.append((len(file) / len(body), ssim(reference, Image.open(io.BytesIO(file))), ms))
+    print(
+        f"{width}px {name:16s} bytes/origin {statistics.mean(r[0] for r in rows):.3f}  "
+        f"SSIM mean {statistics.mean(r[1] for r in rows):.3f} min {min(r[1] for r in rows):.3f}  "
+        f"{statistics.mean(r[2] for r in rows):.1f} ms/image/core  ({len(rows)} pictures)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     defaults = ImagesConfig()
     parser.add_argument("--quality", type=int, default=defaults.quality)
-    quality_setting = parser.parse_args().quality
-    data = Path(skimage.__file__).parent / "data"
-    for width in WIDTHS:
-        recipe = Recipe(
-            width,
-            quality_setting,
-            defaults.max_pixels,
-            defaults.max_frames,
-            defaults.max_profile_bytes,
-        )
-        rows: dict[str, list[tuple[float, float, float]]] = {"remade": [], "baseline": []}
-        for name in PHOTOS:
-            body = origin_jpeg(data / name)
-            reference = scaled(Image.open(io.BytesIO(body)).convert("RGB"), width)
-            for label in ("remade", "baseline"):
-                start = time.process_time()
-                made = remade(body, recipe) if label == "remade" else baseline(body, width)
-                ms = (time.process_time() - start) * 1000
-                rows[label].append(
-                    (len(made) / len(body), ssim(reference, Image.open(io.BytesIO(made))), ms)
-                )
-        for label, values in rows.items():
-            ratio = statistics.mean(v[0] for v in values)
-            quality = min(v[1] for v in values)
-            mean_quality = statistics.mean(v[1] for v in values)
-            ms = statistics.mean(v[2] for v in values)
-            print(
-                f"{width}px {label:9s} bytes/origin {ratio:.3f}  "
-                f"SSIM mean {mean_quality:.3f} min {quality:.3f}  "
-                f"{ms:.1f} ms/image/core  ({len(values)} photos)"
-            )
+    recipe = Recipe.of(defaults)
+    recipe = Recipe(**{**recipe.__dict__, "quality": parser.parse_args().quality})
+
+    def variant(light: bool, fmt: str = "webp") -> Callable[[bytes, int], bytes]:
+        def make(body: bytes, width: int) -> bytes:
+            wanted = Variant(width, fmt, light)
+            return made(body, recipe, (wanted,)).files[wanted.name]
+
+        return make
+
+    sets = {"photos": photographs(), "screenshots": screenshots(), "gifs": gifs()}
+    for label, bodies in sets.items():
+        print(f"-- {label}: {len(bodies)} pictures, {sum(map(len, bodies)) // 1024} KB of origin")
+        for width in WIDTHS:
+            measure(f"{label} served", bodies, variant(False), width)
+            measure(f"{label} light", bodies, variant(True), width)
+            measure(f"{label} baseline", bodies, baseline, width)
+        every = Offer.of(defaults).variants()
+        start = time.process_time()
+        for body in bodies:
+            made(body, recipe, every)
+        ms = (time.process_time() - start) * 1000 / len(bodies)
+        print(f"every variant ({len(every)} files) at once: {ms:.1f} ms/image/core")
+    measure("photos avif q60", sets["photos"], _avif, 360)
+
+
+def _avif(body: bytes, width: int) -> bytes:
+    """AVIF at the quality whose SSIM matches WebP's at ``images.quality`` (speed 8)."""
+    image = scaled(Image.open(io.BytesIO(body)).convert("RGB"), width)
+    return _saved(image, "AVIF", quality=60, speed=8)
 
 
 if __name__ == "__main__":

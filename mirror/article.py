@@ -51,6 +51,25 @@ class Article:
         return cls(**fields, lead_image=LeadImage(**lead) if lead else None)
 
 
+@dataclass(frozen=True)
+class PictureInfo:
+    """What an article page needs to know of a picture it offers, once the mirror made its
+    files: the size they were made from, and each file's bytes by variant name (so the page
+    can say what the pictures will cost, and offers no width wider than the picture)."""
+
+    width: int
+    height: int
+    sizes: dict[str, int]
+    fetched_at: float
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self)).encode("ascii")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PictureInfo:
+        return cls(**json.loads(data))
+
+
 Source = Literal["origin", "archive", "publisher", "contributor"]
 """Where a stored copy came from: fetched from the origin, from the Internet Archive's
 capture, pushed by the site's publisher, or uploaded by a contributor."""

@@ -50,7 +50,6 @@ from mirror.errors import (
 )
 from mirror.fetch.archive import Wayback
 from mirror.fetch.client import (
-    IMAGE_TYPES,
     PAGE_TYPES,
     Fetched,
     Fetcher,
@@ -60,15 +59,14 @@ from mirror.fetch.client import (
 from mirror.fetch.egress import refused_by_site
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.indexing import Indexer
-from mirror.pool import TransformPool, off_loop
+from mirror.pictures import Pictures
+from mirror.pool import TransformPool
 from mirror.reading import load_page_rules, read_fetched
 from mirror.search.index import SearchIndex
 from mirror.settings import Config, Site
 from mirror.store.base import StoreUnavailable
 from mirror.store.cache import PageCache, StoredImage, StoredResponse
 from mirror.transform.challenge import is_challenge
-from mirror.transform.images import checked_image
-from mirror.transform.pictures import CONTENT_TYPE, Recipe, remade
 
 # A key no entry can have (entry keys are HMACs): looking it up proves the store answers.
 READINESS_PROBE = b"mirror readiness probe"
@@ -150,7 +148,6 @@ class Mirror:
         self._fetcher = fetcher
         self._cache = cache
         self._pages: SingleFlight[StoredPage] = SingleFlight()
-        self._images: SingleFlight[StoredImage] = SingleFlight()
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._pool = pool
@@ -160,14 +157,7 @@ class Mirror:
         self.search_index: SearchIndex | None = None
         self._rules = load_page_rules(config) if pool is None else None
         self._wayback = Wayback(fetcher, config.archive)
-        images = config.images
-        self._recipe = Recipe(
-            images.max_width,
-            images.quality,
-            images.max_pixels,
-            images.max_frames,
-            images.max_profile_bytes,
-        )
+        self.pictures = Pictures(config, fetcher, cache, pool, self._errors)
 
     async def __aenter__(self) -> Self:
         await self._indexer.__aenter__()
@@ -179,14 +169,14 @@ class Mirror:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._pages.aclose()
-        await self._images.aclose()
+        await self.pictures.aclose()
         self.search_index = None
         await self._indexer.__aexit__(*exc)
 
     @property
     def pending(self) -> int:
         """How many refreshes run behind readers' backs, and origin fetches are under way."""
-        return len(self._background) + len(self._pages) + len(self._images)
+        return len(self._background) + len(self._pages) + len(self.pictures)
 
     async def settled(self) -> None:
         """Wait until the refreshes running behind readers' backs have ended (for tools and
@@ -274,19 +264,16 @@ class Mirror:
             return False
         return True
 
+    def warm_pictures(self, urls: list[str]) -> None:
+        """Have the files of the pictures at ``urls`` made behind the reader's back, so the
+        page's next rendering knows what they cost (``Pictures.warm``)."""
+        task = asyncio.create_task(self.pictures.warm(urls))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def image(self, url: str) -> StoredImage:
-        """A raster image, fetched with the same address checks and limits as pages."""
-        cached = await self._cache.get_image(url)
-        if cached is not None and cached.age() < self._config.fresh_seconds(url, image=True):
-            return cached
-        try:
-            return await self._errors_remembered(
-                f"image {url}", lambda: self._images.run(url, lambda: self._fetch_image(url))
-            )
-        except FetchError:
-            if cached is None:
-                raise
-            return cached
+        """A picture's plain file (``Pictures.file``), made of its pixels only."""
+        return await self.pictures.file(url)
 
     @property
     def _swr_seconds(self) -> int:
@@ -458,16 +445,3 @@ class Mirror:
         if is_challenge(fetched.body):
             raise OriginChallenged("The site sent a challenge page instead of the article.")
         return await read_fetched(self._pool, self._rules, fetched.body, fetched.charset, url)
-
-    async def _fetch_image(self, url: str) -> StoredImage:
-        """The origin's picture, proven raster by its bytes, then decoded and encoded again
-        off the event loop (``transform.pictures``): only the new file is stored, so nothing
-        of the origin's file but its pixels is ever served, and a picture refused or past
-        its time stores nothing."""
-        with origin_fetch():
-            fetched = await self._fetcher.fetch(url, IMAGE_TYPES)
-        checked_image(fetched.body, self._config.images.max_bytes)
-        body = await off_loop(self._pool, remade, fetched.body, self._recipe)
-        image = StoredImage(CONTENT_TYPE, body, time.time())
-        await self._cache.put_image(url, image)
-        return image

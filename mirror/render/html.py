@@ -30,38 +30,49 @@ DIRECTED_BLOCKS = ("p", "blockquote", "li", "h2", "h3", "h4", "h5", "h6", "figca
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
+PICTURE_MODES = ("full", "light", "none")
+
+
 @dataclass(frozen=True)
 class Reader:
-    """What one reader asked for: interface language and low-bandwidth mode.
+    """What one reader asked for: interface language and picture mode.
 
-    ``explicit_language`` and ``explicit_lite`` say whether the choice came from the URL;
-    only then is it carried on in links (otherwise the browser's own settings apply).
+    ``pictures`` is ``full``, ``light`` (smaller files, lower quality, animations still) or
+    ``none`` (each picture a link, loaded only when asked: the low-bandwidth mode).
+    ``explicit_language`` and ``explicit_pictures`` say whether the choice came from the
+    URL; only then is it carried on in links (otherwise the browser's own settings and the
+    mirror's default apply).
     """
 
     language: Language
-    lite: bool
+    pictures: str = "full"
     path: str = "/"
     explicit_language: bool = False
-    explicit_lite: bool = False
+    explicit_pictures: bool = False
     params: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_request(
-        cls, path: str, query: Mapping[str, str], accept_language: str, lite_default: bool
+        cls, path: str, query: Mapping[str, str], accept_language: str, pictures_default: str
     ) -> Reader:
         language, explicit = choose(query.get("hl"), accept_language)
-        lite_value = query.get("lite")
-        lite = lite_default if lite_value not in {"0", "1"} else lite_value == "1"
+        chosen = chosen_pictures(query)
+        pictures = chosen or pictures_default
         kept = {k: query[k] for k in ("page",) if k in query and query[k].isdigit()}
-        return cls(language, lite, path, explicit, lite_value in {"0", "1"}, kept)
+        return cls(language, pictures, path, explicit, chosen is not None, kept)
+
+    @property
+    def lite(self) -> bool:
+        """Whether pictures are shown only on request."""
+        return self.pictures == "none"
 
     def link(self, path: str, **params: str | int) -> str:
         """``path`` with this reader's explicit choices (and ``params``) in its query."""
         query: dict[str, str | int] = {}
         if self.explicit_language:
             query["hl"] = self.language.tag
-        if self.explicit_lite:
-            query["lite"] = int(self.lite)
+        if self.explicit_pictures:
+            query["pics"] = self.pictures
         query.update(params)
         return path + ("?" + urlencode(query) if query else "")
 
@@ -70,9 +81,18 @@ class Reader:
         chosen = replace(self, language=LANGUAGES[tag], explicit_language=True)
         return chosen.link(self.path, **self.params)
 
-    def with_lite(self, lite: bool) -> str:
-        """This page with images shown (``False``) or only on request (``True``)."""
-        return replace(self, lite=lite, explicit_lite=True).link(self.path, **self.params)
+    def with_pictures(self, mode: str) -> str:
+        """This page with pictures in ``mode`` (one of ``PICTURE_MODES``)."""
+        return replace(self, pictures=mode, explicit_pictures=True).link(self.path, **self.params)
+
+
+def chosen_pictures(query: Mapping[str, str]) -> str | None:
+    """The picture mode a query names: ``pics=``, or the older ``lite=1`` (none) and
+    ``lite=0`` (full); None when it names none."""
+    mode = query.get("pics")
+    if mode in PICTURE_MODES:
+        return mode
+    return {"1": "none", "0": "full"}.get(query.get("lite", ""))
 
 
 @dataclass(frozen=True)
@@ -214,6 +234,7 @@ class ArticleView:
     site: Site | None = None
     download_path: str = ""
     share_action: str = ""
+    pictures_note: str = ""
 
 
 def render_article(reader: Reader, served: Served, body_html: str, view: ArticleView) -> str:

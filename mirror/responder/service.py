@@ -147,9 +147,9 @@ class Responder:
             site_name=site.display_name if site else stored.article.site_name,
         )
         budget = self._config.reader.download_image_bytes
-        images = await download_images(stored.article, self._mirror.image, budget)
+        images = await download_images(stored.article, self._mirror.pictures.small_file, budget)
         href_for = FeedLinks(base, self._links, self._mirror.is_mirrored).page
-        reader = Reader(LANGUAGES[language], lite=False)
+        reader = Reader(LANGUAGES[language], "full")
         css = static_bytes("mirror.css").decode("utf-8")
         page = single_file(reader, details, stored.article.body, images, css, href_for)
         title = stored.article.title

@@ -61,6 +61,19 @@ def ports(raw: list[str]) -> frozenset[int]:
     return frozenset(int(p) for p in raw)
 
 
+def pixel_widths(raw: list[str]) -> tuple[int, ...]:
+    """Picture widths in pixels, smallest first, each once."""
+    if not raw or not all(w.strip().isdigit() and 16 <= int(w) <= 8192 for w in raw):
+        raise ConfigError('must be widths in pixels from 16 to 8192, e.g. ["360", "720"]')
+    return tuple(sorted({int(w) for w in raw}))
+
+
+def picture_mode(mode: str) -> str:
+    if mode not in {"full", "light", "none"}:
+        raise ConfigError(f"must be full, light or none, not {mode!r}")
+    return mode
+
+
 def proxy(url: str) -> str:
     parts = urlsplit(url)
     if url and (parts.scheme not in {"http", "socks5", "socks5h"} or not parts.hostname):

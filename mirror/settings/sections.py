@@ -19,7 +19,9 @@ from mirror.settings.checks import (
     no_trailing_slash,
     onion,
     percent,
+    picture_mode,
     pins,
+    pixel_widths,
     ports,
     proxy,
     relay,
@@ -268,8 +270,22 @@ class ImagesConfig:
         "Widest picture `/r/` serves: wider ones are scaled down (never up) when re-encoded.",
         parse=at_least(16),
     )
+    widths: tuple[int, ...] = setting(
+        ["360", "720", "1080"],
+        "Widths each picture is offered at (`srcset`), never wider than the picture itself "
+        "nor than `max_width`.",
+        parse=pixel_widths,
+    )
+    light_widths: tuple[int, ...] = setting(
+        ["360", "720"],
+        "Widths offered in the light picture mode (`?pics=light`).",
+        parse=pixel_widths,
+    )
     quality: int = setting(
-        75, "WebP quality (1-100) of the pictures `/r/` re-encodes.", parse=percent
+        75, "WebP and JPEG quality (1-100) of the pictures `/r/` re-encodes.", parse=percent
+    )
+    light_quality: int = setting(
+        40, "Quality (1-100) of the pictures of the light mode.", parse=percent
     )
     max_pixels: int = setting(
         40_000_000,
@@ -424,10 +440,22 @@ class ReaderConfig:
     low_bandwidth: bool = setting(
         False, "Show images only on request unless the reader switches them on (`?lite=0`)."
     )
+    pictures: str = setting(
+        "light",
+        "Pictures of an article page unless the reader chooses (`?pics=`): `full`, `light` "
+        "(smaller, lower quality, animations still) or `none` (on request); "
+        "`low_bandwidth` makes it `none`.",
+        parse=picture_mode,
+    )
     download_image_bytes: int = setting(
         2 * MIB, "Total image bytes inlined into one downloaded article (HTML or EPUB)."
     )
     feed_fresh_seconds: int = setting(900, "Seconds a fetched site feed is reused.")
+
+    @property
+    def default_pictures(self) -> str:
+        """The picture mode of a reader who has not chosen: ``none`` in low-bandwidth mode."""
+        return "none" if self.low_bandwidth else self.pictures
 
 
 @dataclass(frozen=True)

@@ -41,22 +41,20 @@ from lxml.html import HtmlElement
 from mirror.article import Article
 from mirror.errors import MirrorError
 from mirror.fetch.client import IMAGE_TYPES, PAGE_TYPES, Fetcher
-from mirror.pool import TransformPool
+from mirror.pool import TransformPool, off_loop
 from mirror.reading import read_in_pool
 from mirror.render.html import environment
 from mirror.resources import static_bytes, static_names
 from mirror.settings import Config, Site
 from mirror.share.download import file_name
 from mirror.share.runner import export_run
-from mirror.transform.urls import clean_url, iter_url_attributes, parse_srcset
+from mirror.transform.images import checked_image
+from mirror.transform.pictures import Recipe, made
+from mirror.transform.responsive import SIZES
+from mirror.transform.urls import clean_url, format_srcset, iter_url_attributes, parse_srcset
+from mirror.transform.variants import Offer, Variant
 
 STATE_DIR = "exports"
-IMAGE_SUFFIXES = {
-    "image/png": ".png",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/avif": ".avif",
-}
 SAFE_SEGMENT = re.compile(r"[^\w.~-]")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
 # The signed files a publish writes beside an article's page. They name the mirror's own
@@ -129,9 +127,21 @@ def article_file(url: str) -> str:
     return posixpath.join("articles", *safe, "index.html")
 
 
-def media_file(url: str, content_type: str) -> str:
+def media_file(url: str, width: int) -> str:
+    """Where the picture at ``url`` is written at ``width`` pixels (a WebP the mirror made)."""
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
-    return f"media/{digest}{IMAGE_SUFFIXES.get(content_type, '.jpg')}"
+    return f"media/{digest}-{width}.webp"
+
+
+def chosen_widths(config: Config, picture_width: int) -> list[tuple[Variant, int]]:
+    """The files an export writes of a picture ``picture_width`` wide: the full-quality WebP
+    at each offered width, up to the first that holds the whole picture (none upscaled)."""
+    chosen = []
+    for width in Offer.of(config.images).widths_for(False):
+        chosen.append((Variant(width), min(width, picture_width)))
+        if width >= picture_width:
+            break
+    return chosen
 
 
 def relative(target: str, from_file: str) -> str:
@@ -143,7 +153,8 @@ def relative(target: str, from_file: str) -> str:
 
 
 def localise(body_html: str, page: str, pages: dict[str, str], media: dict[str, str]) -> str:
-    """``body_html`` with links to exported pages and images made relative to ``page``.
+    """``body_html`` with links to exported pages and images made relative to ``page``
+    (``media`` maps a picture's URL to its saved files, as a ``srcset``: widest last).
 
     Anything else that names a host is removed: links to pages not exported (or on other
     sites) keep their text and lose the link; images that were not saved are dropped.
@@ -180,7 +191,11 @@ def _localise_image(element: HtmlElement, page: str, media: dict[str, str]) -> N
     if saved is None:
         element.drop_tree()
         return
-    element.set("src", relative(saved, page))
+    files = parse_srcset(saved)
+    element.set("src", relative(files[-1][0], page))
+    if len(files) > 1:
+        element.set("srcset", format_srcset([(relative(f, page), d) for f, d in files]))
+        element.set("sizes", SIZES)
 
 
 def image_urls(body_html: str) -> list[str]:
@@ -261,12 +276,14 @@ class ExportFiles:
         path.write_text(kept.to_json(), "utf-8")
         self.report.new_pages += 1
 
-    def save_image(self, url: str, content_type: str, body: bytes) -> None:
+    def save_picture(self, url: str, files: dict[str, tuple[int, bytes]]) -> None:
+        """Write the files of the picture at ``url`` (each one's width and bytes by path) and
+        note them as its ``srcset``, widest last."""
         index = self._media_index()
-        name = media_file(url, content_type)
-        (self._out / name).parent.mkdir(parents=True, exist_ok=True)
-        (self._out / name).write_bytes(body)
-        index[url] = name
+        for name, (_, data) in files.items():
+            (self._out / name).parent.mkdir(parents=True, exist_ok=True)
+            (self._out / name).write_bytes(data)
+        index[url] = format_srcset([(name, f"{w}w") for name, (w, _) in files.items()])
         self._state.mkdir(parents=True, exist_ok=True)
         (self._state / "media.json").write_text(json.dumps(index), "utf-8")
 
@@ -274,11 +291,15 @@ class ExportFiles:
         return set(self._media_index())
 
     def _media_index(self) -> dict[str, str]:
-        """Saved images by URL, read once a run; one whose file is gone counts as not saved."""
+        """Saved images by URL, read once a run; one whose files are gone counts as not saved."""
         if self._media is None:
             path = self._state / "media.json"
             index: dict[str, str] = json.loads(path.read_text("utf-8")) if path.exists() else {}
-            self._media = {url: name for url, name in index.items() if (self._out / name).is_file()}
+            self._media = {
+                url: files
+                for url, files in index.items()
+                if all((self._out / name).is_file() for name, _ in parse_srcset(files))
+            }
         return self._media
 
     def _kept_path(self, url: str) -> Path:
@@ -377,11 +398,22 @@ class Exporter(ExportFiles):
             if url in saved:
                 continue
             try:
-                image = await self._fetcher.fetch(url, IMAGE_TYPES)
+                self.save_picture(url, await self._picture_files(url))
             except MirrorError:
                 continue
-            self.save_image(url, image.content_type, image.body)
             saved.add(url)
+
+    async def _picture_files(self, url: str) -> dict[str, tuple[int, bytes]]:
+        """The files the mirror serves of the picture at ``url`` (``chosen_widths``)."""
+        image = await self._fetcher.fetch(url, IMAGE_TYPES)
+        images = self._config.images
+        checked_image(image.body, images.max_bytes)
+        variants = tuple(Variant(width) for width in Offer.of(images).widths_for(False))
+        result = await off_loop(self._pool, made, image.body, Recipe.of(images), variants)
+        return {
+            media_file(url, width): (width, result.files[variant.name])
+            for variant, width in chosen_widths(self._config, result.width)
+        }
 
 
 async def run_export(

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mirror.addresses import manifest
 from mirror.article import StoredPage
-from mirror.errors import MirrorError
+from mirror.errors import MirrorError, NotFound
 from mirror.fetch.client import Fetcher
 from mirror.keys import load_token_ring
 from mirror.links import Kind, LinkBuilder
@@ -42,7 +42,9 @@ from mirror.share.export import (
     ExportFiles,
     ExportReport,
     article_file,
+    chosen_widths,
     find_host_references,
+    media_file,
 )
 from mirror.share.runner import open_pipeline
 from mirror.share.signedfiles import SignedFiles
@@ -91,10 +93,23 @@ class Stager:
             if url in saved:
                 continue
             try:
-                image = await self.cache.get_image(url) or await self.mirror.image(url)
+                files = await self._picture_files(url)
             except MirrorError:
                 continue  # the page shows the picture's place without it
-            export.save_image(url, image.content_type, image.body)
+            export.save_picture(url, files)
+
+    async def _picture_files(self, url: str) -> dict[str, tuple[int, bytes]]:
+        """The files the live mirror serves of the picture at ``url`` (made now if it has
+        not made them yet), at the widths an export writes (``chosen_widths``)."""
+        pictures = self.mirror.pictures
+        await pictures.file(url)
+        info = await pictures.info(url)
+        if info is None:
+            raise NotFound
+        return {
+            media_file(url, width): (width, (await pictures.file(url, variant)).body)
+            for variant, width in chosen_widths(self.config, info.width)
+        }
 
     async def _sign(self, folder: Path, url: str, stored: StoredPage) -> None:
         base = public_url(self.config)
@@ -103,7 +118,7 @@ class Stager:
                 f"/d/{self.files.links.seal(url, Kind.PAGE)}.{extension}",
                 {},
                 stored.article.lang,
-                self.config.reader.low_bandwidth,
+                self.config.reader.default_pictures,
             )
             body = await self.files.make(reader, base, url, stored, extension)
             await asyncio.to_thread(_write, folder / name, body)
@@ -128,4 +143,5 @@ async def stager(config: Config) -> AsyncIterator[Stager]:
         cache, mirror = opened
         links = LinkBuilder(load_token_ring(data_dir, config.server.token_key))
         key = manifest.load_signing_key(data_dir)
-        yield Stager(config, cache, mirror, SignedFiles(config, links, key, mirror.image))
+        files = SignedFiles(config, links, key, mirror.pictures.small_file)
+        yield Stager(config, cache, mirror, files)

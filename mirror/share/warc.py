@@ -13,7 +13,11 @@ tools (pywb, ReplayWeb.page) and the Internet Archive's can read and replay:
 - per article, a ``resource`` record: the cleaned article (``text/html``, the document
   ``mirror extract`` prints: clean HTML, absolute origin URLs, no mirror URLs), at the
   article's address on this mirror (``/s/<site>/<path>``), ``WARC-Concurrent-To`` the
-  response it was made from.
+  response it was made from;
+- per picture of an article, a ``resource`` record of the origin's own file (the bytes as
+  fetched, metadata and all: an archive keeps the evidence) at its URL, and a
+  ``conversion`` record for each file the mirror serves of it (``WARC-Refers-To`` the
+  origin's record), so a replay shows what readers saw.
 
 Two departures from a crawler's WARC, both because the mirror keeps less than a crawler:
 cookies the origin set are not kept (``fetch.recorded_headers``), and the body is stored
@@ -38,10 +42,12 @@ from warcio.warcwriter import WARCWriter
 
 from mirror.article import Article, StoredPage
 from mirror.errors import MirrorError
+from mirror.pipeline import Mirror
 from mirror.render.html import environment
 from mirror.settings import Config, Site, public_url
 from mirror.share.runner import export_run
-from mirror.store.cache import StoredResponse
+from mirror.store.cache import StoredImage, StoredResponse
+from mirror.transform.responsive import picture_sources
 
 WARC_VERSION = "1.1"
 SOFTWARE = f"mirror/{version('mirror')} (reader proxy), warcio/{version('warcio')}"
@@ -57,6 +63,7 @@ class WarcReport:
     path: Path
     articles: int = 0
     responses: int = 0
+    pictures: int = 0
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -66,7 +73,8 @@ class WarcReport:
     def summary(self) -> str:
         missing = self.articles - self.responses
         lines = [
-            f"mirror: wrote {self.path}: {self.articles} articles, {self.responses} responses",
+            f"mirror: wrote {self.path}: {self.articles} articles, {self.responses} responses, "
+            f"{self.pictures} pictures",
             *([f"mirror: {missing} stored before responses were kept"] if missing else []),
             *(f"mirror: skipped {reason}" for reason in self.skipped),
         ]
@@ -125,6 +133,26 @@ class WarcFile:
         )
         self._writer.write_record(record)
 
+    def picture(self, url: str, origin: StoredImage) -> str:
+        """The origin's file of a picture as a ``resource`` record; its record id."""
+        return self._record(url, "resource", origin, {})
+
+    def conversion(self, url: str, made: StoredImage, origin_id: str | None) -> None:
+        """A file the mirror made of the picture at ``url`` as a ``conversion`` record."""
+        self._record(url, "conversion", made, {"WARC-Refers-To": origin_id} if origin_id else {})
+
+    def _record(self, url: str, kind: str, image: StoredImage, headers: dict[str, str]) -> str:
+        record = self._writer.create_warc_record(
+            url,
+            kind,
+            payload=BytesIO(image.body),
+            length=len(image.body),
+            warc_content_type=image.content_type,
+            warc_headers_dict={"WARC-Date": warc_date(image.fetched_at), **headers},
+        )
+        self._writer.write_record(record)
+        return str(record.rec_headers.get_header("WARC-Record-ID"))
+
     def article_address(self, url: str) -> str:
         """``/s/<site>/<path>`` on this mirror: readable, and the same for every export."""
         parts = urlsplit(url)
@@ -173,7 +201,24 @@ async def run_warc_export(
                 warc.resource(served.stored, record_id)
                 report.articles += 1
                 report.responses += response is not None
+                await _pictures(warc, mirror, served.stored.article, report)
                 return served.stored.article
 
             await run.crawl(depth, visit)
     return report
+
+
+async def _pictures(warc: WarcFile, mirror: Mirror, article: Article, report: WarcReport) -> None:
+    """Each picture of ``article``: the origin's file, then every file the mirror serves."""
+    pictures = mirror.pictures
+    for url in picture_sources(article.body):
+        try:
+            made = [await pictures.file(url, v) for v in pictures.offer.variants()]
+        except MirrorError as error:
+            report.skipped.append(f"{url} ({type(error).__name__})")
+            continue
+        origin = await pictures.origin_file(url)
+        origin_id = None if origin is None else warc.picture(url, origin)
+        for file in made:
+            warc.conversion(url, file, origin_id)
+        report.pictures += 1

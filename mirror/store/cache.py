@@ -37,7 +37,7 @@ from typing import Any, Self
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mirror.article import StoredPage
+from mirror.article import PictureInfo, StoredPage
 from mirror.keys import derive
 from mirror.settings import CacheConfig
 from mirror.store.base import Store, StoreUnavailable
@@ -47,6 +47,7 @@ from mirror.store.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
+ORIGIN = "origin"  # the picture's file as the origin sent it, kept for the WARC export
 CACHE_FILE = "cache.sqlite3"
 # The associated data of sealed names (list members' URLs, stream events): no entry's key.
 NAME_KEY = b"mirror sealed name"
@@ -63,7 +64,7 @@ def open_store(config: CacheConfig, data_dir: Path) -> Store:
 
 @dataclass(frozen=True)
 class StoredImage:
-    """An image as the origin sent it (already checked to be a raster type)."""
+    """A picture's file: one the mirror made of its pixels, or (``ORIGIN``) the origin's."""
 
     content_type: str
     body: bytes
@@ -204,12 +205,21 @@ class PageCache:
             log.warning("sealed name failed authentication; ignored")
             return None
 
-    async def get_image(self, url: str) -> StoredImage | None:
-        data = await self._get("image", url)
+    async def get_image(self, url: str, variant: str = "") -> StoredImage | None:
+        """The plain file made of the picture at ``url``, else the variant named ``variant``
+        (``720.webp``), or with ``ORIGIN`` the origin's own file."""
+        data = await self._get(_image_kind(variant), url)
         return None if data is None else StoredImage.from_bytes(data)
 
-    async def put_image(self, url: str, image: StoredImage) -> None:
-        await self._put("image", url, image.to_bytes())
+    async def put_image(self, url: str, image: StoredImage, variant: str = "") -> None:
+        await self._put(_image_kind(variant), url, image.to_bytes())
+
+    async def get_picture_info(self, url: str) -> PictureInfo | None:
+        data = await self._get("image info", url)
+        return None if data is None else PictureInfo.from_bytes(data)
+
+    async def put_picture_info(self, url: str, info: PictureInfo) -> None:
+        await self._put("image info", url, info.to_bytes())
 
     async def get_response(self, url: str) -> StoredResponse | None:
         data = await self._get("response", url)
@@ -223,7 +233,10 @@ class PageCache:
         ``url``, and its place in the index of articles ``site`` removed; how many entries
         went."""
         deleted = 0
-        for kind in ("page", "response", "image"):
+        info = await self.get_picture_info(url)
+        variants = [*(info.sizes if info else ()), ORIGIN]
+        kinds = ["page", "response", "image", "image info", *map(_image_kind, variants)]
+        for kind in kinds:
             deleted += await self.store.delete(self._sealer.row_key(kind, url))
         member = self._sealer.row_key("page", url)
         await self.store.index_delete(self._pages_index, member)
@@ -339,6 +352,10 @@ class PageCache:
             await self.store.put(key, self._sealer.seal(key, data), keep)
         except StoreUnavailable as exc:
             log.warning("cache store unavailable, entry not stored: %s", exc)
+
+
+def _image_kind(variant: str) -> str:
+    return f"image {variant}" if variant else "image"
 
 
 async def _quietly(call: Any) -> None:

@@ -17,6 +17,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from mirror.links import Kind, LinkBuilder
+from mirror.transform.responsive import Cost, Offering, offer_pictures
 from mirror.transform.urls import format_srcset, parse_srcset
 
 # The visible mark ("↗") is drawn by the stylesheet on this class, so the article's text
@@ -24,13 +25,32 @@ from mirror.transform.urls import format_srcset, parse_srcset
 EXTERNAL_CLASS = "external"
 IMAGE_ELEMENTS = frozenset({"img", "source", "video"})
 IMAGE_ATTRIBUTES = ("src", "poster")
+IMAGE_PREFIX = f"/{Kind.IMAGE.value}/"
 
 
 def rewrite_body(body_html: str, links: LinkBuilder, is_mirrored: Callable[[str], bool]) -> str:
     """``body_html`` with every origin URL pointed at the mirror (or marked external)."""
+    return offered_body(body_html, links, is_mirrored)[0]
+
+
+def offered_body(
+    body_html: str,
+    links: LinkBuilder,
+    is_mirrored: Callable[[str], bool],
+    offering: Offering | None = None,
+) -> tuple[str, Cost]:
+    """``rewrite_body``, its pictures offered as ``offering`` says (``transform.responsive``:
+    every width and format, or links in the ``none`` mode), and what they cost."""
     if not body_html.strip():
-        return ""
+        return "", Cost()
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    cost = Cost()
+    if offering is not None:
+        cost = offer_pictures(root, lambda url: image_path(url, links), offering)
+    return _rewritten(root, links, is_mirrored), cost
+
+
+def _rewritten(root: HtmlElement, links: LinkBuilder, is_mirrored: Callable[[str], bool]) -> str:
     for anchor in root.iter("a"):
         _rewrite_anchor(anchor, links, is_mirrored)
     for element in root.iter(*IMAGE_ELEMENTS):
@@ -42,6 +62,11 @@ def rewrite_body(body_html: str, links: LinkBuilder, is_mirrored: Callable[[str]
 
 def image_path(url: str, links: LinkBuilder) -> str:
     return links.path(url, Kind.IMAGE) if _is_web(url) else ""
+
+
+def _proxied(url: str, links: LinkBuilder) -> str:
+    """A mirror path for ``url``; one already made (an offered picture's file) is kept."""
+    return url if url.startswith(IMAGE_PREFIX) else image_path(url, links)
 
 
 def _is_web(url: str) -> bool:
@@ -70,14 +95,14 @@ def _rewrite_image(element: HtmlElement, links: LinkBuilder) -> None:
         url = element.get(attribute)
         if url is None or (element.tag == "img" and url.startswith("data:image/")):
             continue
-        proxied = image_path(url, links)
+        proxied = _proxied(url, links)
         if proxied:
             element.set(attribute, proxied)
         else:
             del element.attrib[attribute]
     srcset = element.get("srcset")
     if srcset is not None:
-        candidates = [(image_path(u, links), d) for u, d in parse_srcset(srcset)]
+        candidates = [(_proxied(u, links), d) for u, d in parse_srcset(srcset)]
         element.set("srcset", format_srcset([(u, d) for u, d in candidates if u]))
     if element.tag == "img":
         element.set("loading", "lazy")

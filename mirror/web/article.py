@@ -14,16 +14,18 @@ rate limit configured the door stays shut, so that the limit is kept in one plac
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
 from mirror import counters
 from mirror.addresses.onion import misdirected, onion_location
-from mirror.article import Served
+from mirror.article import PictureInfo, Served
 from mirror.links import Kind, LinkBuilder
+from mirror.pipeline import Mirror
 from mirror.pool import off_loop
 from mirror.render.html import (
     ALTERNATES,
@@ -31,8 +33,11 @@ from mirror.render.html import (
     Reader,
     render_article,
 )
+from mirror.render.i18n import translations
 from mirror.settings import Config
-from mirror.transform.rewrite import rewrite_body
+from mirror.transform.responsive import Cost, Labels, Offering, picture_sources, size_text
+from mirror.transform.rewrite import offered_body
+from mirror.transform.variants import Offer
 from mirror.web import metrics
 from mirror.web.appkeys import (
     ADDRESSES,
@@ -53,6 +58,9 @@ async def served_for(request: web.Request) -> tuple[str, Served]:
 
 
 ARTICLE_PREFIX = "/m/"
+# How long a rendering whose pictures are still being made is kept before it is made
+# again, now saying what they cost.
+PICTURES_PENDING_SECONDS = 10
 ARTICLE_ROUTE = "/m/{token}"
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
@@ -160,6 +168,7 @@ async def _article(request: web.Request, url: str, path: str) -> web.Response:
 
 async def _render(request: web.Request, token: str, url: str, reader: Reader) -> Rendered:
     links, mirror, config = request.app[LINKS], request.app[MIRROR], request.app[CONFIG]
+    pool = request.app.get(POOL)
     served = await mirror.page(url)
     view = ArticleView(
         share_url=base_url(request) + links.path(url, Kind.PAGE),
@@ -168,12 +177,19 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
         share_action=f"/share/{token}",
     )
     fresh_until = fresh_until_for(config, url, served)
-    return await off_loop(
-        request.app.get(POOL),
-        rendered_article,
-        ArticleJob(reader, served, view, links, config, ALTERNATES.get()),
-        fresh_until,
-    )
+    sources = await off_loop(pool, picture_sources, served.stored.article.body)
+    infos = await picture_infos(mirror, sources)
+    if len(infos) < len(sources):
+        mirror.warm_pictures([u for u in sources if u not in infos])
+        fresh_until = min(fresh_until, time.time() + PICTURES_PENDING_SECONDS)
+    job = ArticleJob(reader, served, view, links, config, ALTERNATES.get(), infos)
+    return await off_loop(pool, rendered_article, job, fresh_until)
+
+
+async def picture_infos(mirror: Mirror, sources: list[str]) -> dict[str, PictureInfo]:
+    """What the mirror knows of each picture (made already), by origin URL."""
+    known = await asyncio.gather(*(mirror.pictures.info(url) for url in sources))
+    return {url: info for url, info in zip(sources, known, strict=True) if info is not None}
 
 
 def fresh_until_for(config: Config, url: str, served: Served) -> float:
@@ -200,12 +216,36 @@ class ArticleJob:
     links: LinkBuilder
     config: Config
     alternates: tuple[str, ...]
+    pictures: Mapping[str, PictureInfo] = field(default_factory=dict)
 
 
 def rendered_article(job: ArticleJob, fresh_until: float) -> Rendered:
-    """The article page, links made mirror links, in both encodings: run in a transform
-    process (the page's alternate addresses come along, as the request's context var)."""
+    """The article page, links made mirror links and pictures offered in the reader's
+    mode, in both encodings: run in a transform process (the page's alternate addresses
+    come along, as the request's context var)."""
     ALTERNATES.set(job.alternates)
-    body = rewrite_body(job.served.stored.article.body, job.links, job.config.is_mirrored)
-    html = render_article(job.reader, job.served, body, job.view)
+    gettext = translations(job.reader.language.tag).gettext
+    labels = Labels(gettext("Picture left out: %(alt)s"), gettext("Picture left out"))
+    offering = Offering(job.reader.pictures, Offer.of(job.config.images), job.pictures, labels)
+    body, cost = offered_body(
+        job.served.stored.article.body, job.links, job.config.is_mirrored, offering
+    )
+    view = replace(job.view, pictures_note=pictures_note(cost, gettext))
+    html = render_article(job.reader, job.served, body, view)
     return Rendered.of(html, fresh_until, is_standing_in(job.served))
+
+
+def pictures_note(cost: Cost, gettext: Callable[[str], str]) -> str:
+    """What the page says its pictures will cost, before the reader opens them."""
+    if not cost.count:
+        return ""
+    if cost.measured < cost.count:
+        return gettext("Pictures: %(count)s; the mirror has not measured them all yet.") % {
+            "count": cost.count
+        }
+    note = gettext("Pictures: %(count)s, up to %(light)s in light mode and %(full)s in full mode.")
+    return note % {
+        "count": cost.count,
+        "light": size_text(cost.light),
+        "full": size_text(cost.full),
+    }

@@ -71,7 +71,9 @@ async def _made_download(request: web.Request, reader: Reader) -> Attachment:
     url, served = await served_for(request)
     stored = served.stored
     extension = request.match_info["format"]
-    files = SignedFiles(app[CONFIG], app[LINKS], app[SIGNING_KEY], app[MIRROR].image, app.get(POOL))
+    # The small files (the light mode's widest WebP), so the budget holds more pictures.
+    small = app[MIRROR].pictures.small_file
+    files = SignedFiles(app[CONFIG], app[LINKS], app[SIGNING_KEY], small, app.get(POOL))
     body = await files.make(reader, base_url(request), url, stored, extension)
     disposition = content_disposition(stored.article.title, extension)
     fresh_until = fresh_until_for(app[CONFIG], url, served)

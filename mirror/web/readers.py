@@ -1,4 +1,4 @@
-"""Who the reader is, from the request alone: language, low-bandwidth choice, the address
+"""Who the reader is, from the request alone: language, picture mode, the address
 they came by, and the key their view of an article is kept under in memory."""
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ def choices_of(request: web.Request) -> Reader:
     return reader_choices(
         request.rel_url.raw_query_string,
         request.headers.get("Accept-Language", ""),
-        request.app[CONFIG].reader.low_bandwidth,
+        request.app[CONFIG].reader.default_pictures,
     )
 
 
 @lru_cache(maxsize=READER_CACHE)
-def reader_choices(raw_query: str, accept_language: str, lite_default: bool) -> Reader:
+def reader_choices(raw_query: str, accept_language: str, pictures_default: str) -> Reader:
     """Parsed once per query and ``Accept-Language``: readers send few distinct ones, and
     negotiating a language on every cache hit cost more than answering from memory."""
     query = MultiDict(parse_qsl(raw_query, keep_blank_values=True))
-    return Reader.from_request("/", query, accept_language, lite_default)
+    return Reader.from_request("/", query, accept_language, pictures_default)
 
 
 def base_url(request: web.Request) -> str:
@@ -79,19 +79,20 @@ def memory_key(
 ) -> tuple[Reader, str]:
     """The reader's choices, and the key of the page's rendering kept in memory for them."""
     accept_language = request.headers.get("Accept-Language", "")
-    choices, view = reader_view(raw_query, accept_language, config.reader.low_bandwidth)
+    choices, view = reader_view(raw_query, accept_language, config.reader.default_pictures)
     return choices, f"{token} {view} {address_of(config, request)}"
 
 
 @lru_cache(maxsize=READER_CACHE)
-def reader_view(raw_query: str, accept_language: str, lite_default: bool) -> tuple[Reader, str]:
+def reader_view(raw_query: str, accept_language: str, pictures_default: str) -> tuple[Reader, str]:
     """The reader's choices and their ``view_key``, made once per query and language."""
-    choices = reader_choices(raw_query, accept_language, lite_default)
+    choices = reader_choices(raw_query, accept_language, pictures_default)
     return choices, view_key(choices)
 
 
 def view_key(reader: Reader) -> str:
     """What of the reader's choices a rendered page depends on, as part of its memory key."""
     return (
-        f"{reader.language.tag} {reader.lite:d}{reader.explicit_language:d}{reader.explicit_lite:d}"
+        f"{reader.language.tag} {reader.pictures} "
+        f"{reader.explicit_language:d}{reader.explicit_pictures:d}"
     )

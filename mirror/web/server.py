@@ -39,6 +39,7 @@ from mirror.settings import Config
 from mirror.share import schedule
 from mirror.share.sitefeeds import SiteFeeds
 from mirror.store.cache import PageCache, open_store
+from mirror.transform.variants import Variant
 from mirror.web import (
     about,
     article,
@@ -125,6 +126,7 @@ def create_app(config: Config) -> web.Application:
             web.post("/share/{token}", downloads.share),
             web.get("/d/{token:[A-Za-z0-9_-]+}.{format:html|epub}", downloads.download),
             web.get("/r/{token}", image),
+            web.get("/r/{token}/{variant}", image),
             web.get("/healthz", healthz),
             web.get("/favicon.ico", favicon),
             web.get("/static/{name}", about.static_file),
@@ -271,9 +273,14 @@ async def open_url(request: web.Request) -> web.Response:
 
 
 async def image(request: web.Request) -> web.Response:
-    """A proxied raster image; its type comes from its bytes, never from the origin's word."""
+    """A picture's file, made of its pixels by the mirror: the plain one, or the variant
+    its URL names (``/r/<token>/720.webp``); one URL is one file, so no ``Vary``."""
     url = request.app[LINKS].open(request.match_info["token"], Kind.IMAGE)
-    stored = await request.app[MIRROR].image(url)
+    name = request.match_info.get("variant")
+    variant = None if name is None else Variant.parse(name)
+    if name is not None and variant is None:
+        raise NotFound
+    stored = await request.app[MIRROR].pictures.file(url, variant)
     return web.Response(
         body=stored.body,
         content_type=stored.content_type,

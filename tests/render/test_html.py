@@ -27,7 +27,7 @@ ERRORS = [
 
 
 def reader(tag: str = "en", lite: bool = False) -> Reader:
-    return Reader(LANGUAGES[tag], lite)
+    return Reader(LANGUAGES[tag], "none" if lite else "full")
 
 
 def article_html(article: Article, stale: bool = False, tag: str = "en") -> str:
@@ -98,14 +98,16 @@ def test_about_names_the_operator() -> None:
 
 
 def test_reader_links_carry_only_explicit_choices() -> None:
-    implicit = Reader.from_request("/s/cdt/", {"page": "2"}, "ru", lite_default=True)
+    implicit = Reader.from_request("/s/cdt/", {"page": "2"}, "ru", "none")
     assert implicit.language.tag == "ru" and implicit.lite
     assert implicit.link("/") == "/"
     assert implicit.with_language("fa") == "/s/cdt/?hl=fa&page=2"
-    assert implicit.with_lite(False) == "/s/cdt/?lite=0&page=2"
-    explicit = Reader.from_request("/", {"hl": "ug", "lite": "1"}, "ru", lite_default=False)
-    assert explicit.link("/m/t") == "/m/t?hl=ug&lite=1"
-    ignored = Reader.from_request("/", {"hl": "xx", "lite": "2"}, "", lite_default=False)
+    assert implicit.with_pictures("full") == "/s/cdt/?pics=full&page=2"
+    explicit = Reader.from_request("/", {"hl": "ug", "lite": "1"}, "ru", "full")
+    assert explicit.link("/m/t") == "/m/t?hl=ug&pics=none"
+    light = Reader.from_request("/", {"pics": "light", "lite": "1"}, "", "full")
+    assert light.pictures == "light" and light.link("/") == "/?pics=light"
+    ignored = Reader.from_request("/", {"hl": "xx", "lite": "2", "pics": "x"}, "", "full")
     assert ignored.link("/") == "/" and not ignored.lite
 
 

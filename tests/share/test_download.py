@@ -58,7 +58,7 @@ def test_a_transform_process_renders_the_file_without_the_private_key() -> None:
     secret = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     assert secret not in crossing
     assert public_key_text(key).encode() in crossing
-    reader = reader_choices("", "", lite_default=False)
+    reader = reader_choices("", "", pictures_default="full")
     rendered = unsigned_single_file(reader, pickle.loads(crossing), article.body, {}, "", str)
     signed = single_file(reader, details, article.body, {}, "", str)
     assert signed.startswith(rendered.encode().removesuffix(HTML_TAIL))

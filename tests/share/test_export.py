@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
+from PIL import Image
 
 from mirror.cli import main
 from mirror.links import Kind
@@ -25,6 +26,7 @@ from mirror.share.export import (
     article_file,
     find_host_references,
     localise,
+    media_file,
     run_export,
     state_dir,
 )
@@ -39,6 +41,7 @@ from tests.conftest import (
 )
 from tests.support.browser import chromium, visit
 from tests.support.operator_fixtures import operator_config
+from tests.support.pictures import SECRETS, jpeg_with_secrets, photo, serving
 from tests.support.text_checks import assert_in_order, visible_text
 
 LINKED_PATH = "/2018/10/xinjiang-legalizes-re-education-camps/"
@@ -273,3 +276,26 @@ async def test_exported_article_body_is_the_served_one(
     exported = next(k.article.body for k in kept if k.article.url == ARTICLE_URL)
     assert QUOTE not in exported and HIDDEN_LINK not in exported and KEPT_LINK in exported
     assert exported == served
+
+
+async def test_export_writes_the_files_the_mirror_serves(
+    tmp_path: Path, origin: Origin, ca_file: Path
+) -> None:
+    origin.routes[LEAD_IMAGE_PATH] = serving(jpeg_with_secrets(photo(900, 506)))
+    config = operator_config(tmp_path, origin, ca_file)
+    out = tmp_path / "export"
+    report, _ = await export(config, out, depth=0)
+    assert report.ok, report.summary()
+    lead = media_file(f"https://chinadigitaltimes.net{LEAD_IMAGE_PATH}", 900)
+    widths = {}
+    for width in (360, 720, 900):  # 1080 asked, 900 made: never wider than the picture
+        body = (out / lead.replace("-900.", f"-{width}.")).read_bytes()
+        made = Image.open(io.BytesIO(body))
+        widths[width] = (made.format, made.width, bool(made.getexif()))
+        assert all(secret not in body for secret in SECRETS)
+    assert widths == {w: ("WEBP", w, False) for w in (360, 720, 900)}
+    assert not (out / lead.replace("-900.", "-1080.")).exists()
+    page = (out / "articles" / ARTICLE_PATH.strip("/") / "index.html").read_text()
+    assert re.search(
+        r'srcset="[^"]*-360\.webp 360w, [^"]*-720\.webp 720w, [^"]*-900\.webp 900w"', page
+    )

@@ -21,8 +21,10 @@ from mirror.keys import load_cache_key
 from mirror.settings import Config
 from mirror.share.warc import WarcFile, run_warc_export, warc_date
 from mirror.store.cache import PageCache, StoredResponse, open_store
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, Origin
+from mirror.transform.variants import Offer
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, CHINESE_URL, LEAD_IMAGE_PATH, Origin
 from tests.support.paths import CDT
+from tests.support.pictures import SECRETS, jpeg_with_secrets, photo, serving
 
 WARCIO = str(Path(sys.executable).with_name("warcio"))
 
@@ -73,6 +75,8 @@ async def test_warc_export_reads_back_and_passes_warcio_check(
     config: Config, origin: Origin, tmp_path: Path
 ) -> None:
     page = serve_gzipped_with_cookies(origin)
+    lead = jpeg_with_secrets(photo(1200, 675))
+    origin.routes[LEAD_IMAGE_PATH] = serving(lead)
     report = await run_warc_export(config, "cdt", tmp_path / "warc", depth=0)
     assert report.path.parent == tmp_path / "warc" and report.path.name.endswith(".warc.gz")
     assert report.articles >= 2 and report.responses == report.articles
@@ -83,8 +87,14 @@ async def test_warc_export_reads_back_and_passes_warcio_check(
     assert all(r["digest_ok"] is not False for r in records)
 
     responses = {r["uri"]: r for r in records if r["type"] == "response"}
-    resources = {r["uri"]: r for r in records if r["type"] == "resource"}
+    resources = {
+        r["uri"]: r
+        for r in records
+        if r["type"] == "resource" and r["headers"].get_header("Content-Type").startswith("text/")
+    }
     assert len(responses) == len(resources) == report.articles
+    check_pictures(records, lead, Offer.of(config.images))
+    assert report.pictures >= 1
     response = responses[ARTICLE_URL]
     http = response["http"]
     assert http.get_statuscode() == "200" and http.protocol == "HTTP/1.1"
@@ -119,6 +129,21 @@ async def test_warc_export_reads_back_and_passes_warcio_check(
         timeout=60,
     )
     assert f'"warc-target-uri": "{ARTICLE_URL}", "http:status": "200"'.encode() in indexed.stdout
+
+
+def check_pictures(records: list[dict[str, Any]], lead: bytes, offer: Offer) -> None:
+    """The lead picture's origin file kept whole, and each file the mirror serves of it
+    converted from it, with none of the origin's metadata."""
+    url = f"https://chinadigitaltimes.net{LEAD_IMAGE_PATH}"
+    kept = [r for r in records if r["uri"] == url and r["type"] == "resource"]
+    assert [r["content"] for r in kept] == [lead]  # the evidence, metadata and all
+    origin_id = kept[0]["headers"].get_header("WARC-Record-ID")
+    converted = [r for r in records if r["uri"] == url and r["type"] == "conversion"]
+    assert len(converted) == len(offer.variants())
+    for record in converted:
+        assert record["headers"].get_header("WARC-Refers-To") == origin_id
+        assert record["headers"].get_header("Content-Type") in {"image/webp", "image/jpeg"}
+        assert all(secret not in record["content"] for secret in SECRETS)
 
 
 async def test_warcio_check_fails_a_changed_file(

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from mirror.article import Article, LeadImage, StoredPage
-from mirror.store.cache import PageCache, Sealer, StoredImage, StoredResponse
+from mirror.article import Article, LeadImage, PictureInfo, StoredPage
+from mirror.store.cache import ORIGIN, PageCache, Sealer, StoredImage, StoredResponse
 from tests.conftest import tiny_png
 from tests.support.cache_fixtures import StoreUnderTest
 
@@ -46,6 +46,24 @@ async def test_pages_and_images_are_separate_entries(store_under_test: StoreUnde
     assert (await store_under_test.store.stats())["entries"] == 2
     assert await cache.purge(URL) == 2
     assert await cache.get_image(URL) is None and await cache.get_page(URL) is None
+
+
+async def test_a_pictures_files_are_entries_that_purge_forgets(
+    store_under_test: StoreUnderTest,
+) -> None:
+    cache = PageCache(store_under_test.store, SECRET)
+    plain, small = StoredImage("image/webp", b"W" * 9, 5.0), StoredImage("image/jpeg", b"J", 5.0)
+    await cache.put_image(URL, plain)
+    await cache.put_image(URL, small, "360.light.jpeg")
+    await cache.put_image(URL, StoredImage("image/jpeg", b"ORIGIN", 5.0), ORIGIN)
+    info = PictureInfo(720, 480, {"1080.webp": 9, "360.light.jpeg": 1}, 5.0)
+    await cache.put_picture_info(URL, info)
+    assert await cache.get_image(URL) == plain
+    assert await cache.get_image(URL, "360.light.jpeg") == small
+    assert await cache.get_image(URL, "720.webp") is None
+    assert await cache.get_picture_info(URL) == info
+    assert await cache.purge(URL) == 4
+    assert await cache.get_image(URL, ORIGIN) is None and await cache.get_picture_info(URL) is None
 
 
 async def test_the_origin_response_is_an_entry_of_its_own(store_under_test: StoreUnderTest) -> None:

@@ -62,14 +62,17 @@ async def new_context(
     width: int = 1280,
     dark: bool = False,
     offline: bool = False,
+    scale: float = 1,
 ) -> AsyncIterator[BrowserContext]:
-    """A fresh context; the mirror's self-signed certificate is accepted."""
+    """A fresh context; the mirror's self-signed certificate is accepted. ``scale`` is the
+    device pixel ratio (a phone's is 2 or 3)."""
     context = await browser.new_context(
         java_script_enabled=javascript,
         ignore_https_errors=True,
         viewport={"width": width, "height": 900},
         color_scheme="dark" if dark else "light",
         offline=offline,
+        device_scale_factor=scale,
     )
     try:
         yield context

@@ -6,13 +6,31 @@ import io
 import random
 import struct
 import zlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
+from aiohttp import web
 from PIL import Image
+
+from mirror.web.appkeys import MIRROR, RENDERED
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningMirror
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>secret-place</rdf:RDF></x:xmpmeta>'
 TRAILER = b"<html><script>alert(1)</script></html>"
+# What ``jpeg_with_secrets`` hides in a file; none of it may be in any file the mirror makes.
+SECRETS = (
+    b"secret-place",
+    b"xmpmeta",
+    b"Secret Camera",
+    b"serial 12345",
+    b"Exif\x00\x00",
+    b"<html",
+    b"alert(1)",
+)
 
 
 def photo(width: int = 1200, height: int = 800, mode: str = "RGB") -> Image.Image:
@@ -27,13 +45,13 @@ def photo(width: int = 1200, height: int = 800, mode: str = "RGB") -> Image.Imag
     return image
 
 
-def jpeg_with_secrets(image: Image.Image, orientation: int = 1) -> bytes:
+def jpeg_with_secrets(image: Image.Image, orientation: int = 1, quality: int = 75) -> bytes:
     exif = Image.Exif()
     exif[ORIENTATION] = orientation
     exif[0x0110] = "Secret Camera 9000"  # model
     exif.get_ifd(GPS_IFD).update({1: "N", 2: (39.0, 54.0, 0.0), 3: "E", 4: (116.0, 23.0, 0.0)})
     out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif, xmp=XMP, comment=b"camera serial 12345")
+    image.save(out, "JPEG", exif=exif, xmp=XMP, comment=b"camera serial 12345", quality=quality)
     return out.getvalue() + TRAILER
 
 
@@ -59,3 +77,20 @@ def many_frames_gif(frames: int, size: int = 8) -> bytes:
     out = io.BytesIO()
     images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=40, loop=0)
     return out.getvalue()
+
+
+async def pictures_made(mirror: RunningMirror, path: str) -> None:
+    """Open the article at ``path`` once, wait for its pictures to be made behind the
+    reader's back, and forget the rendering made before they were (kept only briefly)."""
+    await mirror.get(path)
+    await mirror.app[MIRROR].settled()
+    mirror.app[RENDERED].clear()
+
+
+def serving(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An origin route answering ``body`` as a JPEG (the mirror believes only the bytes)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="image/jpeg")
+
+    return handler

@@ -18,7 +18,7 @@ from mirror.links import Kind
 from mirror.render.html import Reader
 from mirror.render.i18n import LANGUAGES, long_date
 from mirror.settings import Config
-from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS
+from mirror.web.appkeys import CONFIG, DOWNLOADS, LISTINGS, MIRROR
 from mirror.web.readers import reader_choices, view_key
 from mirror.web.server import LINKS, POOL
 from tests.conftest import (
@@ -120,8 +120,12 @@ async def test_images_are_lazy_and_low_bandwidth_hides_them(running_mirror: Runn
     assert page.xpath("//div[@class='body']//img") == []
     requests = page.xpath("//a[@class='image-request']/@href")
     assert requests and all(href.startswith("/r/") for href in requests)
-    assert page.xpath("//a[@class='brand']/@href") == ["/?lite=1"]
-    assert page.xpath("//p[@class='bandwidth']/a/@href") == [path + "?lite=0"]
+    assert page.xpath("//a[@class='brand']/@href") == ["/?pics=none"]
+    assert page.xpath("//p[@class='bandwidth']/a/@href") == [
+        path + "?pics=full",
+        path + "?pics=light",
+        path + "?pics=none",
+    ]
 
 
 async def test_language_from_header_and_from_link(running_mirror: RunningMirror) -> None:
@@ -213,18 +217,27 @@ async def test_uyghur_quote_survives_the_pipeline(running_mirror: RunningMirror)
 def test_reader_choices_parse_the_raw_query_as_aiohttp_does() -> None:
     for raw in ["hl=ug&lite=1", "hl=%75%67&lite=0&page=3", "lite=1&lite=0&hl=xx", "page=2+", ""]:
         request = make_mocked_request("GET", f"/s/cdt/?{raw}", headers={"Accept-Language": "ru"})
-        expected = Reader.from_request("/s/cdt/", request.query, "ru", lite_default=True)
-        choices = reader_choices(request.rel_url.raw_query_string, "ru", True)
+        expected = Reader.from_request("/s/cdt/", request.query, "ru", "none")
+        choices = reader_choices(request.rel_url.raw_query_string, "ru", "none")
         assert replace(choices, path="/s/cdt/") == expected, raw
 
 
 def test_view_key_tells_every_view_apart() -> None:
     readers = [
-        Reader.from_request("/", query, language, lite_default=False)
-        for query in [{}, {"hl": "ug"}, {"hl": "en"}, {"lite": "1"}, {"lite": "0"}]
+        Reader.from_request("/", query, language, "light")
+        for query in [
+            {},
+            {"hl": "ug"},
+            {"hl": "en"},
+            {"lite": "1"},
+            {"lite": "0"},
+            {"pics": "light"},
+        ]
         for language in ["", "ug"]
     ]
-    views = {(r.language.tag, r.lite, r.explicit_language, r.explicit_lite) for r in readers}
+    views = {
+        (r.language.tag, r.pictures, r.explicit_language, r.explicit_pictures) for r in readers
+    }
     assert len({view_key(reader) for reader in readers}) == len(views)
 
 
@@ -239,6 +252,7 @@ async def test_heavy_pages_are_made_once_per_stored_version(
     made: dict[str, bytes] = {}
     for path in ("/m/" + token, f"/d/{token}.html", f"/d/{token}.epub", "/s/cdt/feed"):
         _, made[path] = await running_mirror.get_bytes(path)
+        await running_mirror.app[MIRROR].settled()  # the pictures made behind the reader's back
         tasks = pool.tasks
         response, again = await running_mirror.get_bytes(path)
         assert response.status == 200, path
@@ -258,7 +272,7 @@ async def test_heavy_pages_are_made_once_per_stored_version(
 
 def view_key_of(mirror: RunningMirror) -> str:
     """The rest of a memory key, as ``memory_key`` makes it for a request without choices."""
-    reader = reader_choices("", "", mirror.app[CONFIG].reader.low_bandwidth)
+    reader = reader_choices("", "", mirror.app[CONFIG].reader.default_pictures)
     return f"{view_key(reader)} {mirror.base}"
 
 
