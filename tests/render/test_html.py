@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from markupsafe import escape
 
 from mirror import errors
 from mirror.article import Article, Served, StoredPage
@@ -63,7 +64,7 @@ def test_every_error_has_a_page_in_every_language(
     html = render_error(reader(tag), shown, shown.status, "Example Site")
     assert f'<html lang="{tag}" dir="{LANGUAGES[tag].direction}">' in html
     words = {"site": "Example Site"}
-    title, hint = error.title % words, error.hint % words
+    title, hint = (str(escape(text % words)) for text in (error.title, error.hint))
     if tag == "en":
         assert title in html and hint in html
     else:
