@@ -5,6 +5,7 @@ keeps it from being asked again before then (bounded by ``fetch.max_retry_after`
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
 from mirror.errors import (
@@ -15,14 +16,18 @@ BACKOFF_ORIGINS = 1024  # past this many, expired waits are forgotten (open mode
 
 
 class Backoff:
-    """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
+    """Origins that asked us (429/503 + Retry-After) not to come back before a given time.
 
-    def __init__(self, longest: int) -> None:
+    ``clock`` is a test seam: a test moves it past the wait instead of sleeping through it.
+    """
+
+    def __init__(self, longest: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._longest = longest
+        self._clock = clock
         self._until: dict[str, float] = {}
 
     def check(self, origin: str) -> None:
-        wait = self._until.get(origin, 0.0) - time.monotonic()
+        wait = self._until.get(origin, 0.0) - self._clock()
         if wait > 0:
             raise OriginStatus(429, f"The site asked us to wait; try again in {wait:.0f} s.")
         self._until.pop(origin, None)
@@ -31,7 +36,7 @@ class Backoff:
         seconds = retry_after_seconds(retry_after)
         if seconds is None:
             return
-        now = time.monotonic()
+        now = self._clock()
         if len(self._until) >= BACKOFF_ORIGINS:
             self._until = {o: t for o, t in self._until.items() if t > now}
         self._until[origin] = now + min(seconds, self._longest)

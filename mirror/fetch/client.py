@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -184,16 +185,22 @@ class Fetcher:
     """One client session for all origin fetches; use as an async context manager.
 
     ``resolver`` replaces the system resolver under the policy (a test seam: tests answer
-    names themselves to play DNS rebinding and mixed answers).
+    names themselves to play DNS rebinding and mixed answers); ``clock`` times the waits
+    origins ask for (``Backoff``; a test seam too).
     """
 
-    def __init__(self, config: FetchConfig, resolver: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        config: FetchConfig,
+        resolver: AbstractResolver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._config = config
         self._pinned = {(p.host, p.port) for p in config.connect_to}
         self._guard = AddressGuard(config.allow_private_addresses)
         self._inner_resolver = resolver
         self._resolver: PolicyResolver | None = None
-        self._backoff = Backoff(config.max_retry_after)
+        self._backoff = Backoff(config.max_retry_after, clock)
         # Fetches in flight at once: more would make bursts of loop work (every response
         # arriving at once) that stall all readers; the rest wait their turn.
         self._slots = asyncio.Semaphore(config.max_concurrent)
