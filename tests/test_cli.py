@@ -1,4 +1,6 @@
-"""The ``mirror`` command as operators run it: real subprocesses."""
+"""The ``mirror`` command as operators run it: ``serve`` (one process and forked workers)
+and ``responder`` as real processes, signals and all; the other commands through ``main``
+in this process (``run_mirror``), which is their whole code without a new Python each."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
 from mirror.web.server import LINKS
 from mirror.web.tls import fingerprint
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror
 from tests.support.mail_fixtures import mail, running_relay, send
 from tests.support.operator_fixtures import ONION
 from tests.support.paths import CDT
@@ -366,20 +368,14 @@ def test_serve_runs_on_uvloop_unless_turned_off(enabled: bool, expected: str) ->
     assert loops[0].startswith(expected)
 
 
-async def run_async(*args: str) -> tuple[int, str]:
-    """``mirror ARGS`` in a real process, without blocking the loop the test origin runs on."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mirror", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
-
-
 async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
-    config: Config, origin: Origin, tmp_path: Path
+    run_mirror: RunMirror, config: Config, origin: Origin, tmp_path: Path
 ) -> None:
+    async def run_async(*args: str) -> tuple[int, str]:
+        """``mirror ARGS`` off the loop that the mirror and the test origin run on."""
+        ran = await asyncio.to_thread(run_mirror, *args)
+        return ran.returncode, (ran.stdout + ran.stderr).decode()
+
     key_file = tmp_path / "publisher.key"
     code, made = await run_async("keys", "publisher", "--out", str(key_file))
     assert code == 0, made
@@ -395,12 +391,11 @@ async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
     marker = "Words only the pushed copy has."
     article = (CDT / "article.html").read_text("utf-8")
     page.write_text(article.replace("At the Universal", marker + " At the Universal", 1))
-    process, url = await start_serve(toml)
-    try:
+    async with serve_mirror(load_config(toml, environ={})) as mirror:
         digest = fingerprint(config.server.data_dir / "tls-cert.pem")
         pushed = await run_async(
             "push", ARTICLE_URL, str(page), "--key", str(key_file),
-            "--mirror", url, "--fingerprint", digest,
+            "--mirror", mirror.base, "--fingerprint", digest,
         )  # fmt: skip
         assert pushed[0] == 0, pushed[1]
         assert "201" in pushed[1]
@@ -408,19 +403,13 @@ async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
         assert (await run_async("keys", "publisher", "--out", str(other_key)))[0] == 0
         refused = await run_async(
             "push", ARTICLE_URL, str(page), "--key", str(other_key),
-            "--mirror", url, "--fingerprint", digest,
+            "--mirror", mirror.base, "--fingerprint", digest,
         )  # fmt: skip
         assert refused[0] == 1
         assert "403" in refused[1]
-        pinned = aiohttp.Fingerprint(bytes.fromhex(digest.replace(":", "")))
-        async with (
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pinned)) as client,
-            client.get(url + "/s/cdt" + ARTICLE_PATH) as got,
-        ):
-            assert got.status == 200
-            assert marker in await got.text()
-    finally:
-        await stop_serve(process)
+        got, text = await mirror.get("/s/cdt" + ARTICLE_PATH)
+        assert got.status == 200
+        assert marker in text
     assert origin.hits[ARTICLE_PATH] == 0
 
 
