@@ -48,10 +48,12 @@ unit: $(VENV)/.installed-test system-deps bench-data
 
 test: lint typecheck unit
 
-# The fast tier: no root, daemons, browser, benchmark pages or network (tests/support/tiers.py).
+# The fast tier: no root, daemons, browser, benchmark pages or network (tests/support/tiers.py),
+# on two processes (pytest-xdist; CHECK_JOBS=0 runs it in one).
 FAST := not browser and not daemons and not bench and not install
+CHECK_JOBS ?= 2
 check: $(VENV)/.installed-test
-	MIRROR_TEST_TIER=check $(BIN)/pytest -q -m "$(FAST)"
+	MIRROR_TEST_TIER=check $(BIN)/pytest -q -n $(CHECK_JOBS) -m "$(FAST)"
 
 # After changing interface text: refresh messages.pot and merge it into every catalog.
 catalogs: $(VENV)/.installed-runtime

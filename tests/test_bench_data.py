@@ -36,8 +36,23 @@ def upstream() -> Members:
     return members
 
 
-def make_bench_data(dest: Path, url: str) -> subprocess.CompletedProcess[str]:
-    return run_make([f"MIRROR_BENCH_DATA={dest}", f"BENCH_DATA_URL={url}"])
+@pytest.fixture(scope="module")
+def readability(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the second set's step finds made, so ``make bench-data`` fetches nothing
+    else, wherever the checkout is and whatever ``MIRROR_BENCH_READABILITY`` says."""
+    made = tmp_path_factory.mktemp("readability")
+    (made / "pages").mkdir()
+    return made
+
+
+def make_bench_data(dest: Path, url: str, readability: Path) -> subprocess.CompletedProcess[str]:
+    return run_make(
+        [
+            f"MIRROR_BENCH_DATA={dest}",
+            f"BENCH_DATA_URL={url}",
+            f"MIRROR_BENCH_READABILITY={readability}",
+        ]
+    )
 
 
 def test_missing_pages_fail_naming_make_bench_data(
@@ -50,10 +65,11 @@ def test_missing_pages_fail_naming_make_bench_data(
 
 
 def test_make_bench_data_lays_the_archive_out_as_shared_has_it(
-    upstream: Members, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: Members, readability: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest = tmp_path / "bench" / "extraction"
-    result = make_bench_data(dest, archive(upstream, TOP, tmp_path / "upstream.tar.gz"))
+    url = archive(upstream, TOP, tmp_path / "upstream.tar.gz")
+    result = make_bench_data(dest, url, readability)
     assert result.returncode == 0, result.stderr
     assert tree(dest) == tree(paths.bench_data())
     monkeypatch.setenv("MIRROR_BENCH_DATA", str(dest))
@@ -61,34 +77,38 @@ def test_make_bench_data_lays_the_archive_out_as_shared_has_it(
 
 
 def test_an_archive_with_other_bytes_is_refused_and_nothing_is_made(
-    upstream: Members, tmp_path: Path
+    upstream: Members, readability: Path, tmp_path: Path
 ) -> None:
     first = next(name for name in upstream if name.startswith("html/"))
     page = gzip.decompress(upstream[first]) + b"<!-- changed -->"
     url = archive({**upstream, first: gzip.compress(page)}, TOP, tmp_path / "upstream.tar.gz")
-    result = make_bench_data(tmp_path / "extraction", url)
+    result = make_bench_data(tmp_path / "extraction", url, readability)
     assert result.returncode != 0
     assert f"other bytes in pages/{first[5:-3]}" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["upstream.tar.gz"]
 
 
-def test_an_archive_without_every_page_is_refused(upstream: Members, tmp_path: Path) -> None:
+def test_an_archive_without_every_page_is_refused(
+    upstream: Members, readability: Path, tmp_path: Path
+) -> None:
     some = {name: data for name, data in upstream.items() if not name.startswith("html/0")}
-    result = make_bench_data(tmp_path / "extraction", archive(some, TOP, tmp_path / "some.tar.gz"))
+    url = archive(some, TOP, tmp_path / "some.tar.gz")
+    result = make_bench_data(tmp_path / "extraction", url, readability)
     assert result.returncode != 0
     assert re.search(r"missing pages/0[0-9a-f]{63}\.html", result.stderr)
     assert not (tmp_path / "extraction").exists()
 
 
-def test_a_folder_that_has_the_pages_is_left_alone(tmp_path: Path) -> None:
+def test_a_folder_that_has_the_pages_is_left_alone(readability: Path, tmp_path: Path) -> None:
     (tmp_path / "ground-truth.json").write_text("{}", "utf-8")
-    result = make_bench_data(tmp_path, (tmp_path / "nowhere.tar.gz").as_uri())
+    result = make_bench_data(tmp_path, (tmp_path / "nowhere.tar.gz").as_uri(), readability)
     assert result.returncode == 0, result.stderr
     assert tree(tmp_path) == {"ground-truth.json": b"{}"}
 
 
-def test_an_unreachable_archive_fails_and_makes_nothing(tmp_path: Path) -> None:
-    result = make_bench_data(tmp_path / "extraction", (tmp_path / "nowhere.tar.gz").as_uri())
+def test_an_unreachable_archive_fails_and_makes_nothing(readability: Path, tmp_path: Path) -> None:
+    url = (tmp_path / "nowhere.tar.gz").as_uri()
+    result = make_bench_data(tmp_path / "extraction", url, readability)
     assert result.returncode != 0
     assert "cannot fetch" in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -1,16 +1,20 @@
-"""The ``mirror`` command as operators run it: real subprocesses."""
+"""The ``mirror`` command as operators run it: ``serve`` (one process and forked workers)
+and ``responder`` as real processes, signals and all; the other commands through ``main``
+in this process (``run_mirror``), which is their whole code without a new Python each."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import itertools
 import json
 import os
 import re
 import signal
-import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,7 @@ from mirror.store.cache import PageCache, Sealer, StoredImage
 from mirror.store.sqlite import SqliteStore
 from mirror.web.server import LINKS
 from mirror.web.tls import fingerprint
-from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror
+from tests.conftest import ARTICLE_PATH, ARTICLE_URL, Origin, RunningMirror, serve_mirror
 from tests.support.mail_fixtures import mail, running_relay, send
 from tests.support.operator_fixtures import ONION
 from tests.support.paths import CDT
@@ -50,18 +54,34 @@ from tests.support.unreadable import UNRULY_PAGE, break_reader_mode
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
 
 
-def run_mirror(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "mirror", *args],
-        input=stdin,
-        capture_output=True,
-        check=False,
-        env=ENV,
-        timeout=60,
-    )
+@dataclass(frozen=True)
+class Ran:
+    """What a command run in this process returned and printed, as a subprocess's would be."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
 
 
-def test_extract_prints_the_article_body(expected: dict[str, Any]) -> None:
+RunMirror = Callable[..., Ran]
+
+
+@pytest.fixture
+def run_mirror(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunMirror:
+    """``mirror ARGS`` with ``stdin`` as its input, run by ``main`` in this process: the
+    commands' own code without starting Python for each (``start_serve`` and
+    ``tests/test_install.py`` run the program itself)."""
+
+    def run(*args: str, stdin: bytes = b"") -> Ran:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Ran(code, captured.out.encode("utf-8"), captured.err.encode("utf-8"))
+
+    return run
+
+
+def test_extract_prints_the_article_body(run_mirror: RunMirror, expected: dict[str, Any]) -> None:
     result = run_mirror("extract", "--url", ARTICLE_URL, stdin=(CDT / "article.html").read_bytes())
     assert result.returncode == 0, result.stderr
     page = lxml.html.document_fromstring(result.stdout.decode("utf-8"))
@@ -73,7 +93,7 @@ def test_extract_prints_the_article_body(expected: dict[str, Any]) -> None:
     assert b"<script" not in result.stdout
 
 
-async def test_extract_matches_the_served_body(config: Config, expected: dict[str, Any]) -> None:
+def test_extract_matches_the_served_body(run_mirror: RunMirror) -> None:
     from mirror.reading import read_page
 
     result = run_mirror("extract", "--url", ARTICLE_URL, stdin=(CDT / "article.html").read_bytes())
@@ -81,7 +101,7 @@ async def test_extract_matches_the_served_body(config: Config, expected: dict[st
     assert served_body in result.stdout.decode("utf-8")
 
 
-def test_extract_with_a_config_uses_the_sites_rules(tmp_path: Path) -> None:
+def test_extract_with_a_config_uses_the_sites_rules(run_mirror: RunMirror, tmp_path: Path) -> None:
     """``mirror extract --config`` processes with the server's rules (``load_page_rules``):
     the site's ``remove`` drops the quotes, its ``keep_params`` keeps ``fbclid``."""
     toml = tmp_path / "mirror.toml"
@@ -98,7 +118,7 @@ def test_extract_with_a_config_uses_the_sites_rules(tmp_path: Path) -> None:
     assert "<blockquote" in plain and "fbclid" not in plain
 
 
-def test_extract_gb18030_from_stdin() -> None:
+def test_extract_gb18030_from_stdin(run_mirror: RunMirror) -> None:
     url = "https://chinadigitaltimes.net/chinese/2018/11/xinjiang-families/"
     result = run_mirror(
         "extract", "--url", url, stdin=(CDT / "article-zh-gb18030.html").read_bytes()
@@ -108,7 +128,7 @@ def test_extract_gb18030_from_stdin() -> None:
     assert "维吾尔" in out and "بىز ئۆز تىلىمىزدا" in out
 
 
-def test_link_prints_a_reader_url(tmp_path: Path) -> None:
+def test_link_prints_a_reader_url(run_mirror: RunMirror, tmp_path: Path) -> None:
     toml = tmp_path / "mirror.toml"
     toml.write_text('[server]\npublic_url = "https://mirror.example.org/"\n')
     result = run_mirror("link", ARTICLE_URL, "--config", str(toml))
@@ -127,7 +147,7 @@ def test_link_prints_a_reader_url(tmp_path: Path) -> None:
     ],
 )
 def test_bad_config_exits_with_a_message(
-    tmp_path: Path, command: str, toml: str, named: bytes
+    run_mirror: RunMirror, tmp_path: Path, command: str, toml: str, named: bytes
 ) -> None:
     path = tmp_path / "mirror.toml"
     path.write_text(toml)
@@ -241,7 +261,9 @@ async def test_workers_share_the_socket_and_stop_together(tmp_path: Path) -> Non
     assert not any(Path(f"/proc/{child}").exists() for child in children)
 
 
-async def test_cache_stats_purge_and_prune(config: Config, tmp_path: Path) -> None:
+async def test_cache_stats_purge_and_prune(
+    run_mirror: RunMirror, config: Config, tmp_path: Path
+) -> None:
     secret = load_cache_key(config.server.data_dir)
     store = SqliteStore(config.server.data_dir / "cache.sqlite3", 1 << 30, 0)
     async with PageCache(store, secret) as cache:
@@ -249,16 +271,17 @@ async def test_cache_stats_purge_and_prune(config: Config, tmp_path: Path) -> No
         await cache.put_page(ARTICLE_URL, StoredPage(article, fetched_at=1.0))
         await cache.put_image(ARTICLE_URL, StoredImage("image/png", b"png", 1.0))
     toml = str(tmp_path / "mirror.toml")
-    stats = run_mirror("cache", "stats", "--config", toml)
+    stats = await asyncio.to_thread(run_mirror, "cache", "stats", "--config", toml)
     assert stats.returncode == 0, stats.stderr
     assert b"store: sqlite\nentries: 2\n" in stats.stdout
-    purged = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    purged = await asyncio.to_thread(run_mirror, "cache", "purge", ARTICLE_URL, "--config", toml)
     assert (purged.returncode, purged.stdout) == (0, b"purged 2 entries\n")
-    again = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    again = await asyncio.to_thread(run_mirror, "cache", "purge", ARTICLE_URL, "--config", toml)
     assert again.returncode == 1
-    pruned = run_mirror("cache", "prune", "--config", toml)
+    pruned = await asyncio.to_thread(run_mirror, "cache", "prune", "--config", toml)
     assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
-    assert b"entries: 0\n" in run_mirror("cache", "stats", "--config", toml).stdout
+    emptied = await asyncio.to_thread(run_mirror, "cache", "stats", "--config", toml)
+    assert b"entries: 0\n" in emptied.stdout
 
 
 def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -307,7 +330,7 @@ def test_config_repr_hides_secrets(tmp_path: Path) -> None:
     assert key not in text and access not in text
 
 
-def test_cache_command_reports_an_unreachable_redis(tmp_path: Path) -> None:
+def test_cache_command_reports_an_unreachable_redis(run_mirror: RunMirror, tmp_path: Path) -> None:
     toml = tmp_path / "mirror.toml"
     toml.write_text(f'[cache]\nstore = "redis"\nredis_url = "redis://127.0.0.1:{free_port()}/0"\n')
     result = run_mirror("cache", "stats", "--config", str(toml))
@@ -316,7 +339,7 @@ def test_cache_command_reports_an_unreachable_redis(tmp_path: Path) -> None:
     assert b"Traceback" not in result.stderr
 
 
-def test_extract_explains_which_rule_chose_the_body() -> None:
+def test_extract_explains_which_rule_chose_the_body(run_mirror: RunMirror) -> None:
     result = run_mirror(
         "extract", "--url", ARTICLE_URL, "--explain", stdin=(CDT / "article.html").read_bytes()
     )
@@ -325,7 +348,7 @@ def test_extract_explains_which_rule_chose_the_body() -> None:
     assert b'name="mirror-extracted-by" content="site rule' in result.stdout
 
 
-def test_extract_says_when_it_serves_the_full_page() -> None:
+def test_extract_says_when_it_serves_the_full_page(run_mirror: RunMirror) -> None:
     page = b"<html><body><div><a href='/a'>Home</a> Opening hours: 9 to 5.</div></body></html>"
     result = run_mirror("extract", "--url", "https://shop.example/hours", "--explain", stdin=page)
     assert result.returncode == 0, result.stderr
@@ -347,20 +370,14 @@ def test_serve_runs_on_uvloop_unless_turned_off(enabled: bool, expected: str) ->
     assert loops[0].startswith(expected)
 
 
-async def run_async(*args: str) -> tuple[int, str]:
-    """``mirror ARGS`` in a real process, without blocking the loop the test origin runs on."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mirror", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
-
-
 async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
-    config: Config, origin: Origin, tmp_path: Path
+    run_mirror: RunMirror, config: Config, origin: Origin, tmp_path: Path
 ) -> None:
+    async def run_async(*args: str) -> tuple[int, str]:
+        """``mirror ARGS`` off the loop that the mirror and the test origin run on."""
+        ran = await asyncio.to_thread(run_mirror, *args)
+        return ran.returncode, (ran.stdout + ran.stderr).decode()
+
     key_file = tmp_path / "publisher.key"
     code, made = await run_async("keys", "publisher", "--out", str(key_file))
     assert code == 0, made
@@ -376,12 +393,11 @@ async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
     marker = "Words only the pushed copy has."
     article = (CDT / "article.html").read_text("utf-8")
     page.write_text(article.replace("At the Universal", marker + " At the Universal", 1))
-    process, url = await start_serve(toml)
-    try:
+    async with serve_mirror(load_config(toml, environ={})) as mirror:
         digest = fingerprint(config.server.data_dir / "tls-cert.pem")
         pushed = await run_async(
             "push", ARTICLE_URL, str(page), "--key", str(key_file),
-            "--mirror", url, "--fingerprint", digest,
+            "--mirror", mirror.base, "--fingerprint", digest,
         )  # fmt: skip
         assert pushed[0] == 0, pushed[1]
         assert "201" in pushed[1]
@@ -389,19 +405,13 @@ async def test_mirror_push_sends_a_signed_article_to_a_running_mirror(
         assert (await run_async("keys", "publisher", "--out", str(other_key)))[0] == 0
         refused = await run_async(
             "push", ARTICLE_URL, str(page), "--key", str(other_key),
-            "--mirror", url, "--fingerprint", digest,
+            "--mirror", mirror.base, "--fingerprint", digest,
         )  # fmt: skip
         assert refused[0] == 1
         assert "403" in refused[1]
-        pinned = aiohttp.Fingerprint(bytes.fromhex(digest.replace(":", "")))
-        async with (
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=pinned)) as client,
-            client.get(url + "/s/cdt" + ARTICLE_PATH) as got,
-        ):
-            assert got.status == 200
-            assert marker in await got.text()
-    finally:
-        await stop_serve(process)
+        got, text = await mirror.get("/s/cdt" + ARTICLE_PATH)
+        assert got.status == 200
+        assert marker in text
     assert origin.hits[ARTICLE_PATH] == 0
 
 
@@ -444,7 +454,7 @@ def test_alternates_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
-    config: Config, tmp_path: Path
+    run_mirror: RunMirror, config: Config, tmp_path: Path
 ) -> None:
     secret = load_cache_key(config.server.data_dir)
     path = config.server.data_dir / "cache.sqlite3"
@@ -454,9 +464,9 @@ async def test_purge_forgets_a_removed_article_and_its_place_in_the_list(
         await cache.list_removed("cdt", ARTICLE_URL)
         assert len(await cache.removed_pages("cdt")) == 1
     toml = str(tmp_path / "mirror.toml")
-    pruned = run_mirror("cache", "prune", "--config", toml)
+    pruned = await asyncio.to_thread(run_mirror, "cache", "prune", "--config", toml)
     assert (pruned.returncode, pruned.stdout) == (0, b"pruned 0 entries\n")
-    purged = run_mirror("cache", "purge", ARTICLE_URL, "--config", toml)
+    purged = await asyncio.to_thread(run_mirror, "cache", "purge", ARTICLE_URL, "--config", toml)
     assert (purged.returncode, purged.stdout) == (0, b"purged 1 entries\n")
     async with PageCache(SqliteStore(path, 1 << 30, 0), secret) as cache:
         assert await cache.get_page(ARTICLE_URL) is None
@@ -675,7 +685,7 @@ XHTML = Path(__file__).parent / "fixtures" / "xhtml" / "news-xhtml-strict.html"
         ),
     ],
 )
-def test_extract_reads_xhtml_and_control_characters(page: bytes) -> None:
+def test_extract_reads_xhtml_and_control_characters(run_mirror: RunMirror, page: bytes) -> None:
     result = run_mirror("extract", "--url", "https://gazette.test/news/strike", stdin=page)
     assert result.returncode == 0, result.stderr
     text = fold(lxml.html.document_fromstring(result.stdout.decode("utf-8")).text_content())

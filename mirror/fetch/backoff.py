@@ -24,7 +24,10 @@ class AskedToWait(OriginStatus):
 
 
 class Backoff:
-    """Origins that asked us (429/503 + Retry-After) not to come back before a given time."""
+    """Origins that asked us (429/503 + Retry-After) not to come back before a given time.
+
+    ``clock`` is a test seam: a test moves it past the wait instead of sleeping through it.
+    """
 
     def __init__(self, longest: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._longest = longest

@@ -97,8 +97,13 @@ BUSY_MS = 2000
 class SqliteStore:
     """``Store`` on a SQLite file; use as an async context manager."""
 
-    def __init__(self, path: Path, max_bytes: int, keep_seconds: int) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, keep_seconds: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``clock`` (a test seam) stamps entries, claims and leases, so a test moves it past
+        an expiry instead of sleeping through it."""
         self.path = path
+        self._clock = clock
         self._max_bytes = max_bytes
         self._keep_seconds = keep_seconds
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -210,7 +215,7 @@ class SqliteStore:
         found = self._conn.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         if found is None:
             return None
-        self._conn.execute("UPDATE entries SET used_at = ? WHERE key = ?", (time.time(), key))
+        self._conn.execute("UPDATE entries SET used_at = ? WHERE key = ?", (self._clock(), key))
         return bytes(found[0])
 
     @contextmanager
@@ -227,13 +232,13 @@ class SqliteStore:
         self._conn.execute("COMMIT")
 
     def _put(self, key: bytes, value: bytes, keep: bool) -> None:
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             db.execute(PUT, (key, value, len(value), now, now, int(keep)))
             self._evict(db)
 
     def _claim(self, key: bytes, seconds: int) -> bool:
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             db.execute("DELETE FROM claims WHERE expires_at < ?", (now,))
             inserted = db.execute(
@@ -284,7 +289,7 @@ class SqliteStore:
 
     def _acquire(self, key: bytes, seconds: int) -> str | None:
         token = secrets.token_hex(16)
-        now = time.time()
+        now = self._clock()
         taken = self._conn.execute(ACQUIRE, (key, token, now + seconds, now)).rowcount
         return token if taken else None
 
@@ -293,10 +298,10 @@ class SqliteStore:
 
     def _held(self, key: bytes) -> bool:
         query = "SELECT 1 FROM leases WHERE key = ? AND expires > ?"
-        return self._conn.execute(query, (key, time.time())).fetchone() is not None
+        return self._conn.execute(query, (key, self._clock())).fetchone() is not None
 
     def _prune(self) -> int:
-        now = time.time()
+        now = self._clock()
         with self._transaction() as db:
             dropped = 0
             if self._keep_seconds:

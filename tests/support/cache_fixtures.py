@@ -7,8 +7,10 @@ afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,13 +28,31 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @dataclass
+class SkewedClock:
+    """``time.time`` plus the time a test let pass (``StoreUnderTest.pass_time``)."""
+
+    skew: float = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.skew
+
+
+@dataclass
 class StoreUnderTest:
-    """A store of either kind, and how to read everything it holds at rest."""
+    """A store of either kind, how to read everything it holds at rest, and its clock."""
 
     kind: str
     store: Store
     path: Path
     redis: RedisServer | None = None
+    clock: SkewedClock = field(default_factory=SkewedClock)
+
+    async def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the store: SQLite's clock is moved on; Redis keeps its
+        own, so for Redis they pass for real."""
+        if self.redis is not None:
+            await asyncio.sleep(seconds)
+        self.clock.skew += seconds
 
     def at_rest(self) -> bytes:
         if self.redis is not None:
@@ -43,7 +63,7 @@ class StoreUnderTest:
         """A second client of the same store, as another instance would open it."""
         if self.redis is not None:
             return RedisStore(self.redis.url, "test:", 3600)
-        return SqliteStore(self.path, 1 << 30, 3600)
+        return SqliteStore(self.path, 1 << 30, 3600, self.clock)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -56,5 +76,6 @@ async def store_under_test(
             async with RedisStore(server.url, "test:", 3600) as redis_store:
                 yield StoreUnderTest("redis", redis_store, path, server)
     else:
-        async with SqliteStore(path, 1 << 30, 3600) as sqlite_store:
-            yield StoreUnderTest("sqlite", sqlite_store, path)
+        clock = SkewedClock()
+        async with SqliteStore(path, 1 << 30, 3600, clock) as sqlite_store:
+            yield StoreUnderTest("sqlite", sqlite_store, path, clock=clock)

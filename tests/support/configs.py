@@ -33,6 +33,7 @@ def config_toml(
 [server]
 listen = "127.0.0.1:0"
 data_dir = "data"
+transform_processes = 1
 {server}
 
 [fetch]

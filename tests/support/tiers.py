@@ -14,9 +14,13 @@ starts a daemon) is marked by hand in the test module.
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
+import linecache
 import os
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -51,11 +55,43 @@ def refuse_in_fast_tier(tier: str, what: str) -> None:
         )
 
 
-def _source(function: object) -> str:
-    try:
-        return inspect.getsource(function)  # type: ignore[arg-type]
-    except (OSError, TypeError):
+def _source(function: Callable[..., object]) -> str:
+    """A function's source, decorators included, cut from its file parsed once: what
+    ``inspect.getsource`` gives, without tokenizing the file again for every function."""
+    code = getattr(function, "__code__", None)
+    if code is None:
         return ""
+    lines = linecache.getlines(code.co_filename)
+    end = _function_ends(code.co_filename).get(code.co_firstlineno)
+    return "".join(lines[code.co_firstlineno - 1 : end]) if end else ""
+
+
+@functools.cache
+def _function_ends(filename: str) -> dict[int, int]:
+    """Each function of a file: its first line (its first decorator's) to its last line."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(filename)))
+    except SyntaxError:
+        return {}
+    return {
+        min([node.lineno] + [d.lineno for d in node.decorator_list]): node.end_lineno or 0
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+@functools.cache
+def _own_tiers(function: Callable[..., object]) -> tuple[frozenset[str], tuple[object, ...]]:
+    """The tiers named in one function's source, and the test functions it calls by name
+    (through its module's globals); cached, as every test reads the same fixtures."""
+    text = _source(function)
+    scope = getattr(function, "__globals__", {})
+    called = tuple(
+        scope[name]
+        for name in _CALL.findall(text)
+        if inspect.isfunction(scope.get(name)) and _ours(scope[name])
+    )
+    return frozenset(tier for tier, pattern in _USES.items() if pattern.search(text)), called
 
 
 def _ours(function: object) -> bool:
@@ -65,10 +101,10 @@ def _ours(function: object) -> bool:
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z_0-9]*)\(")
 
 
-def _sources_called(functions: list[object]) -> list[str]:
-    """The sources of ``functions`` and of every function of the tests they call by name,
-    through their modules' globals: a test module's own helper that starts a daemon counts."""
-    sources: list[str] = []
+def _tiers_called(functions: list[object]) -> set[str]:
+    """The tiers named in ``functions`` and in every function of the tests they call by
+    name: a test module's own helper that starts a daemon counts."""
+    found: set[str] = set()
     seen: set[int] = set()
     todo = [f for f in functions if f is not None]
     while todo:
@@ -76,14 +112,10 @@ def _sources_called(functions: list[object]) -> list[str]:
         if id(function) in seen:
             continue
         seen.add(id(function))
-        text = _source(function)
-        sources.append(text)
-        scope = getattr(function, "__globals__", {})
-        for name in _CALL.findall(text):
-            called = scope.get(name)
-            if inspect.isfunction(called) and _ours(called):
-                todo.append(called)
-    return sources
+        tiers, called = _own_tiers(function)
+        found |= tiers
+        todo.extend(called)
+    return found
 
 
 def tiers_used(item: pytest.Item) -> set[str]:
@@ -99,10 +131,7 @@ def tiers_used(item: pytest.Item) -> set[str]:
     if info is not None:
         for defs in info.name2fixturedefs.values():
             functions.extend(d.func for d in defs if _ours(d.func))
-    sources = _sources_called(functions)
-    text = "\n".join(sources)
-    found.update(tier for tier, pattern in _USES.items() if pattern.search(text))
-    return found
+    return found | _tiers_called(functions)
 
 
 def mark_by_use(items: list[pytest.Item]) -> None:
