@@ -694,7 +694,9 @@ def test_extract_reads_xhtml_and_control_characters(run_mirror: RunMirror, page:
     assert "xml version" not in text
 
 
-def test_extract_of_a_page_it_cannot_read_prints_one_line_and_exits_1(tmp_path: Path) -> None:
+def test_extract_of_a_page_it_cannot_read_prints_one_line_and_exits_1(
+    tmp_path: Path, run_mirror: RunMirror
+) -> None:
     """Reader mode forced to raise by a site rule: one line, the error the server shows, and
     no traceback."""
     break_reader_mode(tmp_path / "data")
