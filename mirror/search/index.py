@@ -121,6 +121,11 @@ class SearchIndex:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def copy_meta(self, other: SearchIndex) -> None:
+        """Keep what ``other`` kept about itself (a rebuild keeps the stream position)."""
+        for key, value in other._reader().execute("SELECT key, value FROM meta").fetchall():
+            self.set_meta(key, value)
+
     def newest_row(self) -> int:
         """The highest row number written so far: a rebuild copies what comes after it."""
         self._follow()
