@@ -82,5 +82,5 @@ async def test_stored_on_one_instance_found_on_the_other(
         await found_within(second, "維吾爾", present=False)
         assert second.search_index.search("dockworkers")  # type: ignore[union-attr]
     at_rest = redis_server.dump()
-    for secret in (CHINESE_URL, urls[HARBOUR], "chinadigitaltimes", "dockworkers", "维吾尔"):
-        assert secret.encode("utf-8") not in at_rest, secret
+    for word in (CHINESE_URL, urls[HARBOUR], "chinadigitaltimes", "dockworkers", "维吾尔"):
+        assert word.encode("utf-8") not in at_rest, word
