@@ -59,14 +59,17 @@ _ACCENTED = re.compile(
 )
 
 
+_ACCENTED_WORD = re.compile(f"[^\\s{_ACCENTED.pattern[1:-1]}]*{_ACCENTED.pattern}\\S*")
+
+
 def _unaccented(text: str) -> str:
     if not _ACCENTED.search(text):
         return text
-    return " ".join(_bare(word) if _ACCENTED.search(word) else word for word in text.split(" "))
+    return _ACCENTED_WORD.sub(_bare, text)
 
 
-def _bare(word: str) -> str:
-    decomposed = unicodedata.normalize("NFD", word)
+def _bare(word: re.Match[str]) -> str:
+    decomposed = unicodedata.normalize("NFD", word[0])
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", bare)
 
