@@ -46,24 +46,22 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_by_site ON articles (site);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-# Ranked among the newest ``CANDIDATES`` matches (the most recently indexed): rows are
-# numbered downwards from ``FIRST_ROW``, so the newest come first in FTS5's own order, which
-# it reads leaf by leaf and stops at the limit (in the other order it loads every match
-# first); ranking every match of a common word (的, "said") in 100,000 articles cost over
-# 100 ms. The articles are joined there only to filter by site or removal.
+# Ranked among the newest ``CANDIDATES`` matches (the most recently indexed): FTS5 walks
+# the matches in row order and stops there, where ranking every match of a common word
+# (的, "said") in 100,000 articles cost over 100 ms; the articles are joined there only
+# to filter by site or removal.
 SEARCH = """
 SELECT a.url, a.site, a.title, a.text, a.saved_at, a.source, a.removed
 FROM (
     SELECT words.rowid AS id, bm25(words, 4.0, 1.0) AS score
     FROM words {join}
     WHERE words MATCH ? {filters}
-    ORDER BY words.rowid LIMIT ?
+    ORDER BY words.rowid DESC LIMIT ?
 ) AS found JOIN articles a ON a.id = found.id
 ORDER BY found.score, a.saved_at DESC
 LIMIT ? OFFSET ?
 """
-CANDIDATES = 1000
-FIRST_ROW = 1 << 62
+CANDIDATES = 500
 FILTERED = "JOIN articles a ON a.id = words.rowid"
 INDEX_FILE = "search.sqlite3"
 BUSY_MS = 5000
@@ -156,17 +154,16 @@ class SearchIndex:
             self.set_meta(key, value)
 
     def newest_row(self) -> int:
-        """The newest row's number (rows count down): a rebuild copies what comes after it."""
+        """The highest row number written so far: a rebuild copies what comes after it."""
         self._follow()
-        row = self._reader().execute("SELECT COALESCE(MIN(id), ?) FROM articles", (FIRST_ROW,))
-        row = row.fetchone()
+        row = self._reader().execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()
         return int(row[0])
 
     def entries_after(self, row: int) -> list[Entry]:
         """The entries written after ``row`` (``newest_row``), oldest first."""
         rows = self._reader().execute(
             "SELECT url, site, title, text, saved_at, source, removed FROM articles"
-            " WHERE id < ? ORDER BY id DESC",
+            " WHERE id > ? ORDER BY id",
             (row,),
         )
         return [
@@ -194,10 +191,9 @@ class SearchIndex:
     def _insert(self, entry: Entry, title: str, text: str) -> None:
         self._delete(entry.url)
         cursor = self._db.execute(
-            "INSERT INTO articles (id, url, site, title, text, saved_at, source, removed)"
-            " VALUES ((SELECT COALESCE(MIN(id), ?) - 1 FROM articles), ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles (url, site, title, text, saved_at, source, removed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                FIRST_ROW,
                 entry.url,
                 entry.site,
                 entry.title,
