@@ -151,7 +151,7 @@ class Mirror:
         self._errors = RecentErrors(config.cache.error_seconds)
         self._background: set[asyncio.Task[None]] = set()
         self._pool = pool
-        self._indexer = Indexer(config)
+        self._indexer = Indexer(config, cache, follow=True)
         # The full-text index of what is stored, while ``search.enabled``; searched by the
         # web pages and ``mirror search``, written by this object only.
         self.search_index: SearchIndex | None = None

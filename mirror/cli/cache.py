@@ -42,7 +42,7 @@ async def _purge(config: Config, cache: PageCache, url: str) -> int:
     """Forget ``url`` in the store and in the search index (a purge leaves no trace)."""
     site = config.site_for(url)
     deleted = await cache.purge(url, site.name if site else "")
-    async with Indexer(config) as indexer:
+    async with Indexer(config, cache) as indexer:
         await indexer.purged(url)
     return deleted
 

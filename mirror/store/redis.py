@@ -5,7 +5,8 @@ other programs. Entries carry a TTL (``cache.keep_seconds``) renewed on every re
 what readers still read stays and the rest expires. Entries put with ``keep`` (copies of
 articles their origin removed) have no TTL, and reads renew only a TTL that is there
 (``EXPIRE ... XX``), so they never expire; under a ``volatile-*`` ``maxmemory-policy``
-Redis never evicts them either (``allkeys-*`` would). Indexes are hashes. Locks (``SET NX PX`` and a
+Redis never evicts them either (``allkeys-*`` would). Indexes are hashes; streams (the
+stored articles each instance's search index follows) are Redis streams. Locks (``SET NX PX`` and a
 compare-and-delete script) let one instance fetch a URL while the others wait for its copy.
 
 Redis being down must not take the mirror down: every failure becomes ``StoreUnavailable``
@@ -20,7 +21,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -130,6 +131,41 @@ class RedisStore:
     async def claim(self, key: bytes, seconds: int) -> bool:
         claim = self.prefix + b"c:" + key.hex().encode("ascii")
         return bool(await self._call(lambda: self._redis.set(claim, b"1", nx=True, ex=seconds)))
+
+    async def stream_add(self, name: bytes, value: bytes, maxlen: int) -> str:
+        """Append ``value`` to the stream ``name``, kept to about ``maxlen`` entries; its id."""
+        added: Any = await self._call(
+            lambda: self._redis.xadd(
+                self._stream(name), {b"v": value}, maxlen=maxlen, approximate=True
+            )
+        )
+        return bytes(added).decode("ascii")
+
+    async def stream_read(
+        self, name: bytes, after: str, count: int, block_ms: int
+    ) -> list[tuple[str, bytes]]:
+        """Up to ``count`` entries after the id ``after``, waiting up to ``block_ms`` for one."""
+        answer: Any = await self._call(
+            lambda: self._redis.xread({self._stream(name): after}, count=count, block=block_ms)
+        )
+        return [
+            (bytes(entry_id).decode("ascii"), bytes(fields[b"v"]))
+            for _, entries in answer or []
+            for entry_id, fields in entries
+        ]
+
+    async def stream_first(self, name: bytes) -> str | None:
+        """The id of the oldest entry the stream still holds (older ones were trimmed)."""
+        first: Any = await self._call(lambda: self._redis.xrange(self._stream(name), count=1))
+        return bytes(first[0][0]).decode("ascii") if first else None
+
+    async def stream_last(self, name: bytes) -> str:
+        """The id of the newest entry, ``0-0`` for an empty stream."""
+        last: Any = await self._call(lambda: self._redis.xrevrange(self._stream(name), count=1))
+        return bytes(last[0][0]).decode("ascii") if last else "0-0"
+
+    def _stream(self, name: bytes) -> bytes:
+        return self.prefix + b"s:" + name
 
     async def stats(self) -> dict[str, int]:
         entries = value_bytes = 0

@@ -180,3 +180,17 @@ def test_two_hundred_hostile_queries_never_raise(index: SearchIndex) -> None:
     for query in queries:
         hits = index.search(query)
         assert hits is None or isinstance(hits, list)
+
+
+def test_the_newest_matches_are_ranked_and_filters_choose_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word is ranked among its newest ``CANDIDATES`` matches only; a filter picks
+    the candidates, so an old article of the site asked for is still found."""
+    monkeypatch.setattr("mirror.search.index.CANDIDATES", 2)
+    index = SearchIndex(tmp_path / "search.sqlite3")
+    index.put(Entry("old", "other", "t", "harbour", 1.0, "origin", False))
+    for number in range(4):
+        index.put(entry(f"new{number}", "t", "harbour harbour" if number == 1 else "harbour"))
+    assert urls(index, "harbour") == ["new3", "new2"]
+    assert urls(index, "harbour", site="other") == ["old"]
