@@ -40,19 +40,21 @@ from mirror.settings.checks import (
     is_v3_onion,
 )
 from mirror.settings.egress import WayOut
-from mirror.settings.sections import (
+from mirror.settings.outreach import (
     AlternatesConfig,
+    ExportConfig,
+    PublisherConfig,
+    PushConfig,
+    ResponderConfig,
+)
+from mirror.settings.sections import (
     ArchiveConfig,
     CacheConfig,
-    ExportConfig,
     FetchConfig,
     FiltersConfig,
     ImagesConfig,
     LimitsConfig,
-    PublisherConfig,
-    PushConfig,
     ReaderConfig,
-    ResponderConfig,
     SearchConfig,
     ServerConfig,
 )
