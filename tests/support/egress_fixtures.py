@@ -11,12 +11,11 @@ and never answers, as a proxy whose route went dark.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
-from tests.support.fetch_fixtures import pipe
+from tests.support.fetch_fixtures import pipe, socks_target
 
 
 @dataclass
@@ -64,14 +63,7 @@ class WayOutProxy:
             writer.write(b"\x01\x00")
         else:
             writer.write(b"\x05\x00")
-        _, _, _, kind = await reader.readexactly(4)
-        if kind == 3:
-            host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
-        else:
-            raw = await reader.readexactly(4 if kind == 1 else 16)
-            host = socket.inet_ntop(socket.AF_INET if kind == 1 else socket.AF_INET6, raw)
-        port = int.from_bytes(await reader.readexactly(2), "big")
-        self.targets.append(f"{host}:{port}")
+        self.targets.append(await socks_target(reader))
         if not self.hang:
             writer.write(b"\x05\x00\x00\x01" + bytes(6))
 

@@ -151,15 +151,20 @@ class TunnelProxy:
         methods = await reader.readexactly((await reader.readexactly(1))[0])
         assert 0 in methods, "the fetcher offers no-authentication"
         writer.write(b"\x05\x00")
-        _, _, _, kind = await reader.readexactly(4)
-        if kind == 3:
-            host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
-        else:
-            raw = await reader.readexactly(4 if kind == 1 else 16)
-            host = socket.inet_ntop(socket.AF_INET if kind == 1 else socket.AF_INET6, raw)
-        port = int.from_bytes(await reader.readexactly(2), "big")
-        self.targets.append(f"{host}:{port}")
+        self.targets.append(await socks_target(reader))
         writer.write(b"\x05\x00\x00\x01" + bytes(6))
+
+
+async def socks_target(reader: asyncio.StreamReader) -> str:
+    """The ``host:port`` a SOCKS5 CONNECT request names (read after the method choice)."""
+    _, _, _, kind = await reader.readexactly(4)
+    if kind == 3:
+        host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+    else:
+        raw = await reader.readexactly(4 if kind == 1 else 16)
+        host = socket.inet_ntop(socket.AF_INET if kind == 1 else socket.AF_INET6, raw)
+    port = int.from_bytes(await reader.readexactly(2), "big")
+    return f"{host}:{port}"
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
