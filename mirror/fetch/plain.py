@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -39,7 +40,7 @@ from mirror.settings import FetchConfig, WayOut
 
 PROXY_FAILED = "The site could not be reached through the proxy."
 CHUNK_BYTES = 64 * 1024
-TOR_SESSIONS = 64  # Tor circuits (origins) with a session of their own
+TOR_SESSIONS = 64  # Tor circuits (origins) with a session open at once; older ones retire
 
 
 @contextmanager
@@ -95,14 +96,21 @@ class PlainClient:
         self._resolver = resolver
         self._context = ssl_context(config)
         self._inflating = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate")
-        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
+        # Most recently used last, so the oldest Tor circuit is the first to retire.
+        self._sessions: OrderedDict[tuple[str, str], aiohttp.ClientSession] = OrderedDict()
+        self._tor_keys: set[tuple[str, str]] = set()
+        self._retired: dict[aiohttp.ClientSession, asyncio.TimerHandle] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         return None
 
     async def close(self) -> None:
-        for session in self._sessions.values():
+        for timer in self._retired.values():
+            timer.cancel()
+        for session in [*self._sessions.values(), *self._retired]:
             await session.close()
+        await asyncio.gather(*self._closing)
         self._inflating.shutdown(wait=False, cancel_futures=True)
 
     @asynccontextmanager
@@ -121,13 +129,34 @@ class PlainClient:
 
     def _session(self, way: WayOut) -> aiohttp.ClientSession:
         """The way out's session: over Tor one per set of SOCKS credentials (a circuit per
-        origin, ``egress.Health.route``); past ``TOR_SESSIONS``, new ones share one."""
+        origin, ``egress.Health.route``), so two origins never share a circuit."""
         key = (way.name, way.proxy)
-        if key not in self._sessions and way.tor and len(self._sessions) >= TOR_SESSIONS:
-            key = next(k for k in self._sessions if k[0] == way.name)
-        if key not in self._sessions:
-            self._sessions[key] = self._new_session(way)
-        return self._sessions[key]
+        if key in self._sessions:
+            self._sessions.move_to_end(key)
+            return self._sessions[key]
+        session = self._sessions[key] = self._new_session(way)
+        if way.tor:
+            self._tor_keys.add(key)
+            self._retire_oldest_circuit()
+        return session
+
+    def _retire_oldest_circuit(self) -> None:
+        """Past ``TOR_SESSIONS``, the least recently used Tor session leaves the table and is
+        closed once a fetch still using it has had its whole time (``fetch.timeout``): the
+        sessions stay bounded and an origin that comes back gets a session of its own."""
+        if len(self._tor_keys) <= TOR_SESSIONS:
+            return
+        oldest = next(key for key in self._sessions if key in self._tor_keys)
+        self._tor_keys.discard(oldest)
+        session = self._sessions.pop(oldest)
+        loop = asyncio.get_running_loop()
+        self._retired[session] = loop.call_later(self._config.timeout, self._close_retired, session)
+
+    def _close_retired(self, session: aiohttp.ClientSession) -> None:
+        del self._retired[session]
+        task = asyncio.ensure_future(session.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _new_session(self, way: WayOut) -> aiohttp.ClientSession:
         headers = {

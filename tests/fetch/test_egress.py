@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 
 from mirror.counters import WAYS_OUT, registry
 from mirror.errors import OriginStatus
+from mirror.fetch import plain
 from mirror.fetch.client import PAGE_TYPES, Fetcher
 from mirror.fetch.egress import isolation_user
 from mirror.settings import Config
@@ -28,6 +29,7 @@ from tests.support.egress_fixtures import WayOutProxy, running, three_ways_out
 from tests.support.fetch_fixtures import TableResolver
 
 REFUSED_FROM = "127.0.0.2"
+FEED = frozenset({"application/rss+xml"})
 NAMES = {ORIGIN_HOST: [["93.184.216.34"]], "www." + ORIGIN_HOST: [["93.184.216.34"]]}
 
 
@@ -202,6 +204,27 @@ async def test_tor_isolates_each_origin_and_a_refusal_asks_for_a_new_circuit(
         fetcher.health.route(fetch.ways_out[0], f"https://{ORIGIN_HOST}").proxy.count("circuit-1")
         == 1
     )
+
+
+async def test_past_the_circuit_bound_origins_still_never_share_one(
+    config: Config, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for one Tor session, each origin's fetch goes over a circuit of its own
+    instead of riding another origin's (the oldest session retires; curl may keep a
+    connection of its own pool)."""
+    monkeypatch.setattr(plain, "TOR_SESSIONS", 1)
+    feed = f"https://www.{ORIGIN_HOST}/feed/"
+    async with running(WayOutProxy(origin.port)) as tor:
+        fetch = replace(
+            config.fetch, egress=(way_out(f"tor=tor://127.0.0.1:{tor.port}"),), connect_to=()
+        )
+        async with Fetcher(fetch, TableResolver(NAMES), config.sites, Clock()) as fetcher:
+            for url, types in ((ARTICLE_URL, PAGE_TYPES), (feed, FEED), (ARTICLE_URL, PAGE_TYPES)):
+                await fetcher.fetch(url, types)
+    users = [user for user, _ in tor.credentials]
+    hosts = [target.rsplit(":", 1)[0] for target in tor.targets]
+    assert users == [isolation_user(host) for host in hosts]  # each connection its origin's
+    assert set(hosts) == {ORIGIN_HOST, "www." + ORIGIN_HOST}
 
 
 async def test_every_way_out_refused_gives_the_sites_refusal_not_the_timeout(
