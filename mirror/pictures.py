@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from mirror.article import PictureInfo
 from mirror.counters import origin_fetch
-from mirror.errors import FetchError, NotFound, TooComplex
+from mirror.errors import FetchError, MirrorError, NotFound, TooComplex
 from mirror.fetch.client import IMAGE_TYPES, Fetcher
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.pool import TransformPool, off_loop
@@ -87,6 +87,15 @@ class Pictures:
         """What is known of the picture at ``url`` without fetching it (None: not yet made)."""
         return await self._cache.get_picture_info(url)
 
+    def failed(self, url: str) -> bool:
+        """Whether making the picture at ``url`` failed lately (remembered for
+        ``cache.error_seconds``): a page need not wait for it to be measured."""
+        try:
+            self._errors.check(_failure_key(url))
+        except MirrorError:
+            return True
+        return False
+
     async def warm(self, urls: Iterable[str]) -> None:
         """Make the files of the pictures at ``urls`` that are not made yet, a few at a
         time; failures are remembered as usual, and not raised."""
@@ -105,7 +114,7 @@ class Pictures:
         return "" if variant == self.offer.plain else variant.name
 
     async def _made(self, url: str) -> dict[str, StoredImage]:
-        key = f"image {url}"
+        key = _failure_key(url)
         self._errors.check(key)
         try:
             return await self._flight.run(url, lambda: self._fetch(url))
@@ -133,3 +142,7 @@ class Pictures:
     async def origin_file(self, url: str) -> StoredImage | None:
         """The origin's own file of a picture the mirror made (for the WARC export only)."""
         return await self._cache.get_image(url, ORIGIN)
+
+
+def _failure_key(url: str) -> str:
+    return f"image {url}"

@@ -179,8 +179,11 @@ async def _render(request: web.Request, token: str, url: str, reader: Reader) ->
     fresh_until = fresh_until_for(config, url, served)
     sources = await off_loop(pool, picture_sources, served.stored.article.body)
     infos = await picture_infos(mirror, sources)
-    if len(infos) < len(sources):
-        mirror.warm_pictures([u for u in sources if u not in infos])
+    # Kept briefly only while a picture may still be measured: one that failed lately is
+    # not waited for, or every cache hit of its page would be a rendering every few seconds.
+    pending = [u for u in sources if u not in infos and not mirror.pictures.failed(u)]
+    if pending:
+        mirror.warm_pictures(pending)
         fresh_until = min(fresh_until, time.time() + PICTURES_PENDING_SECONDS)
     job = ArticleJob(reader, served, view, links, config, ALTERNATES.get(), infos)
     return await off_loop(pool, rendered_article, job, fresh_until)

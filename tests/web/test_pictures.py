@@ -14,6 +14,7 @@ from PIL import Image
 
 from mirror.links import Kind
 from mirror.transform.variants import Offer
+from mirror.web.article import PICTURES_PENDING_SECONDS
 from mirror.web.server import CONFIG, LINKS
 from tests.conftest import ARTICLE_URL, LEAD_IMAGE_PATH, Origin, RunningMirror
 from tests.support.pictures import (
@@ -94,6 +95,28 @@ async def test_picture_modes_offer_widths_formats_and_what_they_cost(
     assert pages["light"].xpath("//p[@class='pictures-note']")
     _, russian = await running_mirror.get(f"{path}?pics=none&hl=ru")
     assert f"Картинка не загружена: {LEAD_ALT} ({size})" in russian
+
+
+async def test_a_picture_that_failed_leaves_its_page_kept_as_long_as_any(
+    running_mirror: RunningMirror, origin: Origin
+) -> None:
+    """A rendering waiting for its pictures is kept briefly; once the picture failed (the
+    origin refuses it), the page is kept for its freshness again, not re-rendered on every
+    few seconds' worth of cache hits."""
+    origin.routes[LEAD_IMAGE_PATH] = serving(b"<html>not a picture</html>")
+    path = running_mirror.app[LINKS].path(ARTICLE_URL, Kind.PAGE)
+    response, _ = await running_mirror.get(path)
+    assert max_age(response.headers["Cache-Control"]) <= PICTURES_PENDING_SECONDS
+    await pictures_made(running_mirror, path)
+    response, html = await running_mirror.get(path)
+    assert max_age(response.headers["Cache-Control"]) > PICTURES_PENDING_SECONDS
+    assert "has not measured them all yet" in html
+
+
+def max_age(cache_control: str) -> int:
+    found = re.search(r"max-age=(\d+)", cache_control)
+    assert found is not None, cache_control
+    return int(found.group(1))
 
 
 async def test_an_animation_is_still_in_the_light_mode_and_in_jpeg(
