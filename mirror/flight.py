@@ -66,13 +66,23 @@ class RecentErrors:
         self._errors: OrderedDict[str, tuple[float, MirrorError]] = OrderedDict()
 
     def check(self, key: str) -> None:
-        """Raise the error remembered for ``key``, if it is recent."""
+        """Raise the error remembered for ``key``, if it is recent (with only this raise's
+        frames: the remembered object's earlier tracebacks are let go)."""
+        error = self.recent(key)
+        if error is not None:
+            raise error.with_traceback(None)
+
+    def recent(self, key: str) -> MirrorError | None:
+        """The error remembered for ``key``, if it is recent. Asking does not raise it:
+        each raise of the one remembered object adds the raising frames to its traceback,
+        keeping them (and what they hold) alive for as long as it is remembered."""
         remembered = self._errors.get(key)
         if remembered is None:
-            return
+            return None
         if self._clock() < remembered[0]:
-            raise remembered[1]
+            return remembered[1]
         del self._errors[key]
+        return None
 
     def remember(self, key: str, error: MirrorError) -> None:
         if self._seconds <= 0:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from mirror.article import PictureInfo
 from mirror.counters import origin_fetch
-from mirror.errors import FetchError, MirrorError, NotFound, TooComplex
+from mirror.errors import FetchError, NotFound, TooComplex
 from mirror.fetch.client import IMAGE_TYPES, Fetcher
 from mirror.flight import RecentErrors, SingleFlight
 from mirror.pool import TransformPool, off_loop
@@ -90,11 +90,7 @@ class Pictures:
     def failed(self, url: str) -> bool:
         """Whether making the picture at ``url`` failed lately (remembered for
         ``cache.error_seconds``): a page need not wait for it to be measured."""
-        try:
-            self._errors.check(_failure_key(url))
-        except MirrorError:
-            return True
-        return False
+        return self._errors.recent(_failure_key(url)) is not None
 
     async def warm(self, urls: Iterable[str]) -> None:
         """Make the files of the pictures at ``urls`` that are not made yet, a few at a

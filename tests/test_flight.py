@@ -82,3 +82,18 @@ def test_nothing_is_remembered_with_zero_seconds_and_the_oldest_go_first() -> No
     bounded.check("a")  # pushed out by c
     with pytest.raises(OriginStatus):
         bounded.check("c")
+
+
+def test_a_remembered_error_keeps_only_its_last_raise_and_can_be_asked_without_one() -> None:
+    errors = RecentErrors(30)
+    error = OriginStatus(503)
+    errors.remember("k", error)
+    assert errors.recent("k") is error and error.__traceback__ is None
+    assert errors.recent("other") is None
+    for _ in range(3):
+        with pytest.raises(OriginStatus):
+            errors.check("k")
+    depth, frame = 0, error.__traceback__
+    while frame is not None:
+        depth, frame = depth + 1, frame.tb_next
+    assert depth == 2  # check and this test: one raise's frames, not three raises'
