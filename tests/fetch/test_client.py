@@ -58,6 +58,7 @@ from tests.fetch.test_decode import UYGHUR
 from tests.support.fetch_fixtures import (
     MIB,
     Attempts,
+    InFlight,
     TableResolver,
     TunnelProxy,
     brotli_bomb,
@@ -426,15 +427,10 @@ async def test_charset_only_in_the_header_or_only_in_meta(fetcher: Fetcher, orig
 async def test_per_origin_and_global_limits(
     config: Config, origin: Origin, per_origin: int, in_all: int, most_expected: int
 ) -> None:
-    in_flight = 0
-    most = 0
+    flight = InFlight()
 
     async def counted(request: web.Request) -> web.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
+        await flight.hold()
         return web.Response(text="<p>x</p>", content_type="text/html")
 
     origin.routes["/counted/"] = counted
@@ -442,7 +438,7 @@ async def test_per_origin_and_global_limits(
     async with Fetcher(limits) as fetcher:
         await asyncio.gather(*(fetcher.fetch(f"{SITE}/counted/", PAGE_TYPES) for _ in range(10)))
     assert origin.hits["/counted/"] == 10
-    assert most == most_expected
+    assert flight.most == most_expected
 
 
 @pytest.mark.parametrize("status", [429, 503])

@@ -26,7 +26,7 @@ from mirror.settings import Config
 from mirror.settings.egress import way_out
 from tests.conftest import ARTICLE_PATH, ARTICLE_URL, ORIGIN_HOST, Origin, serve_mirror
 from tests.support.egress_fixtures import WayOutProxy, running, three_ways_out
-from tests.support.fetch_fixtures import TableResolver
+from tests.support.fetch_fixtures import InFlight, TableResolver
 
 REFUSED_FROM = "127.0.0.2"
 FEED = frozenset({"application/rss+xml"})
@@ -264,14 +264,10 @@ async def test_the_reader_is_served_through_the_third_way_out(
 async def test_per_origin_concurrency_holds_across_ways_out(
     config: Config, refusing: Origin, proxies: list[WayOutProxy]
 ) -> None:
-    in_flight = most = 0
+    flight = InFlight()
 
     async def counted(request: web.Request) -> web.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
+        await flight.hold()
         status = 403 if request.remote == REFUSED_FROM else 200
         return web.Response(status=status, text="<p>x</p>", content_type="text/html")
 
@@ -286,5 +282,5 @@ async def test_per_origin_concurrency_holds_across_ways_out(
     async with Fetcher(cfg.fetch, TableResolver(NAMES), cfg.sites, Clock()) as fetcher:
         url = f"https://{ORIGIN_HOST}/counted/"
         await asyncio.gather(*(fetcher.fetch(url, PAGE_TYPES) for _ in range(6)))
-    assert most == 1
+    assert flight.most == 1
     assert refusing.hits["/counted/"] >= 6

@@ -155,6 +155,21 @@ class TunnelProxy:
         writer.write(b"\x05\x00\x00\x01" + bytes(6))
 
 
+@dataclass
+class InFlight:
+    """An origin route's requests in flight at once: ``hold`` keeps one open a moment, and
+    ``most`` is the most there were at one time (the limit a test checks)."""
+
+    now: int = 0
+    most: int = 0
+
+    async def hold(self, seconds: float = 0.05) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        await asyncio.sleep(seconds)
+        self.now -= 1
+
+
 async def socks_target(reader: asyncio.StreamReader) -> str:
     """The ``host:port`` a SOCKS5 CONNECT request names (read after the method choice)."""
     _, _, _, kind = await reader.readexactly(4)
